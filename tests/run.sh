@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Run test suites and print one summary line a CI runner understands.
+#
+# Every suite is a command that prints TAP lines ("ok N - what",
+# "not ok N - what", "ok N - what # SKIP why"). A suite that exits non-zero
+# without reporting a failure counts as one failure, so a crash is never a pass.
+#
+# Usage: tests/run.sh [suite...]   (default: every suite in SUITES)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# name|command -- in the order they run; cheap ones first.
+SUITES=(
+	"abi|make -s -C tests/abi check"
+	"host|make -s -C host check"
+	"host-asan|make -s -C host check-asan"
+)
+
+want=("$@")
+logdir=build/test-logs
+mkdir -p "$logdir"
+passed=0 failed=0 skipped=0 failed_names=()
+
+for entry in "${SUITES[@]}"; do
+	name=${entry%%|*} cmd=${entry#*|}
+	if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
+		continue
+	fi
+	echo "=== suite $name: $cmd"
+	log=$logdir/$name.log
+	bash -c "$cmd" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -Ec '^[[:space:]]*ok [0-9]+' "$log" | head -1)
+	s=$(grep -Eic '^[[:space:]]*ok [0-9]+.*# *skip' "$log" | head -1)
+	f=$(grep -Ec '^[[:space:]]*not ok [0-9]+' "$log" | head -1)
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - suite $name exited with status $rc"
+		f=1
+	fi
+	if [ $((p + f + s)) -eq 0 ]; then
+		echo "not ok - suite $name reported no tests"
+		f=1
+	fi
+	[ "$f" -gt 0 ] && failed_names+=("$name")
+	echo "=== suite $name: $p passed, $f failed, $s skipped (rc=$rc)"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
