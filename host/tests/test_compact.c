@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Compaction: after heavy scattered invalidation the pool holds sparse
+ * segments; vswap_compact (or the automatic compaction) gives them back and
+ * every remaining page survives the move, also while traffic continues.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vswap_test.h"
+
+#define N 16384u
+#define MiB (UINT64_C(1) << 20)
+
+static uint64_t data_bytes(const struct vswap_stats *st)
+{
+	return st->pool_bytes - st->meta_bytes;
+}
+
+static void compact_after_invalidation(void **state)
+{
+	struct vswap_store *s = test_store_new(N, VSWAP_CODEC_LZ4, 0);
+	struct vswap_stats full, holes, after;
+	int64_t freed;
+
+	(void)state;
+	for (uint64_t i = 0; i < N; i++)
+		store_kind(s, i, i % 8 ? PK_TEXT : PK_RANDOM, i);
+	full = test_stats(s);
+	/* keep one page in four, scattered over every segment */
+	for (uint64_t i = 0; i < N; i++)
+		if (i % 4)
+			assert_int_equal(vswap_invalidate(s, i, 1), VSWAP_OK);
+	holes = test_stats(s);
+	assert_int_equal(holes.stored_pages, N / 4);
+	assert_true(holes.compressed_bytes < full.compressed_bytes / 3);
+
+	freed = vswap_compact(s);
+	assert_true(freed >= 0);
+	after = test_stats(s);
+	/* Either the explicit call freed memory, or automatic compaction
+	 * already had (then the hole-y state was never this big). */
+	if (freed == 0 && holes.compactions == 0)
+		fail_msg("nothing compacted: pool %" PRIu64 " bytes for %"
+			 PRIu64 " live payload bytes", holes.pool_bytes,
+			 holes.compressed_bytes);
+	assert_true(after.pool_bytes <= holes.pool_bytes);
+	assert_true(after.compactions > 0);
+	assert_true(after.compacted_bytes > 0);
+	/* Packed: live payload plus headers and one partial segment or so. */
+	if (data_bytes(&after) > after.compressed_bytes * 5 / 4 + 4 * MiB)
+		fail_msg("after compaction %" PRIu64 " data bytes hold %"
+			 PRIu64 " payload bytes", data_bytes(&after),
+			 after.compressed_bytes);
+	for (uint64_t i = 0; i < N; i++)
+		check_slot(s, i, i % 4 ? PK_EMPTY : i % 8 ? PK_TEXT : PK_RANDOM,
+			   i);
+	/* A second compaction has nothing left to do. */
+	assert_true(vswap_compact(s) >= 0);
+	for (uint64_t i = 0; i < N; i += 4)
+		check_slot(s, i, i % 8 ? PK_TEXT : PK_RANDOM, i);
+	vswap_store_destroy(s);
+}
+
+static void compact_empty_store(void **state)
+{
+	struct vswap_store *s = test_store_new(16, VSWAP_CODEC_ZSTD, 0);
+
+	(void)state;
+	assert_true(vswap_compact(s) >= 0);
+	store_kind(s, 3, PK_TEXT, 3);
+	assert_true(vswap_compact(s) >= 0);
+	check_slot(s, 3, PK_TEXT, 3);
+	vswap_store_destroy(s);
+}
+
+/* Compaction racing stores, loads and invalidations of a verifying thread. */
+struct race {
+	struct vswap_store *s;
+	atomic_bool stop;
+	atomic_uint_fast64_t compact_calls, compact_errors;
+};
+
+static void *compactor(void *arg)
+{
+	struct race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		if (vswap_compact(r->s) < 0)
+			atomic_fetch_add(&r->compact_errors, 1);
+		atomic_fetch_add(&r->compact_calls, 1);
+	}
+	return NULL;
+}
+
+static void compact_during_traffic(void **state)
+{
+	enum { SLOTS = 4096 };
+	static uint64_t seed_of[SLOTS];	/* 0 = empty */
+	struct race r = { .s = test_store_new(SLOTS, VSWAP_CODEC_LZ4, 0) };
+	struct test_rng rng = { 7 };
+	pthread_t t;
+	const uint64_t ops = env_u64("VSWAP_MODEL_OPS", 60000);
+
+	(void)state;
+	memset(seed_of, 0, sizeof(seed_of));
+	assert_int_equal(pthread_create(&t, NULL, compactor, &r), 0);
+	for (uint64_t op = 0; op < ops; op++) {
+		uint64_t slot = rng_below(&rng, SLOTS);
+
+		switch (rng_below(&rng, 4)) {
+		case 0:
+		case 1:
+			seed_of[slot] = op + 1;
+			store_kind(r.s, slot, op % 5 ? PK_TEXT : PK_RANDOM,
+				   op + 1);
+			break;
+		case 2:
+			assert_int_equal(vswap_invalidate(r.s, slot, 1),
+					 VSWAP_OK);
+			seed_of[slot] = 0;
+			break;
+		default:
+			if (seed_of[slot])
+				check_slot(r.s, slot, (seed_of[slot] - 1) % 5 ?
+					   PK_TEXT : PK_RANDOM, seed_of[slot]);
+			else
+				check_slot(r.s, slot, PK_EMPTY, 0);
+		}
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&r.compact_errors), 0);
+	print_message("# %" PRIu64 " compact calls during %" PRIu64 " ops\n",
+		      (uint64_t)atomic_load(&r.compact_calls), ops);
+	for (uint64_t i = 0; i < SLOTS; i++) {
+		if (seed_of[i])
+			check_slot(r.s, i, (seed_of[i] - 1) % 5 ? PK_TEXT :
+				   PK_RANDOM, seed_of[i]);
+		else
+			check_slot(r.s, i, PK_EMPTY, 0);
+	}
+	vswap_store_destroy(r.s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(compact_after_invalidation),
+		cmocka_unit_test(compact_empty_store),
+		cmocka_unit_test(compact_during_traffic),
+	};
+
+	return cmocka_run_group_tests_name("compact", tests, NULL, NULL);
+}
