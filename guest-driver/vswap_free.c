@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-vswap: freed swap slots -> INVALIDATE.
+ *
+ * The swap code calls ->swap_slot_free_notify() for every slot whose last
+ * reference went away, with swap locks held (no sleeping, no allocation).
+ * We record the slot in a small array of ranges, merging neighbours, and a
+ * work item sends the ranges as INVALIDATE requests on a reserved tag, so
+ * the host drops the data at once instead of when the slot is next written.
+ *
+ * The ordering rule (a STORE of a reused slot must not be overtaken by an
+ * older INVALIDATE of that slot) is described at struct vswap_freeq and
+ * enforced by vswap_free_claim().
+ */
+#include <linux/blk-mq.h>
+#include <linux/minmax.h>
+#include <linux/sort.h>
+#include <linux/workqueue.h>
+
+#include "vswap.h"
+
+/* Slots per kernel page (1 on 4 KiB-page machines). */
+#define VSWAP_SLOTS_PER_PAGE	(PAGE_SIZE / VIRTIO_VSWAP_PAGE_SIZE)
+
+static bool vswap_range_overlaps(const struct vswap_free_range *r,
+				 u64 slot, u32 nr)
+{
+	return r->slot < slot + nr && slot < r->slot + r->nr;
+}
+
+static int vswap_range_cmp(const void *a, const void *b)
+{
+	const struct vswap_free_range *x = a, *y = b;
+
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Sort and merge touching ranges in place; returns the new count. */
+static unsigned int vswap_range_coalesce(struct vswap_free_range *r,
+					 unsigned int n)
+{
+	unsigned int i, out = 0;
+
+	if (!n)
+		return 0;
+	sort(r, n, sizeof(*r), vswap_range_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		struct vswap_free_range *last = &r[out];
+
+		if (r[i].slot <= last->slot + last->nr &&
+		    (u64)last->nr + r[i].nr <= U32_MAX) {
+			u64 end = max(last->slot + last->nr,
+				      r[i].slot + r[i].nr);
+
+			last->nr = end - last->slot;
+		} else {
+			r[++out] = r[i];
+		}
+	}
+	return out + 1;
+}
+
+/* Add [slot, slot + nr) to @pend; false if there is no room. */
+static bool vswap_freeq_add(struct vswap_freeq *fq, u64 slot, u32 nr)
+{
+	struct vswap_free_range *last;
+
+	if (fq->nr_pend) {
+		last = &fq->pend[fq->nr_pend - 1];
+		if (last->nr > U32_MAX - nr)
+			goto append;
+		if (last->slot + last->nr == slot) {	/* ascending run */
+			last->nr += nr;
+			return true;
+		}
+		if (slot + nr == last->slot) {		/* descending run */
+			last->slot = slot;
+			last->nr += nr;
+			return true;
+		}
+	}
+append:
+	if (fq->nr_pend == VSWAP_FREEQ_LEN)
+		fq->nr_pend = vswap_range_coalesce(fq->pend, fq->nr_pend);
+	if (fq->nr_pend == VSWAP_FREEQ_LEN)
+		return false;
+	fq->pend[fq->nr_pend].slot = slot;
+	fq->pend[fq->nr_pend].nr = nr;
+	fq->nr_pend++;
+	return true;
+}
+
+void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset)
+{
+	struct virtio_vswap *vs = bdev->bd_disk->private_data;
+	struct vswap_freeq *fq = &vs->freeq;
+	u64 slot = (u64)offset * VSWAP_SLOTS_PER_PAGE;
+	u32 nr = VSWAP_SLOTS_PER_PAGE;
+	unsigned long flags;
+	bool queued;
+
+	vswap_count(vs, VSWAP_STAT_FREE_NOTIFIED, nr);
+
+	spin_lock_irqsave(&fq->lock, flags);
+	queued = !fq->dead && vswap_freeq_add(fq, slot, nr);
+	spin_unlock_irqrestore(&fq->lock, flags);
+
+	if (queued)
+		queue_work(fq->wq, &fq->work);
+	else
+		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, nr);
+}
+
+/*
+ * A STORE or WRITE_ZEROES of [slot, slot + nr) is about to be queued.
+ * Trim pending invalidations it overlaps (the new data replaces the old
+ * anyway); return false if an INVALIDATE of an overlapping range is already
+ * on its way, so the caller retries after it completed.
+ */
+bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+	u64 end = slot + nr, cancelled = 0;
+	unsigned long flags;
+	bool ok = true;
+	unsigned int i;
+
+	/* Racy peek: the common case has nothing queued. */
+	if (!READ_ONCE(fq->nr_pend) && !READ_ONCE(fq->nr_sending))
+		return true;
+
+	spin_lock_irqsave(&fq->lock, flags);
+	for (i = 0; i < fq->nr_sending; i++) {
+		if (vswap_range_overlaps(&fq->sending[i], slot, nr)) {
+			ok = false;
+			goto out;
+		}
+	}
+	for (i = 0; i < fq->nr_pend; ) {
+		struct vswap_free_range *r = &fq->pend[i];
+		u64 r_end = r->slot + r->nr;
+
+		if (!vswap_range_overlaps(r, slot, nr)) {
+			i++;
+			continue;
+		}
+		cancelled += min(r_end, end) - max(r->slot, slot);
+		if (r->slot >= slot && r_end <= end) {
+			/* fully replaced: drop the entry */
+			*r = fq->pend[--fq->nr_pend];
+			continue;
+		}
+		if (r->slot < slot && r_end > end) {
+			/* the store sits inside: split, or wait for the send */
+			if (fq->nr_pend == VSWAP_FREEQ_LEN) {
+				cancelled -= nr;
+				ok = false;
+				break;
+			}
+			fq->pend[fq->nr_pend].slot = end;
+			fq->pend[fq->nr_pend++].nr = r_end - end;
+			r->nr = slot - r->slot;
+		} else if (r->slot < slot) {
+			r->nr = slot - r->slot;		/* keep the head */
+		} else {
+			r->nr = r_end - end;		/* keep the tail */
+			r->slot = end;
+		}
+		i++;
+	}
+out:
+	spin_unlock_irqrestore(&fq->lock, flags);
+	if (cancelled)
+		vswap_count(vs, VSWAP_STAT_FREE_CANCELLED, cancelled);
+	if (!ok)
+		queue_work(fq->wq, &fq->work);
+	return ok;
+}
+
+static void vswap_free_send(struct virtio_vswap *vs,
+			    const struct vswap_free_range *r)
+{
+	struct request *rq;
+	struct vswap_req *vbr;
+	blk_status_t sts;
+
+	rq = blk_mq_alloc_request(vs->disk->queue, REQ_OP_DRV_OUT,
+				  BLK_MQ_REQ_RESERVED);
+	if (IS_ERR(rq)) {
+		/* Queue dying (remove): the device reset drops the data. */
+		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, r->nr);
+		return;
+	}
+	vbr = blk_mq_rq_to_pdu(rq);
+	vbr->hdr.type = cpu_to_le16(VIRTIO_VSWAP_T_INVALIDATE);
+	vbr->hdr.flags = 0;
+	vbr->hdr.nr_pages = cpu_to_le32(r->nr);
+	vbr->hdr.slot = cpu_to_le64(r->slot);
+	vbr->hdr.reserved = 0;
+	sts = blk_execute_rq(rq, false);
+	blk_mq_free_request(rq);
+	if (sts)
+		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, r->nr);
+	else
+		vswap_count(vs, VSWAP_STAT_FREE_SENT, r->nr);
+}
+
+static void vswap_free_work(struct work_struct *work)
+{
+	struct virtio_vswap *vs = container_of(work, struct virtio_vswap,
+					       freeq.work);
+	struct vswap_freeq *fq = &vs->freeq;
+	unsigned int i, n;
+
+	for (;;) {
+		spin_lock_irq(&fq->lock);
+		n = vswap_range_coalesce(fq->pend, fq->nr_pend);
+		memcpy(fq->sending, fq->pend, n * sizeof(*fq->pend));
+		fq->nr_sending = n;
+		fq->nr_pend = 0;
+		spin_unlock_irq(&fq->lock);
+		if (!n)
+			break;
+
+		/* Only this work writes @sending; claim() reads it locked. */
+		for (i = 0; i < n; i++)
+			vswap_free_send(vs, &fq->sending[i]);
+
+		spin_lock_irq(&fq->lock);
+		fq->nr_sending = 0;
+		spin_unlock_irq(&fq->lock);
+		/* STOREs that waited for these INVALIDATEs may go now. */
+		blk_mq_run_hw_queues(vs->disk->queue, true);
+	}
+}
+
+int vswap_free_init(struct virtio_vswap *vs)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+
+	spin_lock_init(&fq->lock);
+	INIT_WORK(&fq->work, vswap_free_work);
+	/* Reclaim waits on swap I/O, which may wait on this work's sends. */
+	fq->wq = alloc_workqueue("vswap%d_free", WQ_MEM_RECLAIM | WQ_FREEZABLE,
+				 1, vs->index);
+	return fq->wq ? 0 : -ENOMEM;
+}
+
+/* Send what is queued now and wait for it. May sleep. */
+void vswap_free_flush(struct virtio_vswap *vs)
+{
+	flush_work(&vs->freeq.work);
+}
+
+/* Stop recording and sending (remove, freeze). May sleep. */
+void vswap_free_stop(struct virtio_vswap *vs)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+
+	spin_lock_irq(&fq->lock);
+	fq->dead = true;
+	spin_unlock_irq(&fq->lock);
+	flush_work(&fq->work);
+}
+
+void vswap_free_start(struct virtio_vswap *vs)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+
+	spin_lock_irq(&fq->lock);
+	fq->dead = false;
+	spin_unlock_irq(&fq->lock);
+	queue_work(fq->wq, &fq->work);
+}
+
+void vswap_free_exit(struct virtio_vswap *vs)
+{
+	destroy_workqueue(vs->freeq.wq);
+}

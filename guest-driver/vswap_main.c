@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-vswap: a swap device backed by host memory.
+ *
+ * The device exposes a virtual array of 4 KiB slots. This driver turns it
+ * into a blk-mq disk, /dev/vswapN, tuned for swap: 4 KiB blocks, synchronous
+ * swap-in (no swap-cache readahead), discard and freed swap slots sent to the
+ * host as INVALIDATE so that host memory is released at once.
+ *
+ * Request mapping (one block request = one device request):
+ *   REQ_OP_READ          -> LOAD         (nr_pages <= max_pages)
+ *   REQ_OP_WRITE         -> STORE        (nr_pages <= max_pages)
+ *   REQ_OP_DISCARD       -> INVALIDATE
+ *   REQ_OP_WRITE_ZEROES  -> WRITE_ZEROES (only if VIRTIO_VSWAP_F_WRITE_ZEROES)
+ *   REQ_OP_DRV_OUT       -> INVALIDATE prepared by vswap_free.c
+ */
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/cpumask.h>
+#include <linux/idr.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_vswap.h>
+
+#include "compat.h"
+#include "vswap.h"
+
+/* Largest request we build, whatever the device allows: 1 MiB. */
+#define VSWAP_MAX_PAGES_CAP	256
+
+/* Largest INVALIDATE/WRITE_ZEROES from one block request: 1 GiB. */
+#define VSWAP_MAX_RANGE_SECTORS	(SZ_1G >> SECTOR_SHIFT)
+
+/* Queue depth per hw queue; the vring size bounds it further. */
+#define VSWAP_QUEUE_DEPTH	128
+
+static DEFINE_IDA(vswap_index_ida);
+
+/* The one mapping of device status to block status. */
+static blk_status_t vswap_result(struct virtio_vswap *vs, u8 status)
+{
+	switch (status) {
+	case VIRTIO_VSWAP_S_OK:
+		return BLK_STS_OK;
+	case VIRTIO_VSWAP_S_BAD_REQUEST:
+		vswap_count(vs, VSWAP_STAT_ERR_BAD_REQUEST, 1);
+		return BLK_STS_IOERR;
+	case VIRTIO_VSWAP_S_NO_SPACE:
+		/* A failed swap write: the kernel keeps the page dirty. */
+		vswap_count(vs, VSWAP_STAT_ERR_NO_SPACE, 1);
+		return BLK_STS_NOSPC;
+	case VIRTIO_VSWAP_S_IOERR:
+		vswap_count(vs, VSWAP_STAT_ERR_IOERR, 1);
+		return BLK_STS_IOERR;
+	case VIRTIO_VSWAP_S_INTEGRITY:
+		vswap_count(vs, VSWAP_STAT_ERR_INTEGRITY, 1);
+		return BLK_STS_PROTECTION;
+	case VIRTIO_VSWAP_S_UNSUPPORTED:
+		vswap_count(vs, VSWAP_STAT_ERR_UNSUPPORTED, 1);
+		return BLK_STS_NOTSUPP;
+	default:
+		vswap_count(vs, VSWAP_STAT_ERR_UNKNOWN, 1);
+		return BLK_STS_IOERR;
+	}
+}
+
+static void vswap_count_req(struct virtio_vswap *vs,
+			    const struct virtio_vswap_req_hdr *hdr)
+{
+	u32 nr = le32_to_cpu(hdr->nr_pages);
+
+	switch (le16_to_cpu(hdr->type)) {
+	case VIRTIO_VSWAP_T_STORE:
+		vswap_count(vs, VSWAP_STAT_STORE_REQS, 1);
+		vswap_count(vs, VSWAP_STAT_STORE_PAGES, nr);
+		break;
+	case VIRTIO_VSWAP_T_LOAD:
+		vswap_count(vs, VSWAP_STAT_LOAD_REQS, 1);
+		vswap_count(vs, VSWAP_STAT_LOAD_PAGES, nr);
+		break;
+	case VIRTIO_VSWAP_T_INVALIDATE:
+		vswap_count(vs, VSWAP_STAT_INVAL_REQS, 1);
+		vswap_count(vs, VSWAP_STAT_INVAL_PAGES, nr);
+		break;
+	case VIRTIO_VSWAP_T_WRITE_ZEROES:
+		vswap_count(vs, VSWAP_STAT_WZERO_REQS, 1);
+		vswap_count(vs, VSWAP_STAT_WZERO_PAGES, nr);
+		break;
+	}
+}
+
+static int vswap_map_data(struct blk_mq_hw_ctx *hctx, struct request *req,
+			  struct vswap_req *vbr)
+{
+	int err;
+
+	vbr->sg_table.sgl = vbr->sg;
+	err = sg_alloc_table_chained(&vbr->sg_table,
+				     blk_rq_nr_phys_segments(req),
+				     vbr->sg_table.sgl, VSWAP_INLINE_SG_CNT);
+	if (unlikely(err))
+		return -ENOMEM;
+	return blk_rq_map_sg(hctx->queue, req, vbr->sg_table.sgl);
+}
+
+static void vswap_unmap_data(struct request *req, struct vswap_req *vbr)
+{
+	if (vbr->sg_table.nents)
+		sg_free_table_chained(&vbr->sg_table, VSWAP_INLINE_SG_CNT);
+	vbr->sg_table.nents = 0;
+}
+
+static int vswap_add_req(struct virtqueue *vq, struct vswap_req *vbr,
+			 bool store)
+{
+	struct scatterlist hdr, status, *sgs[3];
+	unsigned int num_out = 0, num_in = 0;
+
+	sg_init_one(&hdr, &vbr->hdr, sizeof(vbr->hdr));
+	sgs[num_out++] = &hdr;
+	if (vbr->sg_table.nents) {
+		if (store)
+			sgs[num_out++] = vbr->sg_table.sgl;
+		else
+			sgs[num_out + num_in++] = vbr->sg_table.sgl;
+	}
+	sg_init_one(&status, &vbr->status, sizeof(vbr->status));
+	sgs[num_out + num_in++] = &status;
+
+	return virtqueue_add_sgs(vq, sgs, num_out, num_in, vbr, GFP_ATOMIC);
+}
+
+/*
+ * Every entry path goes through here: the one place that checks a block
+ * request against what the device accepts and fills the wire header.
+ */
+static blk_status_t vswap_setup_req(struct virtio_vswap *vs,
+				    struct request *req, struct vswap_req *vbr)
+{
+	u64 slot = blk_rq_pos(req) >> VSWAP_SLOT_SECTOR_SHIFT;
+	u64 nr = blk_rq_sectors(req) >> VSWAP_SLOT_SECTOR_SHIFT;
+	u16 type;
+
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+		type = VIRTIO_VSWAP_T_LOAD;
+		break;
+	case REQ_OP_WRITE:
+		type = VIRTIO_VSWAP_T_STORE;
+		break;
+	case REQ_OP_DISCARD:
+		type = VIRTIO_VSWAP_T_INVALIDATE;
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		if (!vs->write_zeroes)
+			return BLK_STS_NOTSUPP;
+		type = VIRTIO_VSWAP_T_WRITE_ZEROES;
+		break;
+	case REQ_OP_DRV_OUT:
+		/* Header already filled by vswap_free_send(). */
+		return BLK_STS_OK;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+
+	/* The queue limits make these impossible; never trust that blindly. */
+	if (unlikely((blk_rq_pos(req) | blk_rq_sectors(req)) &
+		     (VSWAP_SECTORS_PER_SLOT - 1) || !nr || nr > U32_MAX ||
+		     ((type == VIRTIO_VSWAP_T_LOAD ||
+		       type == VIRTIO_VSWAP_T_STORE) && nr > vs->max_pages))) {
+		pr_err_ratelimited("vswap%d: bad request op %u pos %llu sectors %u\n",
+				   vs->index, req_op(req),
+				   (unsigned long long)blk_rq_pos(req),
+				   blk_rq_sectors(req));
+		return BLK_STS_IOERR;
+	}
+
+	vbr->hdr.type = cpu_to_le16(type);
+	vbr->hdr.flags = 0;
+	vbr->hdr.nr_pages = cpu_to_le32(nr);
+	vbr->hdr.slot = cpu_to_le64(slot);
+	vbr->hdr.reserved = 0;
+	return BLK_STS_OK;
+}
+
+static blk_status_t vswap_queue_rq(struct blk_mq_hw_ctx *hctx,
+				   const struct blk_mq_queue_data *bd)
+{
+	struct virtio_vswap *vs = hctx->queue->queuedata;
+	struct request *req = bd->rq;
+	struct vswap_req *vbr = blk_mq_rq_to_pdu(req);
+	struct vswap_vq *vq = &vs->vqs[hctx->queue_num];
+	bool store = req_op(req) == REQ_OP_WRITE;
+	unsigned long flags;
+	blk_status_t sts;
+	bool notify;
+	int err;
+
+	sts = vswap_setup_req(vs, req, vbr);
+	if (sts)
+		return sts;
+
+	if (store || req_op(req) == REQ_OP_WRITE_ZEROES) {
+		if (!vswap_free_claim(vs, le64_to_cpu(vbr->hdr.slot),
+				      le32_to_cpu(vbr->hdr.nr_pages))) {
+			vswap_count(vs, VSWAP_STAT_STORE_DEFERRED, 1);
+			return BLK_STS_RESOURCE;
+		}
+	}
+
+	vbr->status = VIRTIO_VSWAP_S_IOERR;	/* if the device writes none */
+	vbr->sg_table.nents = 0;
+	if (req_op(req) == REQ_OP_READ || store) {
+		err = vswap_map_data(hctx, req, vbr);
+		if (unlikely(err < 0))
+			return BLK_STS_RESOURCE;
+		vbr->sg_table.nents = err;
+	}
+
+	blk_mq_start_request(req);
+
+	spin_lock_irqsave(&vq->lock, flags);
+	err = vswap_add_req(vq->vq, vbr, store);
+	if (unlikely(err)) {
+		virtqueue_kick(vq->vq);
+		/* Ring full: stopped until a completion frees room. */
+		if (err == -ENOSPC)
+			blk_mq_stop_hw_queue(hctx);
+		spin_unlock_irqrestore(&vq->lock, flags);
+		vswap_unmap_data(req, vbr);
+		return err == -ENOSPC ? BLK_STS_DEV_RESOURCE : BLK_STS_RESOURCE;
+	}
+	notify = bd->last && virtqueue_kick_prepare(vq->vq);
+	spin_unlock_irqrestore(&vq->lock, flags);
+
+	if (notify)
+		virtqueue_notify(vq->vq);
+	return BLK_STS_OK;
+}
+
+static void vswap_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct virtio_vswap *vs = hctx->queue->queuedata;
+	struct vswap_vq *vq = &vs->vqs[hctx->queue_num];
+	unsigned long flags;
+	bool notify;
+
+	spin_lock_irqsave(&vq->lock, flags);
+	notify = virtqueue_kick_prepare(vq->vq);
+	spin_unlock_irqrestore(&vq->lock, flags);
+	if (notify)
+		virtqueue_notify(vq->vq);
+}
+
+static void vswap_complete_rq(struct request *req)
+{
+	struct virtio_vswap *vs = req->q->queuedata;
+	struct vswap_req *vbr = blk_mq_rq_to_pdu(req);
+
+	vswap_unmap_data(req, vbr);
+	vswap_count_req(vs, &vbr->hdr);
+	blk_mq_end_request(req, vswap_result(vs, vbr->status));
+}
+
+static void vswap_done(struct virtqueue *vq)
+{
+	struct virtio_vswap *vs = vq->vdev->priv;
+	struct vswap_vq *vvq = &vs->vqs[vq->index];
+	struct vswap_req *vbr;
+	bool req_done = false;
+	unsigned long flags;
+	unsigned int len;
+
+	spin_lock_irqsave(&vvq->lock, flags);
+	do {
+		virtqueue_disable_cb(vq);
+		while ((vbr = virtqueue_get_buf(vq, &len)) != NULL) {
+			struct request *req = blk_mq_rq_from_pdu(vbr);
+
+			/* A device that wrote no status byte failed it. */
+			if (unlikely(len < sizeof(vbr->status)))
+				vbr->status = VIRTIO_VSWAP_S_IOERR;
+			if (likely(!blk_should_fake_timeout(req->q)))
+				blk_mq_complete_request(req);
+			req_done = true;
+		}
+	} while (!virtqueue_enable_cb(vq));
+	if (req_done)
+		blk_mq_start_stopped_hw_queues(vs->disk->queue, true);
+	spin_unlock_irqrestore(&vvq->lock, flags);
+}
+
+static void vswap_map_queues(struct blk_mq_tag_set *set)
+{
+	blk_mq_map_queues(&set->map[HCTX_TYPE_DEFAULT]);
+}
+
+static const struct blk_mq_ops vswap_mq_ops = {
+	.queue_rq	= vswap_queue_rq,
+	.commit_rqs	= vswap_commit_rqs,
+	.complete	= vswap_complete_rq,
+	.map_queues	= vswap_map_queues,
+};
+
+static const struct block_device_operations vswap_fops = {
+	.owner			= THIS_MODULE,
+	.swap_slot_free_notify	= vswap_slot_free_notify,
+	VSWAP_COMPAT_FOPS
+};
+
+static int vswap_init_vqs(struct virtio_vswap *vs)
+{
+	const char **names = NULL;
+	struct virtqueue **vqs = NULL;
+	unsigned int i;
+	int err = -ENOMEM;
+
+	vs->vqs = kcalloc(vs->num_vqs, sizeof(*vs->vqs), GFP_KERNEL);
+	names = kcalloc(vs->num_vqs, sizeof(*names), GFP_KERNEL);
+	vqs = kcalloc(vs->num_vqs, sizeof(*vqs), GFP_KERNEL);
+	if (!vs->vqs || !names || !vqs)
+		goto out;
+
+	for (i = 0; i < vs->num_vqs; i++) {
+		spin_lock_init(&vs->vqs[i].lock);
+		snprintf(vs->vqs[i].name, sizeof(vs->vqs[i].name),
+			 "req.%u", i);
+		names[i] = vs->vqs[i].name;
+	}
+	err = vswap_compat_find_vqs(vs->vdev, vs->num_vqs, vqs, vswap_done,
+				    names);
+	if (err)
+		goto out;
+	for (i = 0; i < vs->num_vqs; i++)
+		vs->vqs[i].vq = vqs[i];
+out:
+	kfree(vqs);
+	kfree(names);
+	if (err) {
+		kfree(vs->vqs);
+		vs->vqs = NULL;
+	}
+	return err;
+}
+
+static void vswap_del_vqs(struct virtio_vswap *vs)
+{
+	vs->vdev->config->del_vqs(vs->vdev);
+	kfree(vs->vqs);
+	vs->vqs = NULL;
+}
+
+/*
+ * Read and sanitise the config: whatever the device says, the driver keeps
+ * numbers it can work with, and says what it changed.
+ */
+static void vswap_read_config(struct virtio_vswap *vs)
+{
+	struct virtio_device *vdev = vs->vdev;
+	u32 max_pages;
+	u16 nq;
+
+	virtio_cread(vdev, struct virtio_vswap_config, max_pages, &max_pages);
+	if (!max_pages) {
+		dev_warn(&vdev->dev, "max_pages 0, using 1\n");
+		max_pages = 1;
+	}
+	vs->max_pages = min_t(u32, max_pages, VSWAP_MAX_PAGES_CAP);
+
+	if (virtio_cread_feature(vdev, VIRTIO_VSWAP_F_MQ,
+				 struct virtio_vswap_config, num_queues, &nq) ||
+	    !nq)
+		nq = 1;
+	vs->num_vqs = min_t(unsigned int, nq, nr_cpu_ids);
+
+	vs->write_zeroes = virtio_has_feature(vdev,
+					      VIRTIO_VSWAP_F_WRITE_ZEROES);
+}
+
+static sector_t vswap_capacity(struct virtio_vswap *vs)
+{
+	u64 slots;
+
+	virtio_cread(vs->vdev, struct virtio_vswap_config, capacity, &slots);
+	/* sector_t is u64: keep slots << 3 from overflowing. */
+	if (slots > (U64_MAX >> VSWAP_SLOT_SECTOR_SHIFT)) {
+		dev_warn(&vs->vdev->dev, "capacity %llu slots clamped\n",
+			 (unsigned long long)slots);
+		slots = U64_MAX >> VSWAP_SLOT_SECTOR_SHIFT;
+	}
+	return (sector_t)slots << VSWAP_SLOT_SECTOR_SHIFT;
+}
+
+static void vswap_config_work(struct work_struct *work)
+{
+	struct virtio_vswap *vs = container_of(work, struct virtio_vswap,
+					       config_work);
+
+	set_capacity_and_notify(vs->disk, vswap_capacity(vs));
+}
+
+/* Called under the virtio config lock: the uevent must wait for a work. */
+static void vswap_config_changed(struct virtio_device *vdev)
+{
+	struct virtio_vswap *vs = vdev->priv;
+
+	queue_work(system_freezable_wq, &vs->config_work);
+}
+
+static int vswap_probe(struct virtio_device *vdev)
+{
+	struct virtio_vswap *vs;
+	struct vswap_limits lim = { };
+	unsigned int sg_elems;
+	int err;
+
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "config access disabled\n");
+		return -EINVAL;
+	}
+
+	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+	if (!vs)
+		return -ENOMEM;
+	vdev->priv = vs;
+	vs->vdev = vdev;
+	INIT_WORK(&vs->config_work, vswap_config_work);
+
+	err = ida_alloc(&vswap_index_ida, GFP_KERNEL);
+	if (err < 0)
+		goto out_free_vs;
+	vs->index = err;
+
+	vs->stats = alloc_percpu(struct vswap_stats);
+	if (!vs->stats) {
+		err = -ENOMEM;
+		goto out_free_index;
+	}
+
+	vswap_read_config(vs);
+	err = vswap_init_vqs(vs);
+	if (err)
+		goto out_free_stats;
+
+	err = vswap_free_init(vs);
+	if (err)
+		goto out_free_vqs;
+
+	/* Without indirect descriptors, header and status take two entries. */
+	sg_elems = vs->max_pages;
+	if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
+		sg_elems = min(sg_elems,
+			       virtqueue_get_vring_size(vs->vqs[0].vq) - 2);
+	if (!sg_elems) {
+		err = -EINVAL;
+		goto out_free_freeq;
+	}
+
+	vs->tag_set.ops = &vswap_mq_ops;
+	vs->tag_set.nr_hw_queues = vs->num_vqs;
+	vs->tag_set.queue_depth = min_t(unsigned int, VSWAP_QUEUE_DEPTH,
+					virtqueue_get_vring_size(vs->vqs[0].vq));
+	/* One tag kept for the slot-free work (vswap_free.c). */
+	vs->tag_set.reserved_tags = 1;
+	vs->tag_set.numa_node = NUMA_NO_NODE;
+	vs->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	vs->tag_set.cmd_size = sizeof(struct vswap_req) +
+			       sizeof(struct scatterlist) * VSWAP_INLINE_SG_CNT;
+	vs->tag_set.driver_data = vs;
+	err = blk_mq_alloc_tag_set(&vs->tag_set);
+	if (err)
+		goto out_free_freeq;
+
+	lim.max_hw_sectors = vs->max_pages << VSWAP_SLOT_SECTOR_SHIFT;
+	lim.max_segments = min_t(unsigned int, sg_elems, USHRT_MAX);
+	lim.max_segment_size = min_t(size_t, virtio_max_dma_size(vdev),
+				     UINT_MAX);
+	lim.max_discard_sectors = VSWAP_MAX_RANGE_SECTORS;
+	lim.max_write_zeroes_sectors = vs->write_zeroes ?
+				       VSWAP_MAX_RANGE_SECTORS : 0;
+
+	vs->disk = vswap_compat_alloc_disk(&vs->tag_set, &lim, vs);
+	if (IS_ERR(vs->disk)) {
+		err = PTR_ERR(vs->disk);
+		goto out_free_tags;
+	}
+	vs->disk->fops = &vswap_fops;
+	vs->disk->private_data = vs;
+	vs->disk->flags |= GENHD_FL_NO_PART;
+	snprintf(vs->disk->disk_name, DISK_NAME_LEN, "vswap%d", vs->index);
+	set_capacity(vs->disk, vswap_capacity(vs));
+
+	virtio_device_ready(vdev);
+
+	err = device_add_disk(&vdev->dev, vs->disk, vswap_attr_groups);
+	if (err)
+		goto out_cleanup_disk;
+
+	dev_info(&vdev->dev,
+		 "%s: %llu slots, %u pages/request, %u queue(s)%s\n",
+		 vs->disk->disk_name,
+		 (unsigned long long)get_capacity(vs->disk) >>
+			VSWAP_SLOT_SECTOR_SHIFT,
+		 vs->max_pages, vs->num_vqs,
+		 vs->write_zeroes ? ", write-zeroes" : "");
+	return 0;
+
+out_cleanup_disk:
+	virtio_reset_device(vdev);
+	put_disk(vs->disk);
+out_free_tags:
+	blk_mq_free_tag_set(&vs->tag_set);
+out_free_freeq:
+	vswap_free_exit(vs);
+out_free_vqs:
+	vswap_del_vqs(vs);
+out_free_stats:
+	free_percpu(vs->stats);
+out_free_index:
+	ida_free(&vswap_index_ida, vs->index);
+out_free_vs:
+	kfree(vs);
+	vdev->priv = NULL;
+	return err;
+}
+
+static void vswap_remove(struct virtio_device *vdev)
+{
+	struct virtio_vswap *vs = vdev->priv;
+
+	/* Make sure no work handler is accessing the device. */
+	flush_work(&vs->config_work);
+	del_gendisk(vs->disk);
+	vswap_free_stop(vs);
+	blk_mq_free_tag_set(&vs->tag_set);
+	/* Stop the device; nothing uses the virtqueues after this. */
+	virtio_reset_device(vdev);
+	vswap_free_exit(vs);
+	vswap_del_vqs(vs);
+	put_disk(vs->disk);
+	free_percpu(vs->stats);
+	ida_free(&vswap_index_ida, vs->index);
+	kfree(vs);
+	vdev->priv = NULL;
+}
+
+#ifdef CONFIG_PM_SLEEP
+static int vswap_freeze(struct virtio_device *vdev)
+{
+	struct virtio_vswap *vs = vdev->priv;
+	struct request_queue *q = vs->disk->queue;
+
+	vswap_free_stop(vs);
+	/* No request may sit in a virtqueue when the queues go away. */
+	blk_mq_freeze_queue(q);
+	blk_mq_quiesce_queue_nowait(q);
+	blk_mq_unfreeze_queue(q);
+
+	virtio_reset_device(vdev);
+	flush_work(&vs->config_work);
+	vswap_del_vqs(vs);
+	return 0;
+}
+
+static int vswap_restore(struct virtio_device *vdev)
+{
+	struct virtio_vswap *vs = vdev->priv;
+	int err;
+
+	err = vswap_init_vqs(vs);
+	if (err)
+		return err;
+	virtio_device_ready(vdev);
+	vswap_free_start(vs);
+	blk_mq_unquiesce_queue(vs->disk->queue);
+	return 0;
+}
+#endif
+
+static const struct virtio_device_id id_table[] = {
+	{ VIRTIO_ID_VSWAP, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static const unsigned int features[] = {
+	VIRTIO_VSWAP_F_MQ,
+	VIRTIO_VSWAP_F_WRITE_ZEROES,
+};
+
+static struct virtio_driver virtio_vswap_driver = {
+	.feature_table		= features,
+	.feature_table_size	= ARRAY_SIZE(features),
+	.driver.name		= KBUILD_MODNAME,
+	.id_table		= id_table,
+	.probe			= vswap_probe,
+	.remove			= vswap_remove,
+	.config_changed		= vswap_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze			= vswap_freeze,
+	.restore		= vswap_restore,
+#endif
+};
+
+module_virtio_driver(virtio_vswap_driver);
+
+MODULE_DEVICE_TABLE(virtio, id_table);
+MODULE_DESCRIPTION("virtio-vswap: swap to host memory");
+MODULE_LICENSE("GPL");
