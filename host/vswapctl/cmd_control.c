@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vswapctl writeback / set: drive one device of one VM over QMP.
+ *
+ *   writeback  -> QMP_WRITEBACK { id, min-age, max-bytes }
+ *   set K=V    -> qom-set on the device's qom-path (table vswap_settings[]),
+ *                 then query-vswap again to show what the device now reports
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fields.h"
+#include "units.h"
+
+static const char writeback_help[] =
+"Usage: vswapctl writeback VM [options]\n"
+"\n"
+"Ask the device to move cold pool data to its disk tier now.\n"
+"\n"
+"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
+"  -a, --min-age S       only data older than S seconds (suffix s/m/h/d)\n"
+"  -m, --max-bytes N     write at most N bytes (suffix K/M/G/T)\n"
+"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
+"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
+"  -h, --help            this text\n"
+"\n"
+"VM is a libvirt domain name, the name of a VM behind --qmp, or a QMP\n"
+"socket path.\n";
+
+static const char set_help[] =
+"Usage: vswapctl set VM [options] KEY=VALUE...\n"
+"\n"
+"Change a setting of a running device. Keys:\n"
+"  pool-max=SIZE         cap on host pool memory (0 = unlimited)\n"
+"\n"
+"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
+"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
+"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
+"  -h, --help            this text\n";
+
+static const struct option control_longopts[] = {
+	SOURCE_LONGOPTS,
+	{ "device", required_argument, NULL, 'd' },
+	{ "min-age", required_argument, NULL, 'a' },
+	{ "max-bytes", required_argument, NULL, 'm' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct control_opts {
+	struct source_opts src;
+	const char *device;
+	bool has_min_age, has_max_bytes;
+	uint64_t min_age, max_bytes;
+};
+
+#define PARSE_HELP	(-1)	/* --help printed: exit 0 */
+
+/* Parse options; 0, PARSE_HELP or VEXIT_USAGE. Words stay in argv. */
+static int parse_control(const char *cmd, const char *help, bool writeback,
+			 int argc, char **argv, struct control_opts *o)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+q:l::d:a:m:h", control_longopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case OPT_QMP:
+		case OPT_LIBVIRT:
+			source_opt(&o->src, opt, optarg, argc, argv);
+			break;
+		case 'd':
+			o->device = optarg;
+			break;
+		case 'a':
+			if (!writeback)
+				return usage_error(cmd, "--min-age: only for writeback");
+			if (!parse_seconds(optarg, &o->min_age))
+				return usage_error(cmd, "--min-age: '%s' is not a number of seconds",
+						   optarg);
+			o->has_min_age = true;
+			break;
+		case 'm':
+			if (!writeback)
+				return usage_error(cmd, "--max-bytes: only for writeback");
+			if (!parse_size(optarg, &o->max_bytes))
+				return usage_error(cmd, "--max-bytes: '%s' is not a size",
+						   optarg);
+			o->has_max_bytes = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return PARSE_HELP;
+		default:
+			return usage_error(cmd, "bad option");
+		}
+	}
+	return 0;
+}
+
+/*
+ * getopt with "+" stops at the first word: allow "VM --opt" as well as
+ * "--opt VM" by parsing the options that follow VM in a second pass.
+ */
+static int parse_all(const char *cmd, const char *help, bool writeback,
+		     int argc, char **argv, struct control_opts *o,
+		     char ***words, int *nr_words)
+{
+	char **w = xcalloc(argc, sizeof(*w));
+	int n = 0, r;
+
+	optind = 1;
+	while (optind < argc) {
+		r = parse_control(cmd, help, writeback, argc, argv, o);
+		if (r) {
+			free(w);
+			return r;
+		}
+		if (optind < argc)
+			w[n++] = argv[optind++];
+	}
+	*words = w;
+	*nr_words = n;
+	return 0;
+}
+
+/* Resolve VM and its device. On success *list must be put by the caller. */
+static int open_device(const struct control_opts *o, const char *name,
+		       struct vmset *set, struct vm **vm,
+		       struct json_object **list, struct json_object **entry)
+{
+	struct verr e;
+
+	if (source_resolve_one(&o->src, name, set, vm, &e) ||
+	    vm_pick_device(*vm, o->device, list, entry, &e)) {
+		vwarn("%s", e.msg);
+		return VEXIT_FAIL;
+	}
+	return 0;
+}
+
+static void print_return(struct json_object *ret)
+{
+	if (!ret || (json_object_is_type(ret, json_type_object) &&
+		     !json_object_object_length(ret)))
+		return;
+	printf("%s\n", json_object_to_json_string_ext(ret,
+				JSON_C_TO_STRING_PLAIN |
+					JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+int cmd_writeback(int argc, char **argv)
+{
+	struct control_opts o = { 0 };
+	struct json_object *list = NULL, *entry, *args, *ret = NULL;
+	struct vmset set = { 0 };
+	const char *cls = NULL;
+	struct vm *vm;
+	char **words;
+	int nr, r;
+	struct verr e;
+
+	r = parse_all("writeback", writeback_help, true, argc, argv, &o,
+		      &words, &nr);
+	if (r) {
+		free(o.src.qmp);
+		return r == PARSE_HELP ? VEXIT_OK : r;
+	}
+	if (nr != 1) {
+		free(words);
+		free(o.src.qmp);
+		return usage_error("writeback", nr ? "one VM only" : "missing VM");
+	}
+
+	r = open_device(&o, words[0], &set, &vm, &list, &entry);
+	if (r)
+		goto out;
+	args = json_object_new_object();
+	json_object_object_add(args, QMP_WB_ARG_ID,
+			       json_object_new_string(vm_device_label(entry)));
+	if (o.has_min_age)
+		json_object_object_add(args, QMP_WB_ARG_MIN_AGE,
+				       json_object_new_uint64(o.min_age));
+	if (o.has_max_bytes)
+		json_object_object_add(args, QMP_WB_ARG_MAX_BYTES,
+				       json_object_new_uint64(o.max_bytes));
+	r = vm_execute(vm, QMP_WRITEBACK, args, &ret, &cls, &e);
+	json_object_put(args);
+	if (r == -1 && cls && !strcmp(cls, "CommandNotFound")) {
+		vwarn("vm %s: this QEMU has no '%s' command: %s", vm->name,
+		      QMP_WRITEBACK, e.msg);
+		r = VEXIT_FAIL;
+	} else if (r) {
+		vwarn("vm %s: %s %s: %s", vm->name, QMP_WRITEBACK,
+		      vm_device_label(entry), e.msg);
+		r = VEXIT_FAIL;
+	} else {
+		printf("%s %s: writeback done\n", vm->name,
+		       vm_device_label(entry));
+		print_return(ret);
+		json_object_put(ret);
+	}
+out:
+	json_object_put(list);
+	vmset_free(&set);
+	free(words);
+	free(o.src.qmp);
+	return r;
+}
+
+static const struct field *field_named(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < vswap_nr_fields; i++)
+		if (!strcmp(vswap_fields[i].name, name))
+			return &vswap_fields[i];
+	return NULL;
+}
+
+/* Print "KEY=value" as the device now reports it, or "-" if it doesn't. */
+static void print_readback(const struct setting *st, struct json_object *entry)
+{
+	const struct field *f = field_named(st->readback);
+	struct field_val v = { 0 };
+	char buf[32] = "-";
+
+	if (f)
+		field_get(f, entry, &v);
+	if (v.present && st->kind == FK_BYTES)
+		format_size(v.u, buf, sizeof(buf));
+	else if (v.present)
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v.u);
+	if (v.present && st->kind == FK_BYTES && v.u >= 1024)
+		printf(" %s=%s (%llu)", st->key, buf, (unsigned long long)v.u);
+	else
+		printf(" %s=%s", st->key, buf);
+}
+
+int cmd_set(int argc, char **argv)
+{
+	struct control_opts o = { 0 };
+	struct json_object *list = NULL, *entry;
+	const struct setting **keys = NULL;
+	struct vmset set = { 0 };
+	uint64_t *vals = NULL;
+	const char *path;
+	char *label;
+	struct vm *vm;
+	char **words;
+	int nr, r, i;
+	struct verr e;
+
+	r = parse_all("set", set_help, false, argc, argv, &o, &words, &nr);
+	if (r) {
+		free(o.src.qmp);
+		return r == PARSE_HELP ? VEXIT_OK : r;
+	}
+	if (nr < 2) {
+		r = usage_error("set", nr ? "missing KEY=VALUE" : "missing VM");
+		goto out_words;
+	}
+	keys = xcalloc(nr, sizeof(*keys));
+	vals = xcalloc(nr, sizeof(*vals));
+	for (i = 1; i < nr; i++) {
+		char *eq = strchr(words[i], '='), *key;
+		bool ok;
+
+		if (!eq) {
+			r = usage_error("set", "'%s' is not KEY=VALUE", words[i]);
+			goto out_words;
+		}
+		key = strndup(words[i], eq - words[i]);
+		keys[i] = setting_find(key);
+		if (!keys[i]) {
+			r = usage_error("set", "unknown setting '%s'", key);
+			free(key);
+			goto out_words;
+		}
+		ok = keys[i]->kind == FK_BYTES ? parse_size(eq + 1, &vals[i]) :
+			parse_seconds(eq + 1, &vals[i]);
+		if (!ok) {
+			r = usage_error("set", "%s: '%s' is not a %s", key, eq + 1,
+					keys[i]->kind == FK_BYTES ? "size" : "number");
+			free(key);
+			goto out_words;
+		}
+		free(key);
+	}
+
+	r = open_device(&o, words[0], &set, &vm, &list, &entry);
+	if (r)
+		goto out;
+	path = entry_str(entry, QMP_DEV_QOM_PATH);
+	if (!path) {
+		vwarn("vm %s: device %s has no qom-path in %s", vm->name,
+		      vm_device_label(entry), QMP_QUERY_VSWAP);
+		r = VEXIT_FAIL;
+		goto out;
+	}
+	for (i = 1; i < nr; i++) {
+		struct json_object *args = json_object_new_object(), *ret = NULL;
+
+		json_object_object_add(args, "path", json_object_new_string(path));
+		json_object_object_add(args, "property",
+				       json_object_new_string(keys[i]->prop));
+		json_object_object_add(args, "value",
+				       json_object_new_uint64(vals[i]));
+		r = vm_execute(vm, "qom-set", args, &ret, NULL, &e);
+		json_object_put(args);
+		json_object_put(ret);
+		if (r) {
+			vwarn("vm %s: %s: set %s: %s", vm->name,
+			      vm_device_label(entry), keys[i]->key, e.msg);
+			r = VEXIT_FAIL;
+			goto out;
+		}
+	}
+
+	/* Read back what the device reports now. */
+	label = xstrdup(vm_device_label(entry));
+	json_object_put(list);
+	list = NULL;
+	r = vm_pick_device(vm, label, &list, &entry, &e);
+	free(label);
+	if (r) {
+		vwarn("%s", e.msg);
+		r = VEXIT_FAIL;
+		goto out;
+	}
+	printf("%s %s:", vm->name, vm_device_label(entry));
+	for (i = 1; i < nr; i++)
+		print_readback(keys[i], entry);
+	putchar('\n');
+	r = VEXIT_OK;
+out:
+	json_object_put(list);
+	vmset_free(&set);
+out_words:
+	free(keys);
+	free(vals);
+	free(words);
+	free(o.src.qmp);
+	return r;
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vswapctl: the field table (see fields.h). Order here is the order of the
+ * table columns, the --json keys and the Prometheus families.
+ *
+ * QMP pointers follow qapi/vswap.json of the QEMU series: configuration
+ * members at the top of each entry, the store's counters (struct
+ * vswap_stats, kebab-case) under "stats".
+ */
+#include <string.h>
+
+#include <json-c/json_pointer.h>
+
+#include "fields.h"
+#include "util.h"
+
+const struct field vswap_fields[] = {
+	/* configuration */
+	{ "/size", 0, "capacity_bytes", "CAPACITY", FK_BYTES, FM_GAUGE,
+	  "Virtual swap size the device advertises to the guest, in bytes." },
+	{ "/compress", 0, "codec", "ALGO", FK_STRING, FM_NONE,
+	  "Compression codec of the store." },
+	{ "/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
+	  "Cap on host pool memory in bytes (0 = unlimited)." },
+
+	/* current content */
+	{ "/stats/stored-pages", 0, "stored_pages", "STORED", FK_COUNT, FM_GAUGE,
+	  "Slots holding a page, all kinds." },
+	{ "/stats/zero-pages", 0, "zero_pages", "ZERO", FK_COUNT, FM_GAUGE,
+	  "All-zero pages (no pool memory)." },
+	{ "/stats/same-pages", 0, "same_pages", "SAME", FK_COUNT, FM_GAUGE,
+	  "Same-filled non-zero pages (no pool memory)." },
+	{ "/stats/incompressible-pages", 0, "incompressible_pages", NULL,
+	  FK_COUNT, FM_GAUGE, "Pages stored as-is, 4096 bytes each." },
+	{ "/stats/compressed-pages", 0, "compressed_pages", NULL, FK_COUNT,
+	  FM_GAUGE, "Pages stored compressed." },
+	{ "/stats/compressed-bytes", 0, "compressed_bytes", "COMPR", FK_BYTES,
+	  FM_GAUGE, "Payload bytes of pool objects (as-is pages included)." },
+	{ "/stats/pool-bytes", 0, "pool_bytes", "POOL", FK_BYTES, FM_GAUGE,
+	  "Host memory held by the store: segments plus metadata, in bytes." },
+	{ "/stats/pool-bytes-peak", 0, "pool_bytes_peak", NULL, FK_BYTES,
+	  FM_GAUGE, "High-water mark of pool_bytes." },
+	{ "/stats/meta-bytes", 0, "meta_bytes", NULL, FK_BYTES, FM_GAUGE,
+	  "Slot table and per-object header bytes." },
+	{ NULL, 0, "ratio", "RATIO", FK_RATIO, FM_GAUGE,
+	  "Logical stored bytes (stored pages * 4096) per host pool byte." },
+	{ "/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
+	  "Pool bytes resident on each host NUMA node." },
+	{ "/stats/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
+	  "Bytes of the disk tier in use." },
+
+	/* operation counts */
+	{ "/stats/stores", 0, "stores", NULL, FK_COUNT, FM_COUNTER,
+	  "STORE requests served." },
+	{ "/stats/loads", 0, "loads", NULL, FK_COUNT, FM_COUNTER,
+	  "LOAD requests served." },
+	{ "/stats/invalidates", 0, "invalidates", NULL, FK_COUNT, FM_COUNTER,
+	  "INVALIDATE requests served." },
+	{ "/stats/invalidated-pages", 0, "invalidated_pages", NULL, FK_COUNT,
+	  FM_COUNTER, "Slots that held a page when invalidated." },
+	{ "/stats/loads-empty", 0, "loads_empty", NULL, FK_COUNT, FM_COUNTER,
+	  "Loads of slots holding nothing." },
+	{ "/stats/store-nospace", 0, "store_nospace", NULL, FK_COUNT,
+	  FM_COUNTER, "Stores refused with no-space." },
+	{ "/stats/store-nomem", 0, "store_nomem", NULL, FK_COUNT, FM_COUNTER,
+	  "Stores refused because a host allocation failed." },
+	{ "/stats/integrity-errors", 0, "integrity_errors", NULL, FK_COUNT,
+	  FM_COUNTER, "Loads that failed their checksum." },
+	{ "/stats/compactions", 0, "compactions", NULL, FK_COUNT, FM_COUNTER,
+	  "Pool segments compacted." },
+	{ "/stats/compacted-bytes", 0, "compacted_bytes", NULL, FK_BYTES,
+	  FM_COUNTER, "Live bytes moved by compaction." },
+	{ "/stats/writeback-pages", 0, "writeback_pages", "WB-PAGES", FK_COUNT,
+	  FM_COUNTER, "Pages written back from the pool to the disk tier." },
+	{ "/stats/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES,
+	  FM_COUNTER, "Bytes written back to the disk tier." },
+};
+const unsigned int vswap_nr_fields = ARRAY_SIZE(vswap_fields);
+
+const struct setting vswap_settings[] = {
+	{ "pool-max", "pool-max", FK_BYTES, "pool_max_bytes" },
+};
+const unsigned int vswap_nr_settings = ARRAY_SIZE(vswap_settings);
+
+const struct setting *setting_find(const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < vswap_nr_settings; i++)
+		if (!strcmp(vswap_settings[i].key, key))
+			return &vswap_settings[i];
+	return NULL;
+}
+
+static struct json_object *at(struct json_object *entry, const char *ptr)
+{
+	struct json_object *v = NULL;
+
+	if (!ptr || json_pointer_get(entry, ptr, &v) || !v)
+		return NULL;
+	return v;
+}
+
+const char *entry_str(struct json_object *entry, const char *ptr)
+{
+	struct json_object *v = at(entry, ptr);
+
+	return v && json_object_is_type(v, json_type_string) ?
+		json_object_get_string(v) : NULL;
+}
+
+bool entry_u64(struct json_object *entry, const char *ptr, uint64_t *out)
+{
+	struct json_object *v = at(entry, ptr);
+
+	if (!v || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_uint64(v);
+	return true;
+}
+
+static const struct field *field_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < vswap_nr_fields; i++)
+		if (!strcmp(vswap_fields[i].name, name))
+			return &vswap_fields[i];
+	return NULL;
+}
+
+void field_get(const struct field *f, struct json_object *entry,
+	       struct field_val *out)
+{
+	struct json_object *v;
+
+	memset(out, 0, sizeof(*out));
+	switch (f->kind) {
+	case FK_COUNT:
+	case FK_BYTES:
+		out->present = entry_u64(entry, f->qmp, &out->u);
+		if (out->present && f->scale)
+			out->u *= f->scale;
+		break;
+	case FK_STRING:
+		out->str = entry_str(entry, f->qmp);
+		out->present = out->str != NULL;
+		break;
+	case FK_NODES:
+		v = at(entry, f->qmp);
+		if (v && json_object_is_type(v, json_type_array)) {
+			out->nodes = v;
+			out->present = true;
+		}
+		break;
+	case FK_RATIO: {
+		struct field_val stored, pool;
+
+		field_get(field_by_name("stored_pages"), entry, &stored);
+		field_get(field_by_name("pool_bytes"), entry, &pool);
+		if (stored.present && pool.present && pool.u) {
+			out->ratio = (double)stored.u * VSWAP_PAGE / pool.u;
+			out->present = true;
+		}
+		break;
+	}
+	}
+}
+
+unsigned int field_nodes_len(struct json_object *nodes)
+{
+	return nodes ? (unsigned int)json_object_array_length(nodes) : 0;
+}
+
+bool field_node(struct json_object *nodes, unsigned int i, int64_t *node,
+		uint64_t *bytes)
+{
+	struct json_object *o = json_object_array_get_idx(nodes, i);
+	struct json_object *n, *b;
+
+	if (!o || !json_object_object_get_ex(o, QMP_NODE_ID, &n) ||
+	    !json_object_object_get_ex(o, QMP_NODE_BYTES, &b) ||
+	    !json_object_is_type(n, json_type_int) ||
+	    !json_object_is_type(b, json_type_int))
+		return false;
+	*node = json_object_get_int64(n);
+	*bytes = json_object_get_uint64(b);
+	return true;
+}

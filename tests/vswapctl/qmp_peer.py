@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A QMP peer for vswapctl's tests: a test double of QEMU's monitor protocol.
+
+It speaks real QMP framing (greeting, capabilities negotiation, "id" echo,
+asynchronous events interleaved with replies, CRLF-terminated JSON) and
+answers query-vswap from a canned JSON file. It checks nothing about the
+device itself; the real-QEMU test does that.
+
+Usage: qmp_peer.py --socket PATH [--name NAME] [--reply FILE | --no-vswap-cmd]
+                   [--writeback] [--events N] [--noise] [--log FILE]
+"""
+import argparse
+import copy
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--socket", required=True)
+ap.add_argument("--name", default="", help="query-name answer ('' = none)")
+ap.add_argument("--reply", help="JSON file: the query-vswap return value")
+ap.add_argument("--no-vswap-cmd", action="store_true",
+                help="behave like a QEMU without the series")
+ap.add_argument("--writeback", action="store_true",
+                help="implement vswap-writeback (else CommandNotFound)")
+ap.add_argument("--events", type=int, default=0,
+                help="after capabilities, send N VSWAP_NO_SPACE events")
+ap.add_argument("--noise", action="store_true",
+                help="send an unrelated event before every reply")
+ap.add_argument("--log", help="append every command received (JSON lines)")
+args = ap.parse_args()
+
+devices = []
+if args.reply:
+    with open(args.reply) as f:
+        devices = json.load(f)
+lock = threading.Lock()
+
+
+def now():
+    t = time.time()
+    return {"seconds": int(t), "microseconds": int((t % 1) * 1e6)}
+
+
+def error(klass, desc):
+    return {"error": {"class": klass, "desc": desc}}
+
+
+def qom_set(a):
+    with lock:
+        for d in devices:
+            if d.get("qom-path") == a.get("path"):
+                if a.get("property") != "pool-max":
+                    return error("GenericError", "Property '%s' not found"
+                                 % a.get("property"))
+                if not isinstance(a.get("value"), int):
+                    return error("GenericError", "Parameter 'value' expects uint64")
+                d["pool-max"] = a["value"]
+                return {"return": {}}
+    return error("DeviceNotFound", "Device '%s' not found" % a.get("path"))
+
+
+def dispatch(cmd, a):
+    if cmd == "query-name":
+        return {"return": {"name": args.name} if args.name else {}}
+    if cmd == "query-vswap" and not args.no_vswap_cmd:
+        with lock:
+            return {"return": copy.deepcopy(devices)}
+    if cmd == "qom-set":
+        return qom_set(a)
+    if cmd == "vswap-writeback" and args.writeback:
+        ids = [d.get("id") for d in devices]
+        if a.get("id") not in ids:
+            return error("GenericError", "no vswap device '%s'" % a.get("id"))
+        return {"return": {"written-bytes": min(a.get("max-bytes", 8192), 8192)}}
+    return error("CommandNotFound", "The command %s has not been found" % cmd)
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def send(self, obj):
+        self.request.sendall(json.dumps(obj).encode() + b"\r\n")
+
+    def handle(self):
+        self.send({"QMP": {"version": {"qemu": {"micro": 0, "minor": 0,
+                                                "major": 10},
+                                       "package": "qmp_peer"},
+                           "capabilities": ["oob"]}})
+        dec = json.JSONDecoder()
+        buf = ""
+        negotiated = False
+        while True:
+            data = self.request.recv(4096)
+            if not data:
+                return
+            buf += data.decode()
+            while True:
+                buf = buf.lstrip()
+                if not buf:
+                    break
+                try:
+                    msg, end = dec.raw_decode(buf)
+                except ValueError:
+                    break           # incomplete: wait for more
+                buf = buf[end:]
+                cmd = msg.get("execute")
+                a = msg.get("arguments", {})
+                if args.log:
+                    with lock, open(args.log, "a") as f:
+                        f.write(json.dumps(msg) + "\n")
+                if not negotiated:
+                    if cmd == "qmp_capabilities":
+                        negotiated = True
+                        reply = {"return": {}}
+                    else:
+                        reply = error("CommandNotFound", "Expecting capabilities "
+                                      "negotiation with 'qmp_capabilities'")
+                else:
+                    reply = dispatch(cmd, a)
+                if args.noise:
+                    self.send({"event": "RTC_CHANGE", "data": {"offset": 0},
+                               "timestamp": now()})
+                if "id" in msg:
+                    reply["id"] = msg["id"]
+                self.send(reply)
+                if cmd == "qmp_capabilities" and args.events:
+                    self.send_events()
+
+    def send_events(self):
+        for i in range(args.events):
+            time.sleep(0.05)
+            self.send({"event": "POWERDOWN", "timestamp": now()})
+            self.send({"event": "VSWAP_NO_SPACE", "timestamp": now(),
+                       "data": {"id": "vs0", "qom-path": "/machine/peripheral/vs0",
+                                "seq": i}})
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+if os.path.exists(args.socket):
+    os.unlink(args.socket)
+srv = Server(args.socket, Handler)
+print("ready", flush=True)
+try:
+    srv.serve_forever()
+except KeyboardInterrupt:
+    pass
+finally:
+    os.unlink(args.socket)

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# vswapctl tests, TAP on stdout.
+#
+# Against qmp_peer.py (a QMP protocol double answering query-vswap with the
+# canned replies in this directory) always; against the real QEMU
+# ($BUILD/qemu/qemu-system-x86_64 with virtio-vswap) when it is built
+# (real_qemu.sh), skipped otherwise.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+VSWAPCTL=$BUILD/host/vswapctl
+SCHEMA=$REPO/docs/vswapctl-json-schema.json
+# Debian's python3 has python3-jsonschema; a python3 earlier on PATH may not.
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/vswapctl-test.XXXXXX")
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+n=0 failed=0
+ok()   { n=$((n + 1)); echo "ok $n - $1"; }
+nok()  { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+diag() { sed 's/^/# /' "$@"; }
+# check NAME CMD...: ok if CMD succeeds, else print its output as diagnostics.
+check() {
+	local name=$1; shift
+	if "$@" >"$T/out" 2>&1; then ok "$name"; else nok "$name"; diag "$T/out"; fi
+}
+
+# run_vc RC_WANT GREP_STDERR ARGS...: vswapctl exits RC_WANT and stderr
+# contains GREP_STDERR (fixed string; '' = don't look).
+run_vc() {
+	local want=$1 pat=$2 rc; shift 2
+	"$VSWAPCTL" "$@" >"$T/stdout" 2>"$T/stderr"; rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "exit status $rc, want $want" >&2
+		cat "$T/stdout" "$T/stderr" >&2
+		return 1
+	fi
+	if [ -n "$pat" ] && ! grep -qF -- "$pat" "$T/stderr"; then
+		echo "stderr lacks: $pat" >&2; cat "$T/stderr" >&2
+		return 1
+	fi
+}
+
+# peer NAME ARGS...: start qmp_peer.py on $T/NAME.sock and wait for it.
+peer() {
+	local name=$1; shift
+	"$PY" "$HERE/qmp_peer.py" --socket "$T/$name.sock" --log "$T/$name.log" \
+		"$@" >"$T/$name.peer" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		grep -q ready "$T/$name.peer" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "# peer $name did not start"; cat "$T/$name.peer"
+	return 1
+}
+
+# --- build ---
+check "vswapctl builds with -Wall -Wextra -Werror" \
+	make -s -C "$REPO/host/vswapctl" BUILD="$T/build" EXTRA_CFLAGS=-Werror
+if ! make -s -C "$REPO/host/vswapctl" BUILD="$BUILD" >"$T/out" 2>&1; then
+	nok "vswapctl builds"; diag "$T/out"; echo "1..$n"; exit 1
+fi
+ok "vswapctl builds into \$BUILD/host/vswapctl"
+
+# --- command line ---
+check "--help lists the commands" \
+	bash -c "'$VSWAPCTL' --help | grep -q writeback && '$VSWAPCTL' stats --help | grep -q -- --prometheus"
+check "no command: usage error (2)" run_vc 2 "missing command"
+check "unknown command: usage error (2)" run_vc 2 "unknown command 'frob'" frob
+check "bad option: usage error (2)" run_vc 2 "bad option" stats --frob
+check "--max-bytes 12Q is not a size (2)" \
+	run_vc 2 "--max-bytes: '12Q' is not a size" writeback vm1 --max-bytes 12Q
+check "--max-bytes -1 is not a size (2)" \
+	run_vc 2 "'-1' is not a size" writeback vm1 --max-bytes=-1
+check "--max-bytes 2^64 overflows (2)" \
+	run_vc 2 "is not a size" writeback vm1 --max-bytes 16777216T
+check "--min-age 5x is rejected (2)" \
+	run_vc 2 "--min-age: '5x'" writeback vm1 --min-age 5x
+check "writeback without VM (2)" run_vc 2 "missing VM" writeback
+check "set with unknown key (2)" run_vc 2 "unknown setting 'colour'" set vm1 colour=red
+check "set pool-max=lots (2)" run_vc 2 "pool-max: 'lots' is not a size" set vm1 pool-max=lots
+check "events: --qmp and --libvirt together (2)" \
+	run_vc 2 "pick one" events --qmp /x --libvirt
+
+# --- dead sockets ---
+check "missing socket: exit 1, names the path" \
+	run_vc 1 "$T/nope.sock: cannot connect: No such file" stats --qmp "$T/nope.sock"
+"$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/dead.sock"
+check "socket nobody listens on: exit 1, connection refused" \
+	run_vc 1 "cannot connect: Connection refused" stats --qmp "$T/dead.sock"
+check "dead socket: --json still valid, error listed" bash -c \
+	"'$VSWAPCTL' stats --json --qmp '$T/dead.sock' 2>/dev/null | '$PY' '$HERE/check_output.py' json '$SCHEMA' && \
+	 '$VSWAPCTL' stats --json --qmp '$T/dead.sock' 2>/dev/null | grep -q 'Connection refused'"
+check "writeback to a dead socket: exit 1" \
+	run_vc 1 "cannot connect" writeback "$T/dead.sock"
+
+# --- against the QMP peer ---
+peer web1 --name web1 --reply "$HERE/canned-query-vswap.json" --noise || exit 1
+peer two --reply "$HERE/canned-two-devices.json" --writeback --events 3 || exit 1
+peer bare --name bare || exit 1
+peer old --name old --no-vswap-cmd || exit 1
+
+check "stats table: one row with the canned values" bash -c \
+	"'$VSWAPCTL' stats --qmp '$T/web1.sock' >'$T/tab' &&
+	 head -1 '$T/tab' | grep -q '^VM  *DEVICE  *CAPACITY' &&
+	 grep -Eq '^web1 +vs0 +16G +lz4 +1G +10000 +2000 +500 +7.63M +8M +4.88 +0:6M,1:2M +1M +256$' '$T/tab'"
+check "stats --bytes prints sizes in bytes" bash -c \
+	"'$VSWAPCTL' stats --bytes --qmp '$T/web1.sock' | grep -Eq ' 17179869184 .* 8388608 '"
+check "QMP protocol: capabilities first, events before replies skipped" bash -c \
+	"head -1 '$T/web1.log' | grep -q '\"qmp_capabilities\"'"
+check "VM named by query-name, else by socket file name" bash -c \
+	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -q '^two.sock '"
+check "absent fields show as '-'" bash -c \
+	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -Eq '^two.sock +/machine/peripheral-anon/device\[3\] +2G +- +- +3 +- +- +- +4K +3.00 +- +- +-$'"
+check "--json validates against docs/vswapctl-json-schema.json" bash -c \
+	"'$VSWAPCTL' stats --json --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/j' &&
+	 '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/j'"
+cat >"$T/expect.json" <<'JSON'
+{ "web1|vs0|stored_pages": 10000, "web1|vs0|pool_bytes": 8388608,
+  "web1|vs0|capacity_bytes": 17179869184, "web1|vs0|codec": "lz4",
+  "web1|vs0|ratio": 4.8828125, "web1|vs0|disk_bytes": 1048576,
+  "web1|vs0|writeback_pages": 256, "web1|vs0|stores": 12000,
+  "web1|vs0|node_bytes": [{"node": 0, "bytes": 6291456}, {"node": 1, "bytes": 2097152}],
+  "web1|vs0|qom_path": "/machine/peripheral/vs0",
+  "two.sock|vs0|ratio": null, "two.sock|vs0|disk_bytes": null,
+  "two.sock|vs0|pool_max_bytes": 0,
+  "two.sock|/machine/peripheral-anon/device[3]|zero_pages": null }
+JSON
+check "--json carries the canned values, null for absent ones" bash -c \
+	"'$PY' '$HERE/check_output.py' json '$SCHEMA' '$T/expect.json' <'$T/j'"
+check "--json: two VMs, three devices, no errors" bash -c \
+	"'$PY' -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (len(d[\"devices\"])==3 and d[\"errors\"]==[]))' <'$T/j'"
+check "--prometheus: well-formed exposition with HELP/TYPE" bash -c \
+	"'$VSWAPCTL' stats --prometheus --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/p' &&
+	 '$PY' '$HERE/check_output.py' prom <'$T/p'"
+check "--prometheus: labels, counters, per-node samples" bash -c \
+	"grep -qx 'vswap_stored_pages{vm=\"web1\",device=\"vs0\"} 10000' '$T/p' &&
+	 grep -qx '# TYPE vswap_stores_total counter' '$T/p' &&
+	 grep -qx 'vswap_node_bytes{vm=\"web1\",device=\"vs0\",node=\"1\"} 2097152' '$T/p' &&
+	 ! grep -q 'vswap_disk_bytes{vm=\"two.sock\"' '$T/p'"
+check "stats VM filter: only that VM" bash -c \
+	"'$VSWAPCTL' stats -q '$T/web1.sock' -q '$T/two.sock' web1 | tail -n +2 | grep -vq '^two'"
+check "stats VM filter: unknown VM is an error" \
+	run_vc 1 "vm ghost: not found" stats -q "$T/web1.sock" ghost
+check "VM without the device: clear error, exit 1" \
+	run_vc 1 "vm bare has no virtio-vswap device" stats --qmp "$T/bare.sock"
+check "QEMU without query-vswap: same clear error" \
+	run_vc 1 "vm old has no virtio-vswap device" stats --qmp "$T/old.sock"
+check "one bad VM does not hide the good one" bash -c \
+	"'$VSWAPCTL' stats -q '$T/old.sock' -q '$T/web1.sock' 2>/dev/null | grep -q '^web1 '; [ \${PIPESTATUS[0]} -eq 1 ]"
+
+# set
+check "set pool-max=64M: qom-set on the device, read back" bash -c \
+	"'$VSWAPCTL' set web1 --qmp '$T/web1.sock' pool-max=64M | grep -qx 'web1 vs0: pool-max=64M (67108864)' &&
+	 grep -q '\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vs0\", \"property\": \"pool-max\", \"value\": 67108864}' '$T/web1.log' &&
+	 '$VSWAPCTL' stats --bytes -q '$T/web1.sock' | grep -q ' 67108864 '"
+check "set on a VM with two devices needs --device" \
+	run_vc 1 "has 2 virtio-vswap devices; pick one with --device" set "$T/two.sock" pool-max=1G
+check "set --device by qom-path" bash -c \
+	"'$VSWAPCTL' set '$T/two.sock' -d '/machine/peripheral-anon/device[3]' pool-max=1G | grep -q 'pool-max=1G'"
+check "set --device that does not exist" \
+	run_vc 1 "vm two.sock has no virtio-vswap device 'vs9'" set "$T/two.sock" -d vs9 pool-max=1G
+check "set on a VM without the device" \
+	run_vc 1 "vm bare has no virtio-vswap device" set "$T/bare.sock" pool-max=1G
+
+# writeback
+check "writeback where QEMU lacks vswap-writeback: clear QMP error" \
+	run_vc 1 "this QEMU has no 'vswap-writeback' command" writeback web1 -q "$T/web1.sock"
+check "writeback sends id, min-age (s), max-bytes (bytes)" bash -c \
+	"'$VSWAPCTL' writeback '$T/two.sock' --device vs0 --min-age 5m --max-bytes 1G >/dev/null &&
+	 grep -q '\"arguments\": {\"id\": \"vs0\", \"min-age\": 300, \"max-bytes\": 1073741824}' '$T/two.log'"
+check "writeback on an unknown VM name" \
+	run_vc 1 "vm nosuch: not found behind the --qmp sockets" writeback nosuch -q "$T/web1.sock"
+
+# events
+check "events: prints VSWAP_* only, with time and VM" bash -c \
+	"timeout 10 '$VSWAPCTL' events -q '$T/two.sock' --count 3 >'$T/ev' &&
+	 [ \$(grep -c ' two.sock VSWAP_NO_SPACE {' '$T/ev') -eq 3 ] && ! grep -q POWERDOWN '$T/ev' &&
+	 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' '$T/ev'"
+check "events --json: one object per line" bash -c \
+	"timeout 10 '$VSWAPCTL' events -q '$T/two.sock' --count 1 --json |
+	 '$PY' -c 'import json,sys; o=json.loads(sys.stdin.readline()); sys.exit(o[\"event\"]!=\"VSWAP_NO_SPACE\" or o[\"data\"][\"id\"]!=\"vs0\")'"
+check "events: SIGINT stops it with exit 0" bash -c \
+	"'$VSWAPCTL' events -q '$T/web1.sock' & p=\$!; sleep 0.5; kill -INT \$p; wait \$p"
+check "events: monitor going away is exit 1" bash -c \
+	"'$PY' '$HERE/qmp_peer.py' --socket '$T/gone.sock' >'$T/gone.peer' 2>&1 & pp=\$!
+	 for i in \$(seq 100); do grep -q ready '$T/gone.peer' && break; sleep 0.05; done
+	 '$VSWAPCTL' events -q '$T/gone.sock' 2>'$T/gone.err' & p=\$!; sleep 0.5; kill \$pp; wait \$pp
+	 wait \$p; rc=\$?; [ \$rc -eq 1 ] && grep -q 'connection closed' '$T/gone.err'"
+
+# --- the real QEMU, once it has the device ---
+source "$HERE/real_qemu.sh"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
