@@ -5,10 +5,13 @@
 #   make lib         libvswap (host/)
 #   make qemu        QEMU 10.0 with the qemu-patches/ series
 #   make bench-host  host store benchmark -> build/bench/host.json
+#   make vswapctl    operator CLI -> build/host/vswapctl
+#   make check-libvirt  vswapctl + the device through a real libvirtd (root)
 BUILD ?= $(CURDIR)/build
 export BUILD
 
-.PHONY: all deps lib check check-asan qemu demo bench-host clean
+.PHONY: all deps lib check check-asan qemu demo bench-host clean vswapctl \
+	check-libvirt
 
 all: lib
 
@@ -23,6 +26,12 @@ check: deps
 
 check-asan: deps
 	tests/run.sh host-asan
+
+vswapctl: deps
+	$(MAKE) -C host/vswapctl
+
+check-libvirt: vswapctl
+	tests/libvirt/run.sh
 
 bench-host: deps
 	$(MAKE) -C host bench

@@ -12,7 +12,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 host_pkgs=(gcc make pkg-config liblz4-dev libzstd-dev libnuma-dev libcmocka-dev
-	   python3 gnuplot-nox libjson-c-dev)
+	   python3 gnuplot-nox libjson-c-dev python3-jsonschema)
 qemu_pkgs=(dpkg-dev ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
 	   libslirp-dev flex bison python3-venv seabios qemu-system-data
 	   libzstd-dev libnuma-dev)

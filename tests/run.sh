@@ -14,6 +14,7 @@ SUITES=(
 	"abi|make -s -C tests/abi check"
 	"host|make -s -C host check"
 	"host-asan|make -s -C host check-asan"
+	"vswapctl|tests/vswapctl/run.sh"
 )
 
 want=("$@")
