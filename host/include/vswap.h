@@ -167,6 +167,15 @@ void vswap_get_stats(const struct vswap_store *s, struct vswap_stats *out);
 /* Bytes of slot-table metadata per stored slot (a compile-time constant). */
 size_t vswap_slot_meta_bytes(void);
 
+/*
+ * Debug/test aid (addition): check every internal invariant of the store
+ * (slot entries vs pool object headers, per-segment live bytes, garbage and
+ * counter sums). Briefly stops all other calls on the store; O(stored
+ * pages + pool bytes). Returns VSWAP_OK, or VSWAP_E_INTEGRITY if an
+ * invariant is broken, VSWAP_E_INVAL for NULL.
+ */
+int vswap_store_check(struct vswap_store *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * context.h - per-operation working contexts of a store.
+ *
+ * An operation (store, load, invalidate, compact) runs holding exactly one
+ * context: its codec state, its compression scratch, its open pool head and
+ * its counter shard. Contexts are created lazily, up to store->ctx_cap, and
+ * live until the store is destroyed. A thread picks one by trylock starting
+ * at an index hashed from pthread_self(), so a thread tends to reuse the
+ * same context (warm caches, its own head segment: age-coherent packing) and
+ * anonymous worker threads need no registration.
+ *
+ * Because every operation holds a context, taking every context's lock
+ * (ctx_quiesce) excludes all operations: reset and destroy use that.
+ *
+ * Fields, all owned by the holder of ->lock:
+ *   codec    per-context codec state (codec.h)
+ *   head     open pool segment this context appends to (pool.h)
+ *   scratch  compress() output; never read by anyone else
+ *   shard    counters; readers use relaxed loads (stats.h)
+ */
+#ifndef VSWAP_CONTEXT_H
+#define VSWAP_CONTEXT_H
+
+#include <pthread.h>
+
+#include "codec.h"
+#include "pool.h"
+#include "stats.h"
+
+/* Upper bound of contexts per store: 2 x a large host's vCPU-serving
+ * threads is plenty; beyond it callers wait on a context. */
+#define VSWAP_CTX_MAX	64
+
+struct vswap_ctx {
+	struct vswap_shard shard;	/* first: its own cache lines */
+	pthread_mutex_t lock;
+	void *codec;
+	struct vswap_head head;
+	unsigned char scratch[VSWAP_CODEC_SCRATCH] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+struct vswap_store;
+
+/* Get a context (never fails once the store has one); put it back. */
+struct vswap_ctx *ctx_get(struct vswap_store *s);
+static inline void ctx_put(struct vswap_ctx *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Create context number store->nctx, returned locked (ctx_lock held). */
+struct vswap_ctx *ctx_create(struct vswap_store *s);
+void ctx_destroy(struct vswap_store *s, struct vswap_ctx *c);
+
+/* Lock every context (and keep new ones from appearing); undo with
+ * ctx_unquiesce. */
+void ctx_quiesce(struct vswap_store *s);
+void ctx_unquiesce(struct vswap_store *s);
+
+#endif /* VSWAP_CONTEXT_H */

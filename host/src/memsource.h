@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memsource.h - where every byte of pool memory comes from.
+ *
+ * The pool (pool.c) asks for fixed-size segments and gives them back; this
+ * module is the only place that maps or unmaps pool memory, so NUMA binding
+ * (mbind) and per-node residency reporting can be added here alone.
+ *
+ * Memory is reserved in arenas of VSWAP_ARENA_SEGS segments (one mmap each,
+ * MAP_NORESERVE: address space only) so a large pool is a few VMAs rather
+ * than one per segment (vm.max_map_count is 65530 by default). A freed
+ * segment is madvise(MADV_DONTNEED)ed: its host pages go back at once and
+ * it reads as zeroes when reused. Segment ids are dense:
+ *   id = arena index * VSWAP_ARENA_SEGS + index in arena
+ * and id -> descriptor / address is two loads, lock-free.
+ */
+#ifndef VSWAP_MEMSOURCE_H
+#define VSWAP_MEMSOURCE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+/*
+ * 128 KiB segments: 32 host pages. Big enough for large sequential
+ * writeback I/O and to amortise per-segment work (one descriptor, one
+ * madvise); small enough that an open head per context wastes little and a
+ * small pool_max (a few hundred KiB in tests) still admits stores.
+ */
+#define VSWAP_SEG_SHIFT		17
+#define VSWAP_SEG_SIZE		(UINT32_C(1) << VSWAP_SEG_SHIFT)
+/* 512 segments = 64 MiB of address space per arena (one mmap, one VMA). */
+#define VSWAP_ARENA_SHIFT	9
+#define VSWAP_ARENA_SEGS	(1u << VSWAP_ARENA_SHIFT)
+
+#define VSWAP_SEG_NONE		UINT32_MAX
+
+/*
+ * Segment descriptor. Lives in its arena's descriptor array (never in the
+ * segment memory, which is zapped on free), so it stays addressable for the
+ * life of the store even while its segment is free.
+ * Fields (owner in brackets):
+ *   lv       [atomic] SEG_SEALED | SEG_COMPACTING | live bytes (pool.h)
+ *   used     [head owner while open; immutable once sealed] bytes appended
+ *   state    [pool lock] enum seg_state, for validation and walks
+ *   seq      [set at alloc] allocation sequence number (age order)
+ *   birth_ns [set at alloc] CLOCK_MONOTONIC at allocation
+ *   prev/next[pool lock] links of the pool's sealed list
+ *   next_free[memsource lock] free-list link while free
+ */
+struct vswap_segment {
+	uint64_t lv;
+	uint32_t id;
+	uint32_t used;
+	uint32_t state;
+	uint32_t next_free;
+	uint64_t seq;
+	uint64_t birth_ns;
+	struct vswap_segment *prev, *next;
+};
+
+struct vswap_arena {
+	unsigned char *base;			/* VSWAP_ARENA_SEGS * SEG_SIZE */
+	struct vswap_segment segs[VSWAP_ARENA_SEGS];
+};
+
+/*
+ * Invariants (under lock):
+ *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
+ *   every segment of arenas[0..narenas) is either handed out, on the free
+ *   list, or at index >= next_unused of the last arena (never touched yet).
+ */
+struct vswap_memsource {
+	pthread_mutex_t lock;		/* free list, narenas, next_unused */
+	struct vswap_arena **arenas;	/* max_arenas; entries atomic */
+	uint32_t max_arenas;
+	uint32_t narenas;
+	uint32_t next_unused;		/* in arenas[narenas - 1] */
+	uint32_t free_head;		/* id, or VSWAP_SEG_NONE */
+	uint64_t seq;			/* next segment sequence number */
+	uint64_t seg_bytes;		/* atomic: segments handed out */
+	uint64_t meta_bytes;		/* atomic: arena dir + descriptors */
+};
+
+int memsource_init(struct vswap_memsource *ms, uint64_t max_segments);
+void memsource_fini(struct vswap_memsource *ms);
+/* A zero-filled segment (lv = 0, used = 0), or NULL (out of memory/ids). */
+struct vswap_segment *memsource_alloc(struct vswap_memsource *ms);
+/* Return a segment; its memory goes back to the host immediately. */
+void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
+
+static inline struct vswap_arena *memsource_arena(struct vswap_memsource *ms,
+						  uint32_t id)
+{
+	return __atomic_load_n(&ms->arenas[id >> VSWAP_ARENA_SHIFT],
+			       __ATOMIC_ACQUIRE);
+}
+
+static inline struct vswap_segment *memsource_seg(struct vswap_memsource *ms,
+						  uint32_t id)
+{
+	return &memsource_arena(ms, id)->segs[id & (VSWAP_ARENA_SEGS - 1)];
+}
+
+static inline unsigned char *memsource_addr(struct vswap_memsource *ms,
+					    uint32_t id)
+{
+	return memsource_arena(ms, id)->base +
+	       ((size_t)(id & (VSWAP_ARENA_SEGS - 1)) << VSWAP_SEG_SHIFT);
+}
+
+#endif /* VSWAP_MEMSOURCE_H */

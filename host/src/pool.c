@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pool.c - log-structured segments: append, free, seal, compact.
+ *
+ * Lock order (whole library, outermost first):
+ *   store->ctx_lock > ctx->lock > pool->compact_lock > slot lock
+ *     > pool->lock > ms->lock
+ * A thread holds at most one slot lock and never takes a slot lock while
+ * holding pool->lock.
+ *
+ * Who may touch what:
+ *   - A head (and its segment's bytes beyond "used") belongs to the thread
+ *     that owns the head: a context holder, or the compact_lock holder for
+ *     gc_head. Nobody else reads a head segment's objects.
+ *   - A sealed segment's bytes are immutable except the OBJ_DEAD bit of
+ *     headers (set atomically by pool_free). Its "used" is final.
+ *   - seg->lv is changed only with atomic RMW: += at append (head owner),
+ *     -= at free (slot-lock holder), |= SEALED (sealer, under pool->lock),
+ *     |=/&= COMPACTING (compactor, under pool->lock).
+ *
+ * Object liveness: an object is live iff exactly one slot entry points at
+ * it; that entry's lock is held whenever the object becomes dead, so a
+ * compactor holding the slot lock and seeing the entry still point at the
+ * object may move it safely.
+ *
+ * Who frees an emptied sealed segment (exactly one party, decided by the
+ * atomic RMW that observes live reach 0):
+ *   - pool_free(), if its fetch_sub saw SEALED and not COMPACTING;
+ *   - pool_seal(), if its fetch_or(SEALED) saw live == 0;
+ *   - the compactor, if its final fetch_and(~COMPACTING) saw live == 0.
+ * A compactor that finds live == 0 when setting COMPACTING leaves the
+ * segment to the pool_free() that emptied it.
+ *
+ * Invariants (quiesced; checked by pool_is_valid):
+ *   garbage == sum over sealed segments of (SEG_SIZE - live)
+ *   for every segment: live == sum of obj_size() of its non-dead objects
+ *   nsealed == length of the sealed list; every sealed seg has SEALED set
+ *   ms.seg_bytes == SEG_SIZE * (nsealed + number of open heads)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "vswap.h"
+
+#define SEG_SIZE	VSWAP_SEG_SIZE
+
+int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
+	      uint64_t max_segments, uint64_t pool_max)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	r = memsource_init(&p->ms, max_segments);
+	if (r)
+		return r;
+	p->st = st;
+	p->pool_max = pool_max;
+	if (pthread_mutex_init(&p->lock, NULL))
+		goto fail;
+	if (pthread_mutex_init(&p->compact_lock, NULL)) {
+		pthread_mutex_destroy(&p->lock);
+		goto fail;
+	}
+	return VSWAP_OK;
+fail:
+	memsource_fini(&p->ms);
+	return VSWAP_E_NOMEM;
+}
+
+void pool_fini(struct vswap_pool *p)
+{
+	pthread_mutex_destroy(&p->compact_lock);
+	pthread_mutex_destroy(&p->lock);
+	memsource_fini(&p->ms);
+}
+
+uint64_t pool_bytes(struct vswap_pool *p)
+{
+	return __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&p->ms.meta_bytes, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&p->st->bytes, __ATOMIC_RELAXED);
+}
+
+void pool_note_peak(struct vswap_pool *p)
+{
+	uint64_t now = pool_bytes(p);
+	uint64_t peak = __atomic_load_n(&p->peak, __ATOMIC_RELAXED);
+
+	while (now > peak &&
+	       !__atomic_compare_exchange_n(&p->peak, &peak, now, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* pool->lock held. */
+static void sealed_link(struct vswap_pool *p, struct vswap_segment *seg)
+{
+	seg->next = NULL;
+	seg->prev = p->sealed_last;
+	if (p->sealed_last)
+		p->sealed_last->next = seg;
+	else
+		p->sealed_first = seg;
+	p->sealed_last = seg;
+	p->nsealed++;
+}
+
+/* pool->lock held. */
+static void sealed_unlink(struct vswap_pool *p, struct vswap_segment *seg)
+{
+	if (seg->prev)
+		seg->prev->next = seg->next;
+	else
+		p->sealed_first = seg->next;
+	if (seg->next)
+		seg->next->prev = seg->prev;
+	else
+		p->sealed_last = seg->prev;
+	seg->prev = seg->next = NULL;
+	p->nsealed--;
+}
+
+/* pool->lock held; the caller frees the memory after dropping it. */
+static void retire_locked(struct vswap_pool *p, struct vswap_segment *seg,
+			  bool linked)
+{
+	if (linked)
+		sealed_unlink(p, seg);
+	seg->state = SEG_STATE_FREE;
+	__atomic_fetch_sub(&p->garbage, (int64_t)SEG_SIZE, __ATOMIC_RELAXED);
+}
+
+void pool_seal(struct vswap_pool *p, struct vswap_head *head)
+{
+	struct vswap_segment *seg = head->seg;
+	uint64_t old;
+	bool empty;
+
+	if (!seg)
+		return;
+	head->seg = NULL;
+	pthread_mutex_lock(&p->lock);
+	seg->used = head->used;
+	seg->state = SEG_STATE_SEALED;
+	sealed_link(p, seg);
+	old = __atomic_fetch_or(&seg->lv, SEG_SEALED, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&p->garbage,
+			   (int64_t)(SEG_SIZE - (old & SEG_LIVE_MASK)),
+			   __ATOMIC_RELAXED);
+	empty = (old & SEG_LIVE_MASK) == 0;
+	if (empty)
+		retire_locked(p, seg, true);
+	pthread_mutex_unlock(&p->lock);
+	if (empty)
+		memsource_free(&p->ms, seg);
+}
+
+void pool_free(struct vswap_pool *p, uint64_t handle)
+{
+	uint32_t id = (uint32_t)(handle >> 32);
+	struct vswap_segment *seg = memsource_seg(&p->ms, id);
+	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms, id) +
+				     (uint32_t)handle);
+	uint64_t h = __atomic_fetch_or(hdr, OBJ_DEAD, __ATOMIC_RELAXED);
+	uint32_t size = obj_size((uint32_t)(h & OBJ_LEN_MASK));
+	uint64_t old = __atomic_fetch_sub(&seg->lv, size, __ATOMIC_ACQ_REL);
+
+	if (!(old & SEG_SEALED))
+		return;		/* an open head: its owner seals it later */
+	__atomic_fetch_add(&p->garbage, (int64_t)size, __ATOMIC_RELAXED);
+	if ((old & SEG_LIVE_MASK) != size || (old & SEG_COMPACTING))
+		return;
+	/* We emptied a sealed segment nobody is compacting: we free it. */
+	pthread_mutex_lock(&p->lock);
+	retire_locked(p, seg, true);
+	pthread_mutex_unlock(&p->lock);
+	memsource_free(&p->ms, seg);
+}
+
+static bool over_cap(struct vswap_pool *p)
+{
+	uint64_t max = __atomic_load_n(&p->pool_max, __ATOMIC_RELAXED);
+
+	return max && pool_bytes(p) + SEG_SIZE > max;
+}
+
+static bool compact_one(struct vswap_pool *p);
+
+/*
+ * Hysteresis of automatic compaction; called when a store needs a new
+ * segment, i.e. once per SEG_SIZE of appended data, so its cost (a trylock
+ * and at most one segment moved) is bounded and amortised.
+ */
+static void maybe_compact(struct vswap_pool *p)
+{
+	int64_t garbage = __atomic_load_n(&p->garbage, __ATOMIC_RELAXED);
+	uint64_t segb = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+	bool active = __atomic_load_n(&p->gc_active, __ATOMIC_RELAXED);
+
+	if (!active && garbage >= 2 * (int64_t)SEG_SIZE &&
+	    (uint64_t)garbage * 100 >= segb * POOL_GC_START_PCT)
+		active = true;
+	else if (active && (garbage < (int64_t)SEG_SIZE ||
+			    (uint64_t)garbage * 100 < segb * POOL_GC_STOP_PCT))
+		active = false;
+	__atomic_store_n(&p->gc_active, active, __ATOMIC_RELAXED);
+	if (!active || pthread_mutex_trylock(&p->compact_lock))
+		return;
+	if (!compact_one(p))
+		__atomic_store_n(&p->gc_active, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&p->compact_lock);
+}
+
+static int new_segment(struct vswap_pool *p, unsigned flags,
+		       struct vswap_segment **out)
+{
+	struct vswap_segment *seg;
+
+	if (!(flags & POOL_ALLOC_GC)) {
+		maybe_compact(p);
+		if (over_cap(p)) {
+			pthread_mutex_lock(&p->compact_lock);
+			for (int i = 0; i < POOL_GC_CAP_STEPS && over_cap(p);
+			     i++)
+				if (!compact_one(p))
+					break;
+			pthread_mutex_unlock(&p->compact_lock);
+			if (over_cap(p))
+				return VSWAP_E_NOSPACE;
+		}
+	}
+	seg = memsource_alloc(&p->ms);
+	if (!seg)
+		return VSWAP_E_NOMEM;
+	seg->state = SEG_STATE_HEAD;
+	pool_note_peak(p);
+	*out = seg;
+	return VSWAP_OK;
+}
+
+int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
+	       uint32_t len, unsigned flags, uint64_t *handle, void **payload)
+{
+	uint32_t size = obj_size(len);
+	unsigned char *base;
+	uint32_t off;
+
+	if (!head->seg || head->used + size > SEG_SIZE) {
+		struct vswap_segment *seg = NULL;
+		int r;
+
+		pool_seal(p, head);
+		r = new_segment(p, flags, &seg);
+		if (r)
+			return r;
+		head->seg = seg;
+		head->used = 0;
+	}
+	off = head->used;
+	base = memsource_addr(&p->ms, head->seg->id) + off;
+	__atomic_store_n((uint64_t *)base,
+			 (slot << OBJ_SLOT_SHIFT) | len, __ATOMIC_RELAXED);
+	head->used += size;
+	__atomic_fetch_add(&head->seg->lv, size, __ATOMIC_RELAXED);
+	*handle = pool_handle(head->seg->id, off);
+	*payload = base + OBJ_HDR_SIZE;
+	return VSWAP_OK;
+}
+
+/*
+ * Move the object at @off of @seg (COMPACTING, owned by us) to the GC head
+ * if its slot still points at it. compact_lock held.
+ */
+static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
+			uint32_t off, uint64_t h)
+{
+	uint64_t slot = h >> OBJ_SLOT_SHIFT;
+	uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
+	uint64_t handle = pool_handle(seg->id, off);
+	struct vswap_slot *e = slot_table_lookup(p->st, slot);
+	uint64_t w0, nh;
+	void *dst;
+
+	if (!e)
+		return;
+	w0 = slot_lock(e);
+	if (!slot_in_pool(slot_kind(w0)) || e->w1 != handle) {
+		slot_unlock(e, w0);	/* freed or replaced meanwhile */
+		return;
+	}
+	if (pool_alloc(p, &p->gc_head, slot, len, POOL_ALLOC_GC, &nh, &dst)) {
+		slot_unlock(e, w0);	/* no memory: leave it where it is */
+		return;
+	}
+	memcpy(dst, pool_payload(p, handle), len);
+	e->w1 = nh;
+	pool_free(p, handle);
+	slot_unlock(e, w0);
+	__atomic_fetch_add(&p->compacted_bytes, obj_size(len),
+			   __ATOMIC_RELAXED);
+}
+
+/*
+ * Evacuate the sealed segment with the least live data, if it has at least
+ * POOL_GC_MIN_FREE of garbage. compact_lock held. Returns false if there
+ * was no candidate. Cost: one walk of the sealed list plus at most
+ * SEG_SIZE bytes copied.
+ */
+static bool compact_one(struct vswap_pool *p)
+{
+	struct vswap_segment *seg, *best = NULL;
+	uint64_t best_live = SEG_SIZE - POOL_GC_MIN_FREE + 1;
+	unsigned char *base;
+	uint64_t old;
+	bool empty;
+
+	pthread_mutex_lock(&p->lock);
+	for (seg = p->sealed_first; seg; seg = seg->next) {
+		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+				SEG_LIVE_MASK;
+
+		if (live < best_live) {
+			best = seg;
+			best_live = live;
+			if (!live)
+				break;
+		}
+	}
+	if (!best) {
+		pthread_mutex_unlock(&p->lock);
+		return false;
+	}
+	old = __atomic_fetch_or(&best->lv, SEG_COMPACTING, __ATOMIC_ACQ_REL);
+	if (!(old & SEG_LIVE_MASK)) {
+		/* Emptied by a pool_free() that is on its way to free it. */
+		__atomic_fetch_and(&best->lv, ~SEG_COMPACTING,
+				   __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&p->lock);
+		return true;
+	}
+	sealed_unlink(p, best);
+	best->state = SEG_STATE_COMPACTING;
+	pthread_mutex_unlock(&p->lock);
+
+	base = memsource_addr(&p->ms, best->id);
+	for (uint32_t off = 0; off < best->used;) {
+		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
+					     __ATOMIC_RELAXED);
+
+		if (!(h & OBJ_DEAD))
+			move_object(p, best, off, h);
+		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));
+	}
+
+	pthread_mutex_lock(&p->lock);
+	old = __atomic_fetch_and(&best->lv, ~SEG_COMPACTING, __ATOMIC_ACQ_REL);
+	empty = !(old & SEG_LIVE_MASK);
+	if (empty) {
+		retire_locked(p, best, false);
+	} else {
+		best->state = SEG_STATE_SEALED;
+		sealed_link(p, best);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (empty) {
+		memsource_free(&p->ms, best);
+		__atomic_fetch_add(&p->compactions, 1, __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
+int64_t pool_compact_all(struct vswap_pool *p)
+{
+	uint64_t before = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+	uint64_t after;
+	/* Each step removes a candidate or frees a segment; the bound only
+	 * guards against traffic that keeps creating candidates. */
+	uint64_t steps = __atomic_load_n(&p->nsealed, __ATOMIC_RELAXED) + 16;
+
+	pthread_mutex_lock(&p->compact_lock);
+	while (steps-- && compact_one(p))
+		;
+	pthread_mutex_unlock(&p->compact_lock);
+	after = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+	return after < before ? (int64_t)(before - after) : 0;
+}
+
+void pool_seal_gc_head(struct vswap_pool *p)
+{
+	pthread_mutex_lock(&p->compact_lock);
+	pool_seal(p, &p->gc_head);
+	pthread_mutex_unlock(&p->compact_lock);
+}
+
+static bool seg_is_valid(struct vswap_pool *p, struct vswap_segment *seg,
+			 uint32_t used, uint64_t *live_sum)
+{
+	unsigned char *base = memsource_addr(&p->ms, seg->id);
+	uint64_t live = 0;
+	uint32_t off = 0;
+
+	while (off < used) {
+		uint64_t h = *(uint64_t *)(base + off);
+
+		if ((h & OBJ_LEN_MASK) > VSWAP_PAGE_SIZE)
+			return false;
+		if (!(h & OBJ_DEAD))
+			live += obj_size((uint32_t)(h & OBJ_LEN_MASK));
+		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));
+	}
+	*live_sum += live;
+	return off == used && used <= SEG_SIZE &&
+	       live == (__atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+			SEG_LIVE_MASK);
+}
+
+bool pool_is_valid(struct vswap_pool *p, struct vswap_head *const *heads,
+		   unsigned nheads, uint64_t expect_live)
+{
+	struct vswap_segment *seg;
+	uint64_t n = 0, nopen, live = 0;
+	int64_t garbage = 0;
+
+	for (seg = p->sealed_first; seg; seg = seg->next) {
+		uint64_t lv = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED);
+
+		if (!(lv & SEG_SEALED) || (lv & SEG_COMPACTING) ||
+		    seg->state != SEG_STATE_SEALED ||
+		    !seg_is_valid(p, seg, seg->used, &live))
+			return false;
+		garbage += (int64_t)(SEG_SIZE - (lv & SEG_LIVE_MASK));
+		n++;
+	}
+	if (p->gc_head.seg &&
+	    !seg_is_valid(p, p->gc_head.seg, p->gc_head.used, &live))
+		return false;
+	for (unsigned i = 0; i < nheads; i++)
+		if (heads[i]->seg &&
+		    !seg_is_valid(p, heads[i]->seg, heads[i]->used, &live))
+			return false;
+	nopen = (p->gc_head.seg != NULL);
+	for (unsigned i = 0; i < nheads; i++)
+		nopen += (heads[i]->seg != NULL);
+	return n == p->nsealed && garbage == p->garbage &&
+	       live == expect_live &&
+	       (n + nopen) * SEG_SIZE == p->ms.seg_bytes;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h - the log-structured pool of compressed objects.
+ *
+ * Memory comes in segments (memsource.h). Each context owns an open "head"
+ * segment and appends objects to it, so one segment holds objects stored at
+ * about the same time, by one thread: segments are age-coherent, and writing
+ * back (or compacting) the oldest ones frees whole host pages. A full head is
+ * sealed onto the pool's sealed list (oldest first). Freed objects leave
+ * holes; compaction copies the live objects of sparse sealed segments into
+ * the pool's GC head and frees the emptied segment.
+ *
+ * Object layout in a segment, 8-byte aligned, back to back from offset 0:
+ *   u64 header: bits 0-12 payload length, bit 15 OBJ_DEAD,
+ *               bits 32-63 owning slot number (the back-pointer)
+ *   payload (length bytes), padding to 8
+ * Handle (slot entry w1): segment id << 32 | offset of the header.
+ *
+ * Segment lv word (atomic): SEG_SEALED | SEG_COMPACTING | live bytes, where
+ * live bytes = sum of obj_size() of the segment's live objects. Putting the
+ * flags in the same word as the count makes "who frees an emptied segment"
+ * a single atomic decision (see pool.c).
+ */
+#ifndef VSWAP_POOL_H
+#define VSWAP_POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memsource.h"
+#include "slot_table.h"
+
+#define OBJ_HDR_SIZE		8u
+#define OBJ_LEN_MASK		UINT64_C(0x1fff)
+#define OBJ_DEAD		(UINT64_C(1) << 15)
+#define OBJ_SLOT_SHIFT		32
+
+#define SEG_SEALED		(UINT64_C(1) << 63)
+#define SEG_COMPACTING		(UINT64_C(1) << 62)
+#define SEG_LIVE_MASK		UINT64_C(0xffffffff)
+
+/* seg->state, informational (validation, walks); transitions in pool.c. */
+enum seg_state { SEG_STATE_FREE = 0, SEG_STATE_HEAD, SEG_STATE_SEALED,
+		 SEG_STATE_COMPACTING };
+
+static inline uint32_t obj_size(uint32_t len)
+{
+	return (OBJ_HDR_SIZE + len + 7u) & ~7u;
+}
+
+static inline uint64_t pool_handle(uint32_t seg_id, uint32_t off)
+{
+	return ((uint64_t)seg_id << 32) | off;
+}
+
+/* An open segment being appended to. Owned by whoever owns the head. */
+struct vswap_head {
+	struct vswap_segment *seg;	/* NULL = no open segment */
+	uint32_t used;			/* bytes appended so far */
+};
+
+/*
+ * Compaction policy (hysteresis): garbage = sum over sealed segments of
+ * (SEG_SIZE - live). Auto compaction starts when garbage reaches 3% of the
+ * segment bytes (and at least two segments' worth, since less can never
+ * free a segment) and stops below 1% (or one segment). 3% keeps pool bytes
+ * within the 5% overhead budget with headers and tails; the gap to 1% makes
+ * each active period long enough to amortise its scans.
+ */
+#define POOL_GC_START_PCT	3
+#define POOL_GC_STOP_PCT	1
+/* A segment is a candidate only if at least 1/32 of it is garbage: moving
+ * a 97%-full segment to recover 3% is not worth the copy. */
+#define POOL_GC_MIN_FREE	(VSWAP_SEG_SIZE / 32)
+/* Bound on compaction steps per allocation under the pool cap. */
+#define POOL_GC_CAP_STEPS	64
+
+struct vswap_pool {
+	struct vswap_memsource ms;
+	struct vswap_slot_table *st;	/* to re-point slots on a move */
+
+	pthread_mutex_t lock;		/* sealed list, segment state */
+	struct vswap_segment *sealed_first, *sealed_last;	/* oldest first */
+	uint64_t nsealed;		/* length of the sealed list */
+	int64_t garbage;		/* atomic; see above */
+	uint64_t pool_max;		/* atomic; bytes, 0 = unlimited */
+	uint64_t peak;			/* atomic; high-water mark of pool_bytes */
+
+	pthread_mutex_t compact_lock;	/* one compactor at a time */
+	struct vswap_head gc_head;	/* under compact_lock */
+	bool gc_active;			/* atomic; hysteresis state */
+	uint64_t compactions;		/* atomic; segments compacted */
+	uint64_t compacted_bytes;	/* atomic; live bytes moved */
+};
+
+/* Flags of pool_alloc(). */
+#define POOL_ALLOC_GC	1u	/* from compaction: may exceed cap, no GC */
+
+int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
+	      uint64_t max_segments, uint64_t pool_max);
+void pool_fini(struct vswap_pool *p);
+
+/*
+ * Append an object of @len payload bytes for @slot to @head. On success
+ * *handle names it and *payload is where to copy the payload; the object is
+ * counted live at once and must be installed in the slot (or freed).
+ * Errors: VSWAP_E_NOSPACE (cap), VSWAP_E_NOMEM.
+ */
+int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
+	       uint32_t len, unsigned flags, uint64_t *handle, void **payload);
+/* Free an object. Called with the owning slot locked. */
+void pool_free(struct vswap_pool *p, uint64_t handle);
+/* Seal @head's segment (if any) so it can be compacted or freed. */
+void pool_seal(struct vswap_pool *p, struct vswap_head *head);
+
+static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
+{
+	return memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
+	       (uint32_t)handle + OBJ_HDR_SIZE;
+}
+
+/* Pool bytes: segments held + arena metadata + slot table. */
+uint64_t pool_bytes(struct vswap_pool *p);
+/* Raise the pool_bytes high-water mark to the current value. */
+void pool_note_peak(struct vswap_pool *p);
+
+/* Compact until nothing is worth moving; returns bytes freed (>= 0). */
+int64_t pool_compact_all(struct vswap_pool *p);
+/* Seal the GC head (reset). Caller holds every context. */
+void pool_seal_gc_head(struct vswap_pool *p);
+
+/*
+ * Debug: check the invariants of pool.c, given every open context head and
+ * the live bytes the slot table says exist. Quiesced store only.
+ */
+bool pool_is_valid(struct vswap_pool *p, struct vswap_head *const *heads,
+		   unsigned nheads, uint64_t expect_live);
+
+#endif /* VSWAP_POOL_H */

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slot_table.h - the sparse table of slot entries (one per guest swap slot).
+ *
+ * Layout: a three-level radix table, allocated lazily.
+ *   dir[slot >> 20]                -> mid table   (1024 chunk pointers, 8 KiB)
+ *   mid[(slot >> 10) & 1023]       -> chunk       (1024 entries, 16 KiB)
+ *   chunk[slot & 1023]             -> struct vswap_slot (16 bytes)
+ * dir is sized from the capacity at init (4096 pointers = 32 KiB for the
+ * maximum 2^32 slots); mid tables and chunks are installed with a CAS on
+ * first store and never removed until slot_table_clear() (quiesced) or fini.
+ * A chunk covers 4 MiB of guest swap: small enough that a sparse guest wastes
+ * little, large enough that the guest's clustered slot allocation fills it.
+ *
+ * Entry, two 64-bit words:
+ *   w0 (atomic): bits 0-2   kind (enum vswap_slot_kind)
+ *                bit  3     lock (SLOT_LOCK)
+ *                bits 4-16  payload length in the pool (13 bits, <= 4096)
+ *                bits 17-31 unused, zero
+ *                bits 32-63 checksum of the payload (0 when disabled)
+ *   w1 (plain, only under the lock):
+ *                SAME:      the repeated 64-bit value (0 = zero page)
+ *                COMP, RAW: pool handle (pool.h: segment id << 32 | offset)
+ *                EMPTY:     0
+ * Locking: the lock bit protects both words. Take it with slot_lock(), which
+ * returns w0 without the lock bit; release with slot_unlock(e, new_w0), which
+ * publishes the new w0 and drops the lock in one release store. The only
+ * lock-free access is the unlocked peek at w0 for an EMPTY fast path.
+ */
+#ifndef VSWAP_SLOT_TABLE_H
+#define VSWAP_SLOT_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vswap_slot_kind {
+	SLOT_EMPTY = 0,		/* holds nothing: loads zeroes */
+	SLOT_SAME = 1,		/* same-filled page; value in w1 */
+	SLOT_COMP = 2,		/* compressed pool object */
+	SLOT_RAW = 3,		/* incompressible page stored as-is (4096 B) */
+	/* 4..7 reserved: disk extent (writeback), ... */
+};
+
+#define SLOT_KIND_MASK		UINT64_C(0x7)
+#define SLOT_LOCK		UINT64_C(0x8)
+#define SLOT_LEN_SHIFT		4
+#define SLOT_LEN_MASK		UINT64_C(0x1fff)	/* 13 bits: 0..8191 */
+#define SLOT_CSUM_SHIFT		32
+
+/* Atomics: w0 is only accessed with __atomic builtins (it is the lock). */
+struct vswap_slot {
+	uint64_t w0;		/* atomic */
+	uint64_t w1;		/* under the lock bit of w0 */
+};
+
+_Static_assert(sizeof(struct vswap_slot) == 16, "16 bytes of metadata per slot");
+
+static inline unsigned slot_kind(uint64_t w0)
+{
+	return (unsigned)(w0 & SLOT_KIND_MASK);
+}
+
+static inline uint32_t slot_len(uint64_t w0)
+{
+	return (uint32_t)((w0 >> SLOT_LEN_SHIFT) & SLOT_LEN_MASK);
+}
+
+static inline uint32_t slot_csum(uint64_t w0)
+{
+	return (uint32_t)(w0 >> SLOT_CSUM_SHIFT);
+}
+
+static inline uint64_t slot_w0(unsigned kind, uint32_t len, uint32_t csum)
+{
+	return (uint64_t)kind | ((uint64_t)len << SLOT_LEN_SHIFT) |
+	       ((uint64_t)csum << SLOT_CSUM_SHIFT);
+}
+
+static inline bool slot_in_pool(unsigned kind)
+{
+	return kind == SLOT_COMP || kind == SLOT_RAW;
+}
+
+#define SLOT_CHUNK_SHIFT	10
+#define SLOT_CHUNK_ENTRIES	(1u << SLOT_CHUNK_SHIFT)
+#define SLOT_MID_SHIFT		10
+#define SLOT_MID_ENTRIES	(1u << SLOT_MID_SHIFT)
+#define SLOT_DIR_SHIFT		(SLOT_CHUNK_SHIFT + SLOT_MID_SHIFT)
+
+struct vswap_slot_table {
+	uint64_t capacity;			/* slots; immutable */
+	size_t ndir;				/* dir entries; immutable */
+	/* dir[i] and mid[j] are read/written only with __atomic builtins */
+	struct vswap_slot ***dir;		/* ndir mid tables */
+	uint64_t bytes;				/* atomic: dir + mids + chunks */
+};
+
+int slot_table_init(struct vswap_slot_table *t, uint64_t capacity);
+void slot_table_fini(struct vswap_slot_table *t);
+/* Free every mid table and chunk. Caller guarantees nobody else is inside. */
+void slot_table_clear(struct vswap_slot_table *t);
+
+/* Entry of @slot, or NULL if its chunk was never allocated (slot empty). */
+static inline struct vswap_slot *slot_table_lookup(struct vswap_slot_table *t,
+						   uint64_t slot)
+{
+	struct vswap_slot **mid;
+	struct vswap_slot *chunk;
+
+	mid = __atomic_load_n(&t->dir[slot >> SLOT_DIR_SHIFT], __ATOMIC_ACQUIRE);
+	if (!mid)
+		return NULL;
+	chunk = __atomic_load_n(&mid[(slot >> SLOT_CHUNK_SHIFT) &
+				     (SLOT_MID_ENTRIES - 1)], __ATOMIC_ACQUIRE);
+	if (!chunk)
+		return NULL;
+	return &chunk[slot & (SLOT_CHUNK_ENTRIES - 1)];
+}
+
+/* Entry of @slot, allocating its chunk if needed; NULL = out of memory. */
+struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot);
+
+/*
+ * For a slot whose lookup returned NULL: the next slot that may have an
+ * entry (the end of its missing chunk, or of its missing mid table).
+ */
+static inline uint64_t slot_table_skip(struct vswap_slot_table *t,
+				       uint64_t slot)
+{
+	if (!__atomic_load_n(&t->dir[slot >> SLOT_DIR_SHIFT], __ATOMIC_ACQUIRE))
+		return (slot | ((UINT64_C(1) << SLOT_DIR_SHIFT) - 1)) + 1;
+	return (slot | (SLOT_CHUNK_ENTRIES - 1)) + 1;
+}
+
+/* Lock @e (spin, then yield); returns w0 without the lock bit. */
+uint64_t slot_lock(struct vswap_slot *e);
+
+static inline void slot_unlock(struct vswap_slot *e, uint64_t w0)
+{
+	__atomic_store_n(&e->w0, w0 & ~SLOT_LOCK, __ATOMIC_RELEASE);
+}
+
+/* Unlocked peek: true if the entry is EMPTY and not locked right now. */
+static inline bool slot_peek_empty(struct vswap_slot *e)
+{
+	return __atomic_load_n(&e->w0, __ATOMIC_ACQUIRE) == SLOT_EMPTY;
+}
+
+/* Call fn on every entry of an allocated chunk (for reset/destroy/debug). */
+void slot_table_for_each(struct vswap_slot_table *t,
+			 void (*fn)(void *arg, uint64_t slot,
+				    struct vswap_slot *e),
+			 void *arg);
+
+#endif /* VSWAP_SLOT_TABLE_H */

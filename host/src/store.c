@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store.c - the public API of libvswap: create/destroy, store, load,
+ * invalidate, reset, limits, compaction, statistics.
+ *
+ * Every entry point validates its arguments in one place (check_slot /
+ * check_range) before touching anything, then runs holding one context
+ * (context.h). The data path of a store:
+ *   1. same-filled check (early exit on the first differing word);
+ *   2. otherwise compress into the context's scratch, OUTSIDE any slot lock;
+ *   3. append the payload to the context's pool head (pool.h);
+ *   4. lock the slot, swap in the new entry, free the old object, unlock.
+ * A load locks the slot for the whole decode, so the object cannot be freed
+ * or moved by compaction underneath it.
+ *
+ * Lock order: see pool.c (ctx->lock > compact_lock > slot > pool > ms).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "debug.h"
+#include "store.h"
+
+/* Default params.max_compressed: 75% of a page, as the header promises. */
+#define VSWAP_DEFAULT_MAX_COMPRESSED	3072u
+
+void vswap_params_init(struct vswap_params *p, uint64_t capacity)
+{
+	if (!p)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->capacity = capacity;
+	p->codec = VSWAP_CODEC_LZ4;
+	p->level = 0;
+	p->pool_max = 0;
+	p->checksum = false;
+	p->max_compressed = VSWAP_DEFAULT_MAX_COMPRESSED;
+}
+
+size_t vswap_slot_meta_bytes(void)
+{
+	return sizeof(struct vswap_slot);
+}
+
+static int check_params(const struct vswap_params *p, int *level)
+{
+	const struct vswap_codec_ops *ops;
+
+	if (!p || p->capacity == 0 || p->capacity > VSWAP_MAX_CAPACITY)
+		return VSWAP_E_INVAL;
+	ops = vswap_codec_ops(p->codec);
+	if (!ops)
+		return VSWAP_E_INVAL;
+	if (p->level != 0 &&
+	    (p->level < ops->level_min || p->level > ops->level_max))
+		return VSWAP_E_INVAL;
+	if (p->max_compressed > VSWAP_PAGE_SIZE)
+		return VSWAP_E_INVAL;
+	*level = p->level ? p->level : ops->level_default;
+	return VSWAP_OK;
+}
+
+static unsigned ctx_cap_for_host(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	/* 2 x CPUs: a thread preempted while holding a context does not
+	 * stall the others; at least 2 so two callers never wait. */
+	n *= 2;
+	return n > VSWAP_CTX_MAX ? VSWAP_CTX_MAX : (unsigned)n;
+}
+
+struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
+{
+	struct vswap_store *s = NULL;
+	struct vswap_ctx *c;
+	uint64_t max_segs;
+	int level = 0;
+	int r;
+
+	r = check_params(p, &level);
+	if (r)
+		goto out;
+	r = VSWAP_E_NOMEM;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	s->params = *p;
+	s->params.level = level;
+	if (!s->params.max_compressed)
+		s->params.max_compressed = VSWAP_DEFAULT_MAX_COMPRESSED;
+	s->codec = vswap_codec_ops(p->codec);
+	s->ctx_cap = ctx_cap_for_host();
+	r = slot_table_init(&s->st, p->capacity);
+	if (r)
+		goto free_store;
+	/*
+	 * Segment ids needed in the worst case: every slot holding a raw
+	 * page, twice over (garbage not yet compacted), plus one open head
+	 * per context and the GC head.
+	 */
+	max_segs = (p->capacity * obj_size(VSWAP_PAGE_SIZE) + VSWAP_SEG_SIZE -
+		    1) / VSWAP_SEG_SIZE * 2 + s->ctx_cap + 2;
+	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max);
+	if (r)
+		goto free_table;
+	r = VSWAP_E_NOMEM;
+	if (pthread_mutex_init(&s->ctx_lock, NULL))
+		goto free_pool;
+	/* One context up front: codec setup errors show up here, not later. */
+	c = ctx_create(s);
+	if (!c)
+		goto free_lock;
+	ctx_put(c);
+	if (err)
+		*err = VSWAP_OK;
+	return s;
+
+free_lock:
+	pthread_mutex_destroy(&s->ctx_lock);
+free_pool:
+	pool_fini(&s->pool);
+free_table:
+	slot_table_fini(&s->st);
+free_store:
+	free(s);
+	s = NULL;
+out:
+	if (err)
+		*err = r;
+	return NULL;
+}
+
+/* Add (sign = +1) or remove (-1) one entry's content from the counters. */
+static void account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
+{
+	uint32_t len = slot_len(w0);
+
+	switch (slot_kind(w0)) {
+	case SLOT_EMPTY:
+		return;
+	case SLOT_SAME:
+		if (w1 == 0)
+			SHARD_ADD(sh, zero_pages, sign);
+		else
+			SHARD_ADD(sh, same_pages, sign);
+		break;
+	case SLOT_COMP:
+		SHARD_ADD(sh, compressed_pages, sign);
+		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		break;
+	case SLOT_RAW:
+		SHARD_ADD(sh, incompressible_pages, sign);
+		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		break;
+	}
+	SHARD_ADD(sh, stored_pages, sign);
+}
+
+/* Drop what entry @e holds (slot locked, or store quiesced). */
+static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
+		       struct vswap_slot *e, uint64_t w0)
+{
+	if (slot_in_pool(slot_kind(w0)))
+		pool_free(&s->pool, e->w1);
+	account(sh, w0, e->w1, -1);
+	e->w1 = 0;
+}
+
+/* Word @i of a page at any alignment (callers' buffers need not be
+ * 8-byte aligned); compiles to a plain load. */
+static inline uint64_t word(const unsigned char *p, unsigned i)
+{
+	uint64_t v;
+
+	memcpy(&v, p + (size_t)i * 8, sizeof(v));
+	return v;
+}
+
+/*
+ * Same-filled check: true if the page is one 64-bit value repeated. Tests
+ * the last word first, then 8 words per step with one branch, so a typical
+ * page exits after the first 64 bytes or less.
+ */
+static bool page_same_filled(const void *page, uint64_t *val)
+{
+	const unsigned char *p = page;
+	uint64_t v = word(p, 0);
+
+	if (word(p, VSWAP_PAGE_SIZE / 8 - 1) != v)
+		return false;
+	for (unsigned i = 0; i < VSWAP_PAGE_SIZE / 8; i += 8) {
+		uint64_t d = (word(p, i) ^ v) | (word(p, i + 1) ^ v) |
+			     (word(p, i + 2) ^ v) | (word(p, i + 3) ^ v) |
+			     (word(p, i + 4) ^ v) | (word(p, i + 5) ^ v) |
+			     (word(p, i + 6) ^ v) | (word(p, i + 7) ^ v);
+
+		if (d)
+			return false;
+	}
+	*val = v;
+	return true;
+}
+
+static void fill_page(void *page, uint64_t v)
+{
+	unsigned char *p = page;
+
+	if (v == 0) {
+		memset(page, 0, VSWAP_PAGE_SIZE);
+		return;
+	}
+	for (unsigned i = 0; i < VSWAP_PAGE_SIZE / 8; i++)
+		memcpy(p + (size_t)i * 8, &v, sizeof(v));
+}
+
+static int check_slot(const struct vswap_store *s, uint64_t slot,
+		      const void *page)
+{
+	if (!s || !page)
+		return VSWAP_E_INVAL;
+	if (slot >= s->params.capacity)
+		return VSWAP_E_RANGE;
+	return VSWAP_OK;
+}
+
+int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
+{
+	struct vswap_ctx *c;
+	struct vswap_slot *e;
+	uint64_t w0, w1, old;
+	uint64_t val;
+	int r = check_slot(s, slot, page);
+
+	if (r)
+		return r;
+	c = ctx_get(s);
+	SHARD_ADD(&c->shard, stores, 1);
+	e = slot_table_get(&s->st, slot);
+	if (!e) {
+		r = VSWAP_E_NOMEM;
+		goto fail;
+	}
+	if (page_same_filled(page, &val)) {
+		w0 = slot_w0(SLOT_SAME, 0, 0);
+		w1 = val;
+	} else {
+		const void *src = c->scratch;
+		unsigned kind = SLOT_COMP;
+		uint32_t csum = 0;
+		void *dst;
+		int n;
+
+		n = s->codec->compress(c->codec, page, c->scratch,
+				       s->params.max_compressed);
+		/* Doesn't fit, or a codec failure: the raw page is always a
+		 * correct representation. */
+		if (n <= 0 || (uint32_t)n > s->params.max_compressed) {
+			src = page;
+			n = VSWAP_PAGE_SIZE;
+			kind = SLOT_RAW;
+		}
+		if (s->params.checksum)
+			csum = vswap_xxh32(src, (size_t)n, 0);
+		r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n, 0, &w1,
+			       &dst);
+		if (r)
+			goto fail;
+		memcpy(dst, src, (size_t)n);
+		w0 = slot_w0(kind, (uint32_t)n, csum);
+	}
+
+	old = slot_lock(e);
+	drop_entry(s, &c->shard, e, old);
+	e->w1 = w1;
+	slot_unlock(e, w0);
+	account(&c->shard, w0, w1, +1);
+	ctx_put(c);
+	pool_note_peak(&s->pool);
+	return VSWAP_OK;
+
+fail:
+	if (r == VSWAP_E_NOSPACE)
+		SHARD_ADD(&c->shard, store_nospace, 1);
+	else
+		SHARD_ADD(&c->shard, store_nomem, 1);
+	ctx_put(c);
+	return r;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Histogram bucket of a duration: floor(log2(ns)), clamped. */
+static unsigned lat_bucket(uint64_t ns)
+{
+	unsigned b = ns ? 63u - (unsigned)__builtin_clzll(ns) : 0;
+
+	return b < VSWAP_LAT_BUCKETS ? b : VSWAP_LAT_BUCKETS - 1;
+}
+
+/* Decode entry @e (locked) into @page. */
+static int decode(struct vswap_store *s, struct vswap_ctx *c,
+		  struct vswap_slot *e, uint64_t w0, void *page)
+{
+	uint32_t len = slot_len(w0);
+	const void *src;
+
+	switch (slot_kind(w0)) {
+	case SLOT_EMPTY:
+		memset(page, 0, VSWAP_PAGE_SIZE);
+		SHARD_ADD(&c->shard, loads_empty, 1);
+		return VSWAP_OK;
+	case SLOT_SAME:
+		fill_page(page, e->w1);
+		return VSWAP_OK;
+	case SLOT_COMP:
+	case SLOT_RAW:
+		src = pool_payload(&s->pool, e->w1);
+		if (s->params.checksum &&
+		    vswap_xxh32(src, len, 0) != slot_csum(w0))
+			return VSWAP_E_INTEGRITY;
+		if (slot_kind(w0) == SLOT_RAW) {
+			if (len != VSWAP_PAGE_SIZE)
+				return VSWAP_E_INTEGRITY;
+			memcpy(page, src, VSWAP_PAGE_SIZE);
+			return VSWAP_OK;
+		}
+		if (s->codec->decompress(c->codec, src, len, page))
+			return VSWAP_E_INTEGRITY;
+		return VSWAP_OK;
+	default:
+		return VSWAP_E_INTEGRITY;	/* unknown kind: never guess */
+	}
+}
+
+int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
+{
+	struct vswap_ctx *c;
+	struct vswap_slot *e;
+	uint64_t t0, w0;
+	unsigned bucket;
+	int r = check_slot(s, slot, page);
+
+	if (r)
+		return r;
+	t0 = now_ns();
+	c = ctx_get(s);
+	e = slot_table_lookup(&s->st, slot);
+	if (!e || slot_peek_empty(e)) {
+		memset(page, 0, VSWAP_PAGE_SIZE);
+		SHARD_ADD(&c->shard, loads_empty, 1);
+	} else {
+		w0 = slot_lock(e);
+		r = decode(s, c, e, w0, page);
+		slot_unlock(e, w0);
+		if (r == VSWAP_E_INTEGRITY)
+			SHARD_ADD(&c->shard, integrity_errors, 1);
+	}
+	bucket = lat_bucket(now_ns() - t0);	/* SHARD_ADD expands it twice */
+	SHARD_ADD(&c->shard, loads, 1);
+	SHARD_ADD(&c->shard, load_lat_hist[bucket], 1);
+	ctx_put(c);
+	return r;
+}
+
+int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
+{
+	struct vswap_ctx *c;
+	uint64_t slot, end;
+
+	if (!s)
+		return VSWAP_E_INVAL;
+	if (first >= s->params.capacity || count > s->params.capacity - first)
+		return count == 0 ? VSWAP_OK : VSWAP_E_RANGE;
+	if (count == 0)
+		return VSWAP_OK;
+	end = first + count;
+	c = ctx_get(s);
+	SHARD_ADD(&c->shard, invalidates, 1);
+	for (slot = first; slot < end;) {
+		struct vswap_slot *e = slot_table_lookup(&s->st, slot);
+		uint64_t w0;
+
+		if (!e) {
+			slot = slot_table_skip(&s->st, slot);
+			continue;
+		}
+		slot++;
+		if (slot_peek_empty(e))
+			continue;
+		w0 = slot_lock(e);
+		if (slot_kind(w0) != SLOT_EMPTY) {
+			drop_entry(s, &c->shard, e, w0);
+			SHARD_ADD(&c->shard, invalidated_pages, 1);
+		}
+		slot_unlock(e, SLOT_EMPTY);
+	}
+	ctx_put(c);
+	return VSWAP_OK;
+}
+
+struct drop_all_arg {
+	struct vswap_store *s;
+	struct vswap_shard *shard;
+};
+
+static void drop_all_fn(void *arg, uint64_t slot, struct vswap_slot *e)
+{
+	struct drop_all_arg *a = arg;
+	uint64_t w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+
+	(void)slot;
+	if (slot_kind(w0) != SLOT_EMPTY)
+		drop_entry(a->s, a->shard, e, w0);
+	__atomic_store_n(&e->w0, SLOT_EMPTY, __ATOMIC_RELAXED);
+}
+
+/* Drop every slot and give all pool memory back. Store quiesced. */
+static void drop_all(struct vswap_store *s)
+{
+	struct drop_all_arg a = { s, &s->ctx[0]->shard };
+
+	slot_table_for_each(&s->st, drop_all_fn, &a);
+	for (unsigned i = 0; i < s->nctx; i++)
+		pool_seal(&s->pool, &s->ctx[i]->head);
+	pool_seal_gc_head(&s->pool);
+	slot_table_clear(&s->st);
+	__atomic_store_n(&s->pool.gc_active, false, __ATOMIC_RELAXED);
+}
+
+void vswap_reset(struct vswap_store *s)
+{
+	if (!s)
+		return;
+	ctx_quiesce(s);
+	drop_all(s);
+	VSWAP_ASSERT(vswap_store_check_locked(s) == VSWAP_OK);
+	ctx_unquiesce(s);
+}
+
+void vswap_store_destroy(struct vswap_store *s)
+{
+	if (!s)
+		return;
+	ctx_quiesce(s);
+	drop_all(s);
+	ctx_unquiesce(s);
+	for (unsigned i = 0; i < s->nctx; i++)
+		ctx_destroy(s, s->ctx[i]);
+	pthread_mutex_destroy(&s->ctx_lock);
+	pool_fini(&s->pool);
+	slot_table_fini(&s->st);
+	free(s);
+}
+
+int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max)
+{
+	if (!s)
+		return VSWAP_E_INVAL;
+	__atomic_store_n(&s->pool.pool_max, pool_max, __ATOMIC_RELAXED);
+	return VSWAP_OK;
+}
+
+int64_t vswap_compact(struct vswap_store *s)
+{
+	struct vswap_ctx *c;
+	int64_t r;
+
+	if (!s)
+		return VSWAP_E_INVAL;
+	c = ctx_get(s);
+	r = pool_compact_all(&s->pool);
+	ctx_put(c);
+	return r;
+}
+
+static uint64_t clamp0(int64_t v)
+{
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
+{
+	/* Only atomic reads below; the cast drops const for the helpers. */
+	struct vswap_store *s = (struct vswap_store *)cs;
+	int64_t cur[7] = { 0 };
+	unsigned n;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	out->capacity = s->params.capacity;
+	out->pool_max = __atomic_load_n(&s->pool.pool_max, __ATOMIC_RELAXED);
+	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		struct vswap_shard *sh =
+			&__atomic_load_n(&s->ctx[i], __ATOMIC_ACQUIRE)->shard;
+
+		cur[0] += SHARD_READ(sh, stored_pages);
+		cur[1] += SHARD_READ(sh, zero_pages);
+		cur[2] += SHARD_READ(sh, same_pages);
+		cur[3] += SHARD_READ(sh, incompressible_pages);
+		cur[4] += SHARD_READ(sh, compressed_pages);
+		cur[5] += SHARD_READ(sh, compressed_bytes);
+		cur[6] += SHARD_READ(sh, obj_bytes);
+		out->stores += SHARD_READ(sh, stores);
+		out->loads += SHARD_READ(sh, loads);
+		out->invalidates += SHARD_READ(sh, invalidates);
+		out->invalidated_pages += SHARD_READ(sh, invalidated_pages);
+		out->loads_empty += SHARD_READ(sh, loads_empty);
+		out->store_nospace += SHARD_READ(sh, store_nospace);
+		out->store_nomem += SHARD_READ(sh, store_nomem);
+		out->integrity_errors += SHARD_READ(sh, integrity_errors);
+		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
+			out->load_lat_hist[b] += SHARD_READ(sh,
+							    load_lat_hist[b]);
+	}
+	out->stored_pages = clamp0(cur[0]);
+	out->zero_pages = clamp0(cur[1]);
+	out->same_pages = clamp0(cur[2]);
+	out->incompressible_pages = clamp0(cur[3]);
+	out->compressed_pages = clamp0(cur[4]);
+	out->compressed_bytes = clamp0(cur[5]);
+	out->pool_bytes = pool_bytes(&s->pool);
+	out->pool_bytes_peak = __atomic_load_n(&s->pool.peak, __ATOMIC_RELAXED);
+	if (out->pool_bytes_peak < out->pool_bytes)
+		out->pool_bytes_peak = out->pool_bytes;
+	/* Slot table + arena descriptors + object headers (8 B each). */
+	out->meta_bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED) +
+			  __atomic_load_n(&s->pool.ms.meta_bytes,
+					  __ATOMIC_RELAXED) +
+			  (out->compressed_pages + out->incompressible_pages) *
+			  OBJ_HDR_SIZE;
+	out->compactions = __atomic_load_n(&s->pool.compactions,
+					   __ATOMIC_RELAXED);
+	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,
+					       __ATOMIC_RELAXED);
+}
+
+struct check_arg {
+	struct vswap_store *s;
+	uint64_t live;
+	int64_t pages, objs, cbytes;
+	bool ok;
+};
+
+static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
+{
+	struct check_arg *a = arg;
+	uint64_t w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+	unsigned kind = slot_kind(w0);
+
+	if (w0 & SLOT_LOCK)
+		a->ok = false;
+	if (kind == SLOT_EMPTY)
+		return;
+	a->pages++;
+	if (!slot_in_pool(kind))
+		return;
+	{
+		const unsigned char *hdrp =
+			(const unsigned char *)pool_payload(&a->s->pool, e->w1) -
+			OBJ_HDR_SIZE;
+		uint64_t h = *(const uint64_t *)hdrp;
+
+		if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_DEAD) ||
+		    (h & OBJ_LEN_MASK) != slot_len(w0) ||
+		    (kind == SLOT_RAW && slot_len(w0) != VSWAP_PAGE_SIZE))
+			a->ok = false;
+	}
+	a->objs++;
+	a->cbytes += slot_len(w0);
+	a->live += obj_size(slot_len(w0));
+}
+
+/* The whole-store invariants; store quiesced by the caller. */
+int vswap_store_check_locked(struct vswap_store *s)
+{
+	struct check_arg a = { .s = s, .ok = true };
+	struct vswap_head *heads[VSWAP_CTX_MAX];
+	struct vswap_stats st;
+
+	slot_table_for_each(&s->st, check_fn, &a);
+	for (unsigned i = 0; i < s->nctx; i++)
+		heads[i] = &s->ctx[i]->head;
+	vswap_get_stats(s, &st);
+	if (!a.ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
+	    st.stored_pages != (uint64_t)a.pages ||
+	    st.compressed_pages + st.incompressible_pages != (uint64_t)a.objs ||
+	    st.compressed_bytes != (uint64_t)a.cbytes ||
+	    st.stored_pages != st.zero_pages + st.same_pages +
+			       st.compressed_pages + st.incompressible_pages)
+		return VSWAP_E_INTEGRITY;
+	return VSWAP_OK;
+}
+
+int vswap_store_check(struct vswap_store *s)
+{
+	int r;
+
+	if (!s)
+		return VSWAP_E_INVAL;
+	ctx_quiesce(s);
+	r = vswap_store_check_locked(s);
+	ctx_unquiesce(s);
+	return r;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - struct vswap_store, the root object every other file hangs off.
+ *
+ * Fields:
+ *   params     copy of the creation parameters, level and max_compressed
+ *              resolved (never 0); pool_max lives in pool (atomic)
+ *   codec      ops table of params.codec
+ *   st         slot table (slot_table.h)
+ *   pool       segments, compaction (pool.h), owns the memsource
+ *   ctx_lock   serialises context creation; held by ctx_quiesce
+ *   nctx       atomic; contexts [0, nctx) exist and never go away
+ *   ctx[]      entries atomic (published after full construction)
+ *   ctx_cap    how many contexts may exist (min(2 * nproc, VSWAP_CTX_MAX))
+ * No global state: everything a call touches is reachable from here.
+ */
+#ifndef VSWAP_STORE_H
+#define VSWAP_STORE_H
+
+#include <pthread.h>
+
+#include "codec.h"
+#include "context.h"
+#include "pool.h"
+#include "slot_table.h"
+#include "vswap.h"
+
+struct vswap_store {
+	struct vswap_params params;
+	const struct vswap_codec_ops *codec;
+	struct vswap_slot_table st;
+	struct vswap_pool pool;
+	pthread_mutex_t ctx_lock;
+	unsigned ctx_cap;
+	unsigned nctx;
+	struct vswap_ctx *ctx[VSWAP_CTX_MAX];
+};
+
+#endif /* VSWAP_STORE_H */
