@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "vswap_test.h"
@@ -94,6 +95,7 @@ static void *compactor(void *arg)
 		if (vswap_compact(r->s) < 0)
 			atomic_fetch_add(&r->compact_errors, 1);
 		atomic_fetch_add(&r->compact_calls, 1);
+		nanosleep(&(struct timespec){ 0, 20000 }, NULL);
 	}
 	return NULL;
 }
@@ -105,7 +107,7 @@ static void compact_during_traffic(void **state)
 	struct race r = { .s = test_store_new(SLOTS, VSWAP_CODEC_LZ4, 0) };
 	struct test_rng rng = { 7 };
 	pthread_t t;
-	const uint64_t ops = env_u64("VSWAP_MODEL_OPS", 60000);
+	const uint64_t ops = env_u64("VSWAP_MODEL_OPS", 30000);
 
 	(void)state;
 	memset(seed_of, 0, sizeof(seed_of));

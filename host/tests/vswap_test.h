@@ -101,18 +101,30 @@ static inline void fill_text(void *page, uint64_t seed)
 
 	while (p < end) {
 		char tmp[32];
-		int n;
+		size_t n = 0;
+		uint64_t x = rng_next(&r);	/* one draw per token */
 
-		if (rng_below(&r, 6) == 0)
-			n = snprintf(tmp, sizeof(tmp), "%u",
-				     (unsigned)rng_below(&r, 100000));
-		else
-			n = snprintf(tmp, sizeof(tmp), "%s",
-				     text_words[rng_below(&r, nw)]);
-		tmp[n++] = rng_below(&r, 10) == 0 ? '\n' : ' ';
-		if (n > end - p)
-			n = (int)(end - p);
-		memcpy(p, tmp, (size_t)n);
+		if (x % 6 == 0) {
+			unsigned v = (unsigned)((x >> 8) % 100000);
+			char num[8];
+			size_t k = 0;
+
+			do {
+				num[k++] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			while (k)
+				tmp[n++] = num[--k];
+		} else {
+			const char *w = text_words[(x >> 8) % nw];
+
+			n = strlen(w);
+			memcpy(tmp, w, n);
+		}
+		tmp[n++] = (x >> 40) % 10 == 0 ? '\n' : ' ';
+		if (n > (size_t)(end - p))
+			n = (size_t)(end - p);
+		memcpy(p, tmp, n);
 		p += n;
 	}
 }

@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvswap benchmark against the raw limits, measured in the same run on the
+ * same pages (a corpus of real memory, see corpus.h).
+ *
+ *   raw      memcpy, LZ4_compress_default, LZ4_decompress_safe,
+ *            ZSTD_compressCCtx / ZSTD_decompressDCtx (one reused context,
+ *            as a store would), each a best-of-N timed loop over the corpus
+ *   store    libvswap store and load, one thread; store and load with two
+ *            threads (each half the slots); lz4 (the default) and zstd
+ *   churn    invalidate a random half, refill with other corpus pages; then
+ *            pool bytes vs codec-only bytes (the ideal packing of the same
+ *            decisions), metadata per slot, effective ratio
+ *
+ * Targets (one thread unless named), each printed PASS/FAIL; the program
+ * exits 1 if one is missed:
+ *   store >= 0.90x raw lz4 compress     load >= 0.85x raw lz4 decompress
+ *   pool <= 1.05x codec bytes (churn)   meta <= 16 B per stored slot
+ *   2 threads >= 1.7x one thread (store)
+ *
+ * Usage: host_bench --workload PATH --workdir DIR --json PATH [--mib N]
+ *                   [--reps N]
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <lz4.h>
+#include <pthread.h>
+#include <zstd.h>
+
+#include "corpus.h"
+#include "vswap.h"
+
+#define ZSTD_BENCH_LEVEL 3	/* zstd's own default; the store is told it too */
+
+struct opts {
+	const char *workload, *workdir, *json;
+	unsigned mib, reps;
+};
+
+struct result {
+	double memcpy_s, lz4c_s, lz4d_s, zstdc_s, zstdd_s;
+	double store_s, load_s, store2_s, load2_s;
+	double zstore_s, zload_s;
+	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
+	uint64_t codec_bytes;		/* ideal packing after churn */
+	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
+	uint64_t pool_compacted;
+	uint64_t pool_full, meta_full, stored_full, payload_full;
+	uint64_t zpool_full;
+	uint64_t zero_pages, same_pages, incompressible, compressed;
+	uint32_t max_compressed;
+	double load1, load5, load15;	/* system load average at start */
+};
+
+static struct corpus C;
+static unsigned char *dst;		/* n pages: load / copy destination */
+static unsigned char *comp;		/* n * LZ4 bound: compressed pages */
+static int *csize;			/* lz4 size of each page */
+static size_t cstride;
+
+static double mbps(double secs)
+{
+	return (double)C.n * CPAGE / (1 << 20) / secs;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "host_bench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+/* ---- raw limits ---- */
+
+static double t_memcpy(void)
+{
+	double t = now_s();
+
+	for (size_t i = 0; i < C.n; i++)
+		memcpy(dst + i * CPAGE, corpus_page(&C, i), CPAGE);
+	return now_s() - t;
+}
+
+static double t_lz4c(void)
+{
+	double t = now_s();
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < C.n; i++) {
+		csize[i] = LZ4_compress_default(
+			(const char *)corpus_page(&C, i),
+			(char *)comp + i * cstride, CPAGE, (int)cstride);
+		sum += (uint64_t)csize[i];
+	}
+	t = now_s() - t;
+	if (sum == 0)
+		die("lz4 compressed nothing");
+	return t;
+}
+
+static double t_lz4d(void)
+{
+	double t = now_s();
+
+	for (size_t i = 0; i < C.n; i++)
+		if (LZ4_decompress_safe((const char *)comp + i * cstride,
+					(char *)dst + i * CPAGE, csize[i],
+					CPAGE) != CPAGE)
+			die("lz4 decompress failed on page %zu", i);
+	return now_s() - t;
+}
+
+static ZSTD_CCtx *zc;
+static ZSTD_DCtx *zd;
+static unsigned char *zcomp;
+static size_t *zsize, zstride;
+
+static double t_zstdc(void)
+{
+	double t = now_s();
+
+	for (size_t i = 0; i < C.n; i++) {
+		zsize[i] = ZSTD_compressCCtx(zc, zcomp + i * zstride, zstride,
+					     corpus_page(&C, i), CPAGE,
+					     ZSTD_BENCH_LEVEL);
+		if (ZSTD_isError(zsize[i]))
+			die("zstd: %s", ZSTD_getErrorName(zsize[i]));
+	}
+	return now_s() - t;
+}
+
+static double t_zstdd(void)
+{
+	double t = now_s();
+
+	for (size_t i = 0; i < C.n; i++)
+		if (ZSTD_decompressDCtx(zd, dst + i * CPAGE, CPAGE,
+					zcomp + i * zstride, zsize[i]) != CPAGE)
+			die("zstd decompress failed on page %zu", i);
+	return now_s() - t;
+}
+
+static double best_of(unsigned reps, double (*fn)(void))
+{
+	double best = 1e30;
+
+	for (unsigned r = 0; r < reps; r++) {
+		double t = fn();
+
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* ---- libvswap ---- */
+
+static struct vswap_store *new_store(enum vswap_codec codec, int level)
+{
+	struct vswap_params p;
+	struct vswap_store *s;
+	int err = 0;
+
+	vswap_params_init(&p, C.n);
+	p.codec = codec;
+	p.level = level;
+	s = vswap_store_create(&p, &err);
+	if (!s)
+		die("vswap_store_create: %s", vswap_strerror(err));
+	return s;
+}
+
+struct job {
+	struct vswap_store *s;
+	size_t first, end;
+	bool load;
+	pthread_barrier_t *bar;
+	double t0, t1;
+};
+
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	int ret;
+
+	if (j->bar)
+		pthread_barrier_wait(j->bar);
+	j->t0 = now_s();
+	for (size_t i = j->first; i < j->end; i++) {
+		if (j->load)
+			ret = vswap_load_page(j->s, i, dst + i * CPAGE);
+		else
+			ret = vswap_store_page(j->s, i, corpus_page(&C, i));
+		if (ret != VSWAP_OK)
+			die("%s slot %zu: %s", j->load ? "load" : "store", i,
+			    vswap_strerror(ret));
+	}
+	j->t1 = now_s();
+	return NULL;
+}
+
+/* Wall time of @nthreads threads each doing a contiguous share of slots. */
+static double run_threads(struct vswap_store *s, bool load, int nthreads)
+{
+	struct job j[2];
+	pthread_t t[2];
+	pthread_barrier_t bar;
+	double t0 = 1e30, t1 = 0;
+
+	if (nthreads == 1) {
+		j[0] = (struct job){ s, 0, C.n, load, NULL, 0, 0 };
+		run_job(&j[0]);
+		return j[0].t1 - j[0].t0;
+	}
+	pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
+	for (int i = 0; i < nthreads; i++) {
+		j[i] = (struct job){ s, C.n * (size_t)i / (size_t)nthreads,
+				     C.n * (size_t)(i + 1) / (size_t)nthreads,
+				     load, &bar, 0, 0 };
+		pthread_create(&t[i], NULL, run_job, &j[i]);
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		if (j[i].t0 < t0)
+			t0 = j[i].t0;
+		if (j[i].t1 > t1)
+			t1 = j[i].t1;
+	}
+	pthread_barrier_destroy(&bar);
+	return t1 - t0;
+}
+
+/* Best of @reps: store everything into a fresh store (creation untimed). */
+static double bench_store(unsigned reps, enum vswap_codec codec, int level,
+			  int nthreads, struct vswap_store **keep)
+{
+	double best = 1e30;
+
+	for (unsigned r = 0; r < reps; r++) {
+		struct vswap_store *s = new_store(codec, level);
+		double t = run_threads(s, false, nthreads);
+
+		if (t < best)
+			best = t;
+		if (keep && r + 1 == reps)
+			*keep = s;
+		else
+			vswap_store_destroy(s);
+	}
+	return best;
+}
+
+static double bench_load(unsigned reps, struct vswap_store *s, int nthreads)
+{
+	double best = 1e30;
+
+	for (unsigned r = 0; r < reps; r++) {
+		double t = run_threads(s, true, nthreads);
+
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static void verify_all(struct vswap_store *s, const size_t *content,
+		       const char *when)
+{
+	unsigned char page[CPAGE];
+
+	for (size_t i = 0; i < C.n; i++) {
+		int ret = vswap_load_page(s, i, page);
+
+		if (ret != VSWAP_OK)
+			die("%s: load slot %zu: %s", when, i,
+			    vswap_strerror(ret));
+		if (memcmp(page, corpus_page(&C, content ? content[i] : i),
+			   CPAGE) != 0)
+			die("%s: slot %zu is not bit-exact", when, i);
+	}
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Ideal packing of what the slots hold now: what the codec alone needs. */
+static uint64_t codec_bytes(const size_t *content, uint32_t max_c)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < C.n; i++) {
+		size_t j = content[i];
+
+		if (page_kind_of(corpus_page(&C, j)) != CK_OTHER)
+			continue;
+		sum += (uint32_t)csize[j] > max_c ? CPAGE : (uint64_t)csize[j];
+	}
+	return sum;
+}
+
+static void churn(struct vswap_store *s, struct result *r)
+{
+	size_t *content = malloc(C.n * sizeof(*content));
+	size_t *perm = malloc(C.n * sizeof(*perm));
+	struct vswap_stats st;
+	uint64_t x = 0xc4a5;
+
+	if (!content || !perm)
+		die("out of memory");
+	for (size_t i = 0; i < C.n; i++)
+		content[i] = perm[i] = i;
+	for (size_t i = C.n; i > 1; i--) {
+		size_t j = (size_t)(splitmix(&x) % i), t = perm[i - 1];
+
+		perm[i - 1] = perm[j];
+		perm[j] = t;
+	}
+	/* invalidate a random half, one slot at a time (as a guest frees) */
+	for (size_t k = 0; k < C.n / 2; k++)
+		if (vswap_invalidate(s, perm[k], 1) != VSWAP_OK)
+			die("invalidate failed");
+	/* refill them with other corpus pages */
+	for (size_t k = 0; k < C.n / 2; k++) {
+		size_t slot = perm[k], j = (size_t)(splitmix(&x) % C.n);
+		int ret = vswap_store_page(s, slot, corpus_page(&C, j));
+
+		if (ret != VSWAP_OK)
+			die("refill store: %s", vswap_strerror(ret));
+		content[slot] = j;
+	}
+	vswap_get_stats(s, &st);
+	r->pool_churn = st.pool_bytes;
+	r->payload_churn = st.compressed_bytes;
+	r->meta_churn = st.meta_bytes;
+	r->stored_churn = st.stored_pages;
+	r->codec_bytes = codec_bytes(content, r->max_compressed);
+	verify_all(s, content, "after churn");
+	if (vswap_compact(s) < 0)
+		die("vswap_compact failed");
+	vswap_get_stats(s, &st);
+	r->pool_compacted = st.pool_bytes;
+	verify_all(s, content, "after compaction");
+	free(content);
+	free(perm);
+}
+
+static void read_loadavg(struct result *r)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (!f || fscanf(f, "%lf %lf %lf", &r->load1, &r->load5,
+			 &r->load15) != 3)
+		r->load1 = r->load5 = r->load15 = -1;
+	if (f)
+		fclose(f);
+}
+
+struct target {
+	const char *key, *what;
+	double value, limit;
+	bool at_least;		/* value >= limit, else value <= limit */
+};
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .mib = 64, .reps = 5 };
+	static const struct option lo[] = {
+		{ "workload", 1, NULL, 'w' }, { "workdir", 1, NULL, 'd' },
+		{ "json", 1, NULL, 'j' }, { "mib", 1, NULL, 'm' },
+		{ "reps", 1, NULL, 'r' }, { NULL, 0, NULL, 0 },
+	};
+	struct result r = { 0 };
+	struct vswap_store *s, *s2;
+	struct vswap_stats st;
+	struct vswap_params defaults;
+	double t_build;
+	int c, failed = 0;
+	FILE *jf;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'w': o.workload = optarg; break;
+		case 'd': o.workdir = optarg; break;
+		case 'j': o.json = optarg; break;
+		case 'm': o.mib = (unsigned)atoi(optarg); break;
+		case 'r': o.reps = (unsigned)atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!o.workload || !o.workdir || !o.json || !o.mib || !o.reps)
+		die("usage: host_bench --workload PATH --workdir DIR "
+		    "--json PATH [--mib N] [--reps N]");
+	read_loadavg(&r);
+
+	t_build = now_s();
+	if (!corpus_build(&C, o.workload, o.workdir, o.mib))
+		die("corpus: %s", C.err);
+	t_build = now_s() - t_build;
+	corpus_print(&C, stdout);
+	printf("  built in %.1f s; load average at start %.2f %.2f %.2f\n\n",
+	       t_build, r.load1, r.load5, r.load15);
+	fflush(stdout);
+
+	vswap_params_init(&defaults, 1);
+	r.max_compressed = defaults.max_compressed ? defaults.max_compressed :
+			   3072;
+
+	/* raw limits */
+	cstride = (size_t)LZ4_compressBound(CPAGE);
+	zstride = ZSTD_compressBound(CPAGE);
+	dst = mmap(NULL, C.n * CPAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	comp = malloc(C.n * cstride);
+	zcomp = malloc(C.n * zstride);
+	csize = malloc(C.n * sizeof(*csize));
+	zsize = malloc(C.n * sizeof(*zsize));
+	zc = ZSTD_createCCtx();
+	zd = ZSTD_createDCtx();
+	if (dst == MAP_FAILED || !comp || !zcomp || !csize || !zsize || !zc ||
+	    !zd)
+		die("out of memory");
+	memset(dst, 1, C.n * CPAGE);	/* fault it in before timing */
+	r.memcpy_s = best_of(o.reps, t_memcpy);
+	r.lz4c_s = best_of(o.reps, t_lz4c);
+	r.lz4d_s = best_of(o.reps, t_lz4d);
+	r.zstdc_s = best_of(o.reps, t_zstdc);
+	r.zstdd_s = best_of(o.reps, t_zstdd);
+	for (size_t i = 0; i < C.n; i++) {
+		r.lz4_bytes += (uint64_t)csize[i];
+		r.zstd_bytes += zsize[i];
+	}
+
+	/* libvswap, lz4 (default) */
+	r.store_s = bench_store(o.reps, VSWAP_CODEC_LZ4, 0, 1, &s);
+	r.load_s = bench_load(o.reps, s, 1);
+	verify_all(s, NULL, "after store");
+	vswap_get_stats(s, &st);
+	r.pool_full = st.pool_bytes;
+	r.meta_full = st.meta_bytes;
+	r.stored_full = st.stored_pages;
+	r.payload_full = st.compressed_bytes;
+	r.zero_pages = st.zero_pages;
+	r.same_pages = st.same_pages;
+	r.incompressible = st.incompressible_pages;
+	r.compressed = st.compressed_pages;
+	r.store2_s = bench_store(o.reps, VSWAP_CODEC_LZ4, 0, 2, &s2);
+	r.load2_s = bench_load(o.reps, s2, 2);
+	verify_all(s2, NULL, "after 2-thread store");
+	vswap_store_destroy(s2);
+
+	/* libvswap, zstd at the raw level (context, no target) */
+	r.zstore_s = bench_store(o.reps, VSWAP_CODEC_ZSTD, ZSTD_BENCH_LEVEL, 1,
+				 &s2);
+	r.zload_s = bench_load(o.reps, s2, 1);
+	verify_all(s2, NULL, "after zstd store");
+	vswap_get_stats(s2, &st);
+	r.zpool_full = st.pool_bytes;
+	vswap_store_destroy(s2);
+
+	churn(s, &r);
+	vswap_store_destroy(s);
+
+	const double logical = (double)r.stored_churn * CPAGE;
+	struct target t[] = {
+		{ "store_vs_raw_lz4", "store / raw LZ4_compress_default",
+		  r.lz4c_s / r.store_s, 0.90, true },
+		{ "load_vs_raw_lz4", "load / raw LZ4_decompress_safe",
+		  r.lz4d_s / r.load_s, 0.85, true },
+		{ "pool_vs_codec_bytes", "pool bytes / codec-only bytes (churn)",
+		  (double)r.pool_churn / (double)r.codec_bytes, 1.05, false },
+		{ "meta_bytes_per_slot", "metadata bytes per stored slot",
+		  (double)r.meta_full / (double)r.stored_full, 16, false },
+		{ "scaling_2_threads", "store, 2 threads / 1 thread",
+		  r.store_s / r.store2_s, 1.7, true },
+	};
+	const size_t nt = sizeof(t) / sizeof(t[0]);
+
+	printf("%-34s %10s %10s\n", "throughput (logical MiB/s)", "raw",
+	       "libvswap");
+	printf("%-34s %10.0f %10s\n", "memcpy", mbps(r.memcpy_s), "");
+	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "lz4 compress / store",
+	       mbps(r.lz4c_s), mbps(r.store_s), r.lz4c_s / r.store_s);
+	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "lz4 decompress / load",
+	       mbps(r.lz4d_s), mbps(r.load_s), r.lz4d_s / r.load_s);
+	printf("%-34s %10s %10.0f  (%.2fx one thread)\n",
+	       "store, 2 threads", "", mbps(r.store2_s),
+	       r.store_s / r.store2_s);
+	printf("%-34s %10s %10.0f  (%.2fx one thread)\n", "load, 2 threads",
+	       "", mbps(r.load2_s), r.load_s / r.load2_s);
+	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "zstd-3 compress / store",
+	       mbps(r.zstdc_s), mbps(r.zstore_s), r.zstdc_s / r.zstore_s);
+	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "zstd-3 decompress / load",
+	       mbps(r.zstdd_s), mbps(r.zload_s), r.zstdd_s / r.zload_s);
+	printf("\nspace (lz4)\n");
+	printf("  full store: %" PRIu64 " pages: %" PRIu64 " zero, %" PRIu64
+	       " same, %" PRIu64 " compressed, %" PRIu64 " as-is\n",
+	       r.stored_full, r.zero_pages, r.same_pages, r.compressed,
+	       r.incompressible);
+	printf("  full store: pool %.1f MiB for %.1f MiB logical (ratio "
+	       "%.2f), payload %.1f MiB, meta %.1f MiB\n",
+	       r.pool_full / 1048576.0, r.stored_full * 4096 / 1048576.0,
+	       r.stored_full * 4096.0 / (double)r.pool_full,
+	       r.payload_full / 1048576.0, r.meta_full / 1048576.0);
+	printf("  raw codecs on all pages: lz4 %.1f MiB, zstd-3 %.1f MiB; "
+	       "zstd store pool %.1f MiB\n", r.lz4_bytes / 1048576.0,
+	       r.zstd_bytes / 1048576.0, r.zpool_full / 1048576.0);
+	printf("  after churn: pool %.1f MiB, codec-only %.1f MiB, store "
+	       "payload %.1f MiB, meta %.1f MiB\n", r.pool_churn / 1048576.0,
+	       r.codec_bytes / 1048576.0, r.payload_churn / 1048576.0,
+	       r.meta_churn / 1048576.0);
+	printf("  after explicit vswap_compact: pool %.1f MiB (%.3fx codec)\n",
+	       r.pool_compacted / 1048576.0,
+	       (double)r.pool_compacted / (double)r.codec_bytes);
+	printf("  effective ratio after churn: %.2f (logical / pool)\n",
+	       logical / (double)r.pool_churn);
+	printf("  slot table: %zu bytes per slot (vswap_slot_meta_bytes)\n\n",
+	       vswap_slot_meta_bytes());
+
+	printf("targets (load average at start %.2f)\n", r.load1);
+	for (size_t i = 0; i < nt; i++) {
+		bool ok = t[i].at_least ? t[i].value >= t[i].limit :
+					  t[i].value <= t[i].limit;
+
+		printf("  %-4s %-22s %8.3f %s %-5g %s\n", ok ? "PASS" : "FAIL",
+		       t[i].key, t[i].value, t[i].at_least ? ">=" : "<=",
+		       t[i].limit, t[i].what);
+		failed += !ok;
+	}
+
+	jf = fopen(o.json, "w");
+	if (!jf)
+		die("cannot write %s", o.json);
+	fprintf(jf, "{\n");
+	for (size_t i = 0; i < nt; i++)
+		fprintf(jf, "  \"%s\": %.4f,\n", t[i].key, t[i].value);
+	fprintf(jf, "  \"effective_ratio\": %.4f,\n",
+		logical / (double)r.pool_churn);
+	fprintf(jf, "  \"targets\": {");
+	for (size_t i = 0; i < nt; i++)
+		fprintf(jf, "%s\"%s\": {\"limit\": %g, \"op\": \"%s\", "
+			"\"pass\": %s}", i ? ", " : "", t[i].key, t[i].limit,
+			t[i].at_least ? ">=" : "<=",
+			(t[i].at_least ? t[i].value >= t[i].limit :
+			 t[i].value <= t[i].limit) ? "true" : "false");
+	fprintf(jf, "},\n  \"targets_failed\": %d,\n", failed);
+	fprintf(jf, "  \"mib_per_s\": {\"memcpy\": %.1f, \"lz4_compress\": "
+		"%.1f, \"lz4_decompress\": %.1f, \"zstd_compress\": %.1f, "
+		"\"zstd_decompress\": %.1f, \"store\": %.1f, \"load\": %.1f, "
+		"\"store_2_threads\": %.1f, \"load_2_threads\": %.1f, "
+		"\"zstd_store\": %.1f, \"zstd_load\": %.1f},\n",
+		mbps(r.memcpy_s), mbps(r.lz4c_s), mbps(r.lz4d_s),
+		mbps(r.zstdc_s), mbps(r.zstdd_s), mbps(r.store_s),
+		mbps(r.load_s), mbps(r.store2_s), mbps(r.load2_s),
+		mbps(r.zstore_s), mbps(r.zload_s));
+	fprintf(jf, "  \"bytes\": {\"pool_full\": %" PRIu64 ", "
+		"\"meta_full\": %" PRIu64 ", \"payload_full\": %" PRIu64 ", "
+		"\"pool_after_churn\": %" PRIu64 ", \"codec_after_churn\": %"
+		PRIu64 ", \"payload_after_churn\": %" PRIu64 ", "
+		"\"pool_after_compact\": %" PRIu64 ", \"raw_lz4\": %" PRIu64
+		", \"raw_zstd\": %" PRIu64 ", \"zstd_pool_full\": %" PRIu64
+		", \"max_compressed\": %u, \"slot_meta_bytes\": %zu},\n",
+		r.pool_full, r.meta_full, r.payload_full, r.pool_churn,
+		r.codec_bytes, r.payload_churn, r.pool_compacted, r.lz4_bytes,
+		r.zstd_bytes, r.zpool_full, r.max_compressed,
+		vswap_slot_meta_bytes());
+	fprintf(jf, "  \"store_pages\": {\"stored\": %" PRIu64 ", \"zero\": %"
+		PRIu64 ", \"same\": %" PRIu64 ", \"compressed\": %" PRIu64
+		", \"incompressible\": %" PRIu64 "},\n", r.stored_full,
+		r.zero_pages, r.same_pages, r.compressed, r.incompressible);
+	fprintf(jf, "  \"corpus\": {\"pages\": %zu", C.n);
+	for (int i = 0; i < SRC__COUNT; i++)
+		fprintf(jf, ", \"%s\": %zu", corpus_src_names[i], C.by_src[i]);
+	for (int i = 0; i < CK__COUNT; i++)
+		fprintf(jf, ", \"kind_%s\": %zu", corpus_kind_names[i],
+			C.by_kind[i]);
+	fprintf(jf, ", \"snapshots\": %zu, \"skipped_absent\": %zu, "
+		"\"skipped_zero_pfn\": %zu, \"share_pct\": {\"zero\": %d, "
+		"\"same\": %d, \"random\": %d}},\n", C.snapshots,
+		C.skipped_absent, C.skipped_zero_pfn, CORPUS_ZERO_PCT,
+		CORPUS_SAME_PCT, CORPUS_RANDOM_PCT);
+	fprintf(jf, "  \"reps\": %u,\n  \"load_average\": [%.2f, %.2f, %.2f],"
+		"\n  \"cpus\": %ld\n}\n", o.reps, r.load1, r.load5, r.load15,
+		sysconf(_SC_NPROCESSORS_ONLN));
+	fclose(jf);
+	printf("\n%s: %d of %zu targets missed\n", o.json, failed, nt);
+	corpus_free(&C);
+	return failed ? 1 : 0;
+}
