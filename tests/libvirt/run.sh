@@ -131,7 +131,7 @@ fi
 
 if [ $has_vswap = 1 ]; then
 	check "virsh qemu-monitor-command query-vswap returns the device" bash -c \
-		"'${VIRSH[*]}' qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' | tee /dev/stderr |
+		"${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' | tee /dev/stderr |
 		 /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[\"return\"]; sys.exit([d[\"id\"] for d in r] != [\"vswap0\"])'"
 	check "vswapctl stats --libvirt shows the row" bash -c \
 		"'$VSWAPCTL' stats --libvirt '$URI' | tee /dev/stderr | grep -Eq '^$DOM +vswap0 '"

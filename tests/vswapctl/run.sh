@@ -93,6 +93,13 @@ check "set pool-max=lots (2)" run_vc 2 "pool-max: 'lots' is not a size" set vm1 
 check "events: --qmp and --libvirt together (2)" \
 	run_vc 2 "pick one" events --qmp /x --libvirt
 
+if command -v groff >/dev/null; then
+	check "man page docs/vswapctl.1 renders without warnings" bash -c \
+		"groff -man -Tutf8 -ww '$REPO/docs/vswapctl.1' 2>&1 >/dev/null | (! grep .)"
+else
+	skip "man page docs/vswapctl.1 renders without warnings" "no groff"
+fi
+
 # --- dead sockets ---
 check "missing socket: exit 1, names the path" \
 	run_vc 1 "$T/nope.sock: cannot connect: No such file" stats --qmp "$T/nope.sock"
