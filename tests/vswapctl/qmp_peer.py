@@ -8,7 +8,8 @@ answers query-vswap from a canned JSON file. It checks nothing about the
 device itself; the real-QEMU test does that.
 
 Usage: qmp_peer.py --socket PATH [--name NAME] [--reply FILE | --no-vswap-cmd]
-                   [--writeback] [--events N] [--noise] [--log FILE]
+                   [--writeback] [--events N] [--noise] [--fragment]
+                   [--log FILE]
 """
 import argparse
 import copy
@@ -32,6 +33,8 @@ ap.add_argument("--events", type=int, default=0,
                 help="after capabilities, send N VSWAP_NO_SPACE events")
 ap.add_argument("--noise", action="store_true",
                 help="send an unrelated event before every reply")
+ap.add_argument("--fragment", action="store_true",
+                help="send every message in 5-byte pieces (framing test)")
 ap.add_argument("--log", help="append every command received (JSON lines)")
 args = ap.parse_args()
 
@@ -83,7 +86,13 @@ def dispatch(cmd, a):
 
 class Handler(socketserver.BaseRequestHandler):
     def send(self, obj):
-        self.request.sendall(json.dumps(obj).encode() + b"\r\n")
+        data = json.dumps(obj).encode() + b"\r\n"
+        if not args.fragment:
+            self.request.sendall(data)
+            return
+        for i in range(0, len(data), 5):
+            self.request.sendall(data[i:i + 5])
+            time.sleep(0.0005)
 
     def handle(self):
         self.send({"QMP": {"version": {"qemu": {"micro": 0, "minor": 0,

@@ -117,6 +117,7 @@ peer web1 --name web1 --reply "$HERE/canned-query-vswap.json" --noise || exit 1
 peer two --reply "$HERE/canned-two-devices.json" --writeback --events 3 || exit 1
 peer bare --name bare || exit 1
 peer old --name old --no-vswap-cmd || exit 1
+peer frag --name frag --reply "$HERE/canned-query-vswap.json" --noise --fragment || exit 1
 
 check "stats table: one row with the canned values" bash -c \
 	"'$VSWAPCTL' stats --qmp '$T/web1.sock' >'$T/tab' &&
@@ -126,6 +127,9 @@ check "stats --bytes prints sizes in bytes" bash -c \
 	"'$VSWAPCTL' stats --bytes --qmp '$T/web1.sock' | grep -Eq ' 17179869184 .* 8388608 '"
 check "QMP protocol: capabilities first, events before replies skipped" bash -c \
 	"head -1 '$T/web1.log' | grep -q '\"qmp_capabilities\"'"
+check "QMP framing: messages split into 5-byte pieces" bash -c \
+	"'$VSWAPCTL' stats --json --qmp '$T/frag.sock' >'$T/jf' && '$VSWAPCTL' stats --json --qmp '$T/web1.sock' >'$T/jw' &&
+	 sed 's/web1/frag/g' '$T/jw' | diff - '$T/jf'"
 check "VM named by query-name, else by socket file name" bash -c \
 	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -q '^two.sock '"
 check "absent fields show as '-'" bash -c \
