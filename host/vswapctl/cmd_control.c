@@ -79,8 +79,9 @@ static int parse_control(const char *cmd, const char *help, bool writeback,
 			if (!writeback)
 				return usage_error(cmd, "--min-age: only for writeback");
 			if (!parse_seconds(optarg, &o->min_age))
-				return usage_error(cmd, "--min-age: '%s' is not a number of seconds",
-						   optarg);
+				return usage_error(cmd,
+					"--min-age: '%s' is not a number of seconds",
+					optarg);
 			o->has_min_age = true;
 			break;
 		case 'm':
@@ -211,25 +212,13 @@ out:
 	return r;
 }
 
-static const struct field *field_named(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < vswap_nr_fields; i++)
-		if (!strcmp(vswap_fields[i].name, name))
-			return &vswap_fields[i];
-	return NULL;
-}
-
 /* Print "KEY=value" as the device now reports it, or "-" if it doesn't. */
 static void print_readback(const struct setting *st, struct json_object *entry)
 {
-	const struct field *f = field_named(st->readback);
-	struct field_val v = { 0 };
+	struct field_val v;
 	char buf[32] = "-";
 
-	if (f)
-		field_get(f, entry, &v);
+	field_get(&vswap_fields[st->readback], entry, &v);
 	if (v.present && st->kind == FK_BYTES)
 		format_size(v.u, buf, sizeof(buf));
 	else if (v.present)

@@ -16,69 +16,98 @@
 
 const struct field vswap_fields[] = {
 	/* configuration */
-	{ "/size", 0, "capacity_bytes", "CAPACITY", FK_BYTES, FM_GAUGE,
-	  "Virtual swap size the device advertises to the guest, in bytes." },
-	{ "/compress", 0, "codec", "ALGO", FK_STRING, FM_NONE,
-	  "Compression codec of the store." },
-	{ "/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
-	  "Cap on host pool memory in bytes (0 = unlimited)." },
+	[F_CAPACITY_BYTES] = {
+		"/size", 0, "capacity_bytes", "CAPACITY", FK_BYTES, FM_GAUGE,
+		"Virtual swap size the device advertises to the guest, in bytes." },
+	[F_CODEC] = {
+		"/compress", 0, "codec", "ALGO", FK_STRING, FM_NONE,
+		"Compression codec of the store." },
+	[F_POOL_MAX_BYTES] = {
+		"/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
+		"Cap on host pool memory in bytes (0 = unlimited)." },
 
 	/* current content */
-	{ "/stats/stored-pages", 0, "stored_pages", "STORED", FK_COUNT, FM_GAUGE,
-	  "Slots holding a page, all kinds." },
-	{ "/stats/zero-pages", 0, "zero_pages", "ZERO", FK_COUNT, FM_GAUGE,
-	  "All-zero pages (no pool memory)." },
-	{ "/stats/same-pages", 0, "same_pages", "SAME", FK_COUNT, FM_GAUGE,
-	  "Same-filled non-zero pages (no pool memory)." },
-	{ "/stats/incompressible-pages", 0, "incompressible_pages", NULL,
-	  FK_COUNT, FM_GAUGE, "Pages stored as-is, 4096 bytes each." },
-	{ "/stats/compressed-pages", 0, "compressed_pages", NULL, FK_COUNT,
-	  FM_GAUGE, "Pages stored compressed." },
-	{ "/stats/compressed-bytes", 0, "compressed_bytes", "COMPR", FK_BYTES,
-	  FM_GAUGE, "Payload bytes of pool objects (as-is pages included)." },
-	{ "/stats/pool-bytes", 0, "pool_bytes", "POOL", FK_BYTES, FM_GAUGE,
-	  "Host memory held by the store: segments plus metadata, in bytes." },
-	{ "/stats/pool-bytes-peak", 0, "pool_bytes_peak", NULL, FK_BYTES,
-	  FM_GAUGE, "High-water mark of pool_bytes." },
-	{ "/stats/meta-bytes", 0, "meta_bytes", NULL, FK_BYTES, FM_GAUGE,
-	  "Slot table and per-object header bytes." },
-	{ NULL, 0, "ratio", "RATIO", FK_RATIO, FM_GAUGE,
-	  "Logical stored bytes (stored pages * 4096) per host pool byte." },
-	{ "/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
-	  "Pool bytes resident on each host NUMA node." },
-	{ "/stats/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
-	  "Bytes of the disk tier in use." },
+	[F_STORED_PAGES] = {
+		"/stats/stored-pages", 0, "stored_pages", "STORED", FK_COUNT, FM_GAUGE,
+		"Slots holding a page, all kinds." },
+	[F_ZERO_PAGES] = {
+		"/stats/zero-pages", 0, "zero_pages", "ZERO", FK_COUNT, FM_GAUGE,
+		"All-zero pages (no pool memory)." },
+	[F_SAME_PAGES] = {
+		"/stats/same-pages", 0, "same_pages", "SAME", FK_COUNT, FM_GAUGE,
+		"Same-filled non-zero pages (no pool memory)." },
+	[F_INCOMPRESSIBLE_PAGES] = {
+		"/stats/incompressible-pages", 0, "incompressible_pages", NULL, FK_COUNT, FM_GAUGE,
+		"Pages stored as-is, 4096 bytes each." },
+	[F_COMPRESSED_PAGES] = {
+		"/stats/compressed-pages", 0, "compressed_pages", NULL, FK_COUNT, FM_GAUGE,
+		"Pages stored compressed." },
+	[F_COMPRESSED_BYTES] = {
+		"/stats/compressed-bytes", 0, "compressed_bytes", "COMPR", FK_BYTES, FM_GAUGE,
+		"Payload bytes of pool objects (as-is pages included)." },
+	[F_POOL_BYTES] = {
+		"/stats/pool-bytes", 0, "pool_bytes", "POOL", FK_BYTES, FM_GAUGE,
+		"Host memory held by the store: segments plus metadata, in bytes." },
+	[F_POOL_BYTES_PEAK] = {
+		"/stats/pool-bytes-peak", 0, "pool_bytes_peak", NULL, FK_BYTES, FM_GAUGE,
+		"High-water mark of pool_bytes." },
+	[F_META_BYTES] = {
+		"/stats/meta-bytes", 0, "meta_bytes", NULL, FK_BYTES, FM_GAUGE,
+		"Slot table and per-object header bytes." },
+	[F_RATIO] = {
+		NULL, 0, "ratio", "RATIO", FK_RATIO, FM_GAUGE,
+		"Logical stored bytes (stored pages * 4096) per host pool byte." },
+	[F_NODE_BYTES] = {
+		"/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
+		"Pool bytes resident on each host NUMA node." },
+	[F_DISK_BYTES] = {
+		"/stats/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
+		"Bytes of the disk tier in use." },
 
 	/* operation counts */
-	{ "/stats/stores", 0, "stores", NULL, FK_COUNT, FM_COUNTER,
-	  "STORE requests served." },
-	{ "/stats/loads", 0, "loads", NULL, FK_COUNT, FM_COUNTER,
-	  "LOAD requests served." },
-	{ "/stats/invalidates", 0, "invalidates", NULL, FK_COUNT, FM_COUNTER,
-	  "INVALIDATE requests served." },
-	{ "/stats/invalidated-pages", 0, "invalidated_pages", NULL, FK_COUNT,
-	  FM_COUNTER, "Slots that held a page when invalidated." },
-	{ "/stats/loads-empty", 0, "loads_empty", NULL, FK_COUNT, FM_COUNTER,
-	  "Loads of slots holding nothing." },
-	{ "/stats/store-nospace", 0, "store_nospace", NULL, FK_COUNT,
-	  FM_COUNTER, "Stores refused with no-space." },
-	{ "/stats/store-nomem", 0, "store_nomem", NULL, FK_COUNT, FM_COUNTER,
-	  "Stores refused because a host allocation failed." },
-	{ "/stats/integrity-errors", 0, "integrity_errors", NULL, FK_COUNT,
-	  FM_COUNTER, "Loads that failed their checksum." },
-	{ "/stats/compactions", 0, "compactions", NULL, FK_COUNT, FM_COUNTER,
-	  "Pool segments compacted." },
-	{ "/stats/compacted-bytes", 0, "compacted_bytes", NULL, FK_BYTES,
-	  FM_COUNTER, "Live bytes moved by compaction." },
-	{ "/stats/writeback-pages", 0, "writeback_pages", "WB-PAGES", FK_COUNT,
-	  FM_COUNTER, "Pages written back from the pool to the disk tier." },
-	{ "/stats/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES,
-	  FM_COUNTER, "Bytes written back to the disk tier." },
+	[F_STORES] = {
+		"/stats/stores", 0, "stores", NULL, FK_COUNT, FM_COUNTER,
+		"STORE requests served." },
+	[F_LOADS] = {
+		"/stats/loads", 0, "loads", NULL, FK_COUNT, FM_COUNTER,
+		"LOAD requests served." },
+	[F_INVALIDATES] = {
+		"/stats/invalidates", 0, "invalidates", NULL, FK_COUNT, FM_COUNTER,
+		"INVALIDATE requests served." },
+	[F_INVALIDATED_PAGES] = {
+		"/stats/invalidated-pages", 0, "invalidated_pages", NULL, FK_COUNT, FM_COUNTER,
+		"Slots that held a page when invalidated." },
+	[F_LOADS_EMPTY] = {
+		"/stats/loads-empty", 0, "loads_empty", NULL, FK_COUNT, FM_COUNTER,
+		"Loads of slots holding nothing." },
+	[F_STORE_NOSPACE] = {
+		"/stats/store-nospace", 0, "store_nospace", NULL, FK_COUNT, FM_COUNTER,
+		"Stores refused with no-space." },
+	[F_STORE_NOMEM] = {
+		"/stats/store-nomem", 0, "store_nomem", NULL, FK_COUNT, FM_COUNTER,
+		"Stores refused because a host allocation failed." },
+	[F_INTEGRITY_ERRORS] = {
+		"/stats/integrity-errors", 0, "integrity_errors", NULL, FK_COUNT, FM_COUNTER,
+		"Loads that failed their checksum." },
+	[F_COMPACTIONS] = {
+		"/stats/compactions", 0, "compactions", NULL, FK_COUNT, FM_COUNTER,
+		"Pool segments compacted." },
+	[F_COMPACTED_BYTES] = {
+		"/stats/compacted-bytes", 0, "compacted_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"Live bytes moved by compaction." },
+	[F_WRITEBACK_PAGES] = {
+		"/stats/writeback-pages", 0, "writeback_pages", "WB-PAGES", FK_COUNT, FM_COUNTER,
+		"Pages written back from the pool to the disk tier." },
+	[F_WRITEBACK_BYTES] = {
+		"/stats/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"Bytes written back to the disk tier." },
 };
 const unsigned int vswap_nr_fields = ARRAY_SIZE(vswap_fields);
+_Static_assert(ARRAY_SIZE(vswap_fields) == F__COUNT,
+	       "every enum field_id has its row in vswap_fields[]");
 
 const struct setting vswap_settings[] = {
-	{ "pool-max", "pool-max", FK_BYTES, "pool_max_bytes" },
+	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES },
 };
 const unsigned int vswap_nr_settings = ARRAY_SIZE(vswap_settings);
 
@@ -119,16 +148,6 @@ bool entry_u64(struct json_object *entry, const char *ptr, uint64_t *out)
 	return true;
 }
 
-static const struct field *field_by_name(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < vswap_nr_fields; i++)
-		if (!strcmp(vswap_fields[i].name, name))
-			return &vswap_fields[i];
-	return NULL;
-}
-
 void field_get(const struct field *f, struct json_object *entry,
 	       struct field_val *out)
 {
@@ -156,8 +175,8 @@ void field_get(const struct field *f, struct json_object *entry,
 	case FK_RATIO: {
 		struct field_val stored, pool;
 
-		field_get(field_by_name("stored_pages"), entry, &stored);
-		field_get(field_by_name("pool_bytes"), entry, &pool);
+		field_get(&vswap_fields[F_STORED_PAGES], entry, &stored);
+		field_get(&vswap_fields[F_POOL_BYTES], entry, &pool);
 		if (stored.present && pool.present && pool.u) {
 			out->ratio = (double)stored.u * VSWAP_PAGE / pool.u;
 			out->present = true;

@@ -3,11 +3,13 @@
  * vswapctl: the one table that maps QEMU's QMP names to what vswapctl shows.
  *
  * Every value vswapctl prints about a device comes from vswap_fields[]
- * (fields.c): where it sits in one entry of query-vswap's reply (a JSON
- * pointer), its stable --json key, its Prometheus metric and help text, its
- * table column. Aligning with a renamed QAPI member, or adding a counter
- * (writeback, disk, per-node), is one line there; the outputs iterate the
- * table and never name a counter themselves. A member QEMU does not report
+ * (fields.c, indexed by enum field_id): where it sits in one entry of
+ * query-vswap's reply (a JSON pointer), its stable --json key, its
+ * Prometheus metric and help text, its table column. Aligning with a renamed
+ * QAPI member is one word there; adding a counter (writeback, disk,
+ * per-node) is one row there plus its id in enum field_id (a static assert
+ * keeps the two the same length); the outputs iterate the table and never
+ * name a counter themselves. A member QEMU does not report
  * is shown as "-" (table), null (--json) and omitted (--prometheus).
  *
  * The QMP commands, their argument names and the device's QOM property
@@ -49,6 +51,38 @@ enum field_metric {
 	FM_NONE,	/* not exported to Prometheus */
 	FM_GAUGE,	/* goes up and down */
 	FM_COUNTER,	/* only goes up; metric name gets "_total" */
+};
+
+/* One id per row of vswap_fields[], in table order. */
+enum field_id {
+	F_CAPACITY_BYTES,
+	F_CODEC,
+	F_POOL_MAX_BYTES,
+	F_STORED_PAGES,
+	F_ZERO_PAGES,
+	F_SAME_PAGES,
+	F_INCOMPRESSIBLE_PAGES,
+	F_COMPRESSED_PAGES,
+	F_COMPRESSED_BYTES,
+	F_POOL_BYTES,
+	F_POOL_BYTES_PEAK,
+	F_META_BYTES,
+	F_RATIO,
+	F_NODE_BYTES,
+	F_DISK_BYTES,
+	F_STORES,
+	F_LOADS,
+	F_INVALIDATES,
+	F_INVALIDATED_PAGES,
+	F_LOADS_EMPTY,
+	F_STORE_NOSPACE,
+	F_STORE_NOMEM,
+	F_INTEGRITY_ERRORS,
+	F_COMPACTIONS,
+	F_COMPACTED_BYTES,
+	F_WRITEBACK_PAGES,
+	F_WRITEBACK_BYTES,
+	F__COUNT
 };
 
 struct field {
@@ -95,7 +129,7 @@ struct setting {
 	const char *key;	/* what the operator types */
 	const char *prop;	/* QOM property of the device */
 	enum field_kind kind;	/* FK_BYTES (a size) or FK_COUNT */
-	const char *readback;	/* field name shown after setting it */
+	enum field_id readback;	/* field shown after setting it */
 };
 
 extern const struct setting vswap_settings[];

@@ -15,6 +15,7 @@ import argparse
 import copy
 import json
 import os
+import signal
 import socket
 import socketserver
 import sys
@@ -155,10 +156,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 if os.path.exists(args.socket):
     os.unlink(args.socket)
 srv = Server(args.socket, Handler)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 print("ready", flush=True)
 try:
     srv.serve_forever()
-except KeyboardInterrupt:
+except (KeyboardInterrupt, SystemExit):
     pass
 finally:
     os.unlink(args.socket)
