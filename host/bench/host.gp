@@ -8,7 +8,8 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set ylabel "MiB/s (4 KiB pages)"
-set yrange [0:*]
+set logscale y
+set yrange [10:*]
 set grid ytics
 set xtics rotate by -20 nomirror
 set key top right
