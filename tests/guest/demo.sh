@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `make demo`: a small VM swaps into virtio-vswap under the workload; then a
+# short report from QMP of what the host holds for it. Expects `make deps`
+# and `make qemu` done (the Makefile target does both first).
+#
+#   tests/guest/demo.sh [guest MiB, default 256]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mem=${1:-256}
+mkdir -p "$GBUILD"
+
+[ -x "$QEMU" ] || die "no QEMU at $QEMU: run 'make qemu'"
+"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' ||
+	die "$QEMU has no virtio-vswap-pci device (qemu-patches/ not applied?)"
+
+log "fetching the Debian 6.12 cloud kernel into $CACHE (once)"
+"$REPO/tests/guest/fetch-kernels.sh" 6.12 >&2
+. "$(kernel_dir 6.12)/env"
+log "building virtio_vswap.ko for $KVER"
+make -s -C "$REPO/guest-driver" KDIR="$KDIR" OUT="$GBUILD/mod-6.12" >&2
+"$REPO/tests/guest/mkinitramfs.sh" 6.12 "$GBUILD/mod-6.12/virtio_vswap.ko" \
+	"$GBUILD/initramfs-6.12.cpio.gz"
+
+out=$GBUILD/demo
+mkdir -p "$out"
+log "booting a ${mem} MiB, 2-vCPU guest under TCG; workload = 3x its RAM"
+log "(takes a few minutes; console in $out/console.log)"
+rc=0
+python3 "$REPO/tests/guest/e2e.py" --backend vswap --qemu "$QEMU" \
+	--kernel "$VMLINUZ" --initrd "$GBUILD/initramfs-6.12.cpio.gz" \
+	--workdir "$out" --mem "$mem" --report "$out/report.json" \
+	> "$out/tap.txt" 2>&1 || rc=$?
+sed -n 's/^\(ok\|not ok\) [0-9]* - /  [\1] /p' "$out/tap.txt"
+
+python3 - "$out/report.json" <<'EOF'
+import json, sys
+
+r = json.load(open(sys.argv[1]))
+h = r.get("host_at_hold") or {}
+w = r.get("workload") or {}
+MiB = 1 << 20
+
+
+def mib(b):
+    return "%.1f MiB" % (b / MiB)
+
+
+print()
+print("virtio-vswap demo: %d MiB guest, workload %d MiB in 2 processes"
+      % (r["mem_mib"], r["workload_mib"]))
+if not h:
+    print("  (no host numbers: the run failed early, see the lines above)")
+    sys.exit(0)
+stored = h.get("stored-pages", 0)
+zero, same = h.get("zero-pages", 0), h.get("same-pages", 0)
+pool = h.get("pool-bytes", 0)
+comp = h.get("compressed-bytes", 0)
+logical = stored * 4096
+print("While the workload held its memory (after the fill pass):")
+print("  guest swap in use        %8d pages  %s"
+      % (r.get("swap_used_pages_at_hold", 0),
+         mib(r.get("swap_used_pages_at_hold", 0) * 4096)))
+print("  host store: pages        %8d        %s of guest data" % (stored, mib(logical)))
+print("    zero-filled            %8d        (no pool memory)" % zero)
+print("    same-filled            %8d        (no pool memory)" % same)
+print("    stored as-is           %8d        (incompressible)"
+      % h.get("incompressible-pages", 0))
+print("    compressed             %8d        -> %s payload"
+      % (h.get("compressed-pages", 0), mib(comp)))
+print("  host pool (real memory)           %s" % mib(pool))
+if pool:
+    print("  ratio guest data / host memory    %.2fx" % (logical / pool))
+print("  the guest would have needed       %s more RAM without swap"
+      % mib(logical))
+print("Workload: %s pages checked, %s wrong; pswpout %s, pswpin %s"
+      % (w.get("checked"), w.get("wrong"), r.get("pswpout"), r.get("pswpin")))
+a = r.get("host_after_swapoff") or {}
+if a:
+    print("After swapoff + discard: %s pages stored, pool %s bytes"
+          % (a.get("stored-pages"), a.get("pool-bytes")))
+b = r.get("host_after_reboot") or {}
+if b:
+    print("After a guest reboot with data stored: %s pages, pool %s bytes"
+          % (b.get("stored-pages"), b.get("pool-bytes")))
+print("Whole run: %.0f s (TCG; timings are for ratios, not absolutes)"
+      % r.get("seconds", 0))
+EOF
+exit $rc

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Guest test suite, TAP output (tests/run.sh suite "guest").
+#
+#   tests/guest/e2e.sh [--short|--long]
+#
+# Build checks (no VM): ABI header as a kernel module and the driver, each
+# against Debian's 6.12 and 6.1 headers with W=1 (any warning fails), and
+# checkpatch --strict. Then the guest: the Debian 6.12 cloud kernel under
+# build/qemu/qemu-system-x86_64 (TCG) with the initramfs from
+# mkinitramfs.sh, running tests/guest/e2e.py:
+#   --short  256 MiB guest, workload 3x RAM (768 MiB, 2 processes), one
+#            random pass; vswap if the QEMU has the device, else the zram
+#            peer (checks the workload and the checks themselves)
+#   --long   the same with 3 random passes, plus the zram peer run, plus a
+#            workload self-check (-X: a planted wrong byte must be found)
+# A VM that hangs is killed at its deadline and fails its test.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=short
+case ${1:-} in
+--long) mode=long ;;
+--short|"") ;;
+*) die "usage: $0 [--short|--long]" ;;
+esac
+
+n=0 failed=0
+ok() {			# ok <status> <description> [log file]
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+		[ -n "${3:-}" ] && [ -f "$3" ] && tail -n 30 "$3" | sed 's/^/#   /'
+	fi
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+mkdir -p "$GBUILD"
+logs=$GBUILD/logs
+mkdir -p "$logs"
+t_start=$(date +%s)
+
+"$REPO/scripts/install-deps.sh" guest > "$logs/deps.log" 2>&1
+ok $? "guest build dependencies installed" "$logs/deps.log"
+if [ ! -f /usr/share/seabios/bios-256k.bin ]; then
+	"$REPO/scripts/install-deps.sh" qemu >> "$logs/deps.log" 2>&1
+fi
+
+"$REPO/tests/guest/fetch-kernels.sh" 6.12 6.1 > "$logs/fetch.log" 2>&1
+ok $? "Debian 6.12 cloud kernel + headers and 6.1 headers in the cache" \
+	"$logs/fetch.log"
+
+# kbuild <name> <series> <make args...>: W=1 build, any warning fails.
+kbuild() {
+	local name=$1 series=$2 log=$logs/$1-$2.log
+	shift 2
+	(
+		. "$(kernel_dir "$series")/env" || exit 1
+		make -C "$@" KDIR="$KDIR" W=1 > "$log" 2>&1 || exit 1
+		! grep -E 'warning:|error:' "$log"
+	) > /dev/null
+	ok $? "$name builds against $series headers with W=1, no warnings" "$log"
+}
+
+for s in 6.12 6.1; do
+	kbuild "ABI header kernel module" $s "$REPO/tests/guest/abi-kmod" \
+		OUT="$GBUILD/abi-kmod-$s"
+	kbuild "virtio_vswap.ko" $s "$REPO/guest-driver" OUT="$GBUILD/mod-$s"
+done
+
+cp=$("$REPO/tests/guest/get-checkpatch.sh" 2> "$logs/checkpatch.log")
+if [ -n "$cp" ]; then
+	make -s -C "$REPO/guest-driver" checkpatch CHECKPATCH="$cp" \
+		>> "$logs/checkpatch.log" 2>&1
+	ok $? "guest-driver is checkpatch.pl --strict clean" "$logs/checkpatch.log"
+else
+	ok 1 "checkpatch.pl from linux-source-6.12" "$logs/checkpatch.log"
+fi
+
+initrd=$GBUILD/initramfs-6.12.cpio.gz
+"$REPO/tests/guest/mkinitramfs.sh" 6.12 "$GBUILD/mod-6.12/virtio_vswap.ko" \
+	"$initrd" > "$logs/initramfs.log" 2>&1
+ok $? "initramfs: busybox, virtio_vswap.ko, zram/virtio_blk, workload" \
+	"$logs/initramfs.log"
+
+. "$(kernel_dir 6.12)/env"
+guest() {		# guest <name> <e2e.py args...>
+	local name=$1 out
+	shift
+	out=$GBUILD/run-$name
+	mkdir -p "$out"
+	python3 "$REPO/tests/guest/e2e.py" --qemu "$QEMU" --kernel "$VMLINUZ" \
+		--initrd "$initrd" --workdir "$out" --report "$out/report.json" \
+		--tap-start $((n + 1)) "$@" > "$out/tap.txt" 2>&1
+	local rc=$?
+	grep -v '^# next ' "$out/tap.txt"
+	local next
+	next=$(sed -n 's/^# next //p' "$out/tap.txt" | tail -1)
+	if [ -n "$next" ]; then
+		failed=$((failed + $(grep -c '^not ok' "$out/tap.txt")))
+		n=$((next - 1))
+	else
+		ok 1 "guest run $name finished" "$out/tap.txt"
+	fi
+	return $rc
+}
+
+rounds=1
+[ $mode = long ] && rounds=3
+
+if [ ! -x "$QEMU" ]; then
+	skip "guest end-to-end" "no QEMU at build/qemu (make qemu)"
+else
+	has_dev=0
+	"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_dev=1
+	if [ $has_dev = 1 ]; then
+		guest vswap --backend vswap --mem 256 --rounds $rounds
+	else
+		skip "vswap guest end-to-end" "this QEMU has no virtio-vswap-pci"
+	fi
+	if [ $has_dev = 0 ] || [ $mode = long ]; then
+		# zram keeps the compressed data in guest RAM: 1.25x RAM fits.
+		guest zram --backend zram --mem 256 --mib 320 --rounds $rounds
+	fi
+	if [ $mode = long ]; then
+		out=$GBUILD/run-selfcheck
+		mkdir -p "$out"
+		if gcc -O2 -static -o "$out/workload" "$REPO/tests/guest/workload.c" &&
+		   ! "$out/workload" -m 16 -X > "$out/log" 2>&1 &&
+		   grep -q 'wrong=2 ' "$out/log"; then
+			ok 0 "workload finds a planted wrong byte (checks the checker)"
+		else
+			ok 1 "workload finds a planted wrong byte" "$out/log"
+		fi
+	fi
+fi
+
+echo "# guest suite ($mode) took $(( $(date +%s) - t_start )) s"
+echo "1..$n"
+[ $failed -eq 0 ]

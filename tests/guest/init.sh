@@ -1,0 +1,95 @@
+#!/bin/busybox sh
+# /init of the test guest. Sets up /proc, /sys, /dev, then runs commands the
+# host sends, one per line, on the second serial port (ttyS1):
+#   "<seq> <shell command>"  ->  output on the console (ttyS0), then
+#   "VSWAP: RC <seq> <exit status>"
+# The functions below are the vocabulary the host uses (tests/guest/vm.py).
+# Lines the host parses start with "VSWAP: " or "WORKLOAD: ".
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp
+
+say() { echo "VSWAP: $*"; }
+
+# load_mods <name>: a kernel module and its dependencies, in order.
+load_mods() {
+	for m in $(cat "/lib/modules/$1.order"); do
+		grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" || return 1
+	done
+}
+
+load_vswap() {
+	insmod /lib/modules/virtio_vswap.ko "$@" || return 1
+	say "MODULE loaded devices=$(ls /sys/block | grep -c '^vswap')"
+}
+
+# swap_on <dev> [discard policy for swapon -d: "" | once | pages]
+swap_on() {
+	mkswap "$1" >/dev/null || return 1
+	swapon -d"${2:-}" "$1" || return 1
+	say "SWAPON $1 $(grep "^$1 " /proc/swaps | awk '{print $3}')kB"
+}
+
+vmstat() {
+	say "VMSTAT $(awk '/^pswp(in|out) /{printf "%s=%s ", $1, $2}' /proc/vmstat)"
+}
+
+# vswap_stat [N]: the driver's counters, one line per file.
+vswap_stat() {
+	d=/sys/block/vswap${1:-0}/vswap
+	for f in stat errors slot_free device; do
+		say "SYSFS $f $(cat $d/$f)"
+	done
+}
+
+zram_setup() {			# zram_setup <MiB>
+	load_mods zram || return 1
+	echo lz4 > /sys/block/zram0/comp_algorithm 2>/dev/null
+	echo "${1}M" > /sys/block/zram0/disksize
+}
+
+zram_stat() {
+	say "ZRAM mm_stat $(cat /sys/block/zram0/mm_stat)"
+}
+
+# dmesg_check: count kernel warnings, bugs and oopses so far.
+dmesg_check() {
+	n=$(dmesg | grep -cE 'WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic')
+	say "DMESG bad=$n"
+	[ "$n" -eq 0 ] || dmesg | grep -E -A5 'WARNING:|BUG:|Oops' | head -40
+}
+
+# hold_start <workload args>: run the workload in the background, stopped
+# after its fill pass; hold_release lets it go on.
+hold_start() {
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	( workload -H "$@" 4<>/tmp/go <&4 > /dev/console 2>&1 & )
+}
+
+hold_release() {
+	echo go > /tmp/go
+}
+
+meminfo() {
+	say "MEM $(awk '/^(MemTotal|MemFree|SwapTotal|SwapFree):/{printf "%s%s ", $1, $2}' /proc/meminfo)"
+}
+
+say "BOOT $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) $(awk '/MemTotal/{print "mem=" $2 "kB"}' /proc/meminfo)"
+if [ -e /dev/ttyS1 ]; then
+	stty -F /dev/ttyS1 raw -echo
+	exec 3</dev/ttyS1
+	say "READY"
+	while IFS= read -r line <&3; do
+		seq=${line%% *}
+		cmd=${line#* }
+		eval "$cmd"
+		say "RC $seq $?"
+	done
+fi
+say "no control channel; powering off"
+poweroff -f
