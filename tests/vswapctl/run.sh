@@ -202,13 +202,39 @@ check "events: prints VSWAP_* only, with time and VM" bash -c \
 check "events --json: one object per line" bash -c \
 	"timeout 10 '$VSWAPCTL' events -q '$T/two.sock' --count 1 --json |
 	 '$PY' -c 'import json,sys; o=json.loads(sys.stdin.readline()); sys.exit(o[\"event\"]!=\"VSWAP_NO_SPACE\" or o[\"data\"][\"id\"]!=\"vs0\")'"
-check "events: SIGINT stops it with exit 0" bash -c \
-	"'$VSWAPCTL' events -q '$T/web1.sock' & p=\$!; sleep 0.5; kill -INT \$p; wait \$p"
-check "events: monitor going away is exit 1" bash -c \
-	"'$PY' '$HERE/qmp_peer.py' --socket '$T/gone.sock' >'$T/gone.peer' 2>&1 & pp=\$!
-	 for i in \$(seq 100); do grep -q ready '$T/gone.peer' && break; sleep 0.05; done
-	 '$VSWAPCTL' events -q '$T/gone.sock' 2>'$T/gone.err' & p=\$!; sleep 0.5; kill \$pp; wait \$pp
-	 wait \$p; rc=\$?; [ \$rc -eq 1 ] && grep -q 'connection closed' '$T/gone.err'"
+# wait_for FILE STRING: until FILE contains STRING (5 s at most).
+wait_for() {
+	for _ in $(seq 100); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+peer sig --name sig || exit 1
+"$VSWAPCTL" events -q "$T/sig.sock" >"$T/sig.out" 2>&1 &
+evpid=$!
+if wait_for "$T/sig.log" query-name; then
+	kill -INT $evpid; wait $evpid; rc=$?
+	if [ $rc -eq 0 ]; then ok "events: SIGINT stops it with exit 0"
+	else nok "events: SIGINT stops it with exit 0"; echo "# exit $rc"; diag "$T/sig.out"; fi
+else
+	kill $evpid; wait $evpid; nok "events: SIGINT stops it with exit 0"; diag "$T/sig.out"
+fi
+peer gone --name gone || exit 1
+gonepid=${PIDS[-1]}
+"$VSWAPCTL" events -q "$T/gone.sock" >"$T/gone.out" 2>&1 &
+evpid=$!
+if wait_for "$T/gone.log" query-name; then
+	kill $gonepid; wait $gonepid 2>/dev/null
+	wait $evpid; rc=$?
+	if [ $rc -eq 1 ] && grep -q "vm gone: connection closed" "$T/gone.out"; then
+		ok "events: monitor going away is exit 1"
+	else
+		nok "events: monitor going away is exit 1"; echo "# exit $rc"; diag "$T/gone.out"
+	fi
+else
+	kill $evpid; wait $evpid; nok "events: monitor going away is exit 1"; diag "$T/gone.out"
+fi
 
 # --- the real QEMU, once it has the device ---
 source "$HERE/real_qemu.sh"
