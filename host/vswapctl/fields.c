@@ -3,9 +3,11 @@
  * vswapctl: the field table (see fields.h). Order here is the order of the
  * table columns, the --json keys and the Prometheus families.
  *
- * QMP pointers follow qapi/vswap.json of the QEMU series: configuration
- * members at the top of each entry, the store's counters (struct
- * vswap_stats, kebab-case) under "stats".
+ * QMP pointers follow qapi/vswap.json of the QEMU series (VswapInfo):
+ * configuration under "config" (VswapConfig), the store's counters (struct
+ * vswap_stats, kebab-case) under "store" (VswapStoreStats), request counters
+ * under "device" (VswapDeviceStats). Not in the series yet, so guesses to
+ * align when they land: store/nodes, store/disk-bytes, store/writeback-*.
  */
 #include <string.h>
 
@@ -17,90 +19,104 @@
 const struct field vswap_fields[] = {
 	/* configuration */
 	[F_CAPACITY_BYTES] = {
-		"/size", 0, "capacity_bytes", "CAPACITY", FK_BYTES, FM_GAUGE,
+		"/config/size", 0, "capacity_bytes", "CAPACITY", FK_BYTES, FM_GAUGE,
 		"Virtual swap size the device advertises to the guest, in bytes." },
 	[F_CODEC] = {
-		"/compress", 0, "codec", "ALGO", FK_STRING, FM_NONE,
+		"/config/compress", 0, "codec", "ALGO", FK_STRING, FM_NONE,
 		"Compression codec of the store." },
 	[F_POOL_MAX_BYTES] = {
-		"/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
+		"/config/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
 		"Cap on host pool memory in bytes (0 = unlimited)." },
 
 	/* current content */
 	[F_STORED_PAGES] = {
-		"/stats/stored-pages", 0, "stored_pages", "STORED", FK_COUNT, FM_GAUGE,
+		"/store/stored-pages", 0, "stored_pages", "STORED", FK_COUNT, FM_GAUGE,
 		"Slots holding a page, all kinds." },
 	[F_ZERO_PAGES] = {
-		"/stats/zero-pages", 0, "zero_pages", "ZERO", FK_COUNT, FM_GAUGE,
+		"/store/zero-pages", 0, "zero_pages", "ZERO", FK_COUNT, FM_GAUGE,
 		"All-zero pages (no pool memory)." },
 	[F_SAME_PAGES] = {
-		"/stats/same-pages", 0, "same_pages", "SAME", FK_COUNT, FM_GAUGE,
+		"/store/same-pages", 0, "same_pages", "SAME", FK_COUNT, FM_GAUGE,
 		"Same-filled non-zero pages (no pool memory)." },
 	[F_INCOMPRESSIBLE_PAGES] = {
-		"/stats/incompressible-pages", 0, "incompressible_pages", NULL, FK_COUNT, FM_GAUGE,
+		"/store/incompressible-pages", 0, "incompressible_pages", NULL, FK_COUNT, FM_GAUGE,
 		"Pages stored as-is, 4096 bytes each." },
 	[F_COMPRESSED_PAGES] = {
-		"/stats/compressed-pages", 0, "compressed_pages", NULL, FK_COUNT, FM_GAUGE,
+		"/store/compressed-pages", 0, "compressed_pages", NULL, FK_COUNT, FM_GAUGE,
 		"Pages stored compressed." },
 	[F_COMPRESSED_BYTES] = {
-		"/stats/compressed-bytes", 0, "compressed_bytes", "COMPR", FK_BYTES, FM_GAUGE,
+		"/store/compressed-bytes", 0, "compressed_bytes", "COMPR", FK_BYTES, FM_GAUGE,
 		"Payload bytes of pool objects (as-is pages included)." },
 	[F_POOL_BYTES] = {
-		"/stats/pool-bytes", 0, "pool_bytes", "POOL", FK_BYTES, FM_GAUGE,
+		"/store/pool-bytes", 0, "pool_bytes", "POOL", FK_BYTES, FM_GAUGE,
 		"Host memory held by the store: segments plus metadata, in bytes." },
 	[F_POOL_BYTES_PEAK] = {
-		"/stats/pool-bytes-peak", 0, "pool_bytes_peak", NULL, FK_BYTES, FM_GAUGE,
+		"/store/pool-bytes-peak", 0, "pool_bytes_peak", NULL, FK_BYTES, FM_GAUGE,
 		"High-water mark of pool_bytes." },
 	[F_META_BYTES] = {
-		"/stats/meta-bytes", 0, "meta_bytes", NULL, FK_BYTES, FM_GAUGE,
+		"/store/meta-bytes", 0, "meta_bytes", NULL, FK_BYTES, FM_GAUGE,
 		"Slot table and per-object header bytes." },
 	[F_RATIO] = {
 		NULL, 0, "ratio", "RATIO", FK_RATIO, FM_GAUGE,
 		"Logical stored bytes (stored pages * 4096) per host pool byte." },
 	[F_NODE_BYTES] = {
-		"/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
+		"/store/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
 		"Pool bytes resident on each host NUMA node." },
 	[F_DISK_BYTES] = {
-		"/stats/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
+		"/store/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
 		"Bytes of the disk tier in use." },
 
 	/* operation counts */
 	[F_STORES] = {
-		"/stats/stores", 0, "stores", NULL, FK_COUNT, FM_COUNTER,
+		"/store/stores", 0, "stores", NULL, FK_COUNT, FM_COUNTER,
 		"STORE requests served." },
 	[F_LOADS] = {
-		"/stats/loads", 0, "loads", NULL, FK_COUNT, FM_COUNTER,
+		"/store/loads", 0, "loads", NULL, FK_COUNT, FM_COUNTER,
 		"LOAD requests served." },
 	[F_INVALIDATES] = {
-		"/stats/invalidates", 0, "invalidates", NULL, FK_COUNT, FM_COUNTER,
+		"/store/invalidates", 0, "invalidates", NULL, FK_COUNT, FM_COUNTER,
 		"INVALIDATE requests served." },
 	[F_INVALIDATED_PAGES] = {
-		"/stats/invalidated-pages", 0, "invalidated_pages", NULL, FK_COUNT, FM_COUNTER,
+		"/store/invalidated-pages", 0, "invalidated_pages", NULL, FK_COUNT, FM_COUNTER,
 		"Slots that held a page when invalidated." },
 	[F_LOADS_EMPTY] = {
-		"/stats/loads-empty", 0, "loads_empty", NULL, FK_COUNT, FM_COUNTER,
+		"/store/loads-empty", 0, "loads_empty", NULL, FK_COUNT, FM_COUNTER,
 		"Loads of slots holding nothing." },
 	[F_STORE_NOSPACE] = {
-		"/stats/store-nospace", 0, "store_nospace", NULL, FK_COUNT, FM_COUNTER,
+		"/store/store-nospace", 0, "store_nospace", NULL, FK_COUNT, FM_COUNTER,
 		"Stores refused with no-space." },
 	[F_STORE_NOMEM] = {
-		"/stats/store-nomem", 0, "store_nomem", NULL, FK_COUNT, FM_COUNTER,
+		"/store/store-nomem", 0, "store_nomem", NULL, FK_COUNT, FM_COUNTER,
 		"Stores refused because a host allocation failed." },
 	[F_INTEGRITY_ERRORS] = {
-		"/stats/integrity-errors", 0, "integrity_errors", NULL, FK_COUNT, FM_COUNTER,
+		"/store/integrity-errors", 0, "integrity_errors", NULL, FK_COUNT, FM_COUNTER,
 		"Loads that failed their checksum." },
 	[F_COMPACTIONS] = {
-		"/stats/compactions", 0, "compactions", NULL, FK_COUNT, FM_COUNTER,
+		"/store/compactions", 0, "compactions", NULL, FK_COUNT, FM_COUNTER,
 		"Pool segments compacted." },
 	[F_COMPACTED_BYTES] = {
-		"/stats/compacted-bytes", 0, "compacted_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"/store/compacted-bytes", 0, "compacted_bytes", NULL, FK_BYTES, FM_COUNTER,
 		"Live bytes moved by compaction." },
 	[F_WRITEBACK_PAGES] = {
-		"/stats/writeback-pages", 0, "writeback_pages", "WB-PAGES", FK_COUNT, FM_COUNTER,
+		"/store/writeback-pages", 0, "writeback_pages", "WB-PAGES", FK_COUNT, FM_COUNTER,
 		"Pages written back from the pool to the disk tier." },
 	[F_WRITEBACK_BYTES] = {
-		"/stats/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"/store/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES, FM_COUNTER,
 		"Bytes written back to the disk tier." },
+
+	/* request counters of the device (VswapDeviceStats) */
+	[F_REQUESTS] = {
+		"/device/requests", 0, "requests", NULL, FK_COUNT, FM_COUNTER,
+		"Requests taken from the virtqueues." },
+	[F_BAD_REQUESTS] = {
+		"/device/status-bad-request", 0, "bad_requests", NULL, FK_COUNT,
+		FM_COUNTER, "Requests completed with BAD_REQUEST (malformed)." },
+	[F_NOSPACE_REQUESTS] = {
+		"/device/status-no-space", 0, "nospace_requests", NULL, FK_COUNT,
+		FM_COUNTER, "Requests completed with NO_SPACE." },
+	[F_IOERR_REQUESTS] = {
+		"/device/status-ioerr", 0, "ioerr_requests", NULL, FK_COUNT,
+		FM_COUNTER, "Requests completed with IOERR." },
 };
 const unsigned int vswap_nr_fields = ARRAY_SIZE(vswap_fields);
 _Static_assert(ARRAY_SIZE(vswap_fields) == F__COUNT,

@@ -64,7 +64,7 @@ def qom_set(a):
                                  % a.get("property"))
                 if not isinstance(a.get("value"), int):
                     return error("GenericError", "Parameter 'value' expects uint64")
-                d["pool-max"] = a["value"]
+                d.setdefault("config", {})["pool-max"] = a["value"]
                 return {"return": {}}
     return error("DeviceNotFound", "Device '%s' not found" % a.get("path"))
 
@@ -145,8 +145,9 @@ class Handler(socketserver.BaseRequestHandler):
             time.sleep(0.05)
             self.send({"event": "POWERDOWN", "timestamp": now()})
             self.send({"event": "VSWAP_NO_SPACE", "timestamp": now(),
-                       "data": {"id": "vs0", "qom-path": "/machine/peripheral/vs0",
-                                "seq": i}})
+                       "data": {"id": "vs0",
+                                "qom-path": "/machine/peripheral/vs0/virtio-backend",
+                                "count": i + 1}})
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

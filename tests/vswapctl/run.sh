@@ -133,7 +133,7 @@ check "QMP framing: messages split into 5-byte pieces" bash -c \
 check "VM named by query-name, else by socket file name" bash -c \
 	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -q '^two.sock '"
 check "absent fields show as '-'" bash -c \
-	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -Eq '^two.sock +/machine/peripheral-anon/device\[3\] +2G +- +- +3 +- +- +- +4K +3.00 +- +- +-$'"
+	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -Eq '^two.sock +/machine/peripheral-anon/device\[3\]/virtio-backend +2G +- +- +3 +- +- +- +4K +3.00 +- +- +-$'"
 check "--json validates against docs/vswapctl-json-schema.json" bash -c \
 	"'$VSWAPCTL' stats --json --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/j' &&
 	 '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/j'"
@@ -142,11 +142,12 @@ cat >"$T/expect.json" <<'JSON'
   "web1|vs0|capacity_bytes": 17179869184, "web1|vs0|codec": "lz4",
   "web1|vs0|ratio": 4.8828125, "web1|vs0|disk_bytes": 1048576,
   "web1|vs0|writeback_pages": 256, "web1|vs0|stores": 12000,
+  "web1|vs0|requests": 15100, "web1|vs0|bad_requests": 9,
   "web1|vs0|node_bytes": [{"node": 0, "bytes": 6291456}, {"node": 1, "bytes": 2097152}],
-  "web1|vs0|qom_path": "/machine/peripheral/vs0",
+  "web1|vs0|qom_path": "/machine/peripheral/vs0/virtio-backend",
   "two.sock|vs0|ratio": null, "two.sock|vs0|disk_bytes": null,
   "two.sock|vs0|pool_max_bytes": 0,
-  "two.sock|/machine/peripheral-anon/device[3]|zero_pages": null }
+  "two.sock|/machine/peripheral-anon/device[3]/virtio-backend|zero_pages": null }
 JSON
 check "--json carries the canned values, null for absent ones" bash -c \
 	"'$PY' '$HERE/check_output.py' json '$SCHEMA' '$T/expect.json' <'$T/j'"
@@ -174,12 +175,12 @@ check "one bad VM does not hide the good one" bash -c \
 # set
 check "set pool-max=64M: qom-set on the device, read back" bash -c \
 	"'$VSWAPCTL' set web1 --qmp '$T/web1.sock' pool-max=64M | grep -qx 'web1 vs0: pool-max=64M (67108864)' &&
-	 grep -q '\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vs0\", \"property\": \"pool-max\", \"value\": 67108864}' '$T/web1.log' &&
+	 grep -q '\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vs0/virtio-backend\", \"property\": \"pool-max\", \"value\": 67108864}' '$T/web1.log' &&
 	 '$VSWAPCTL' stats --bytes -q '$T/web1.sock' | grep -q ' 67108864 '"
 check "set on a VM with two devices needs --device" \
 	run_vc 1 "has 2 virtio-vswap devices; pick one with --device" set "$T/two.sock" pool-max=1G
 check "set --device by qom-path" bash -c \
-	"'$VSWAPCTL' set '$T/two.sock' -d '/machine/peripheral-anon/device[3]' pool-max=1G | grep -q 'pool-max=1G'"
+	"'$VSWAPCTL' set '$T/two.sock' -d '/machine/peripheral-anon/device[3]/virtio-backend' pool-max=1G | grep -q 'pool-max=1G'"
 check "set --device that does not exist" \
 	run_vc 1 "vm two.sock has no virtio-vswap device 'vs9'" set "$T/two.sock" -d vs9 pool-max=1G
 check "set on a VM without the device" \
