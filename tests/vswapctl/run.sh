@@ -177,6 +177,10 @@ check "set pool-max=64M: qom-set on the device, read back" bash -c \
 	"'$VSWAPCTL' set web1 --qmp '$T/web1.sock' pool-max=64M | grep -qx 'web1 vs0: pool-max=64M (67108864)' &&
 	 grep -q '\"execute\": \"qom-set\", \"arguments\": {\"path\": \"/machine/peripheral/vs0/virtio-backend\", \"property\": \"pool-max\", \"value\": 67108864}' '$T/web1.log' &&
 	 '$VSWAPCTL' stats --bytes -q '$T/web1.sock' | grep -q ' 67108864 '"
+check "sizes: 2GiB and 64k are sizes, 1.5G is not" bash -c \
+	"'$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=2GiB | grep -q 'pool-max=2G (2147483648)' &&
+	 '$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=64k | grep -q 'pool-max=64K (65536)' &&
+	 ! '$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=1.5G 2>/dev/null"
 check "set on a VM with two devices needs --device" \
 	run_vc 1 "has 2 virtio-vswap devices; pick one with --device" set "$T/two.sock" pool-max=1G
 check "set --device by qom-path" bash -c \
