@@ -260,6 +260,7 @@ static void as_is_rot(enum vswap_codec codec, bool checksum)
 	check_slot(s, 1, PK_TEXT, 1);
 	check_slot(s, 3, PK_RANDOM, 3);
 	store_kind(s, 2, PK_TEXT, 22);
+	assert_store_valid(s);
 	check_slot(s, 2, PK_TEXT, 22);
 	munmap(page, PAGE);
 	vswap_store_destroy(s);

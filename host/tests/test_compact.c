@@ -41,8 +41,10 @@ static void compact_after_invalidation(void **state)
 	assert_int_equal(holes.stored_pages, N / 4);
 	assert_true(holes.compressed_bytes < full.compressed_bytes / 3);
 
+	assert_store_valid(s);
 	freed = vswap_compact(s);
 	assert_true(freed >= 0);
+	assert_store_valid(s);
 	after = test_stats(s);
 	/* Either the explicit call freed memory, or automatic compaction
 	 * already had (then the hole-y state was never this big). */
@@ -138,6 +140,7 @@ static void compact_during_traffic(void **state)
 	atomic_store(&r.stop, true);
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&r.compact_errors), 0);
+	assert_store_valid(r.s);
 	print_message("# %" PRIu64 " compact calls during %" PRIu64 " ops\n",
 		      (uint64_t)atomic_load(&r.compact_calls), ops);
 	for (uint64_t i = 0; i < SLOTS; i++) {

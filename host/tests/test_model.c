@@ -9,6 +9,7 @@
  *   model_threads     THREADS threads, each owning a disjoint slot range
  *                     (so its reference is exact) + a compactor thread +
  *                     a stats reader; at the end stats == the reference
+ *                     and vswap_store_check() (also run mid-traffic) is ok
  *   same_slot_tearing writers store whole known pages into a few shared
  *                     slots while readers check every load is one of them
  *
@@ -186,7 +187,8 @@ static void model_threads(void **state)
 {
 	(void)state;
 	run_model(VSWAP_CODEC_LZ4, THREADS, false, true);
-	run_model(VSWAP_CODEC_LZ4, THREADS, true, false);
+	run_model(VSWAP_CODEC_LZ4, THREADS, true, true);
+	run_model(VSWAP_CODEC_ZSTD, THREADS, false, false);
 }
 
 struct side {
@@ -207,6 +209,8 @@ static void *compactor_run(void *arg)
 		if (r < 0)
 			record(c->fail, "vswap_compact: %s",
 			       vswap_error_name((int)r));
+		if (c->calls % 64 == 0 && vswap_store_check(c->s) != VSWAP_OK)
+			record(c->fail, "vswap_store_check failed mid-run");
 		vswap_get_stats(c->s, &st);
 		if (st.stored_pages > 2 * THREADS * RANGE)
 			record(c->fail, "stored_pages %" PRIu64 " mid-run",
@@ -261,6 +265,7 @@ static void run_model(enum vswap_codec codec, int nthreads, bool checksum,
 	/* no traffic beyond the owned ranges: slack slots stay empty */
 	check_slot(side.s, (uint64_t)nthreads * RANGE + 50, PK_EMPTY, 0);
 	w[0].loads++;
+	assert_store_valid(side.s);
 	expect_stats(side.s, w, nthreads);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("# model %s, %d thread(s)%s%s, %" PRIu64 " ops each: "
@@ -379,6 +384,7 @@ static void same_slot_tearing(void **state)
 			pthread_join(w[i], NULL);
 			pthread_join(r[i], NULL);
 		}
+		assert_store_valid(t.s);
 		if (atomic_load(&t.fail.set))
 			fail_msg("%s, seed %" PRIu64 ": %s",
 				 vswap_codec_name((enum vswap_codec)c), g_seed,

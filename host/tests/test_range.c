@@ -92,6 +92,7 @@ static void invalidate_out_of_range(void **state)
 	assert_int_equal(st.stored_pages, CAP);
 	assert_int_equal(st.invalidated_pages, 0);
 	check_all(s, 0, 0);
+	assert_store_valid(s);
 	vswap_store_destroy(s);
 }
 

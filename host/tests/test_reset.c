@@ -28,6 +28,7 @@ static void reset_frees_everything(void **state)
 		assert_true(full.pool_bytes > empty.pool_bytes + N / 5 * PAGE);
 
 		vswap_reset(s);
+		assert_store_valid(s);
 		st = test_stats(s);
 		assert_int_equal(st.stored_pages, 0);
 		assert_int_equal(st.zero_pages, 0);

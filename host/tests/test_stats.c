@@ -100,6 +100,7 @@ static void counters_follow_script(void **state)
 	assert_int_equal(st.stored_pages, 10);
 	assert_int_equal(st.compressed_pages, 3);
 
+	assert_store_valid(s);
 	/* drop everything: content counters back to 0 */
 	assert_int_equal(vswap_invalidate(s, 0, 100), VSWAP_OK);
 	st = test_stats(s);

@@ -10,6 +10,7 @@
  *   page_fill()          writes one page of a kind
  *   test_store_new()     creates a store or fails the test with the code
  *   test_seed()          the run's seed: $VSWAP_SEED or the clock, printed
+ *   assert_store_valid() the library's own invariant check (vswap_store_check)
  *
  * cmocka must be included before this file.
  */
@@ -275,6 +276,15 @@ static inline void check_slot(struct vswap_store *s, uint64_t slot,
 			 "byte %zu: want %02x got %02x", slot,
 			 page_kind_names[kind], seed, i, want[i], got[i]);
 	}
+}
+
+/* Every internal invariant of the store holds (slots vs objects, counters). */
+static inline void assert_store_valid(struct vswap_store *s)
+{
+	int ret = vswap_store_check(s);
+
+	if (ret != VSWAP_OK)
+		fail_msg("vswap_store_check: %s", vswap_error_name(ret));
 }
 
 #endif /* VSWAP_TEST_H */
