@@ -281,9 +281,11 @@ static void vswap_done(struct virtqueue *vq)
 		while ((vbr = virtqueue_get_buf(vq, &len)) != NULL) {
 			struct request *req = blk_mq_rq_from_pdu(vbr);
 
-			/* A device that wrote no status byte failed it. */
-			if (unlikely(len < sizeof(vbr->status)))
-				vbr->status = VIRTIO_VSWAP_S_IOERR;
+			/*
+			 * The status byte is valid whatever the used length
+			 * (spec 8.3); queue_rq preset it to IOERR in case a
+			 * broken device writes none.
+			 */
 			if (likely(!blk_should_fake_timeout(req->q)))
 				blk_mq_complete_request(req);
 			req_done = true;
@@ -553,6 +555,17 @@ static int vswap_freeze(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs = vdev->priv;
 	struct request_queue *q = vs->disk->queue;
+
+	/*
+	 * virtio_device_restore() resets the device, and a reset empties the
+	 * store (spec 6.8, 7.4): with swap active, suspend or hibernation
+	 * would lose every swapped page. Refuse rather than lose data.
+	 */
+	if (disk_openers(vs->disk)) {
+		dev_warn(&vdev->dev, "%s in use (swap active?): refusing to freeze, a reset would empty the host store\n",
+			 vs->disk->disk_name);
+		return -EBUSY;
+	}
 
 	vswap_free_stop(vs);
 	/* No request may sit in a virtqueue when the queues go away. */
