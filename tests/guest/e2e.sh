@@ -58,6 +58,8 @@ kbuild() {
 	shift 2
 	(
 		. "$(kernel_dir "$series")/env" || exit 1
+		# From scratch: warnings only show when a file is compiled.
+		make -C "$@" KDIR="$KDIR" clean > /dev/null 2>&1
 		make -C "$@" KDIR="$KDIR" W=1 > "$log" 2>&1 || exit 1
 		! grep -E 'warning:|error:' "$log"
 	) > /dev/null
@@ -78,6 +80,24 @@ if [ -n "$cp" ]; then
 else
 	ok 1 "checkpatch.pl from linux-source-6.12" "$logs/checkpatch.log"
 fi
+
+# DKMS: the source tree `make dkms-install` makes, built by dkms itself in
+# a private tree (nothing is installed on the host).
+dk=$GBUILD/dkms
+rm -rf "$dk"
+(
+	. "$(kernel_dir 6.12)/env" || exit 1
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/guest-driver/dkms.conf")
+	mkdir -p "$dk/src" "$dk/tree" &&
+	make -s -C "$REPO/guest-driver" dkms-tree \
+		DKMS_SRC="$dk/src/virtio-vswap-$ver" &&
+	dkms add --sourcetree "$dk/src" --dkmstree "$dk/tree" \
+		-m virtio-vswap -v "$ver" &&
+	dkms build --sourcetree "$dk/src" --dkmstree "$dk/tree" \
+		-m virtio-vswap -v "$ver" -k "$KVER" --kernelsourcedir "$KDIR" &&
+	find "$dk/tree" -name virtio_vswap.ko | grep -q .
+) > "$logs/dkms.log" 2>&1
+ok $? "dkms add + build of the DKMS source tree against 6.12" "$logs/dkms.log"
 
 initrd=$GBUILD/initramfs-6.12.cpio.gz
 "$REPO/tests/guest/mkinitramfs.sh" 6.12 "$GBUILD/mod-6.12/virtio_vswap.ko" \
