@@ -54,28 +54,53 @@ static unsigned thread_hash(void)
 	return (unsigned)(h >> 40);
 }
 
+/* Remember @c as the context this thread uses (store-owned pthread key). */
+static struct vswap_ctx *remember(struct vswap_store *s, unsigned idx,
+				  struct vswap_ctx *c)
+{
+	if (s->has_key)
+		pthread_setspecific(s->ctx_key, (void *)(uintptr_t)(idx + 1));
+	return c;
+}
+
 struct vswap_ctx *ctx_get(struct vswap_store *s)
 {
 	unsigned n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
-	unsigned start = thread_hash();
+	unsigned start;
 	struct vswap_ctx *c;
 
+	/* Fast path: the context this thread used last (warm codec state,
+	 * its own head segment), unless another thread holds it now. */
+	if (s->has_key) {
+		uintptr_t last = (uintptr_t)pthread_getspecific(s->ctx_key);
+
+		if (last && last <= n) {
+			c = __atomic_load_n(&s->ctx[last - 1], __ATOMIC_ACQUIRE);
+			if (!pthread_mutex_trylock(&c->lock))
+				return c;
+		}
+	}
+	start = thread_hash();
 	for (unsigned i = 0; i < n; i++) {
-		c = __atomic_load_n(&s->ctx[(start + i) % n], __ATOMIC_ACQUIRE);
+		unsigned idx = (start + i) % n;
+
+		c = __atomic_load_n(&s->ctx[idx], __ATOMIC_ACQUIRE);
 		if (!pthread_mutex_trylock(&c->lock))
-			return c;
+			return remember(s, idx, c);
 	}
 	/* All busy: add one if allowed, else wait on our home context. */
 	if (n < s->ctx_cap && !pthread_mutex_trylock(&s->ctx_lock)) {
+		unsigned idx = s->nctx;
+
 		c = ctx_create(s);
 		pthread_mutex_unlock(&s->ctx_lock);
 		if (c)
-			return c;
+			return remember(s, idx, c);
 	}
 	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
 	c = __atomic_load_n(&s->ctx[start % n], __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&c->lock);
-	return c;
+	return remember(s, start % n, c);
 }
 
 void ctx_quiesce(struct vswap_store *s)

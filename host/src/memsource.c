@@ -16,7 +16,8 @@
 
 #define ARENA_BYTES	((size_t)VSWAP_ARENA_SEGS << VSWAP_SEG_SHIFT)
 
-int memsource_init(struct vswap_memsource *ms, uint64_t max_segments)
+int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
+		   uint64_t max_bytes)
 {
 	uint64_t n = (max_segments + VSWAP_ARENA_SEGS - 1) >> VSWAP_ARENA_SHIFT;
 
@@ -34,6 +35,9 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments)
 	ms->max_arenas = (uint32_t)n;
 	ms->free_head = VSWAP_SEG_NONE;
 	ms->meta_bytes = n * sizeof(*ms->arenas);
+	ms->charged = ms->meta_bytes;	/* fixed: may exceed a tiny cap */
+	ms->peak = ms->charged;
+	ms->max = max_bytes;
 	return VSWAP_OK;
 }
 
@@ -50,6 +54,44 @@ void memsource_fini(struct vswap_memsource *ms)
 	pthread_mutex_destroy(&ms->lock);
 }
 
+bool memsource_charge(struct vswap_memsource *ms, uint64_t n,
+		      uint64_t headroom)
+{
+	uint64_t max = __atomic_load_n(&ms->max, __ATOMIC_RELAXED);
+	uint64_t cur = __atomic_load_n(&ms->charged, __ATOMIC_RELAXED);
+	uint64_t peak;
+
+	do {
+		if (max && (cur + n + headroom > max || cur + n < cur))
+			return false;
+	} while (!__atomic_compare_exchange_n(&ms->charged, &cur, cur + n, true,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	cur += n;
+	peak = __atomic_load_n(&ms->peak, __ATOMIC_RELAXED);
+	while (cur > peak &&
+	       !__atomic_compare_exchange_n(&ms->peak, &peak, cur, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return true;
+}
+
+void memsource_charge_fixed(struct vswap_memsource *ms, uint64_t n)
+{
+	uint64_t cur = __atomic_add_fetch(&ms->charged, n, __ATOMIC_RELAXED);
+	uint64_t peak = __atomic_load_n(&ms->peak, __ATOMIC_RELAXED);
+
+	while (cur > peak &&
+	       !__atomic_compare_exchange_n(&ms->peak, &peak, cur, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void memsource_uncharge(struct vswap_memsource *ms, uint64_t n)
+{
+	__atomic_fetch_sub(&ms->charged, n, __ATOMIC_RELAXED);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -59,20 +101,25 @@ static uint64_t now_ns(void)
 }
 
 /* Called with ms->lock held. */
-static int grow(struct vswap_memsource *ms)
+static int grow(struct vswap_memsource *ms, uint64_t headroom)
 {
 	struct vswap_arena *a;
 
 	if (ms->narenas == ms->max_arenas)
-		return -1;
+		return VSWAP_E_NOMEM;
+	if (!memsource_charge(ms, sizeof(*a), headroom))
+		return VSWAP_E_NOSPACE;
 	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -1;
+	if (!a) {
+		memsource_uncharge(ms, sizeof(*a));
+		return VSWAP_E_NOMEM;
+	}
 	a->base = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (a->base == MAP_FAILED) {
 		free(a);
-		return -1;
+		memsource_uncharge(ms, sizeof(*a));
+		return VSWAP_E_NOMEM;
 	}
 	for (uint32_t i = 0; i < VSWAP_ARENA_SEGS; i++)
 		a->segs[i].id = (ms->narenas << VSWAP_ARENA_SHIFT) | i;
@@ -83,19 +130,29 @@ static int grow(struct vswap_memsource *ms)
 	return 0;
 }
 
-struct vswap_segment *memsource_alloc(struct vswap_memsource *ms)
+struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
+				      uint64_t headroom, int *err)
 {
 	struct vswap_segment *seg;
+	int r;
 
+	if (!memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
+		*err = VSWAP_E_NOSPACE;
+		return NULL;
+	}
 	pthread_mutex_lock(&ms->lock);
 	if (ms->free_head != VSWAP_SEG_NONE) {
 		seg = memsource_seg(ms, ms->free_head);
 		ms->free_head = seg->next_free;
 	} else {
-		if ((ms->narenas == 0 || ms->next_unused == VSWAP_ARENA_SEGS) &&
-		    grow(ms)) {
-			pthread_mutex_unlock(&ms->lock);
-			return NULL;
+		if (ms->narenas == 0 || ms->next_unused == VSWAP_ARENA_SEGS) {
+			r = grow(ms, headroom);
+			if (r) {
+				pthread_mutex_unlock(&ms->lock);
+				memsource_uncharge(ms, VSWAP_SEG_SIZE);
+				*err = r;
+				return NULL;
+			}
 		}
 		seg = &ms->arenas[ms->narenas - 1]->segs[ms->next_unused++];
 	}
@@ -108,6 +165,15 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms)
 	seg->prev = seg->next = NULL;
 	seg->birth_ns = now_ns();
 	__atomic_fetch_add(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
+#ifdef MADV_POPULATE_WRITE
+	/*
+	 * A head segment is written front to back at once: fault its 32 pages
+	 * in one call instead of 32 page faults on the store path. Best
+	 * effort (Linux >= 5.14); failure just means lazy faults.
+	 */
+	madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE,
+		MADV_POPULATE_WRITE);
+#endif
 	return seg;
 }
 
@@ -116,6 +182,7 @@ void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg)
 	/* The pages really go back to the host; reuse faults in zero pages. */
 	madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE, MADV_DONTNEED);
 	__atomic_fetch_sub(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
+	memsource_uncharge(ms, VSWAP_SEG_SIZE);
 	pthread_mutex_lock(&ms->lock);
 	seg->next_free = ms->free_head;
 	ms->free_head = seg->id;

@@ -18,6 +18,7 @@
 #define VSWAP_MEMSOURCE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -64,8 +65,16 @@ struct vswap_arena {
 };
 
 /*
+ * The byte budget of the store lives here too, since every byte of pool
+ * memory passes through this module: "charged" counts segments handed out,
+ * arena metadata, and whatever else the store charges (the slot table), and
+ * is what vswap_stats.pool_bytes reports. A charge is a CAS that fails
+ * rather than pass the cap, so concurrent callers can never overshoot it.
+ *
  * Invariants (under lock):
  *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
+ *   charged == seg_bytes + meta_bytes + bytes charged by the store
+ *   max == 0 || charged <= max, except after vswap_set_pool_max lowered max
  *   every segment of arenas[0..narenas) is either handed out, on the free
  *   list, or at index >= next_unused of the last arena (never touched yet).
  */
@@ -79,12 +88,31 @@ struct vswap_memsource {
 	uint64_t seq;			/* next segment sequence number */
 	uint64_t seg_bytes;		/* atomic: segments handed out */
 	uint64_t meta_bytes;		/* atomic: arena dir + descriptors */
+	uint64_t charged;		/* atomic: pool_bytes, see above */
+	uint64_t max;			/* atomic: cap of charged, 0 = none */
+	uint64_t peak;			/* atomic: high-water mark of charged */
 };
 
-int memsource_init(struct vswap_memsource *ms, uint64_t max_segments);
+/*
+ * Charge @n bytes if that leaves @headroom bytes below the cap (headroom
+ * keeps room for compaction's own destination segment). False if not.
+ */
+bool memsource_charge(struct vswap_memsource *ms, uint64_t n,
+		      uint64_t headroom);
+void memsource_uncharge(struct vswap_memsource *ms, uint64_t n);
+/* Charge fixed metadata that exists whatever the cap (it was allocated
+ * at store creation): never fails. */
+void memsource_charge_fixed(struct vswap_memsource *ms, uint64_t n);
+
+int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
+		   uint64_t max_bytes);
 void memsource_fini(struct vswap_memsource *ms);
-/* A zero-filled segment (lv = 0, used = 0), or NULL (out of memory/ids). */
-struct vswap_segment *memsource_alloc(struct vswap_memsource *ms);
+/*
+ * A zero-filled segment (lv = 0, used = 0), charged with @headroom (see
+ * memsource_charge); NULL with *err = VSWAP_E_NOSPACE (cap) or NOMEM.
+ */
+struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
+				      uint64_t headroom, int *err);
 /* Return a segment; its memory goes back to the host immediately. */
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
 

@@ -51,11 +51,10 @@ int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	r = memsource_init(&p->ms, max_segments);
+	r = memsource_init(&p->ms, max_segments, pool_max);
 	if (r)
 		return r;
 	p->st = st;
-	p->pool_max = pool_max;
 	if (pthread_mutex_init(&p->lock, NULL))
 		goto fail;
 	if (pthread_mutex_init(&p->compact_lock, NULL)) {
@@ -73,24 +72,6 @@ void pool_fini(struct vswap_pool *p)
 	pthread_mutex_destroy(&p->compact_lock);
 	pthread_mutex_destroy(&p->lock);
 	memsource_fini(&p->ms);
-}
-
-uint64_t pool_bytes(struct vswap_pool *p)
-{
-	return __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&p->ms.meta_bytes, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&p->st->bytes, __ATOMIC_RELAXED);
-}
-
-void pool_note_peak(struct vswap_pool *p)
-{
-	uint64_t now = pool_bytes(p);
-	uint64_t peak = __atomic_load_n(&p->peak, __ATOMIC_RELAXED);
-
-	while (now > peak &&
-	       !__atomic_compare_exchange_n(&p->peak, &peak, now, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
 }
 
 /* pool->lock held. */
@@ -127,7 +108,7 @@ static void retire_locked(struct vswap_pool *p, struct vswap_segment *seg,
 {
 	if (linked)
 		sealed_unlink(p, seg);
-	seg->state = SEG_STATE_FREE;
+	__atomic_store_n(&seg->state, SEG_STATE_FREE, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&p->garbage, (int64_t)SEG_SIZE, __ATOMIC_RELAXED);
 }
 
@@ -142,7 +123,7 @@ void pool_seal(struct vswap_pool *p, struct vswap_head *head)
 	head->seg = NULL;
 	pthread_mutex_lock(&p->lock);
 	seg->used = head->used;
-	seg->state = SEG_STATE_SEALED;
+	__atomic_store_n(&seg->state, SEG_STATE_SEALED, __ATOMIC_RELAXED);
 	sealed_link(p, seg);
 	old = __atomic_fetch_or(&seg->lv, SEG_SEALED, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&p->garbage,
@@ -178,14 +159,7 @@ void pool_free(struct vswap_pool *p, uint64_t handle)
 	memsource_free(&p->ms, seg);
 }
 
-static bool over_cap(struct vswap_pool *p)
-{
-	uint64_t max = __atomic_load_n(&p->pool_max, __ATOMIC_RELAXED);
-
-	return max && pool_bytes(p) + SEG_SIZE > max;
-}
-
-static bool compact_one(struct vswap_pool *p);
+static bool compact_one(struct vswap_pool *p, uint32_t min_free);
 
 /*
  * Hysteresis of automatic compaction; called when a store needs a new
@@ -207,8 +181,20 @@ static void maybe_compact(struct vswap_pool *p)
 	__atomic_store_n(&p->gc_active, active, __ATOMIC_RELAXED);
 	if (!active || pthread_mutex_trylock(&p->compact_lock))
 		return;
-	if (!compact_one(p))
-		__atomic_store_n(&p->gc_active, false, __ATOMIC_RELAXED);
+	for (int i = 0; i < POOL_GC_AUTO_STEPS; i++) {
+		if (!compact_one(p, POOL_GC_AUTO_MIN_FREE)) {
+			__atomic_store_n(&p->gc_active, false,
+					 __ATOMIC_RELAXED);
+			break;
+		}
+		garbage = __atomic_load_n(&p->garbage, __ATOMIC_RELAXED);
+		segb = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+		if ((uint64_t)garbage * 100 < segb * POOL_GC_STOP_PCT) {
+			__atomic_store_n(&p->gc_active, false,
+					 __ATOMIC_RELAXED);
+			break;
+		}
+	}
 	pthread_mutex_unlock(&p->compact_lock);
 }
 
@@ -216,27 +202,47 @@ static int new_segment(struct vswap_pool *p, unsigned flags,
 		       struct vswap_segment **out)
 {
 	struct vswap_segment *seg;
+	int r = VSWAP_OK;
 
-	if (!(flags & POOL_ALLOC_GC)) {
+	if (flags & POOL_ALLOC_GC) {
+		seg = memsource_alloc(&p->ms, 0, &r);
+	} else {
 		maybe_compact(p);
-		if (over_cap(p)) {
+		seg = memsource_alloc(&p->ms, POOL_GC_HEADROOM, &r);
+		if (!seg && r == VSWAP_E_NOSPACE) {
+			/* At the cap: reclaim garbage, then try again. */
 			pthread_mutex_lock(&p->compact_lock);
-			for (int i = 0; i < POOL_GC_CAP_STEPS && over_cap(p);
-			     i++)
-				if (!compact_one(p))
+			for (int i = 0; i < POOL_GC_CAP_STEPS && !seg &&
+			     r == VSWAP_E_NOSPACE; i++) {
+				if (!compact_one(p, POOL_GC_MIN_FREE))
 					break;
+				seg = memsource_alloc(&p->ms, POOL_GC_HEADROOM,
+						      &r);
+			}
 			pthread_mutex_unlock(&p->compact_lock);
-			if (over_cap(p))
-				return VSWAP_E_NOSPACE;
 		}
 	}
-	seg = memsource_alloc(&p->ms);
 	if (!seg)
-		return VSWAP_E_NOMEM;
-	seg->state = SEG_STATE_HEAD;
-	pool_note_peak(p);
+		return r;
+	__atomic_store_n(&seg->state, SEG_STATE_HEAD, __ATOMIC_RELAXED);
 	*out = seg;
 	return VSWAP_OK;
+}
+
+bool pool_charge_meta(struct vswap_pool *p, uint64_t n)
+{
+	bool ok = memsource_charge(&p->ms, n, POOL_GC_HEADROOM);
+
+	if (ok)
+		return true;
+	pthread_mutex_lock(&p->compact_lock);
+	for (int i = 0; i < POOL_GC_CAP_STEPS && !ok; i++) {
+		if (!compact_one(p, POOL_GC_MIN_FREE))
+			break;
+		ok = memsource_charge(&p->ms, n, POOL_GC_HEADROOM);
+	}
+	pthread_mutex_unlock(&p->compact_lock);
+	return ok;
 }
 
 int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
@@ -302,47 +308,109 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 }
 
 /*
- * Evacuate the sealed segment with the least live data, if it has at least
- * POOL_GC_MIN_FREE of garbage. compact_lock held. Returns false if there
- * was no candidate. Cost: one walk of the sealed list plus at most
- * SEG_SIZE bytes copied.
+ * Refill the victim cache: the POOL_GC_CANDIDATES sealed segments with the
+ * least live data among those with at least @min_free free bytes, least
+ * live last. compact_lock and pool->lock held.
  */
-static bool compact_one(struct vswap_pool *p)
+static void fill_candidates(struct vswap_pool *p, uint32_t min_free)
 {
-	struct vswap_segment *seg, *best = NULL;
-	uint64_t best_live = SEG_SIZE - POOL_GC_MIN_FREE + 1;
+	struct vswap_segment *seg;
+	uint64_t live_of[POOL_GC_CANDIDATES];
+	unsigned n = 0;
+
+	for (seg = p->sealed_first; seg; seg = seg->next) {
+		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+				SEG_LIVE_MASK;
+		unsigned i;
+
+		if (live > SEG_SIZE - min_free)
+			continue;
+		if (n == POOL_GC_CANDIDATES) {
+			if (live >= live_of[0])
+				continue;
+			/* drop the fullest (index 0), insert in order */
+			memmove(&p->cand[0], &p->cand[1],
+				(n - 1) * sizeof(p->cand[0]));
+			memmove(&live_of[0], &live_of[1],
+				(n - 1) * sizeof(live_of[0]));
+			n--;
+		}
+		/* keep descending order of live: least live at the end */
+		for (i = n; i > 0 && live_of[i - 1] < live; i--) {
+			p->cand[i] = p->cand[i - 1];
+			live_of[i] = live_of[i - 1];
+		}
+		p->cand[i] = seg;
+		live_of[i] = live;
+		n++;
+	}
+	p->ncand = n;
+}
+
+/*
+ * Pick a victim and mark it COMPACTING, unlinked from the sealed list.
+ * compact_lock held. NULL if no sealed segment has @min_free free bytes.
+ * A cached candidate is re-checked: it may have been freed, reused as a
+ * head, or be fuller than @min_free now asks.
+ */
+static struct vswap_segment *pick_victim(struct vswap_pool *p,
+					 uint32_t min_free)
+{
+	struct vswap_segment *seg = NULL;
+	bool refilled = false;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		uint64_t old;
+
+		if (!p->ncand) {
+			if (refilled)
+				break;
+			fill_candidates(p, min_free);
+			refilled = true;
+			continue;
+		}
+		seg = p->cand[--p->ncand];
+		if (__atomic_load_n(&seg->state, __ATOMIC_RELAXED) !=
+		    SEG_STATE_SEALED ||
+		    (__atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+		     SEG_LIVE_MASK) > SEG_SIZE - min_free) {
+			seg = NULL;
+			continue;
+		}
+		old = __atomic_fetch_or(&seg->lv, SEG_COMPACTING,
+					__ATOMIC_ACQ_REL);
+		if (!(old & SEG_LIVE_MASK)) {
+			/* Emptied by a pool_free() on its way to free it. */
+			__atomic_fetch_and(&seg->lv, ~SEG_COMPACTING,
+					   __ATOMIC_RELAXED);
+			seg = NULL;
+			continue;
+		}
+		sealed_unlink(p, seg);
+		__atomic_store_n(&seg->state, SEG_STATE_COMPACTING,
+				 __ATOMIC_RELAXED);
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return seg;
+}
+
+/*
+ * Evacuate one victim with at least @min_free free bytes (least live
+ * first). compact_lock held. Returns false if there was no victim.
+ * Cost: at most SEG_SIZE bytes copied, one slot lock per live object,
+ * plus an occasional scan of the sealed list.
+ */
+static bool compact_one(struct vswap_pool *p, uint32_t min_free)
+{
+	struct vswap_segment *best = pick_victim(p, min_free);
 	unsigned char *base;
 	uint64_t old;
 	bool empty;
 
-	pthread_mutex_lock(&p->lock);
-	for (seg = p->sealed_first; seg; seg = seg->next) {
-		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
-				SEG_LIVE_MASK;
-
-		if (live < best_live) {
-			best = seg;
-			best_live = live;
-			if (!live)
-				break;
-		}
-	}
-	if (!best) {
-		pthread_mutex_unlock(&p->lock);
+	if (!best)
 		return false;
-	}
-	old = __atomic_fetch_or(&best->lv, SEG_COMPACTING, __ATOMIC_ACQ_REL);
-	if (!(old & SEG_LIVE_MASK)) {
-		/* Emptied by a pool_free() that is on its way to free it. */
-		__atomic_fetch_and(&best->lv, ~SEG_COMPACTING,
-				   __ATOMIC_RELAXED);
-		pthread_mutex_unlock(&p->lock);
-		return true;
-	}
-	sealed_unlink(p, best);
-	best->state = SEG_STATE_COMPACTING;
-	pthread_mutex_unlock(&p->lock);
-
 	base = memsource_addr(&p->ms, best->id);
 	for (uint32_t off = 0; off < best->used;) {
 		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
@@ -359,7 +427,8 @@ static bool compact_one(struct vswap_pool *p)
 	if (empty) {
 		retire_locked(p, best, false);
 	} else {
-		best->state = SEG_STATE_SEALED;
+		__atomic_store_n(&best->state, SEG_STATE_SEALED,
+				 __ATOMIC_RELAXED);
 		sealed_link(p, best);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -379,7 +448,7 @@ int64_t pool_compact_all(struct vswap_pool *p)
 	uint64_t steps = __atomic_load_n(&p->nsealed, __ATOMIC_RELAXED) + 16;
 
 	pthread_mutex_lock(&p->compact_lock);
-	while (steps-- && compact_one(p))
+	while (steps-- && compact_one(p, POOL_GC_MIN_FREE))
 		;
 	pthread_mutex_unlock(&p->compact_lock);
 	after = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);

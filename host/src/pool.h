@@ -61,20 +61,32 @@ struct vswap_head {
 };
 
 /*
- * Compaction policy (hysteresis): garbage = sum over sealed segments of
- * (SEG_SIZE - live). Auto compaction starts when garbage reaches 3% of the
- * segment bytes (and at least two segments' worth, since less can never
- * free a segment) and stops below 1% (or one segment). 3% keeps pool bytes
- * within the 5% overhead budget with headers and tails; the gap to 1% makes
- * each active period long enough to amortise its scans.
+ * Compaction policy. garbage = sum over sealed segments of (SEG_SIZE - live).
+ *   - Automatic (from the store path, when a context needs a new segment):
+ *     starts when garbage reaches 3% of the segment bytes (and at least two
+ *     segments' worth, since less can never free a segment) and stops below
+ *     1% (or when no segment qualifies). 3% keeps pool bytes within the 5%
+ *     overhead budget next to headers, tails and the slot table; the gap to
+ *     1% makes each active period long enough to amortise its scans. Each
+ *     new segment pays for at most POOL_GC_AUTO_STEPS evacuations, so a
+ *     store's worst case is bounded (a few x 128 KiB of copying).
+ *   - Automatic candidates need >= 1/8 of their bytes free: evacuating a
+ *     segment costs its live bytes, so this bounds write amplification to
+ *     7x; uniformly sprinkled holes below that wait for more holes.
+ *   - Under the pool cap and in vswap_compact(): any segment with >= 1/32
+ *     free (a 97%-full segment is not worth copying even then).
+ * Victims are the sealed segments with the least live data (greedy); one
+ * scan of the sealed list fills a cache of POOL_GC_CANDIDATES victims.
  */
 #define POOL_GC_START_PCT	3
 #define POOL_GC_STOP_PCT	1
-/* A segment is a candidate only if at least 1/32 of it is garbage: moving
- * a 97%-full segment to recover 3% is not worth the copy. */
+#define POOL_GC_AUTO_MIN_FREE	(VSWAP_SEG_SIZE / 8)
 #define POOL_GC_MIN_FREE	(VSWAP_SEG_SIZE / 32)
+#define POOL_GC_AUTO_STEPS	4
 /* Bound on compaction steps per allocation under the pool cap. */
 #define POOL_GC_CAP_STEPS	64
+/* Victims remembered per sealed-list scan (32 x 8 B on the pool). */
+#define POOL_GC_CANDIDATES	32
 
 struct vswap_pool {
 	struct vswap_memsource ms;
@@ -84,18 +96,27 @@ struct vswap_pool {
 	struct vswap_segment *sealed_first, *sealed_last;	/* oldest first */
 	uint64_t nsealed;		/* length of the sealed list */
 	int64_t garbage;		/* atomic; see above */
-	uint64_t pool_max;		/* atomic; bytes, 0 = unlimited */
-	uint64_t peak;			/* atomic; high-water mark of pool_bytes */
 
 	pthread_mutex_t compact_lock;	/* one compactor at a time */
 	struct vswap_head gc_head;	/* under compact_lock */
+	/* victim cache, under compact_lock; best (least live) last */
+	struct vswap_segment *cand[POOL_GC_CANDIDATES];
+	unsigned ncand;
 	bool gc_active;			/* atomic; hysteresis state */
 	uint64_t compactions;		/* atomic; segments compacted */
 	uint64_t compacted_bytes;	/* atomic; live bytes moved */
 };
 
 /* Flags of pool_alloc(). */
-#define POOL_ALLOC_GC	1u	/* from compaction: may exceed cap, no GC */
+#define POOL_ALLOC_GC	1u	/* from compaction: uses the GC headroom */
+
+/*
+ * Stores and metadata leave one segment of the cap free, so compaction can
+ * always take its destination segment without passing the cap: moving a
+ * victim's live bytes (< SEG_SIZE) never needs more than one new segment
+ * before the victim is freed.
+ */
+#define POOL_GC_HEADROOM	VSWAP_SEG_SIZE
 
 int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 	      uint64_t max_segments, uint64_t pool_max);
@@ -120,10 +141,18 @@ static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
 	       (uint32_t)handle + OBJ_HDR_SIZE;
 }
 
-/* Pool bytes: segments held + arena metadata + slot table. */
-uint64_t pool_bytes(struct vswap_pool *p);
-/* Raise the pool_bytes high-water mark to the current value. */
-void pool_note_peak(struct vswap_pool *p);
+/* Pool bytes: segments held + arena metadata + slot table (ms.charged). */
+static inline uint64_t pool_bytes(struct vswap_pool *p)
+{
+	return __atomic_load_n(&p->ms.charged, __ATOMIC_RELAXED);
+}
+
+/*
+ * Charge @n bytes of store metadata (slot table growth) against the cap,
+ * compacting first if that is what it takes. False: no room (NOSPACE).
+ * Called holding a context and no slot lock.
+ */
+bool pool_charge_meta(struct vswap_pool *p, uint64_t n);
 
 /* Compact until nothing is worth moving; returns bytes freed (>= 0). */
 int64_t pool_compact_all(struct vswap_pool *p);

@@ -56,25 +56,40 @@ void slot_table_fini(struct vswap_slot_table *t)
 
 /* Install *fresh at *where unless someone else did; returns the winner. */
 static void *install(void **where, void *fresh, size_t size,
-		     uint64_t *bytes)
+		     uint64_t *bytes, uint64_t *added)
 {
 	void *expected = NULL;
 
 	if (__atomic_compare_exchange_n(where, &expected, fresh, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		__atomic_fetch_add(bytes, size, __ATOMIC_RELAXED);
+		*added += size;
 		return fresh;
 	}
 	free(fresh);
 	return expected;
 }
 
-struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot)
+uint64_t slot_table_grow_bytes(struct vswap_slot_table *t, uint64_t slot)
+{
+	uint64_t n = SLOT_CHUNK_ENTRIES * sizeof(struct vswap_slot);
+
+	if (!__atomic_load_n(&t->dir[slot >> SLOT_DIR_SHIFT], __ATOMIC_ACQUIRE))
+		n += SLOT_MID_ENTRIES * sizeof(struct vswap_slot *);
+	return n;
+}
+
+struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot,
+				  uint64_t *added)
 {
 	struct vswap_slot **mid;
 	struct vswap_slot *chunk;
 	size_t m = (slot >> SLOT_CHUNK_SHIFT) & (SLOT_MID_ENTRIES - 1);
+	uint64_t dummy = 0;
 
+	if (!added)
+		added = &dummy;
+	*added = 0;
 	mid = __atomic_load_n(&t->dir[slot >> SLOT_DIR_SHIFT], __ATOMIC_ACQUIRE);
 	if (!mid) {
 		size_t sz = SLOT_MID_ENTRIES * sizeof(*mid);
@@ -83,7 +98,7 @@ struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot)
 		if (!fresh)
 			return NULL;
 		mid = install((void **)&t->dir[slot >> SLOT_DIR_SHIFT],
-			      fresh, sz, &t->bytes);
+			      fresh, sz, &t->bytes, added);
 	}
 	chunk = __atomic_load_n(&mid[m], __ATOMIC_ACQUIRE);
 	if (!chunk) {
@@ -92,7 +107,7 @@ struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot)
 
 		if (!fresh)
 			return NULL;
-		chunk = install((void **)&mid[m], fresh, sz, &t->bytes);
+		chunk = install((void **)&mid[m], fresh, sz, &t->bytes, added);
 	}
 	return &chunk[slot & (SLOT_CHUNK_ENTRIES - 1)];
 }

@@ -118,8 +118,16 @@ static inline struct vswap_slot *slot_table_lookup(struct vswap_slot_table *t,
 	return &chunk[slot & (SLOT_CHUNK_ENTRIES - 1)];
 }
 
-/* Entry of @slot, allocating its chunk if needed; NULL = out of memory. */
-struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot);
+/*
+ * Entry of @slot, allocating its chunk (and mid table) if needed; NULL =
+ * out of memory. *added (may be NULL) gets the bytes this call installed,
+ * 0 if they existed or another thread installed them first.
+ */
+struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot,
+				  uint64_t *added);
+
+/* Upper bound of the bytes slot_table_get(@slot) may allocate. */
+uint64_t slot_table_grow_bytes(struct vswap_slot_table *t, uint64_t slot);
 
 /*
  * For a slot whose lookup returned NULL: the next slot that may have an

@@ -109,9 +109,12 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max);
 	if (r)
 		goto free_table;
+	memsource_charge_fixed(&s->pool.ms, s->st.bytes);	/* directory */
 	r = VSWAP_E_NOMEM;
 	if (pthread_mutex_init(&s->ctx_lock, NULL))
 		goto free_pool;
+	/* Only thread affinity depends on the key: run without if exhausted. */
+	s->has_key = pthread_key_create(&s->ctx_key, NULL) == 0;
 	/* One context up front: codec setup errors show up here, not later. */
 	c = ctx_create(s);
 	if (!c)
@@ -122,6 +125,8 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	return s;
 
 free_lock:
+	if (s->has_key)
+		pthread_key_delete(s->ctx_key);
 	pthread_mutex_destroy(&s->ctx_lock);
 free_pool:
 	pool_fini(&s->pool);
@@ -221,6 +226,31 @@ static void fill_page(void *page, uint64_t v)
 		memcpy(p + (size_t)i * 8, &v, sizeof(v));
 }
 
+/*
+ * Entry of @slot for a store, growing the slot table if needed. Table growth
+ * is pool memory: it is charged against the cap before it is allocated
+ * (and the unused part of the charge returned), so it cannot pass the cap.
+ */
+static struct vswap_slot *get_entry(struct vswap_store *s, uint64_t slot,
+				    int *err)
+{
+	struct vswap_slot *e = slot_table_lookup(&s->st, slot);
+	uint64_t need, added = 0;
+
+	if (e)
+		return e;
+	need = slot_table_grow_bytes(&s->st, slot);
+	if (!pool_charge_meta(&s->pool, need)) {
+		*err = VSWAP_E_NOSPACE;
+		return NULL;
+	}
+	e = slot_table_get(&s->st, slot, &added);
+	memsource_uncharge(&s->pool.ms, need - added);
+	if (!e)
+		*err = VSWAP_E_NOMEM;
+	return e;
+}
+
 static int check_slot(const struct vswap_store *s, uint64_t slot,
 		      const void *page)
 {
@@ -243,11 +273,9 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 		return r;
 	c = ctx_get(s);
 	SHARD_ADD(&c->shard, stores, 1);
-	e = slot_table_get(&s->st, slot);
-	if (!e) {
-		r = VSWAP_E_NOMEM;
+	e = get_entry(s, slot, &r);
+	if (!e)
 		goto fail;
-	}
 	if (page_same_filled(page, &val)) {
 		w0 = slot_w0(SLOT_SAME, 0, 0);
 		w1 = val;
@@ -283,7 +311,6 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	slot_unlock(e, w0);
 	account(&c->shard, w0, w1, +1);
 	ctx_put(c);
-	pool_note_peak(&s->pool);
 	return VSWAP_OK;
 
 fail:
@@ -432,12 +459,15 @@ static void drop_all_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 static void drop_all(struct vswap_store *s)
 {
 	struct drop_all_arg a = { s, &s->ctx[0]->shard };
+	uint64_t before;
 
 	slot_table_for_each(&s->st, drop_all_fn, &a);
 	for (unsigned i = 0; i < s->nctx; i++)
 		pool_seal(&s->pool, &s->ctx[i]->head);
 	pool_seal_gc_head(&s->pool);
+	before = s->st.bytes;
 	slot_table_clear(&s->st);
+	memsource_uncharge(&s->pool.ms, before - s->st.bytes);
 	__atomic_store_n(&s->pool.gc_active, false, __ATOMIC_RELAXED);
 }
 
@@ -460,6 +490,8 @@ void vswap_store_destroy(struct vswap_store *s)
 	ctx_unquiesce(s);
 	for (unsigned i = 0; i < s->nctx; i++)
 		ctx_destroy(s, s->ctx[i]);
+	if (s->has_key)
+		pthread_key_delete(s->ctx_key);
 	pthread_mutex_destroy(&s->ctx_lock);
 	pool_fini(&s->pool);
 	slot_table_fini(&s->st);
@@ -470,7 +502,7 @@ int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max)
 {
 	if (!s)
 		return VSWAP_E_INVAL;
-	__atomic_store_n(&s->pool.pool_max, pool_max, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pool.ms.max, pool_max, __ATOMIC_RELAXED);
 	return VSWAP_OK;
 }
 
@@ -505,7 +537,7 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 	if (!s)
 		return;
 	out->capacity = s->params.capacity;
-	out->pool_max = __atomic_load_n(&s->pool.pool_max, __ATOMIC_RELAXED);
+	out->pool_max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
 	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; i < n; i++) {
 		struct vswap_shard *sh =
@@ -537,7 +569,8 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 	out->compressed_pages = clamp0(cur[4]);
 	out->compressed_bytes = clamp0(cur[5]);
 	out->pool_bytes = pool_bytes(&s->pool);
-	out->pool_bytes_peak = __atomic_load_n(&s->pool.peak, __ATOMIC_RELAXED);
+	out->pool_bytes_peak = __atomic_load_n(&s->pool.ms.peak,
+					       __ATOMIC_RELAXED);
 	if (out->pool_bytes_peak < out->pool_bytes)
 		out->pool_bytes_peak = out->pool_bytes;
 	/* Slot table + arena descriptors + object headers (8 B each). */
@@ -600,6 +633,8 @@ int vswap_store_check_locked(struct vswap_store *s)
 		heads[i] = &s->ctx[i]->head;
 	vswap_get_stats(s, &st);
 	if (!a.ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
+	    s->pool.ms.charged != s->pool.ms.seg_bytes +
+				  s->pool.ms.meta_bytes + s->st.bytes ||
 	    st.stored_pages != (uint64_t)a.pages ||
 	    st.compressed_pages + st.incompressible_pages != (uint64_t)a.objs ||
 	    st.compressed_bytes != (uint64_t)a.cbytes ||

@@ -4,7 +4,7 @@
  *
  * Fields:
  *   params     copy of the creation parameters, level and max_compressed
- *              resolved (never 0); pool_max lives in pool (atomic)
+ *              resolved (never 0); pool_max lives in pool.ms.max (atomic)
  *   codec      ops table of params.codec
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
@@ -12,6 +12,10 @@
  *   nctx       atomic; contexts [0, nctx) exist and never go away
  *   ctx[]      entries atomic (published after full construction)
  *   ctx_cap    how many contexts may exist (min(2 * nproc, VSWAP_CTX_MAX))
+ *   ctx_key    pthread key of this store (not a global: created with the
+ *              store, deleted with it): per thread, 1 + index of the
+ *              context it used last, so a thread keeps its context
+ *   has_key    ctx_key was created (key exhaustion only costs affinity)
  * No global state: everything a call touches is reachable from here.
  */
 #ifndef VSWAP_STORE_H
@@ -33,6 +37,8 @@ struct vswap_store {
 	pthread_mutex_t ctx_lock;
 	unsigned ctx_cap;
 	unsigned nctx;
+	pthread_key_t ctx_key;
+	bool has_key;
 	struct vswap_ctx *ctx[VSWAP_CTX_MAX];
 };
 
