@@ -46,6 +46,11 @@ static void compact_after_invalidation(void **state)
 	assert_true(freed >= 0);
 	assert_store_valid(s);
 	after = test_stats(s);
+	print_message("# compact freed %" PRId64 "; pool %" PRIu64 " -> %"
+		      PRIu64 " bytes\n", freed, holes.pool_bytes,
+		      after.pool_bytes);
+	/* what it says it freed is what pool_bytes lost (nothing else ran) */
+	assert_int_equal((uint64_t)freed, holes.pool_bytes - after.pool_bytes);
 	/* Either the explicit call freed memory, or automatic compaction
 	 * already had (then the hole-y state was never this big). */
 	if (freed == 0 && holes.compactions == 0)
