@@ -12,6 +12,7 @@
  *                     and vswap_store_check() (also run mid-traffic) is ok
  *   same_slot_tearing writers store whole known pages into a few shared
  *                     slots while readers check every load is one of them
+ *                     and a compactor moves the objects under them
  *
  * Worker threads never call cmocka (it is not thread-safe): they record the
  * first failure and the main thread fails the test with it.
@@ -350,6 +351,19 @@ static void *tear_reader(void *arg)
 	return NULL;
 }
 
+/* Compaction moving the shared slots' objects while they are read. */
+static void *tear_compactor(void *arg)
+{
+	struct tear *t = arg;
+
+	while (!atomic_load(&t->stop) && !atomic_load(&t->fail.set)) {
+		if (vswap_compact(t->s) < 0)
+			record(&t->fail, "vswap_compact failed");
+		nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	}
+	return NULL;
+}
+
 static void same_slot_tearing(void **state)
 {
 	static struct tear t;
@@ -357,7 +371,7 @@ static void same_slot_tearing(void **state)
 		PK_ZERO, PK_SAME, PK_SAME, PK_TEXT, PK_TEXT, PK_RANDOM,
 		PK_RANDOM, PK_NEAR_SAME,
 	};
-	pthread_t w[2], r[2];
+	pthread_t w[2], r[2], ct;
 	/* per codec: this many loads and stores at least, racing */
 	const uint64_t want = env_u64("VSWAP_MODEL_OPS", DEFAULT_OPS) / 3;
 
@@ -367,11 +381,19 @@ static void same_slot_tearing(void **state)
 		t.seed = g_seed;
 		for (int k = 0; k < KNOWN; k++)
 			page_fill(t.known[k], kinds[k], g_seed + (uint64_t)k);
-		t.s = test_store_new(SHARED, (enum vswap_codec)c, 0);
+		{
+			struct vswap_params p;
+
+			vswap_params_init(&p, SHARED);
+			p.codec = (enum vswap_codec)c;
+			p.checksum = c == VSWAP_CODEC_LZ4;
+			t.s = test_store_new_p(&p);
+		}
 		for (int i = 0; i < 2; i++) {
 			pthread_create(&w[i], NULL, tear_writer, &t);
 			pthread_create(&r[i], NULL, tear_reader, &t);
 		}
+		pthread_create(&ct, NULL, tear_compactor, &t);
 		while ((atomic_load(&t.loads) < want ||
 			atomic_load(&t.stores) < want) &&
 		       !atomic_load(&t.fail.set)) {
@@ -384,16 +406,19 @@ static void same_slot_tearing(void **state)
 			pthread_join(w[i], NULL);
 			pthread_join(r[i], NULL);
 		}
+		pthread_join(ct, NULL);
 		assert_store_valid(t.s);
 		if (atomic_load(&t.fail.set))
 			fail_msg("%s, seed %" PRIu64 ": %s",
 				 vswap_codec_name((enum vswap_codec)c), g_seed,
 				 t.fail.msg);
-		print_message("# tearing %s: %" PRIu64 " loads, %" PRIu64
-			      " stores, all whole pages\n",
-			      vswap_codec_name((enum vswap_codec)c),
+		print_message("# tearing %s%s: %" PRIu64 " loads, %" PRIu64
+			      " stores, %" PRIu64 " compactions, all whole "
+			      "pages\n", vswap_codec_name((enum vswap_codec)c),
+			      c == VSWAP_CODEC_LZ4 ? " (checksums)" : "",
 			      (uint64_t)atomic_load(&t.loads),
-			      (uint64_t)atomic_load(&t.stores));
+			      (uint64_t)atomic_load(&t.stores),
+			      test_stats(t.s).compactions);
 		vswap_store_destroy(t.s);
 	}
 }

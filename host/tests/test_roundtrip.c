@@ -176,6 +176,50 @@ static void overwrite_every_transition(void **state)
 	}
 }
 
+/*
+ * Almost same-filled pages, the odd byte where a shortcut same-filled check
+ * (first/last word, sampled words) would miss it: must round-trip exactly.
+ */
+static void almost_same_pages(void **state)
+{
+	static const size_t at[] = { 0, 7, 8, 2047, 2048, 4087, 4088, 4095 };
+	static const uint64_t words[] = { 0, UINT64_C(0xffffffffffffffff),
+					  UINT64_C(0x0123456789abcdef) };
+	unsigned char page[PAGE], got[PAGE];
+
+	(void)state;
+	for (int c = 0; c < VSWAP_CODEC__COUNT; c++) {
+		struct vswap_store *s = test_store_new(64, (enum vswap_codec)c,
+						       0);
+		uint64_t slot = 0;
+		struct vswap_stats st;
+
+		for (size_t w = 0; w < 3; w++) {
+			for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+				fill_same(page, words[w]);
+				page[at[i]] ^= 0x80;
+				assert_int_equal(vswap_store_page(s, slot, page),
+						 VSWAP_OK);
+				memset(got, 0x5a, PAGE);
+				assert_int_equal(vswap_load_page(s, slot, got),
+						 VSWAP_OK);
+				if (memcmp(got, page, PAGE) != 0)
+					fail_msg("%s: word %016" PRIx64 " with "
+						 "byte %zu flipped comes back "
+						 "different",
+						 vswap_codec_name(
+							(enum vswap_codec)c),
+						 words[w], at[i]);
+				slot++;
+			}
+		}
+		st = test_stats(s);
+		assert_int_equal(st.zero_pages + st.same_pages, 0);
+		assert_int_equal(st.stored_pages, slot);
+		vswap_store_destroy(s);
+	}
+}
+
 /* The caller's buffer is not kept: changing it after the store is harmless. */
 static void store_copies_the_page(void **state)
 {
@@ -223,6 +267,7 @@ int main(void)
 		cmocka_unit_test(text_is_compressed),
 		cmocka_unit_test(empty_slot_loads_zeroes),
 		cmocka_unit_test(overwrite_every_transition),
+		cmocka_unit_test(almost_same_pages),
 		cmocka_unit_test(store_copies_the_page),
 		cmocka_unit_test(unaligned_buffers),
 	};
