@@ -42,6 +42,7 @@ struct result {
 	double memcpy_s, lz4c_s, lz4d_s, zstdc_s, zstdd_s;
 	double store_s, load_s, store2_s, load2_s;
 	double zstore_s, zload_s;
+	double store_cpu_s, store2_cpu_s;	/* thread CPU time (longest) */
 	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
 	uint64_t codec_bytes;		/* ideal packing after churn */
 	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
@@ -174,7 +175,19 @@ struct job {
 	bool load;
 	pthread_barrier_t *bar;
 	double t0, t1;
+	double cpu;		/* CPU time of the thread doing it */
 };
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Longest thread CPU time of the last run_threads() call. */
+static double last_cpu_s;
 
 static void *run_job(void *arg)
 {
@@ -183,6 +196,7 @@ static void *run_job(void *arg)
 
 	if (j->bar)
 		pthread_barrier_wait(j->bar);
+	j->cpu = thread_cpu_s();
 	j->t0 = now_s();
 	for (size_t i = j->first; i < j->end; i++) {
 		if (j->load)
@@ -194,6 +208,7 @@ static void *run_job(void *arg)
 			    vswap_strerror(ret));
 	}
 	j->t1 = now_s();
+	j->cpu = thread_cpu_s() - j->cpu;
 	return NULL;
 }
 
@@ -206,19 +221,23 @@ static double run_threads(struct vswap_store *s, bool load, int nthreads)
 	double t0 = 1e30, t1 = 0;
 
 	if (nthreads == 1) {
-		j[0] = (struct job){ s, 0, C.n, load, NULL, 0, 0 };
+		j[0] = (struct job){ s, 0, C.n, load, NULL, 0, 0, 0 };
 		run_job(&j[0]);
+		last_cpu_s = j[0].cpu;
 		return j[0].t1 - j[0].t0;
 	}
 	pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
 	for (int i = 0; i < nthreads; i++) {
 		j[i] = (struct job){ s, C.n * (size_t)i / (size_t)nthreads,
 				     C.n * (size_t)(i + 1) / (size_t)nthreads,
-				     load, &bar, 0, 0 };
+				     load, &bar, 0, 0, 0 };
 		pthread_create(&t[i], NULL, run_job, &j[i]);
 	}
+	last_cpu_s = 0;
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(t[i], NULL);
+		if (j[i].cpu > last_cpu_s)
+			last_cpu_s = j[i].cpu;
 		if (j[i].t0 < t0)
 			t0 = j[i].t0;
 		if (j[i].t1 > t1)
@@ -441,6 +460,7 @@ int main(int argc, char **argv)
 	r.memcpy_s = r.lz4c_s = r.lz4d_s = r.zstdc_s = r.zstdd_s = 1e30;
 	r.store_s = r.store2_s = r.load_s = r.load2_s = 1e30;
 	r.zstore_s = r.zload_s = 1e30;
+	r.store_cpu_s = r.store2_cpu_s = 1e30;
 	s = NULL;
 	s2 = NULL;
 	for (unsigned rep = 0; rep < o.reps; rep++) {
@@ -451,8 +471,10 @@ int main(int argc, char **argv)
 		if (s)
 			vswap_store_destroy(s);
 		keep_min(&r.store_s, bench_store(1, VSWAP_CODEC_LZ4, 0, 1, &s));
+		keep_min(&r.store_cpu_s, last_cpu_s);
 		keep_min(&r.store2_s, bench_store(1, VSWAP_CODEC_LZ4, 0, 2,
 						  &tmp));
+		keep_min(&r.store2_cpu_s, last_cpu_s);
 		keep_min(&r.lz4d_s, t_lz4d());
 		keep_min(&r.load_s, bench_load(1, s, 1));
 		keep_min(&r.load2_s, bench_load(1, tmp, 2));
@@ -515,6 +537,9 @@ int main(int argc, char **argv)
 	printf("%-34s %10s %10.0f  (%.2fx one thread)\n",
 	       "store, 2 threads", "", mbps(r.store2_s),
 	       r.store_s / r.store2_s);
+	printf("%-34s %10s %10s  (%.2fx one thread in thread CPU time:"
+	       " no free core needed)\n", "store, 2 threads (diagnostic)",
+	       "", "", r.store_cpu_s / r.store2_cpu_s);
 	printf("%-34s %10s %10.0f  (%.2fx one thread)\n", "load, 2 threads",
 	       "", mbps(r.load2_s), r.load_s / r.load2_s);
 	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "zstd-3 compress / store",
@@ -569,6 +594,8 @@ int main(int argc, char **argv)
 		fprintf(jf, "  \"%s\": %.4f,\n", t[i].key, t[i].value);
 	fprintf(jf, "  \"effective_ratio\": %.4f,\n",
 		logical / (double)r.pool_churn);
+	fprintf(jf, "  \"scaling_2_threads_cpu\": %.4f,\n",
+		r.store_cpu_s / r.store2_cpu_s);
 	fprintf(jf, "  \"targets\": {");
 	for (size_t i = 0; i < nt; i++)
 		fprintf(jf, "%s\"%s\": {\"limit\": %g, \"op\": \"%s\", "
