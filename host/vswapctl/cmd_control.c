@@ -33,8 +33,7 @@ static const char writeback_help[] =
 static const char set_help[] =
 "Usage: vswapctl set VM [options] KEY=VALUE...\n"
 "\n"
-"Change a setting of a running device. Keys:\n"
-"  pool-max=SIZE         cap on host pool memory (0 = unlimited)\n"
+"Change settings of a running device; the keys are listed below.\n"
 "\n"
 "  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
 "  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
@@ -56,6 +55,16 @@ struct control_opts {
 	bool has_min_age, has_max_bytes;
 	uint64_t min_age, max_bytes;
 };
+
+static void print_settings(void)
+{
+	unsigned int i;
+
+	puts("\nKeys:");
+	for (i = 0; i < vswap_nr_settings; i++)
+		printf("  %-21s %s\n", vswap_settings[i].key,
+		       vswap_settings[i].help);
+}
 
 #define PARSE_HELP	(-1)	/* --help printed: exit 0 */
 
@@ -94,6 +103,8 @@ static int parse_control(const char *cmd, const char *help, bool writeback,
 			break;
 		case 'h':
 			fputs(help, stdout);
+			if (!writeback)
+				print_settings();
 			return PARSE_HELP;
 		default:
 			return usage_error(cmd, "bad option");

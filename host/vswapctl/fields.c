@@ -123,7 +123,8 @@ _Static_assert(ARRAY_SIZE(vswap_fields) == F__COUNT,
 	       "every enum field_id has its row in vswap_fields[]");
 
 const struct setting vswap_settings[] = {
-	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES },
+	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES,
+	  "cap on host pool memory (SIZE, 0 = unlimited)" },
 };
 const unsigned int vswap_nr_settings = ARRAY_SIZE(vswap_settings);
 

@@ -134,6 +134,7 @@ struct setting {
 	const char *prop;	/* QOM property of the device */
 	enum field_kind kind;	/* FK_BYTES (a size) or FK_COUNT */
 	enum field_id readback;	/* field shown after setting it */
+	const char *help;	/* one line for `vswapctl set --help` */
 };
 
 extern const struct setting vswap_settings[];
