@@ -152,11 +152,12 @@ static void touch_all_slots(struct vswap_store *s)
 }
 
 /*
- * LIBRARY BUG (fails against 8b34afe): pool_max caps pool_bytes, which
- * counts the slot table, but only segment allocation checks the cap.
- * Slot-table chunks (16 KiB per 1024 slots) for fresh slots are allocated
+ * Regression test (failed against 8b34afe, fixed in e87a964): pool_max
+ * caps pool_bytes, which counts the slot table, but only segment allocation
+ * checked the cap.
+ * Slot-table chunks (16 KiB per 1024 slots) for fresh slots were allocated
  * with no check, so a guest storing pages -- even zero pages, "no pool
- * memory" -- into scattered slots grows host memory far past pool_max
+ * memory" -- into scattered slots grew host memory far past pool_max
  * (here 4 MiB cap, ~130 MiB held), bounded only by capacity * 16 bytes.
  * Expected: such a store answers NOSPACE when the table would pass the cap.
  */
@@ -258,11 +259,10 @@ static void garbage_reclaimed_at_cap(void **state)
 }
 
 /*
- * LIBRARY BUG (fails against 8b34afe): compaction under the cap takes its
- * destination segment with POOL_ALLOC_GC, which skips the cap check, while
- * stores stop at pool_bytes + SEG_SIZE > pool_max; so reclaiming garbage at
- * the cap pushes pool_bytes past pool_max (by less than a segment here).
- * The cap should hold at all times (keep a segment of headroom for GC).
+ * Regression test (failed against 8b34afe, fixed in e87a964): compaction
+ * under the cap took its destination segment without a cap check, so
+ * reclaiming garbage at the cap pushed pool_bytes past pool_max (by less
+ * than a segment). The cap must hold at all times.
  */
 static void compaction_stays_under_cap(void **state)
 {
