@@ -442,11 +442,13 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 int64_t pool_compact_all(struct vswap_pool *p)
 {
 	uint64_t before = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
-	uint64_t after;
+	uint64_t after, steps;
+
 	/* Each step removes a candidate or frees a segment; the bound only
 	 * guards against traffic that keeps creating candidates. */
-	uint64_t steps = __atomic_load_n(&p->nsealed, __ATOMIC_RELAXED) + 16;
-
+	pthread_mutex_lock(&p->lock);
+	steps = p->nsealed + 16;
+	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_lock(&p->compact_lock);
 	while (steps-- && compact_one(p, POOL_GC_MIN_FREE))
 		;
