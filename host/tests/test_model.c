@@ -408,6 +408,15 @@ static void same_slot_tearing(void **state)
 		}
 		pthread_join(ct, NULL);
 		assert_store_valid(t.s);
+		{
+			struct vswap_stats st = test_stats(t.s);
+
+			assert_true(st.stored_pages <= SHARED);
+			assert_int_equal(st.stored_pages,
+					 st.zero_pages + st.same_pages +
+					 st.compressed_pages +
+					 st.incompressible_pages);
+		}
 		if (atomic_load(&t.fail.set))
 			fail_msg("%s, seed %" PRIu64 ": %s",
 				 vswap_codec_name((enum vswap_codec)c), g_seed,

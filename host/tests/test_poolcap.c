@@ -6,6 +6,7 @@
  * once), garbage under the cap is reclaimed before saying no, and raising
  * the cap lets stores in again.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -343,6 +344,85 @@ static void cap_holds_under_concurrency(void **state)
 	vswap_store_destroy(s);
 }
 
+/*
+ * The cap moving under traffic: writers store into their own slots while the
+ * main thread flips pool_max between tight and unlimited. Every store is OK
+ * (the slot holds the new page) or NOSPACE (it keeps the old one); each
+ * writer's record of that must match every slot at the end.
+ */
+struct flip {
+	struct vswap_store *s;
+	uint64_t first;
+	uint64_t seed_of[SLOTS / 4];	/* 0 = empty */
+	uint64_t ok, nospace, errors;
+};
+
+static void *flip_writer(void *arg)
+{
+	struct flip *f = arg;
+	struct test_rng r = { f->first + 1 };
+	unsigned char page[PAGE];
+
+	for (int op = 0; op < 6000; op++) {
+		uint64_t i = rng_below(&r, SLOTS / 4);
+		uint64_t seed = (uint64_t)op * 8 + f->first + 1;
+		int ret;
+
+		page_fill(page, PK_RANDOM, seed);
+		ret = vswap_store_page(f->s, f->first + i, page);
+		if (ret == VSWAP_OK) {
+			f->seed_of[i] = seed;
+			f->ok++;
+		} else if (ret == VSWAP_E_NOSPACE) {
+			f->nospace++;
+		} else {
+			f->errors++;
+		}
+	}
+	return NULL;
+}
+
+static void cap_flips_under_traffic(void **state)
+{
+	static struct flip f[2];
+	struct vswap_store *s = test_store_new(SLOTS, VSWAP_CODEC_LZ4, 0);
+	pthread_t t[2];
+	struct vswap_stats st;
+	int flips = 0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].s = s;
+		f[i].first = SLOTS / 4 * (uint64_t)i;
+		assert_int_equal(pthread_create(&t[i], NULL, flip_writer,
+						&f[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		/* flip until this writer is done */
+		while (pthread_tryjoin_np(t[i], NULL) != 0) {
+			assert_int_equal(vswap_set_pool_max(s, flips % 2 ?
+						0 : CAP_BYTES / 2), VSWAP_OK);
+			flips++;
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+		}
+	}
+	assert_int_equal(vswap_set_pool_max(s, 0), VSWAP_OK);
+	st = test_stats(s);
+	assert_int_equal(f[0].errors + f[1].errors, 0);
+	assert_int_equal(st.store_nospace, f[0].nospace + f[1].nospace);
+	print_message("# %d cap flips: %" PRIu64 " stores ok, %" PRIu64
+		      " nospace\n", flips, f[0].ok + f[1].ok,
+		      f[0].nospace + f[1].nospace);
+	for (int w = 0; w < 2; w++)
+		for (uint64_t i = 0; i < SLOTS / 4; i++)
+			check_slot(s, f[w].first + i,
+				   f[w].seed_of[i] ? PK_RANDOM : PK_EMPTY,
+				   f[w].seed_of[i]);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +432,7 @@ int main(void)
 		cmocka_unit_test(compaction_stays_under_cap),
 		cmocka_unit_test(metadata_counts_against_cap),
 		cmocka_unit_test(cap_holds_under_concurrency),
+		cmocka_unit_test(cap_flips_under_traffic),
 	};
 
 	return cmocka_run_group_tests_name("poolcap", tests, NULL, NULL);

@@ -269,6 +269,35 @@ static void slot_meta_bound(void **state)
 	vswap_store_destroy(s);
 }
 
+/* Every load of a held page lands in exactly one latency bucket. */
+static void latency_histogram_counts_every_load(void **state)
+{
+	struct vswap_store *s = test_store_new(2000, VSWAP_CODEC_LZ4, 0);
+	unsigned char page[PAGE];
+	struct vswap_stats st;
+	uint64_t empty;
+
+	(void)state;
+	for (uint64_t i = 0; i < 1000; i++)
+		store_kind(s, i, (enum page_kind)(PK_ZERO + i % 5), i);
+	for (int round = 0; round < 3; round++)
+		for (uint64_t i = 0; i < 1000; i++)
+			assert_int_equal(vswap_load_page(s, i, page), VSWAP_OK);
+	st = test_stats(s);
+	assert_int_equal(st.loads, 3000);
+	assert_int_equal(hist_sum(&st), 3000);
+	/* empty loads: in the histogram or not, but consistently */
+	for (uint64_t i = 1000; i < 1500; i++)
+		assert_int_equal(vswap_load_page(s, i, page), VSWAP_OK);
+	st = test_stats(s);
+	empty = hist_sum(&st) - 3000;
+	assert_true(empty == 0 || empty == 500);
+	assert_int_equal(st.loads_empty, 500);
+	/* nothing takes 2^31 ns (2 s) or more here */
+	assert_int_equal(st.load_lat_hist[VSWAP_LAT_BUCKETS - 1], 0);
+	vswap_store_destroy(s);
+}
+
 static void set_pool_max_echo(void **state)
 {
 	struct vswap_store *s = test_store_new(16, VSWAP_CODEC_LZ4, 0);
@@ -291,6 +320,7 @@ int main(void)
 		cmocka_unit_test(max_compressed_threshold),
 		cmocka_unit_test(invalidate_frees),
 		cmocka_unit_test(slot_meta_bound),
+		cmocka_unit_test(latency_histogram_counts_every_load),
 		cmocka_unit_test(set_pool_max_echo),
 	};
 
