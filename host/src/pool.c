@@ -284,10 +284,14 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 	uint64_t slot = h >> OBJ_SLOT_SHIFT;
 	uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
 	uint64_t handle = pool_handle(seg->id, off);
-	struct vswap_slot *e = slot_table_lookup(p->st, slot);
+	struct vswap_slot *e;
 	uint64_t w0, nh;
 	void *dst;
 
+	/* A header is host memory like any other: never trust it blindly. */
+	if (slot >= p->st->capacity || len > VSWAP_PAGE_SIZE)
+		return;
+	e = slot_table_lookup(p->st, slot);
 	if (!e)
 		return;
 	w0 = slot_lock(e);
@@ -416,6 +420,8 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
 					     __ATOMIC_RELAXED);
 
+		if ((h & OBJ_LEN_MASK) > VSWAP_PAGE_SIZE)
+			break;	/* corrupt header: stop; live objects stay */
 		if (!(h & OBJ_DEAD))
 			move_object(p, best, off, h);
 		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));

@@ -516,6 +516,7 @@ int64_t vswap_compact(struct vswap_store *s)
 	c = ctx_get(s);
 	r = pool_compact_all(&s->pool);
 	ctx_put(c);
+	VSWAP_ASSERT(vswap_store_check(s) == VSWAP_OK);
 	return r;
 }
 
