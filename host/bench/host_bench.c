@@ -489,10 +489,20 @@ int main(int argc, char **argv)
 		keep_min(&r.zstdd_s, t_zstdd());
 		keep_min(&r.zload_s, bench_load(1, s2, 1));
 	}
+	uint64_t src_lz4[SRC__COUNT] = { 0 }, src_zstd[SRC__COUNT] = { 0 };
+
 	for (size_t i = 0; i < C.n; i++) {
 		r.lz4_bytes += (uint64_t)csize[i];
 		r.zstd_bytes += zsize[i];
+		src_lz4[C.src[i]] += (uint64_t)csize[i];
+		src_zstd[C.src[i]] += zsize[i];
 	}
+	printf("raw compression ratio by source (lz4 / zstd-3):");
+	for (int i = 0; i < SRC__COUNT; i++)
+		printf("%s %s %.2f / %.2f", i ? "," : "", corpus_src_names[i],
+		       (double)C.by_src[i] * CPAGE / (double)src_lz4[i],
+		       (double)C.by_src[i] * CPAGE / (double)src_zstd[i]);
+	printf("\n\n");
 	verify_all(s2, NULL, "after zstd store");
 	vswap_get_stats(s2, &st);
 	r.zpool_full = st.pool_bytes;
