@@ -45,11 +45,12 @@ extern const struct vswap_codec_ops vswap_codec_none;
 const struct vswap_codec_ops *vswap_codec_ops(enum vswap_codec codec);
 
 /*
- * Scratch bytes a context needs for compress() output: the worst case of
- * every codec for one page (LZ4_COMPRESSBOUND(4096) = 4096 + 4096/255 + 16
- * = 4128, ZSTD_COMPRESSBOUND(4096) = 4096 + 16 + 64 = 4176 roughly), rounded
- * up; compress() is always called with dst_cap <= max_compressed <= 4096, so
- * this is only a safety margin.
+ * Scratch bytes a context needs for compress() output: at least the worst
+ * case of every codec for one page (LZ4_COMPRESSBOUND(4096) = 4096 +
+ * 4096/255 + 16 = 4128; ZSTD_COMPRESSBOUND(4096) = 4096 + 16 + 62 = 4174),
+ * rounded up. The store compresses with this whole capacity so codecs run
+ * their unbounded-output fast paths, and compares the size with
+ * max_compressed itself.
  */
 #define VSWAP_CODEC_SCRATCH	(VSWAP_PAGE_SIZE + 256)
 

@@ -286,8 +286,14 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 		void *dst;
 		int n;
 
+		/*
+		 * Full scratch capacity (>= the codecs' worst-case bound),
+		 * not max_compressed: LZ4's limited-output mode checks every
+		 * sequence and is measurably slower on the common,
+		 * compressible page; the size test is ours, below.
+		 */
 		n = s->codec->compress(c->codec, page, c->scratch,
-				       s->params.max_compressed);
+				       VSWAP_CODEC_SCRATCH);
 		/* Doesn't fit, or a codec failure: the raw page is always a
 		 * correct representation. */
 		if (n <= 0 || (uint32_t)n > s->params.max_compressed) {
