@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <lz4.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <zstd.h>
 
 #include "corpus.h"
@@ -43,6 +44,7 @@ struct result {
 	double store_s, load_s, store2_s, load2_s;
 	double zstore_s, zload_s;
 	double store_cpu_s, store2_cpu_s;	/* thread CPU time (longest) */
+	long store2_vcsw, store2_ivcsw;		/* summed over all reps */
 	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
 	uint64_t codec_bytes;		/* ideal packing after churn */
 	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
@@ -176,7 +178,22 @@ struct job {
 	pthread_barrier_t *bar;
 	double t0, t1;
 	double cpu;		/* CPU time of the thread doing it */
+	long vcsw, ivcsw;	/* its voluntary / involuntary switches */
 };
+
+/* Context switches of the calling thread: voluntary ones mean it blocked
+ * (a lock, a page fault on I/O), involuntary ones that it was preempted. */
+static void thread_switches(long *vol, long *invol)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	*vol = ru.ru_nvcsw;
+	*invol = ru.ru_nivcsw;
+}
+
+/* Sums over the threads of the last run_threads() call. */
+static long last_vcsw, last_ivcsw;
 
 static double thread_cpu_s(void)
 {
@@ -196,6 +213,7 @@ static void *run_job(void *arg)
 
 	if (j->bar)
 		pthread_barrier_wait(j->bar);
+	thread_switches(&j->vcsw, &j->ivcsw);
 	j->cpu = thread_cpu_s();
 	j->t0 = now_s();
 	for (size_t i = j->first; i < j->end; i++) {
@@ -209,6 +227,13 @@ static void *run_job(void *arg)
 	}
 	j->t1 = now_s();
 	j->cpu = thread_cpu_s() - j->cpu;
+	{
+		long v, iv;
+
+		thread_switches(&v, &iv);
+		j->vcsw = v - j->vcsw;
+		j->ivcsw = iv - j->ivcsw;
+	}
 	return NULL;
 }
 
@@ -221,21 +246,26 @@ static double run_threads(struct vswap_store *s, bool load, int nthreads)
 	double t0 = 1e30, t1 = 0;
 
 	if (nthreads == 1) {
-		j[0] = (struct job){ s, 0, C.n, load, NULL, 0, 0, 0 };
+		j[0] = (struct job){ s, 0, C.n, load, NULL, 0, 0, 0, 0, 0 };
 		run_job(&j[0]);
 		last_cpu_s = j[0].cpu;
+		last_vcsw = j[0].vcsw;
+		last_ivcsw = j[0].ivcsw;
 		return j[0].t1 - j[0].t0;
 	}
 	pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
 	for (int i = 0; i < nthreads; i++) {
 		j[i] = (struct job){ s, C.n * (size_t)i / (size_t)nthreads,
 				     C.n * (size_t)(i + 1) / (size_t)nthreads,
-				     load, &bar, 0, 0, 0 };
+				     load, &bar, 0, 0, 0, 0, 0 };
 		pthread_create(&t[i], NULL, run_job, &j[i]);
 	}
 	last_cpu_s = 0;
+	last_vcsw = last_ivcsw = 0;
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(t[i], NULL);
+		last_vcsw += j[i].vcsw;
+		last_ivcsw += j[i].ivcsw;
 		if (j[i].cpu > last_cpu_s)
 			last_cpu_s = j[i].cpu;
 		if (j[i].t0 < t0)
@@ -475,6 +505,8 @@ int main(int argc, char **argv)
 		keep_min(&r.store2_s, bench_store(1, VSWAP_CODEC_LZ4, 0, 2,
 						  &tmp));
 		keep_min(&r.store2_cpu_s, last_cpu_s);
+		r.store2_vcsw += last_vcsw;
+		r.store2_ivcsw += last_ivcsw;
 		keep_min(&r.lz4d_s, t_lz4d());
 		keep_min(&r.load_s, bench_load(1, s, 1));
 		keep_min(&r.load2_s, bench_load(1, tmp, 2));
@@ -547,9 +579,12 @@ int main(int argc, char **argv)
 	printf("%-34s %10s %10.0f  (%.2fx one thread)\n",
 	       "store, 2 threads", "", mbps(r.store2_s),
 	       r.store_s / r.store2_s);
-	printf("%-34s %10s %10s  (%.2fx one thread in thread CPU time:"
-	       " no free core needed)\n", "store, 2 threads (diagnostic)",
-	       "", "", r.store_cpu_s / r.store2_cpu_s);
+	printf("%-34s %10s %10s  (%.2fx in thread CPU time; %.1f "
+	       "blocking, %.1f preempted switches per rep)\n",
+	       "store, 2 threads (diagnostic)", "", "",
+	       r.store_cpu_s / r.store2_cpu_s,
+	       (double)r.store2_vcsw / o.reps,
+	       (double)r.store2_ivcsw / o.reps);
 	printf("%-34s %10s %10.0f  (%.2fx one thread)\n", "load, 2 threads",
 	       "", mbps(r.load2_s), r.load_s / r.load2_s);
 	printf("%-34s %10.0f %10.0f  (%.2fx)\n", "zstd-3 compress / store",
@@ -606,6 +641,10 @@ int main(int argc, char **argv)
 		logical / (double)r.pool_churn);
 	fprintf(jf, "  \"scaling_2_threads_cpu\": %.4f,\n",
 		r.store_cpu_s / r.store2_cpu_s);
+	fprintf(jf, "  \"store_2_threads_switches_per_rep\": {\"voluntary\": "
+		"%.1f, \"involuntary\": %.1f},\n",
+		(double)r.store2_vcsw / o.reps,
+		(double)r.store2_ivcsw / o.reps);
 	fprintf(jf, "  \"targets\": {");
 	for (size_t i = 0; i < nt; i++)
 		fprintf(jf, "%s\"%s\": {\"limit\": %g, \"op\": \"%s\", "
