@@ -173,7 +173,8 @@ static void maybe_compact(struct vswap_pool *p)
 	bool active = __atomic_load_n(&p->gc_active, __ATOMIC_RELAXED);
 
 	if (!active && garbage >= 2 * (int64_t)SEG_SIZE &&
-	    (uint64_t)garbage * 100 >= segb * POOL_GC_START_PCT)
+	    (uint64_t)garbage * 100 >= segb * POOL_GC_START_PCT &&
+	    garbage >= __atomic_load_n(&p->gc_idle_until, __ATOMIC_RELAXED))
 		active = true;
 	else if (active && (garbage < (int64_t)SEG_SIZE ||
 			    (uint64_t)garbage * 100 < segb * POOL_GC_STOP_PCT))
@@ -183,6 +184,12 @@ static void maybe_compact(struct vswap_pool *p)
 		return;
 	for (int i = 0; i < POOL_GC_AUTO_STEPS; i++) {
 		if (!compact_one(p, POOL_GC_AUTO_MIN_FREE)) {
+			/* Holes too thin to be worth moving: don't rescan
+			 * the sealed list until a segment's worth more. */
+			__atomic_store_n(&p->gc_idle_until,
+					 __atomic_load_n(&p->garbage,
+							 __ATOMIC_RELAXED) +
+					 (int64_t)SEG_SIZE, __ATOMIC_RELAXED);
 			__atomic_store_n(&p->gc_active, false,
 					 __ATOMIC_RELAXED);
 			break;

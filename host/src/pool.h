@@ -103,6 +103,8 @@ struct vswap_pool {
 	struct vswap_segment *cand[POOL_GC_CANDIDATES];
 	unsigned ncand;
 	bool gc_active;			/* atomic; hysteresis state */
+	int64_t gc_idle_until;		/* atomic; no auto start below this
+					 * garbage (last scan found nothing) */
 	uint64_t compactions;		/* atomic; segments compacted */
 	uint64_t compacted_bytes;	/* atomic; live bytes moved */
 };

@@ -475,6 +475,7 @@ static void drop_all(struct vswap_store *s)
 	slot_table_clear(&s->st);
 	memsource_uncharge(&s->pool.ms, before - s->st.bytes);
 	__atomic_store_n(&s->pool.gc_active, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pool.gc_idle_until, 0, __ATOMIC_RELAXED);
 }
 
 void vswap_reset(struct vswap_store *s)
