@@ -297,6 +297,60 @@ static void t_threads(void **state)
 	vswap_store_destroy(s);
 }
 
+struct rthr {
+	struct vswap_store *s;
+	unsigned id;
+	volatile int *stop;
+	unsigned long bad;
+};
+
+/* Traffic during resets: a load sees the page last stored, or zeroes. */
+static void *reset_worker(void *arg)
+{
+	struct rthr *t = arg;
+	unsigned char in[PS], out[PS], zero[PS] = { 0 };
+	unsigned ver = 0;
+
+	while (!*t->stop) {
+		uint64_t slot = (ver * 7 + t->id) % 512 * 2 + t->id;
+
+		ver++;
+		make_page(in, slot, ver | 2);	/* text or random kinds */
+		if (vswap_store_page(t->s, slot, in) ||
+		    vswap_load_page(t->s, slot, out) ||
+		    (memcmp(in, out, PS) && memcmp(zero, out, PS)))
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void t_reset_under_traffic(void **state)
+{
+	struct vswap_store *s = mk(1024, VSWAP_CODEC_LZ4, true, 0);
+	static volatile int stop;
+	struct rthr th[2];
+	pthread_t tid[2];
+
+	(void)state;
+	stop = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		th[i] = (struct rthr){ .s = s, .id = i, .stop = &stop };
+		pthread_create(&tid[i], NULL, reset_worker, &th[i]);
+	}
+	for (unsigned i = 0; i < 200; i++) {
+		vswap_reset(s);
+		if (i % 50 == 0)
+			assert_int_equal(vswap_store_check(s), 0);
+	}
+	stop = 1;
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(tid[i], NULL);
+		assert_int_equal(th[i].bad, 0);
+	}
+	assert_int_equal(vswap_store_check(s), 0);
+	vswap_store_destroy(s);
+}
+
 static void t_names(void **state)
 {
 	enum vswap_codec c;
@@ -324,6 +378,7 @@ int main(void)
 		cmocka_unit_test(t_pool_cap),
 		cmocka_unit_test(t_compact),
 		cmocka_unit_test(t_threads),
+		cmocka_unit_test(t_reset_under_traffic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
