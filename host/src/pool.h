@@ -30,6 +30,7 @@
 
 #include "memsource.h"
 #include "slot_table.h"
+#include "vswap.h"
 
 #define OBJ_HDR_SIZE		8u
 #define OBJ_LEN_MASK		UINT64_C(0x1fff)
@@ -141,6 +142,31 @@ static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
 {
 	return memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
 	       (uint32_t)handle + OBJ_HDR_SIZE;
+}
+
+/*
+ * Payload of the object @handle names, if it is a live object of @slot with
+ * @len payload bytes; NULL if the handle or the header says otherwise (a
+ * corrupt slot entry or header: the load reports INTEGRITY, never reads
+ * wild memory). Caller holds the slot lock.
+ */
+static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
+				      uint64_t slot, uint32_t len)
+{
+	uint32_t id = (uint32_t)(handle >> 32), off = (uint32_t)handle;
+	const unsigned char *base;
+	uint64_t h;
+
+	if ((id >> VSWAP_ARENA_SHIFT) >= p->ms.max_arenas || (off & 7) ||
+	    len > VSWAP_PAGE_SIZE || off > VSWAP_SEG_SIZE - obj_size(len) ||
+	    !memsource_arena(&p->ms, id))
+		return NULL;
+	base = memsource_addr(&p->ms, id) + off;
+	h = __atomic_load_n((const uint64_t *)base, __ATOMIC_RELAXED);
+	if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_LEN_MASK) != len ||
+	    (h & OBJ_DEAD))
+		return NULL;
+	return base + OBJ_HDR_SIZE;
 }
 
 /* Pool bytes: segments held + arena metadata + slot table (ms.charged). */

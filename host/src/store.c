@@ -344,8 +344,8 @@ static unsigned lat_bucket(uint64_t ns)
 	return b < VSWAP_LAT_BUCKETS ? b : VSWAP_LAT_BUCKETS - 1;
 }
 
-/* Decode entry @e (locked) into @page. */
-static int decode(struct vswap_store *s, struct vswap_ctx *c,
+/* Decode entry @e of @slot (locked) into @page. */
+static int decode(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
 		  struct vswap_slot *e, uint64_t w0, void *page)
 {
 	uint32_t len = slot_len(w0);
@@ -361,7 +361,9 @@ static int decode(struct vswap_store *s, struct vswap_ctx *c,
 		return VSWAP_OK;
 	case SLOT_COMP:
 	case SLOT_RAW:
-		src = pool_payload(&s->pool, e->w1);
+		src = pool_lookup(&s->pool, e->w1, slot, len);
+		if (!src)
+			return VSWAP_E_INTEGRITY;
 		if (s->params.checksum &&
 		    vswap_xxh32(src, len, 0) != slot_csum(w0))
 			return VSWAP_E_INTEGRITY;
@@ -397,7 +399,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 		SHARD_ADD(&c->shard, loads_empty, 1);
 	} else {
 		w0 = slot_lock(e);
-		r = decode(s, c, e, w0, page);
+		r = decode(s, c, slot, e, w0, page);
 		slot_unlock(e, w0);
 		if (r == VSWAP_E_INTEGRITY)
 			SHARD_ADD(&c->shard, integrity_errors, 1);
