@@ -162,9 +162,10 @@ void pool_free(struct vswap_pool *p, uint64_t handle)
 static bool compact_one(struct vswap_pool *p, uint32_t min_free);
 
 /*
- * Hysteresis of automatic compaction; called when a store needs a new
- * segment, i.e. once per SEG_SIZE of appended data, so its cost (a trylock
- * and at most one segment moved) is bounded and amortised.
+ * Hysteresis of automatic compaction (pool.h); called when a store needs a
+ * new segment, i.e. once per SEG_SIZE of appended data, so its cost (a
+ * trylock and at most POOL_GC_AUTO_STEPS segments moved) is bounded and
+ * amortised over the stores that filled the previous segment.
  */
 static void maybe_compact(struct vswap_pool *p)
 {

@@ -141,41 +141,13 @@ out:
 	return NULL;
 }
 
-/* Add (sign = +1) or remove (-1) one entry's content from the counters. */
-static void account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
-{
-	uint32_t len = slot_len(w0);
-
-	switch (slot_kind(w0)) {
-	case SLOT_EMPTY:
-		return;
-	case SLOT_SAME:
-		if (w1 == 0)
-			SHARD_ADD(sh, zero_pages, sign);
-		else
-			SHARD_ADD(sh, same_pages, sign);
-		break;
-	case SLOT_COMP:
-		SHARD_ADD(sh, compressed_pages, sign);
-		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
-		break;
-	case SLOT_RAW:
-		SHARD_ADD(sh, incompressible_pages, sign);
-		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
-		break;
-	}
-	SHARD_ADD(sh, stored_pages, sign);
-}
-
 /* Drop what entry @e holds (slot locked, or store quiesced). */
 static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
 		       struct vswap_slot *e, uint64_t w0)
 {
 	if (slot_in_pool(slot_kind(w0)))
 		pool_free(&s->pool, e->w1);
-	account(sh, w0, e->w1, -1);
+	stats_account(sh, w0, e->w1, -1);
 	e->w1 = 0;
 }
 
@@ -315,7 +287,7 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	drop_entry(s, &c->shard, e, old);
 	e->w1 = w1;
 	slot_unlock(e, w0);
-	account(&c->shard, w0, w1, +1);
+	stats_account(&c->shard, w0, w1, +1);
 	ctx_put(c);
 	return VSWAP_OK;
 
@@ -529,139 +501,3 @@ int64_t vswap_compact(struct vswap_store *s)
 	return r;
 }
 
-static uint64_t clamp0(int64_t v)
-{
-	return v > 0 ? (uint64_t)v : 0;
-}
-
-void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
-{
-	/* Only atomic reads below; the cast drops const for the helpers. */
-	struct vswap_store *s = (struct vswap_store *)cs;
-	int64_t cur[7] = { 0 };
-	unsigned n;
-
-	if (!out)
-		return;
-	memset(out, 0, sizeof(*out));
-	if (!s)
-		return;
-	out->capacity = s->params.capacity;
-	out->pool_max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
-	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < n; i++) {
-		struct vswap_shard *sh =
-			&__atomic_load_n(&s->ctx[i], __ATOMIC_ACQUIRE)->shard;
-
-		cur[0] += SHARD_READ(sh, stored_pages);
-		cur[1] += SHARD_READ(sh, zero_pages);
-		cur[2] += SHARD_READ(sh, same_pages);
-		cur[3] += SHARD_READ(sh, incompressible_pages);
-		cur[4] += SHARD_READ(sh, compressed_pages);
-		cur[5] += SHARD_READ(sh, compressed_bytes);
-		cur[6] += SHARD_READ(sh, obj_bytes);
-		out->stores += SHARD_READ(sh, stores);
-		out->loads += SHARD_READ(sh, loads);
-		out->invalidates += SHARD_READ(sh, invalidates);
-		out->invalidated_pages += SHARD_READ(sh, invalidated_pages);
-		out->loads_empty += SHARD_READ(sh, loads_empty);
-		out->store_nospace += SHARD_READ(sh, store_nospace);
-		out->store_nomem += SHARD_READ(sh, store_nomem);
-		out->integrity_errors += SHARD_READ(sh, integrity_errors);
-		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
-			out->load_lat_hist[b] += SHARD_READ(sh,
-							    load_lat_hist[b]);
-	}
-	out->stored_pages = clamp0(cur[0]);
-	out->zero_pages = clamp0(cur[1]);
-	out->same_pages = clamp0(cur[2]);
-	out->incompressible_pages = clamp0(cur[3]);
-	out->compressed_pages = clamp0(cur[4]);
-	out->compressed_bytes = clamp0(cur[5]);
-	out->pool_bytes = pool_bytes(&s->pool);
-	out->pool_bytes_peak = __atomic_load_n(&s->pool.ms.peak,
-					       __ATOMIC_RELAXED);
-	if (out->pool_bytes_peak < out->pool_bytes)
-		out->pool_bytes_peak = out->pool_bytes;
-	/* Slot table + arena descriptors + object headers (8 B each). */
-	out->meta_bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED) +
-			  __atomic_load_n(&s->pool.ms.meta_bytes,
-					  __ATOMIC_RELAXED) +
-			  (out->compressed_pages + out->incompressible_pages) *
-			  OBJ_HDR_SIZE;
-	out->compactions = __atomic_load_n(&s->pool.compactions,
-					   __ATOMIC_RELAXED);
-	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,
-					       __ATOMIC_RELAXED);
-}
-
-struct check_arg {
-	struct vswap_store *s;
-	uint64_t live;
-	int64_t pages, objs, cbytes;
-	bool ok;
-};
-
-static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
-{
-	struct check_arg *a = arg;
-	uint64_t w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
-	unsigned kind = slot_kind(w0);
-
-	if (w0 & SLOT_LOCK)
-		a->ok = false;
-	if (kind == SLOT_EMPTY)
-		return;
-	a->pages++;
-	if (!slot_in_pool(kind))
-		return;
-	{
-		const unsigned char *hdrp =
-			(const unsigned char *)pool_payload(&a->s->pool, e->w1) -
-			OBJ_HDR_SIZE;
-		uint64_t h = *(const uint64_t *)hdrp;
-
-		if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_DEAD) ||
-		    (h & OBJ_LEN_MASK) != slot_len(w0) ||
-		    (kind == SLOT_RAW && slot_len(w0) != VSWAP_PAGE_SIZE))
-			a->ok = false;
-	}
-	a->objs++;
-	a->cbytes += slot_len(w0);
-	a->live += obj_size(slot_len(w0));
-}
-
-/* The whole-store invariants; store quiesced by the caller. */
-int vswap_store_check_locked(struct vswap_store *s)
-{
-	struct check_arg a = { .s = s, .ok = true };
-	struct vswap_head *heads[VSWAP_CTX_MAX];
-	struct vswap_stats st;
-
-	slot_table_for_each(&s->st, check_fn, &a);
-	for (unsigned i = 0; i < s->nctx; i++)
-		heads[i] = &s->ctx[i]->head;
-	vswap_get_stats(s, &st);
-	if (!a.ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
-	    s->pool.ms.charged != s->pool.ms.seg_bytes +
-				  s->pool.ms.meta_bytes + s->st.bytes ||
-	    st.stored_pages != (uint64_t)a.pages ||
-	    st.compressed_pages + st.incompressible_pages != (uint64_t)a.objs ||
-	    st.compressed_bytes != (uint64_t)a.cbytes ||
-	    st.stored_pages != st.zero_pages + st.same_pages +
-			       st.compressed_pages + st.incompressible_pages)
-		return VSWAP_E_INTEGRITY;
-	return VSWAP_OK;
-}
-
-int vswap_store_check(struct vswap_store *s)
-{
-	int r;
-
-	if (!s)
-		return VSWAP_E_INVAL;
-	ctx_quiesce(s);
-	r = vswap_store_check_locked(s);
-	ctx_unquiesce(s);
-	return r;
-}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+/*
+ * check.c - vswap_store_check(): every invariant of a store, checked on a
+ * quiesced store (all contexts held, see context.h):
+ *   - every non-empty pool entry points at a live object whose header names
+ *     the same slot and length; no entry is left locked;
+ *   - pool_is_valid(): per-segment live bytes, garbage, sealed list, segment
+ *     bytes (pool.c);
+ *   - budget: charged == segment bytes + arena metadata + slot table;
+ *   - counters: stored == zero + same + compressed + incompressible, and
+ *     they match what the slot table holds.
+ * O(stored slots + pool bytes); for tests and VSWAP_DEBUG builds.
+ */
+#include "debug.h"
+#include "store.h"
+
+struct check_arg {
+	struct vswap_store *s;
+	uint64_t live;
+	int64_t pages, objs, cbytes;
+	bool ok;
+};
+
+static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
+{
+	struct check_arg *a = arg;
+	uint64_t w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+	unsigned kind = slot_kind(w0);
+
+	if (w0 & SLOT_LOCK)
+		a->ok = false;
+	if (kind == SLOT_EMPTY)
+		return;
+	a->pages++;
+	if (!slot_in_pool(kind))
+		return;
+	{
+		const unsigned char *hdrp =
+			(const unsigned char *)pool_payload(&a->s->pool, e->w1) -
+			OBJ_HDR_SIZE;
+		uint64_t h = *(const uint64_t *)hdrp;
+
+		if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_DEAD) ||
+		    (h & OBJ_LEN_MASK) != slot_len(w0) ||
+		    (kind == SLOT_RAW && slot_len(w0) != VSWAP_PAGE_SIZE))
+			a->ok = false;
+	}
+	a->objs++;
+	a->cbytes += slot_len(w0);
+	a->live += obj_size(slot_len(w0));
+}
+
+/* The whole-store invariants; store quiesced by the caller. */
+int vswap_store_check_locked(struct vswap_store *s)
+{
+	struct check_arg a = { .s = s, .ok = true };
+	struct vswap_head *heads[VSWAP_CTX_MAX];
+	struct vswap_stats st;
+
+	slot_table_for_each(&s->st, check_fn, &a);
+	for (unsigned i = 0; i < s->nctx; i++)
+		heads[i] = &s->ctx[i]->head;
+	vswap_get_stats(s, &st);
+	if (!a.ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
+	    s->pool.ms.charged != s->pool.ms.seg_bytes +
+				  s->pool.ms.meta_bytes + s->st.bytes ||
+	    st.stored_pages != (uint64_t)a.pages ||
+	    st.compressed_pages + st.incompressible_pages != (uint64_t)a.objs ||
+	    st.compressed_bytes != (uint64_t)a.cbytes ||
+	    st.stored_pages != st.zero_pages + st.same_pages +
+			       st.compressed_pages + st.incompressible_pages)
+		return VSWAP_E_INTEGRITY;
+	return VSWAP_OK;
+}
+
+int vswap_store_check(struct vswap_store *s)
+{
+	int r;
+
+	if (!s)
+		return VSWAP_E_INVAL;
+	ctx_quiesce(s);
+	r = vswap_store_check_locked(s);
+	ctx_unquiesce(s);
+	return r;
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stats.c - keeping and reading the counters of a store (see stats.h for
+ * the shard discipline). The only cross-shard operation is the sum in
+ * vswap_get_stats(); nothing here takes a lock.
+ */
+#include <string.h>
+
+#include "stats.h"
+#include "store.h"
+
+/* Add (sign = +1) or remove (-1) one entry's content from the counters. */
+void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
+{
+	uint32_t len = slot_len(w0);
+
+	switch (slot_kind(w0)) {
+	case SLOT_EMPTY:
+		return;
+	case SLOT_SAME:
+		if (w1 == 0)
+			SHARD_ADD(sh, zero_pages, sign);
+		else
+			SHARD_ADD(sh, same_pages, sign);
+		break;
+	case SLOT_COMP:
+		SHARD_ADD(sh, compressed_pages, sign);
+		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		break;
+	case SLOT_RAW:
+		SHARD_ADD(sh, incompressible_pages, sign);
+		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		break;
+	}
+	SHARD_ADD(sh, stored_pages, sign);
+}
+
+static uint64_t clamp0(int64_t v)
+{
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
+{
+	/* Only atomic reads below; the cast drops const for the helpers. */
+	struct vswap_store *s = (struct vswap_store *)cs;
+	int64_t cur[7] = { 0 };
+	unsigned n;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	out->capacity = s->params.capacity;
+	out->pool_max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
+	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		struct vswap_shard *sh =
+			&__atomic_load_n(&s->ctx[i], __ATOMIC_ACQUIRE)->shard;
+
+		cur[0] += SHARD_READ(sh, stored_pages);
+		cur[1] += SHARD_READ(sh, zero_pages);
+		cur[2] += SHARD_READ(sh, same_pages);
+		cur[3] += SHARD_READ(sh, incompressible_pages);
+		cur[4] += SHARD_READ(sh, compressed_pages);
+		cur[5] += SHARD_READ(sh, compressed_bytes);
+		cur[6] += SHARD_READ(sh, obj_bytes);
+		out->stores += SHARD_READ(sh, stores);
+		out->loads += SHARD_READ(sh, loads);
+		out->invalidates += SHARD_READ(sh, invalidates);
+		out->invalidated_pages += SHARD_READ(sh, invalidated_pages);
+		out->loads_empty += SHARD_READ(sh, loads_empty);
+		out->store_nospace += SHARD_READ(sh, store_nospace);
+		out->store_nomem += SHARD_READ(sh, store_nomem);
+		out->integrity_errors += SHARD_READ(sh, integrity_errors);
+		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
+			out->load_lat_hist[b] += SHARD_READ(sh,
+							    load_lat_hist[b]);
+	}
+	out->stored_pages = clamp0(cur[0]);
+	out->zero_pages = clamp0(cur[1]);
+	out->same_pages = clamp0(cur[2]);
+	out->incompressible_pages = clamp0(cur[3]);
+	out->compressed_pages = clamp0(cur[4]);
+	out->compressed_bytes = clamp0(cur[5]);
+	out->pool_bytes = pool_bytes(&s->pool);
+	out->pool_bytes_peak = __atomic_load_n(&s->pool.ms.peak,
+					       __ATOMIC_RELAXED);
+	if (out->pool_bytes_peak < out->pool_bytes)
+		out->pool_bytes_peak = out->pool_bytes;
+	/* Slot table + arena descriptors + object headers (8 B each). */
+	out->meta_bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED) +
+			  __atomic_load_n(&s->pool.ms.meta_bytes,
+					  __ATOMIC_RELAXED) +
+			  (out->compressed_pages + out->incompressible_pages) *
+			  OBJ_HDR_SIZE;
+	out->compactions = __atomic_load_n(&s->pool.compactions,
+					   __ATOMIC_RELAXED);
+	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,
+					       __ATOMIC_RELAXED);
+}
+
