@@ -300,7 +300,7 @@ static void t_threads(void **state)
 struct rthr {
 	struct vswap_store *s;
 	unsigned id;
-	volatile int *stop;
+	int *stop;
 	unsigned long bad;
 };
 
@@ -311,7 +311,7 @@ static void *reset_worker(void *arg)
 	unsigned char in[PS], out[PS], zero[PS] = { 0 };
 	unsigned ver = 0;
 
-	while (!*t->stop) {
+	while (!__atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
 		uint64_t slot = (ver * 7 + t->id) % 512 * 2 + t->id;
 
 		ver++;
@@ -327,7 +327,7 @@ static void *reset_worker(void *arg)
 static void t_reset_under_traffic(void **state)
 {
 	struct vswap_store *s = mk(1024, VSWAP_CODEC_LZ4, true, 0);
-	static volatile int stop;
+	static int stop;
 	struct rthr th[2];
 	pthread_t tid[2];
 
@@ -342,7 +342,7 @@ static void t_reset_under_traffic(void **state)
 		if (i % 50 == 0)
 			assert_int_equal(vswap_store_check(s), 0);
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < 2; i++) {
 		pthread_join(tid[i], NULL);
 		assert_int_equal(th[i].bad, 0);
