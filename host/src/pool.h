@@ -133,6 +133,22 @@ void pool_fini(struct vswap_pool *p);
  */
 int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
 	       uint32_t len, unsigned flags, uint64_t *handle, void **payload);
+/*
+ * Where a payload of up to @max_len bytes can be written in @head without
+ * sealing it, or NULL. Writing there claims nothing: a following
+ * pool_alloc() on the same head with len <= @max_len returns exactly this
+ * payload address (only the head's owner touches it in between). Lets the
+ * store compress straight into the pool instead of copying from scratch.
+ */
+static inline void *pool_head_room(struct vswap_pool *p,
+				   struct vswap_head *head, uint32_t max_len)
+{
+	if (!head->seg || head->used + obj_size(max_len) > VSWAP_SEG_SIZE)
+		return NULL;
+	return memsource_addr(&p->ms, head->seg->id) + head->used +
+	       OBJ_HDR_SIZE;
+}
+
 /* Free an object. Called with the owning slot locked. */
 void pool_free(struct vswap_pool *p, uint64_t handle);
 /* Seal @head's segment (if any) so it can be compacted or freed. */

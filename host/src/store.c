@@ -252,20 +252,26 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 		w0 = slot_w0(SLOT_SAME, 0, 0);
 		w1 = val;
 	} else {
-		const void *src = c->scratch;
+		/* Compress straight into the head when it has room for the
+		 * worst case (all but the last few KiB of a segment). */
+		unsigned char *out = pool_head_room(&s->pool, &c->head,
+						    VSWAP_CODEC_SCRATCH);
+		const void *src;
 		unsigned kind = SLOT_COMP;
 		uint32_t csum = 0;
 		void *dst;
 		int n;
 
+		if (!out)
+			out = c->scratch;
 		/*
-		 * Full scratch capacity (>= the codecs' worst-case bound),
-		 * not max_compressed: LZ4's limited-output mode checks every
+		 * Full capacity (>= the codecs' worst-case bound), not
+		 * max_compressed: LZ4's limited-output mode checks every
 		 * sequence and is measurably slower on the common,
 		 * compressible page; the size test is ours, below.
 		 */
-		n = s->codec->compress(c->codec, page, c->scratch,
-				       VSWAP_CODEC_SCRATCH);
+		n = s->codec->compress(c->codec, page, out, VSWAP_CODEC_SCRATCH);
+		src = out;
 		/* Doesn't fit, or a codec failure: the raw page is always a
 		 * correct representation. */
 		if (n <= 0 || (uint32_t)n > s->params.max_compressed) {
@@ -279,7 +285,8 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 			       &dst);
 		if (r)
 			goto fail;
-		memcpy(dst, src, (size_t)n);
+		if (dst != src)
+			memcpy(dst, src, (size_t)n);
 		w0 = slot_w0(kind, (uint32_t)n, csum);
 	}
 
