@@ -16,7 +16,8 @@
  * Fields, all owned by the holder of ->lock:
  *   codec    per-context codec state (codec.h)
  *   head     open pool segment this context appends to (pool.h)
- *   scratch  compress() output; never read by anyone else
+ *   scratch  compress() output when the head has no room for the worst
+ *            case; never read by anyone else
  *   shard    counters; readers use relaxed loads (stats.h)
  */
 #ifndef VSWAP_CONTEXT_H
