@@ -21,6 +21,10 @@ deps:
 lib: deps
 	$(MAKE) -C host
 
+# Installs its own deps (qemu host); cached outside the clone, see the script.
+qemu:
+	scripts/build-qemu.sh
+
 check: deps
 	tests/run.sh
 

@@ -15,6 +15,7 @@ SUITES=(
 	"host|make -s -C host check"
 	"host-asan|make -s -C host check-asan"
 	"vswapctl|tests/vswapctl/run.sh"
+	"qemu|tests/qemu/run.sh"
 	"guest|tests/guest/e2e.sh --short"
 )
 

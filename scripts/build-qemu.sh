@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Build QEMU 10.0 (Debian's source package) with the qemu-patches/ series and
+# libvswap, for x86_64 only, with a small device set.
+#
+#   scripts/build-qemu.sh [--asan] [--tests] [--no-deps]
+#
+#   --asan     separate build with --enable-asan and libvswap built with
+#              ASan+UBSan; installs $BUILD/qemu-asan/ instead of $BUILD/qemu/
+#   --tests    also build the qtest binary (qos-test) and install it
+#   --no-deps  do not run scripts/install-deps.sh
+#
+# Result: $BUILD/qemu/qemu-system-x86_64 (a copy; firmware is searched in
+# /usr/share/seabios and /usr/share/qemu, no -L needed), and with --tests
+# $BUILD/qemu/qos-test.
+#
+# Cache: everything big lives outside the clone, in
+#   ${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}/qemu-<debver>/
+#     dl/            the source package as fetched by apt-get source
+#     src/           git repo: tag debian-base = dpkg-source -x result,
+#                    HEAD = debian-base + the series; built from
+#     apply/         git worktree where the series is applied afresh
+#     build[-asan]/  meson build directories
+#     vswap[-asan]/  staged libvswap (stable paths for pkg-config)
+# keyed by (QEMU version, hash of qemu-patches/* and the ABI header): when
+# the key is unchanged nothing is re-applied and ninja finds nothing to do.
+# When it changed, the series is applied to a fresh copy of debian-base in
+# apply/, then src/ is moved to that commit with git checkout, which rewrites
+# only the files whose content differs, so ninja rebuilds only what changed.
+# A changed libvswap.a forces a relink.  One build at a time (flock).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$repo/build}
+CACHE=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
+JOBS=${JOBS:-2}
+# The series is written against this Debian version; another one is used
+# (with a warning) only if the archive no longer has it.
+QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:10.0.13+ds-0+deb13u1}
+
+asan=0 tests=0 deps=1
+for a in "$@"; do
+	case $a in
+	--asan) asan=1 ;;
+	--tests) tests=1 ;;
+	--no-deps) deps=0 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	*) echo "build-qemu: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
+
+log() { echo "build-qemu: $*" >&2; }
+t0=$(date +%s)
+
+[ $deps = 1 ] && "$repo/scripts/install-deps.sh" qemu host
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/lock"
+if ! flock -n 9; then
+	log "another QEMU build holds $CACHE/lock; waiting"
+	flock 9
+fi
+
+git_q() { git -c user.name=virtio-vswap -c user.email=virtio-vswap@localhost \
+	-c advice.detachedHead=false "$@"; }
+
+# --- 1. source package, fetched once through apt ---------------------------
+dl=$CACHE/dl
+mkdir -p "$dl"
+dsc=$(ls "$dl"/qemu_*.dsc 2>/dev/null | head -1 || true)
+if [ -z "$dsc" ]; then
+	log "fetching the QEMU source package ($QEMU_DEB_VERSION) with apt"
+	tmp=$(mktemp -d "$dl/.fetch.XXXXXX")
+	if ! (cd "$tmp" && apt-get source -qq --download-only \
+		"qemu=$QEMU_DEB_VERSION"); then
+		log "WARNING: qemu=$QEMU_DEB_VERSION not in the archive;" \
+		    "taking the newest trixie source; the series may not apply"
+		(cd "$tmp" && apt-get source -qq --download-only qemu)
+	fi
+	mv "$tmp"/* "$dl"/
+	rmdir "$tmp"
+	dsc=$(ls "$dl"/qemu_*.dsc | head -1)
+fi
+ver=$(basename "$dsc" .dsc)
+ver=${ver#qemu_}
+top=$CACHE/qemu-$ver
+src=$top/src
+
+if [ ! -d "$src/.git" ]; then
+	log "unpacking $ver (dpkg-source -x applies Debian's patches)"
+	rm -rf "$top/.unpack" "$src"
+	mkdir -p "$top"
+	# (gpgv says it cannot check the signature: apt verified the files)
+	dpkg-source -q -x "$dsc" "$top/.unpack" >"$top/unpack.log" 2>&1 || {
+		cat "$top/unpack.log" >&2; exit 1; }
+	(cd "$top/.unpack" && git init -q && git add -A -f . &&
+	 git_q commit -q -m "Debian qemu $ver (dpkg-source -x)" &&
+	 git tag debian-base)
+	mv "$top/.unpack" "$src"
+fi
+
+# --- 2. the series, re-applied only when it changed ------------------------
+series=$repo/qemu-patches/series
+abi=$repo/include/linux/virtio_vswap.h
+mak=$repo/scripts/qemu/vswap-x86_64.mak
+key=$( (echo "$ver"; cat "$series"; grep -v '^#' "$series" | while read -r p; do
+	[ -n "$p" ] && cat "$repo/qemu-patches/$p"; done; cat "$abi" "$mak") |
+	sha256sum | cut -c1-16)
+
+if [ "$(cat "$top/series.key" 2>/dev/null)" != "$key" ]; then
+	log "applying qemu-patches/ (key $key) to a fresh debian-base"
+	apply=$top/apply
+	if [ ! -d "$apply" ]; then
+		git -C "$src" worktree prune
+		git -C "$src" worktree add -q --detach "$apply" debian-base
+	fi
+	git -C "$apply" am --abort >/dev/null 2>&1 || true
+	git_q -C "$apply" checkout -q -f --detach debian-base
+	git -C "$apply" clean -q -f -d -x
+	while read -r p; do
+		case $p in ''|'#'*) continue ;; esac
+		if ! git_q -C "$apply" am -q --keep-cr "$repo/qemu-patches/$p"; then
+			git -C "$apply" am --abort || true
+			log "ERROR: qemu-patches/$p does not apply"
+			exit 1
+		fi
+	done < "$series"
+	head=$(git -C "$apply" rev-parse HEAD)
+	# Only files that differ from the current checkout are rewritten.
+	git_q -C "$src" checkout -q -f --detach "$head"
+	echo "$key" > "$top/series.key"
+fi
+
+# Files the build adds to the tree; rewritten only when their content changes
+# (a rewrite would make ninja rebuild their users).
+put() {		# src-file dst-file
+	if ! cmp -s "$1" "$2"; then cp "$1" "$2"; fi
+}
+put "$mak" "$src/configs/devices/x86_64-softmmu/vswap-x86_64.mak"
+gen=$(mktemp)
+"$repo/scripts/qemu/gen-std-header.sh" "$src" "$abi" "$gen"
+std=$src/include/standard-headers/linux/virtio_vswap.h
+if ! cmp -s "$gen" "$std"; then
+	log "WARNING: the series' include/standard-headers/linux/virtio_vswap.h" \
+	    "differs from the one generated from include/linux/virtio_vswap.h;" \
+	    "building with the generated one (refresh patch 0001)"
+	cp "$gen" "$std"
+fi
+rm -f "$gen"
+
+# --- 3. libvswap, staged at a stable path for pkg-config ------------------
+if [ $asan = 1 ]; then
+	flavour=-asan
+	make -s -C "$repo/host" BUILD="$BUILD" SAN=asan OPT=-O1 lib >&2
+	libout=$BUILD/host-asan
+else
+	flavour=
+	make -s -C "$repo/host" BUILD="$BUILD" lib >&2
+	libout=$BUILD/host
+fi
+stage=$top/vswap$flavour
+mkdir -p "$stage/lib" "$stage/include" "$stage/pkgconfig"
+put "$repo/host/include/vswap.h" "$stage/include/vswap.h"
+put "$libout/libvswap.a" "$stage/lib/libvswap.a"
+private=$(sed -n 's/^Libs.private: *//p' "$libout/pkgconfig/vswap.pc")
+pc=$(mktemp)
+printf '%s\n' "Name: vswap" "Description: libvswap staged for QEMU" \
+	"Version: 0.1" "Cflags: -I$stage/include" \
+	"Libs: -L$stage/lib -lvswap" "Libs.private: $private" > "$pc"
+put "$pc" "$stage/pkgconfig/vswap.pc"
+rm -f "$pc"
+
+# --- 4. configure (once per flag set) and build ----------------------------
+bdir=$top/build$flavour
+conf=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
+	--without-default-features --without-default-devices
+	--with-devices-x86_64=vswap-x86_64
+	--enable-kvm --enable-tcg --enable-slirp --enable-zstd --enable-numa
+	--enable-fdt=system --enable-vswap --disable-docs --disable-werror
+	--disable-install-blobs --firmwarepath=/usr/share/seabios:/usr/share/qemu)
+[ $asan = 1 ] && conf+=(--enable-asan --enable-ubsan)
+mkdir -p "$bdir"
+if [ ! -f "$bdir/build.ninja" ] ||
+   [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]}" ]; then
+	log "configuring $bdir"
+	(cd "$bdir" && PKG_CONFIG_PATH=$stage/pkgconfig \
+		"$src/configure" "${conf[@]}" > configure.log 2>&1) || {
+		tail -30 "$bdir/configure.log" >&2
+		log "ERROR: configure failed (log: $bdir/configure.log)"
+		exit 1
+	}
+	echo "${conf[*]}" > "$bdir/vswap-configure"
+fi
+
+# ninja does not see through -lvswap: relink when the archive changed.
+libsum=$(sha256sum "$stage/lib/libvswap.a" | cut -c1-16)
+if [ "$(cat "$bdir/vswap-lib.sum" 2>/dev/null)" != "$libsum" ]; then
+	rm -f "$bdir/qemu-system-x86_64"
+	echo "$libsum" > "$bdir/vswap-lib.sum"
+fi
+
+targets=(qemu-system-x86_64)
+[ $tests = 1 ] && targets+=(tests/qtest/qos-test)
+log "ninja -j$JOBS ${targets[*]} in $bdir"
+PKG_CONFIG_PATH=$stage/pkgconfig ninja -C "$bdir" -j"$JOBS" "${targets[@]}" \
+	> "$bdir/ninja.log" 2>&1 || {
+	grep -E -B2 -A8 'error|FAILED' "$bdir/ninja.log" | tail -60 >&2
+	log "ERROR: build failed (log: $bdir/ninja.log)"
+	exit 1
+}
+grep -c '^\[' "$bdir/ninja.log" | sed 's/^/build-qemu: ninja steps run: /' >&2
+
+# --- 5. install into the clone's build directory ---------------------------
+out=$BUILD/qemu$flavour
+mkdir -p "$out"
+install_copy() {	# file
+	cp "$1" "$out/.$(basename "$1").tmp"
+	mv -f "$out/.$(basename "$1").tmp" "$out/$(basename "$1")"
+}
+install_copy "$bdir/qemu-system-x86_64"
+[ $tests = 1 ] && install_copy "$bdir/tests/qtest/qos-test"
+echo "$ver $key" > "$out/VERSION"
+log "done in $(($(date +%s) - t0)) s: $out/qemu-system-x86_64 ($ver, series $key)"

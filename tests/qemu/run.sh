@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Device tests of the patched QEMU, as TAP.
+#
+#   tests/qemu/run.sh [--asan]
+#
+# Builds (or finds cached) QEMU with scripts/build-qemu.sh --tests, then:
+#   - the series' standard header equals the one generated from the ABI header
+#   - -device virtio-vswap-pci,help lists every property; the alias works
+#   - realize rejects each bad setting with an error naming the property
+#   - QMP query-vswap, HMP info vswap, the migration blocker, qom-set pool-max
+#   - the qtest (tests/qtest/virtio-vswap-test.c in the series) through
+#     qos-test, every case reported as its own TAP line
+# --asan does the same with the separate ASan+UBSan build (build-qemu.sh
+# --asan); any sanitizer report fails the test that produced it.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+BUILD=${BUILD:-$repo/build}
+export BUILD
+
+flag= out=$BUILD/qemu
+if [ "${1:-}" = --asan ]; then
+	flag=--asan out=$BUILD/qemu-asan
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
+qemu=$out/qemu-system-x86_64
+n=0 fails=0
+ok()     { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
+check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+if ! scripts/build-qemu.sh $flag --tests >"$BUILD/qemu-build$flag.log" 2>&1; then
+	sed 's/^/# /' "$BUILD/qemu-build$flag.log" | tail -40
+	not_ok "build QEMU with qemu-patches/ (scripts/build-qemu.sh $flag --tests)"
+	echo "1..$n"
+	exit 1
+fi
+grep '^build-qemu: done' "$BUILD/qemu-build$flag.log" | sed 's/^/# /'
+ok "build QEMU with qemu-patches/ ($(cat "$out/VERSION"))"
+
+# The series carries include/standard-headers/linux/virtio_vswap.h so that
+# each patch builds on its own; it must be exactly what QEMU's own
+# update-linux-headers.sh transformation makes of include/linux/virtio_vswap.h.
+cache=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
+src=$cache/qemu-$(cut -d' ' -f1 "$out/VERSION")/src
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+scripts/qemu/gen-std-header.sh "$src" include/linux/virtio_vswap.h "$tmp/gen.h"
+git -C "$src" show HEAD:include/standard-headers/linux/virtio_vswap.h \
+	> "$tmp/series.h" 2>/dev/null
+check "qemu-patches/ standard header equals the generated one" \
+	cmp -s "$tmp/gen.h" "$tmp/series.h"
+
+q() { timeout 60 "$qemu" -nodefaults -display none -accel tcg "$@"; }
+
+help=$(q -device virtio-vswap-pci,help 2>&1)
+missing=
+for p in size num-queues queue-size max-pages compress compress-level \
+	 pool-max checksum mq write-zeroes ioeventfd vectors; do
+	grep -q "^ *$p=" <<<"$help" || missing+=" $p"
+done
+check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+check "-device virtio-vswap,help (alias) lists the same" \
+	grep -q 'pool-max=' <(q -device virtio-vswap,help 2>&1)
+
+bad_setting() {		# property-setting expected-word
+	local msg
+	# -S with no monitor: a QEMU that accepted the setting just waits
+	msg=$(timeout 10 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
+		-device "virtio-vswap,$1" 2>&1 </dev/null)
+	if [ $? -ne 0 ] && grep -q -- "$2" <<<"$msg"; then
+		ok "realize rejects $1 ($(head -1 <<<"$msg" | cut -c1-100))"
+	else
+		not_ok "realize rejects $1: got: $msg"
+	fi
+}
+bad_setting size=1000 "'size'"
+bad_setting size=0 "'size'"
+bad_setting size=32T "'size'"
+bad_setting num-queues=0 "'num-queues'"
+bad_setting num-queues=4,mq=off "'num-queues'"
+bad_setting queue-size=100 "'queue-size'"
+bad_setting max-pages=0 "'max-pages'"
+bad_setting max-pages=100000 "'max-pages'"
+bad_setting compress=gzip "compress"
+bad_setting compress=none,compress-level=3 "'compress-level'"
+bad_setting compress=zstd,compress-level=99 "'compress-level'"
+
+# One QMP session: query-vswap, info vswap, qom-set, migration blocker.
+qmp_out=$( (
+	echo '{"execute":"qmp_capabilities"}'
+	echo '{"execute":"query-vswap"}'
+	echo '{"execute":"qom-set","arguments":{"path":"/machine/peripheral/vs0/virtio-backend","property":"pool-max","value":1048576}}'
+	echo '{"execute":"human-monitor-command","arguments":{"command-line":"info vswap"}}'
+	echo '{"execute":"migrate","arguments":{"uri":"exec:cat >/dev/null"}}'
+	echo '{"execute":"quit"}'
+	sleep 5) | q -M q35 -smp 2 -S -device virtio-vswap,id=vs0,size=1G \
+		-device virtio-vswap-pci,id=vs1,num-queues=1,compress=zstd \
+		-qmp stdio 2>&1)
+echo "$qmp_out" | grep -v '^{"QMP"' | cut -c1-300 | sed 's/^/# /'
+qmp_check() {		# what python-expression-on-the-query-vswap-list
+	python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    r = m.get("return")
+    if isinstance(r, list):
+        d = {e.get("id"): e for e in r}
+        sys.exit(0 if eval(sys.argv[1]) else 1)
+sys.exit(1)' "$2" <<<"$qmp_out" && ok "$1" || not_ok "$1"
+}
+qmp_check "QMP query-vswap lists both devices" 'sorted(d) == ["vs0", "vs1"]'
+qmp_check "query-vswap: vs0 capacity 262144 slots, 2 queues (one per vCPU)" \
+	'd["vs0"]["config"]["capacity"] == 262144 and d["vs0"]["config"]["num-queues"] == 2'
+qmp_check "query-vswap: vs1 zstd, 1 queue, 32 latency buckets, zero counters" \
+	'd["vs1"]["config"]["compress"] == "zstd" and d["vs1"]["config"]["num-queues"] == 1 and len(d["vs1"]["store"]["load-latency"]) == 32 and not any(d["vs1"]["device"].values())'
+check "HMP info vswap shows pool-max set with qom-set" \
+	grep -q 'pool-max 1048576' <<<"$qmp_out"
+check "migration is blocked with a reason" \
+	grep -q 'virtio-vswap: the swap store is not migrated yet' <<<"$qmp_out"
+
+# The qtest: every qos-test case under virtio-vswap, one TAP line each.
+qos=$out/qos-test
+export QTEST_QEMU_BINARY=$qemu
+export QTEST_QEMU_STORAGE_DAEMON_BINARY=/bin/false
+mapfile -t paths < <(timeout 120 "$qos" -l 2>/dev/null | grep 'virtio-vswap-tests/' | sort -u)
+check "qos-test has virtio-vswap test cases (${#paths[@]})" test ${#paths[@]} -ge 5
+for p in "${paths[@]}"; do
+	log=$tmp/qos.log
+	timeout 300 "$qos" --tap -p "$p" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q '^ok ' "$log" && ! grep -q '^not ok' "$log" &&
+	   ! grep -q 'runtime error\|ERROR: AddressSanitizer' "$log"; then
+		ok "qtest $p"
+	else
+		sed 's/^/# /' "$log" | tail -30
+		not_ok "qtest $p (rc=$rc)"
+	fi
+done
+
+echo "1..$n"
+[ $fails -eq 0 ]
