@@ -75,6 +75,36 @@ static void compact_after_invalidation(void **state)
 	vswap_store_destroy(s);
 }
 
+/*
+ * Overwriting the same few slots over and over leaves only garbage behind;
+ * automatic compaction (and freeing of emptied segments) keeps the pool
+ * bounded by the live data, not by the history of stores.
+ */
+static void overwrite_churn_stays_bounded(void **state)
+{
+	struct vswap_store *s = test_store_new(64, VSWAP_CODEC_LZ4, 0);
+	const uint64_t n = env_u64("VSWAP_MODEL_OPS", 30000) * 2;
+	struct vswap_stats st;
+
+	(void)state;
+	for (uint64_t op = 0; op < n; op++)
+		store_kind(s, op % 64, op % 7 ? PK_TEXT : PK_RANDOM, op);
+	st = test_stats(s);
+	assert_int_equal(st.stored_pages, 64);
+	/* 64 live pages are < 256 KiB; allow a few segments of heads/slack */
+	if (st.pool_bytes > 4 * MiB)
+		fail_msg("%" PRIu64 " overwrites of 64 slots hold %" PRIu64
+			 " pool bytes (%" PRIu64 " live payload)", n,
+			 st.pool_bytes, st.compressed_bytes);
+	for (uint64_t i = 0; i < 64; i++) {
+		uint64_t last = (n - 1 - i) / 64 * 64 + i;	/* last op on i */
+
+		check_slot(s, i, last % 7 ? PK_TEXT : PK_RANDOM, last);
+	}
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
 static void compact_empty_store(void **state)
 {
 	struct vswap_store *s = test_store_new(16, VSWAP_CODEC_ZSTD, 0);
@@ -162,6 +192,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(compact_after_invalidation),
+		cmocka_unit_test(overwrite_churn_stays_bounded),
 		cmocka_unit_test(compact_empty_store),
 		cmocka_unit_test(compact_during_traffic),
 	};

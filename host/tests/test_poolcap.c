@@ -107,6 +107,32 @@ static void nospace_keeps_old_content(void **state)
 	vswap_store_destroy(s);
 }
 
+/* A cap below one segment: pool data never fits, nothing breaks. */
+static void tiny_cap(void **state)
+{
+	struct vswap_params p;
+	struct vswap_store *s;
+	struct vswap_stats st;
+	unsigned char page[PAGE];
+
+	(void)state;
+	vswap_params_init(&p, 256);
+	p.pool_max = 1;
+	s = test_store_new_p(&p);
+	page_fill(page, PK_TEXT, 1);
+	assert_int_equal(vswap_store_page(s, 3, page), VSWAP_E_NOSPACE);
+	check_slot(s, 3, PK_EMPTY, 0);
+	st = test_stats(s);
+	assert_int_equal(st.stored_pages, 0);
+	assert_int_equal(st.store_nospace, 1);
+	assert_true(st.pool_bytes_peak <= 1 || st.pool_bytes_peak ==
+		    test_stats(s).pool_bytes);
+	assert_int_equal(vswap_set_pool_max(s, 0), VSWAP_OK);
+	assert_int_equal(vswap_store_page(s, 3, page), VSWAP_OK);
+	check_slot(s, 3, PK_TEXT, 1);
+	vswap_store_destroy(s);
+}
+
 /* Lowering the cap below current use refuses new data, drops nothing. */
 static void lower_cap_below_use(void **state)
 {
@@ -427,6 +453,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nospace_keeps_old_content),
+		cmocka_unit_test(tiny_cap),
 		cmocka_unit_test(lower_cap_below_use),
 		cmocka_unit_test(garbage_reclaimed_at_cap),
 		cmocka_unit_test(compaction_stays_under_cap),
