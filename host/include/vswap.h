@@ -8,6 +8,8 @@
  *   struct vswap_stats    a snapshot of every counter of one store
  *   enum vswap_err        every error a call can return (stable values)
  *   enum vswap_codec      lz4 (default), zstd, none
+ *   struct vswap_writeback_result  what one writeback call did
+ *   VSWAP_EVENT_*         conditions the caller polls (vswap_take_events)
  *
  * Contract
  *   - A slot is a number in [0, capacity). It holds one page or nothing.
@@ -123,6 +125,62 @@ int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max);
  */
 int64_t vswap_compact(struct vswap_store *s);
 
+/*
+ * Disk tier (docs/writeback.md). @fd is the caller's, open O_RDWR, without
+ * O_APPEND or O_DIRECT, on a regular file or a block device; it must stay
+ * open until the store is destroyed (the library never closes it). A
+ * regular file is truncated at once: nothing in it is ever read back (the
+ * slot table is the only index; no content survives the store). The file
+ * grows as writeback needs space, freed chunks are hole-punched and reused;
+ * @max_bytes = 0 lets it grow (up to what the capacity can ever need),
+ * else caps it (>= 1 MiB). Once attached, a store at its pool cap writes
+ * its oldest data to disk instead of failing with NOSPACE.
+ * Errors: INVAL (bad fd/flags/type, max_bytes below 1 MiB), BUSY (a disk is
+ * already attached), NOMEM, IO (truncate failed).
+ */
+int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes);
+
+/* What one writeback call did. */
+struct vswap_writeback_result {
+	uint64_t pages;		/* slots moved from the pool to disk */
+	uint64_t bytes;		/* bytes written (headers + payloads) */
+	uint64_t pool_freed;	/* pool bytes given back to the host */
+	uint64_t ios;		/* write system calls */
+	uint64_t segments;	/* pool segments written back */
+};
+
+/*
+ * Proactive writeback: move pool segments whose data is at least
+ * @min_age_ns old (segment creation time, CLOCK_MONOTONIC), oldest first,
+ * to disk, writing at most @max_bytes (0 = no limit; whole segments only,
+ * so a budget below one segment's live data writes nothing). Runs while
+ * traffic continues; one writeback at a time per store (a second caller
+ * waits). Blocks on file I/O: call it from a worker thread. @res (may be
+ * NULL) is filled even on error.
+ * Errors: INVAL (no disk tier), NOSPACE (disk full or at max_bytes), IO
+ * (a write failed); what was written before the error stays written, and
+ * the data of the failed batch stays in memory.
+ */
+int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
+		    uint64_t max_bytes, struct vswap_writeback_result *res);
+
+/*
+ * Pressure writeback: if pool bytes exceed the low watermark (90% of
+ * pool_max), write back the oldest segments until they don't. Stores do
+ * this themselves (bounded per store) when they hit the cap; a caller that
+ * sees VSWAP_EVENT_PRESSURE may run it from a worker so stores don't have
+ * to. Errors as vswap_writeback(); OK when there is nothing to do.
+ */
+int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res);
+
+/* Conditions worth telling an operator about (bits, sticky until taken). */
+#define VSWAP_EVENT_WRITEBACK_ERROR	0x1u	/* a write failed (EIO...) */
+#define VSWAP_EVENT_DISK_FULL		0x2u	/* ENOSPC or max_bytes reached */
+#define VSWAP_EVENT_READ_ERROR		0x4u	/* a disk read failed */
+#define VSWAP_EVENT_PRESSURE		0x8u	/* a store had to write back */
+/* Return and clear the events raised since the last call. Any thread. */
+unsigned vswap_take_events(struct vswap_store *s);
+
 /* Load-latency histogram: bucket i counts loads taking [2^i, 2^(i+1)) ns. */
 #define VSWAP_LAT_BUCKETS	32
 
@@ -159,7 +217,23 @@ struct vswap_stats {
 	uint64_t compactions;		/* segments compacted */
 	uint64_t compacted_bytes;	/* live bytes moved by compaction */
 
-	uint64_t load_lat_hist[VSWAP_LAT_BUCKETS];
+	uint64_t load_lat_hist[VSWAP_LAT_BUCKETS];	/* every load */
+
+	/* disk tier (vswap_store_attach_disk), current content */
+	uint64_t disk_pages;		/* slots whose page is on disk */
+	uint64_t disk_bytes;		/* payload bytes on disk (compressed) */
+	uint64_t disk_file_bytes;	/* file blocks allocated (st_blocks) */
+	/* disk tier totals */
+	uint64_t writeback_pages;	/* slots moved to disk */
+	uint64_t writeback_bytes;	/* bytes written (objects as stored) */
+	uint64_t writeback_ios;		/* write system calls */
+	uint64_t writeback_errors;	/* failed writes (ENOSPC, EIO): the
+					 * data stayed in memory */
+	uint64_t writeback_freed_bytes;	/* pool bytes freed by writeback */
+	uint64_t loads_from_disk;
+	uint64_t disk_read_errors;	/* loads that failed with IO */
+	/* loads served from disk; load_lat_hist minus this = from memory */
+	uint64_t disk_load_lat_hist[VSWAP_LAT_BUCKETS];
 };
 
 void vswap_get_stats(const struct vswap_store *s, struct vswap_stats *out);

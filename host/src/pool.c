@@ -29,7 +29,10 @@
  *   - pool_seal(), if its fetch_or(SEALED) saw live == 0;
  *   - the compactor, if its final fetch_and(~COMPACTING) saw live == 0.
  * A compactor that finds live == 0 when setting COMPACTING leaves the
- * segment to the pool_free() that emptied it.
+ * segment to the pool_free() that emptied it. Writeback (writeback.c)
+ * takes its victims the same way (pool_take_oldest: COMPACTING set, state
+ * WRITEBACK, unlinked) and gives them back with pool_put_victim(), which is
+ * the compactor's final step; so neither ever sees the other's victims.
  *
  * Invariants (quiesced; checked by pool_is_valid):
  *   garbage == sum over sealed segments of (SEG_SIZE - live)
@@ -418,8 +421,6 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 {
 	struct vswap_segment *best = pick_victim(p, min_free);
 	unsigned char *base;
-	uint64_t old;
-	bool empty;
 
 	if (!best)
 		return false;
@@ -435,22 +436,60 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));
 	}
 
+	if (pool_put_victim(p, best))
+		__atomic_fetch_add(&p->compactions, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg)
+{
+	uint64_t old;
+	bool empty;
+
 	pthread_mutex_lock(&p->lock);
-	old = __atomic_fetch_and(&best->lv, ~SEG_COMPACTING, __ATOMIC_ACQ_REL);
+	old = __atomic_fetch_and(&seg->lv, ~SEG_COMPACTING, __ATOMIC_ACQ_REL);
 	empty = !(old & SEG_LIVE_MASK);
 	if (empty) {
-		retire_locked(p, best, false);
+		retire_locked(p, seg, false);
 	} else {
-		__atomic_store_n(&best->state, SEG_STATE_SEALED,
+		__atomic_store_n(&seg->state, SEG_STATE_SEALED,
 				 __ATOMIC_RELAXED);
-		sealed_link(p, best);
+		sealed_link(p, seg);
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (empty) {
-		memsource_free(&p->ms, best);
-		__atomic_fetch_add(&p->compactions, 1, __ATOMIC_RELAXED);
+	if (empty)
+		memsource_free(&p->ms, seg);
+	return empty;
+}
+
+struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
+				       uint64_t born_before, uint64_t max_live)
+{
+	struct vswap_segment *seg;
+
+	pthread_mutex_lock(&p->lock);
+	for (seg = p->sealed_first; seg; seg = seg->next) {
+		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+				SEG_LIVE_MASK;
+		uint64_t old;
+
+		if (seg->birth_ns > born_before || !live || live > max_live)
+			continue;
+		old = __atomic_fetch_or(&seg->lv, SEG_COMPACTING,
+					__ATOMIC_ACQ_REL);
+		if (!(old & SEG_LIVE_MASK)) {
+			/* Emptied meanwhile: its pool_free() frees it. */
+			__atomic_fetch_and(&seg->lv, ~SEG_COMPACTING,
+					   __ATOMIC_RELAXED);
+			continue;
+		}
+		sealed_unlink(p, seg);
+		__atomic_store_n(&seg->state, SEG_STATE_WRITEBACK,
+				 __ATOMIC_RELAXED);
+		break;
 	}
-	return true;
+	pthread_mutex_unlock(&p->lock);
+	return seg;
 }
 
 int64_t pool_compact_all(struct vswap_pool *p)

@@ -43,7 +43,7 @@
 
 /* seg->state, informational (validation, walks); transitions in pool.c. */
 enum seg_state { SEG_STATE_FREE = 0, SEG_STATE_HEAD, SEG_STATE_SEALED,
-		 SEG_STATE_COMPACTING };
+		 SEG_STATE_COMPACTING, SEG_STATE_WRITEBACK };
 
 static inline uint32_t obj_size(uint32_t len)
 {
@@ -200,6 +200,22 @@ bool pool_charge_meta(struct vswap_pool *p, uint64_t n);
 
 /* Compact until nothing is worth moving; returns bytes freed (>= 0). */
 int64_t pool_compact_all(struct vswap_pool *p);
+/*
+ * Writeback victim: the first segment of the sealed list (seal order, i.e.
+ * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with
+ * 0 < live <= @max_live; returned marked COMPACTING, unlinked, state
+ * WRITEBACK, so compaction and pool_free() leave it to us. NULL if none.
+ * Its objects stay readable (and immutable but for OBJ_DEAD) until
+ * pool_put_victim().
+ */
+struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
+				       uint64_t born_before, uint64_t max_live);
+/*
+ * End of a compaction or writeback of @seg: clear COMPACTING; free the
+ * segment if nothing on it is live (returns true), else put it back on the
+ * sealed list.
+ */
+bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg);
 /* Seal the GC head (reset). Caller holds every context. */
 void pool_seal_gc_head(struct vswap_pool *p);
 

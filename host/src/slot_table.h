@@ -21,6 +21,10 @@
  *   w1 (plain, only under the lock):
  *                SAME:      the repeated 64-bit value (0 = zero page)
  *                COMP, RAW: pool handle (pool.h: segment id << 32 | offset)
+ *                DISK_COMP, DISK_RAW: byte offset in the disk tier's file
+ *                           of the object's 8-byte header (tier.h); the
+ *                           object is the pool object as it was, so its
+ *                           extent is obj_size(length) bytes
  *                EMPTY:     0
  * Locking: the lock bit protects both words. Take it with slot_lock(), which
  * returns w0 without the lock bit; release with slot_unlock(e, new_w0), which
@@ -39,7 +43,9 @@ enum vswap_slot_kind {
 	SLOT_SAME = 1,		/* same-filled page; value in w1 */
 	SLOT_COMP = 2,		/* compressed pool object */
 	SLOT_RAW = 3,		/* incompressible page stored as-is (4096 B) */
-	/* 4..7 reserved: disk extent (writeback), ... */
+	SLOT_DISK_COMP = 4,	/* compressed object on the disk tier */
+	SLOT_DISK_RAW = 5,	/* as-is page on the disk tier */
+	/* 6, 7 reserved */
 };
 
 #define SLOT_KIND_MASK		UINT64_C(0x7)
@@ -80,6 +86,17 @@ static inline uint64_t slot_w0(unsigned kind, uint32_t len, uint32_t csum)
 static inline bool slot_in_pool(unsigned kind)
 {
 	return kind == SLOT_COMP || kind == SLOT_RAW;
+}
+
+static inline bool slot_on_disk(unsigned kind)
+{
+	return kind == SLOT_DISK_COMP || kind == SLOT_DISK_RAW;
+}
+
+/* The kind a pool object of @kind gets when written back, and back. */
+static inline unsigned slot_disk_kind(unsigned kind)
+{
+	return kind == SLOT_RAW ? SLOT_DISK_RAW : SLOT_DISK_COMP;
 }
 
 #define SLOT_CHUNK_SHIFT	10

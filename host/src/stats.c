@@ -33,6 +33,13 @@ void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
 		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
 		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
 		break;
+	case SLOT_DISK_COMP:
+	case SLOT_DISK_RAW:
+		SHARD_ADD(sh, disk_pages, sign);
+		SHARD_ADD(sh, disk_bytes, (int64_t)sign * len);
+		break;
+	default:
+		return;
 	}
 	SHARD_ADD(sh, stored_pages, sign);
 }
@@ -46,7 +53,7 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 {
 	/* Only atomic reads below; the cast drops const for the helpers. */
 	struct vswap_store *s = (struct vswap_store *)cs;
-	int64_t cur[7] = { 0 };
+	int64_t cur[9] = { 0 };
 	unsigned n;
 
 	if (!out)
@@ -68,6 +75,13 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 		cur[4] += SHARD_READ(sh, compressed_pages);
 		cur[5] += SHARD_READ(sh, compressed_bytes);
 		cur[6] += SHARD_READ(sh, obj_bytes);
+		cur[7] += SHARD_READ(sh, disk_pages);
+		cur[8] += SHARD_READ(sh, disk_bytes);
+		out->loads_from_disk += SHARD_READ(sh, loads_from_disk);
+		out->disk_read_errors += SHARD_READ(sh, disk_read_errors);
+		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
+			out->disk_load_lat_hist[b] +=
+				SHARD_READ(sh, disk_load_lat_hist[b]);
 		out->stores += SHARD_READ(sh, stores);
 		out->loads += SHARD_READ(sh, loads);
 		out->invalidates += SHARD_READ(sh, invalidates);
@@ -101,5 +115,17 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 					   __ATOMIC_RELAXED);
 	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,
 					       __ATOMIC_RELAXED);
+	out->disk_pages = clamp0(cur[7]);
+	out->disk_bytes = clamp0(cur[8]);
+	out->disk_file_bytes = tier_file_bytes(&s->tier);
+	out->writeback_pages = __atomic_load_n(&s->tier.wb_pages,
+					       __ATOMIC_RELAXED);
+	out->writeback_bytes = __atomic_load_n(&s->tier.wb_bytes,
+					       __ATOMIC_RELAXED);
+	out->writeback_ios = __atomic_load_n(&s->tier.wb_ios, __ATOMIC_RELAXED);
+	out->writeback_errors = __atomic_load_n(&s->tier.wb_errors,
+						__ATOMIC_RELAXED);
+	out->writeback_freed_bytes = __atomic_load_n(&s->tier.wb_freed,
+						     __ATOMIC_RELAXED);
 }
 

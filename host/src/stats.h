@@ -13,9 +13,11 @@
  * invalidated through another adds +1 to one shard and -1 to the other; only
  * the sum is meaningful. Invariants (sum over shards, quiesced):
  *   stored_pages == zero_pages + same_pages + incompressible_pages
- *                   + compressed_pages
+ *                   + compressed_pages + disk_pages
  *   compressed_bytes == sum of payload lengths of pool objects
  *   objects == incompressible_pages + compressed_pages
+ *   disk_bytes == sum of payload lengths of slots on disk
+ * (a page on disk counts in disk_pages only, whatever its encoding)
  */
 #ifndef VSWAP_STATS_H
 #define VSWAP_STATS_H
@@ -33,6 +35,8 @@ struct vswap_shard {
 	int64_t compressed_pages;
 	int64_t compressed_bytes;
 	int64_t obj_bytes;		/* sum of obj_size(): headers + padding */
+	int64_t disk_pages;		/* DISK_COMP + DISK_RAW entries */
+	int64_t disk_bytes;		/* their payload bytes */
 	/* totals */
 	uint64_t stores;
 	uint64_t loads;
@@ -43,6 +47,9 @@ struct vswap_shard {
 	uint64_t store_nomem;
 	uint64_t integrity_errors;
 	uint64_t load_lat_hist[VSWAP_LAT_BUCKETS];
+	uint64_t loads_from_disk;
+	uint64_t disk_read_errors;
+	uint64_t disk_load_lat_hist[VSWAP_LAT_BUCKETS];
 } __attribute__((aligned(64)));
 
 /* Single-writer add: see above. @field is evaluated twice: no side effects. */

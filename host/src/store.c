@@ -11,9 +11,13 @@
  *   3. append the payload to the context's pool head (pool.h);
  *   4. lock the slot, swap in the new entry, free the old object, unlock.
  * A load locks the slot for the whole decode, so the object cannot be freed
- * or moved by compaction underneath it.
+ * or moved by compaction or writeback underneath it. A slot on disk is one
+ * pread under its slot lock (decode_disk). A store that hits the pool cap
+ * with a disk tier attached writes the oldest segments back (writeback.c)
+ * and retries once before answering NOSPACE.
  *
- * Lock order: see pool.c (ctx->lock > compact_lock > slot > pool > ms).
+ * Lock order: see writeback.c (ctx->lock > wb->lock > compact_lock > slot
+ * > pool > tier > ms).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +114,13 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	if (r)
 		goto free_table;
 	memsource_charge_fixed(&s->pool.ms, s->st.bytes);	/* directory */
+	tier_init(&s->tier);	/* no disk until vswap_store_attach_disk */
+	r = wb_init(&s->wb);
+	if (r)
+		goto free_pool;
 	r = VSWAP_E_NOMEM;
 	if (pthread_mutex_init(&s->ctx_lock, NULL))
-		goto free_pool;
+		goto free_wb;
 	/* Only thread affinity depends on the key: run without if exhausted. */
 	s->has_key = pthread_key_create(&s->ctx_key, NULL) == 0;
 	/* One context up front: codec setup errors show up here, not later. */
@@ -128,6 +136,8 @@ free_lock:
 	if (s->has_key)
 		pthread_key_delete(s->ctx_key);
 	pthread_mutex_destroy(&s->ctx_lock);
+free_wb:
+	wb_fini(&s->wb);
 free_pool:
 	pool_fini(&s->pool);
 free_table:
@@ -147,6 +157,8 @@ static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
 {
 	if (slot_in_pool(slot_kind(w0)))
 		pool_free(&s->pool, e->w1);
+	else if (slot_on_disk(slot_kind(w0)))
+		tier_free(&s->tier, e->w1, obj_size(slot_len(w0)));
 	stats_account(sh, w0, e->w1, -1);
 	e->w1 = 0;
 }
@@ -246,6 +258,9 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	c = ctx_get(s);
 	SHARD_ADD(&c->shard, stores, 1);
 	e = get_entry(s, slot, &r);
+	/* At the cap with a disk tier: write the oldest data back, retry. */
+	if (!e && r == VSWAP_E_NOSPACE && wb_pressure(s, c))
+		e = get_entry(s, slot, &r);
 	if (!e)
 		goto fail;
 	if (page_same_filled(page, &val)) {
@@ -283,6 +298,11 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 			csum = vswap_xxh32(src, (size_t)n, 0);
 		r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n, 0, &w1,
 			       &dst);
+		/* src is not in the head here: pool_alloc only fails when it
+		 * needed a new segment, i.e. the head had no room for it. */
+		if (r == VSWAP_E_NOSPACE && wb_pressure(s, c))
+			r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n,
+				       0, &w1, &dst);
 		if (r)
 			goto fail;
 		if (dst != src)
@@ -323,6 +343,45 @@ static unsigned lat_bucket(uint64_t ns)
 	return b < VSWAP_LAT_BUCKETS ? b : VSWAP_LAT_BUCKETS - 1;
 }
 
+/* Verify and decode a payload @src of @len bytes (entry w0) into @page. */
+static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
+			  uint64_t w0, const void *src, uint32_t len,
+			  void *page)
+{
+	if (s->params.checksum && vswap_xxh32(src, len, 0) != slot_csum(w0))
+		return VSWAP_E_INTEGRITY;
+	if (slot_kind(w0) == SLOT_RAW || slot_kind(w0) == SLOT_DISK_RAW) {
+		if (len != VSWAP_PAGE_SIZE)
+			return VSWAP_E_INTEGRITY;
+		memcpy(page, src, VSWAP_PAGE_SIZE);
+		return VSWAP_OK;
+	}
+	if (s->codec->decompress(c->codec, src, len, page))
+		return VSWAP_E_INTEGRITY;
+	return VSWAP_OK;
+}
+
+/*
+ * A slot on disk: one pread of its object (header + payload, as it was in
+ * the pool) into the context's scratch; the header must name this slot
+ * and length (a misdirected or zeroed read is INTEGRITY, not data).
+ */
+static int decode_disk(struct vswap_store *s, struct vswap_ctx *c,
+		       uint64_t slot, uint64_t off, uint64_t w0, void *page)
+{
+	uint32_t len = slot_len(w0);
+	uint64_t h;
+
+	if (len > VSWAP_PAGE_SIZE || !tier_attached(&s->tier))
+		return VSWAP_E_INTEGRITY;
+	if (tier_read(&s->tier, off, c->scratch, obj_size(len)))
+		return VSWAP_E_IO;
+	memcpy(&h, c->scratch, sizeof(h));
+	if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_LEN_MASK) != len)
+		return VSWAP_E_INTEGRITY;
+	return decode_payload(s, c, w0, c->scratch + OBJ_HDR_SIZE, len, page);
+}
+
 /* Decode entry @e of @slot (locked) into @page. */
 static int decode(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
 		  struct vswap_slot *e, uint64_t w0, void *page)
@@ -343,18 +402,10 @@ static int decode(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
 		src = pool_lookup(&s->pool, e->w1, slot, len);
 		if (!src)
 			return VSWAP_E_INTEGRITY;
-		if (s->params.checksum &&
-		    vswap_xxh32(src, len, 0) != slot_csum(w0))
-			return VSWAP_E_INTEGRITY;
-		if (slot_kind(w0) == SLOT_RAW) {
-			if (len != VSWAP_PAGE_SIZE)
-				return VSWAP_E_INTEGRITY;
-			memcpy(page, src, VSWAP_PAGE_SIZE);
-			return VSWAP_OK;
-		}
-		if (s->codec->decompress(c->codec, src, len, page))
-			return VSWAP_E_INTEGRITY;
-		return VSWAP_OK;
+		return decode_payload(s, c, w0, src, len, page);
+	case SLOT_DISK_COMP:
+	case SLOT_DISK_RAW:
+		return decode_disk(s, c, slot, e->w1, w0, page);
 	default:
 		return VSWAP_E_INTEGRITY;	/* unknown kind: never guess */
 	}
@@ -364,7 +415,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
-	uint64_t t0, w0;
+	uint64_t t0, w0 = SLOT_EMPTY;
 	unsigned bucket;
 	int r = check_slot(s, slot, page);
 
@@ -377,15 +428,25 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 		memset(page, 0, VSWAP_PAGE_SIZE);
 		SHARD_ADD(&c->shard, loads_empty, 1);
 	} else {
+		/* Held across a disk read too: nobody may free (and reuse)
+		 * the extent underneath; only this slot waits. */
 		w0 = slot_lock(e);
 		r = decode(s, c, slot, e, w0, page);
 		slot_unlock(e, w0);
 		if (r == VSWAP_E_INTEGRITY)
 			SHARD_ADD(&c->shard, integrity_errors, 1);
+		if (r == VSWAP_E_IO) {
+			SHARD_ADD(&c->shard, disk_read_errors, 1);
+			tier_event(&s->tier, VSWAP_EVENT_READ_ERROR);
+		}
 	}
 	bucket = lat_bucket(now_ns() - t0);	/* SHARD_ADD expands it twice */
 	SHARD_ADD(&c->shard, loads, 1);
 	SHARD_ADD(&c->shard, load_lat_hist[bucket], 1);
+	if (slot_on_disk(slot_kind(w0))) {
+		SHARD_ADD(&c->shard, loads_from_disk, 1);
+		SHARD_ADD(&c->shard, disk_load_lat_hist[bucket], 1);
+	}
 	ctx_put(c);
 	return r;
 }
@@ -465,6 +526,7 @@ void vswap_reset(struct vswap_store *s)
 		return;
 	ctx_quiesce(s);
 	drop_all(s);
+	tier_reset(&s->tier);	/* file truncated: nothing stale survives */
 	VSWAP_ASSERT(vswap_store_check_locked(s) == VSWAP_OK);
 	ctx_unquiesce(s);
 }
@@ -481,6 +543,8 @@ void vswap_store_destroy(struct vswap_store *s)
 	if (s->has_key)
 		pthread_key_delete(s->ctx_key);
 	pthread_mutex_destroy(&s->ctx_lock);
+	wb_fini(&s->wb);
+	tier_fini(&s->tier);	/* the fd is the caller's: not closed */
 	pool_fini(&s->pool);
 	slot_table_fini(&s->st);
 	free(s);

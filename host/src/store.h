@@ -8,6 +8,8 @@
  *   codec      ops table of params.codec
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
+ *   tier       the disk tier, if attached (tier.h)
+ *   wb         writeback state and its lock (writeback.h)
  *   ctx_lock   serialises context creation; held by ctx_quiesce
  *   nctx       atomic; contexts [0, nctx) exist and never go away
  *   ctx[]      entries atomic (published after full construction)
@@ -27,13 +29,17 @@
 #include "context.h"
 #include "pool.h"
 #include "slot_table.h"
+#include "tier.h"
 #include "vswap.h"
+#include "writeback.h"
 
 struct vswap_store {
 	struct vswap_params params;
 	const struct vswap_codec_ops *codec;
 	struct vswap_slot_table st;
 	struct vswap_pool pool;
+	struct vswap_tier tier;
+	struct vswap_wb wb;
 	pthread_mutex_t ctx_lock;
 	unsigned ctx_cap;
 	unsigned nctx;

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tier.c - disk chunks of the backing file: allocation, freeing with hole
+ * punching, and the pwritev/pread calls. See tier.h for the layout, the
+ * lv word, who frees an emptied chunk, and the invariants.
+ *
+ * Lock: tier->lock protects the free list, nchunks, nfree, dir growth and
+ * chunk states; it is taken under a slot lock (tier_free from invalidate)
+ * and never around I/O. fallocate(PUNCH_HOLE) of a freed chunk runs before
+ * the chunk goes on the free list, so a chunk being punched is owned by the
+ * party that freed it and nobody can write it meanwhile.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "tier.h"
+
+void tier_init(struct vswap_tier *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->head = TIER_NONE;
+	t->free_head = TIER_NONE;
+}
+
+void tier_fini(struct vswap_tier *t)
+{
+	if (t->dir) {
+		for (uint64_t i = 0; i < t->ndir; i++)
+			free(t->dir[i]);
+		free(t->dir);
+		pthread_mutex_destroy(&t->lock);
+	}
+	t->dir = NULL;
+	t->fd = -1;
+}
+
+int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
+		uint64_t capacity)
+{
+	uint64_t need, max_chunks;
+	struct stat stb;
+	int fl;
+
+	if (tier_attached(t))
+		return VSWAP_E_BUSY;
+	if (fd < 0 || (max_bytes && max_bytes < TIER_CHUNK_SIZE))
+		return VSWAP_E_INVAL;
+	fl = fcntl(fd, F_GETFL);
+	/* pwrite on an O_APPEND fd appends (Linux); O_DIRECT would need
+	 * aligned buffers, offsets and lengths for every object read. */
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || (fl & O_APPEND) ||
+	    (fl & O_DIRECT) || fstat(fd, &stb))
+		return VSWAP_E_INVAL;
+	if (!S_ISREG(stb.st_mode) && !S_ISBLK(stb.st_mode))
+		return VSWAP_E_INVAL;
+	/* Worst case the capacity can need: every slot an as-is page, with
+	 * each chunk half full of holes. Bounds the descriptor directory. */
+	need = (capacity * obj_size(VSWAP_PAGE_SIZE) * 2 >> TIER_CHUNK_SHIFT) + 2;
+	max_chunks = max_bytes ? max_bytes >> TIER_CHUNK_SHIFT : need;
+	if (max_chunks > need)
+		max_chunks = need;
+	if (max_chunks >= TIER_NONE)
+		max_chunks = TIER_NONE - 1;
+	t->ndir = (max_chunks + TIER_DIR_ENTRIES - 1) >> TIER_DIR_SHIFT;
+	t->dir = calloc(t->ndir, sizeof(*t->dir));
+	if (!t->dir)
+		return VSWAP_E_NOMEM;
+	if (pthread_mutex_init(&t->lock, NULL)) {
+		free(t->dir);
+		t->dir = NULL;
+		return VSWAP_E_NOMEM;
+	}
+	/* Nothing already in the file is ever read (the slot table is the
+	 * only index); dropping it also returns its blocks. */
+	if (S_ISREG(stb.st_mode) && ftruncate(fd, 0)) {
+		tier_fini(t);
+		return VSWAP_E_IO;
+	}
+	t->is_reg = S_ISREG(stb.st_mode);
+	t->max_chunks = max_chunks;
+	__atomic_store_n(&t->fd, fd, __ATOMIC_RELEASE);
+	return VSWAP_OK;
+}
+
+/* Give chunk @id back: punch its blocks, then put it on the free list. */
+static void release(struct vswap_tier *t, uint32_t id)
+{
+	struct tier_chunk *c = tier_chunk(t, id);
+
+	/* Best effort: a block device or a file system without punch keeps
+	 * the blocks; the chunk is reused all the same. */
+	(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			(off_t)id << TIER_CHUNK_SHIFT, TIER_CHUNK_SIZE);
+	pthread_mutex_lock(&t->lock);
+	__atomic_store_n(&c->lv, 0, __ATOMIC_RELAXED);
+	c->state = TCH_FREE;
+	c->next_free = t->free_head;
+	t->free_head = id;
+	t->nfree++;
+	__atomic_store_n(&t->full, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tier_seal_head(struct vswap_tier *t)
+{
+	uint32_t id = t->head;
+	struct tier_chunk *c;
+	uint64_t old;
+
+	if (id == TIER_NONE)
+		return;
+	c = tier_chunk(t, id);
+	t->head = TIER_NONE;
+	t->head_used = 0;
+	pthread_mutex_lock(&t->lock);
+	c->state = TCH_SEALED_STATE;
+	pthread_mutex_unlock(&t->lock);
+	old = __atomic_fetch_or(&c->lv, TCH_SEALED, __ATOMIC_ACQ_REL);
+	if (!(old & TCH_LIVE_MASK))
+		release(t, id);
+}
+
+int tier_open_head(struct vswap_tier *t)
+{
+	struct tier_chunk *c;
+	uint32_t id;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->free_head != TIER_NONE) {
+		id = t->free_head;
+		c = tier_chunk(t, id);
+		t->free_head = c->next_free;
+		t->nfree--;
+	} else if (t->nchunks < t->max_chunks) {
+		id = t->nchunks;
+		if (!t->dir[id >> TIER_DIR_SHIFT]) {
+			struct tier_chunk *blk = calloc(TIER_DIR_ENTRIES,
+							sizeof(*blk));
+
+			if (!blk) {
+				pthread_mutex_unlock(&t->lock);
+				return VSWAP_E_NOMEM;
+			}
+			__atomic_store_n(&t->dir[id >> TIER_DIR_SHIFT], blk,
+					 __ATOMIC_RELEASE);
+		}
+		t->nchunks++;
+		c = tier_chunk(t, id);
+	} else {
+		__atomic_store_n(&t->full, true, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&t->lock);
+		tier_event(t, VSWAP_EVENT_DISK_FULL);
+		return VSWAP_E_NOSPACE;
+	}
+	c->state = TCH_HEAD;
+	c->next_free = TIER_NONE;
+	__atomic_store_n(&c->lv, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->lock);
+	t->head = id;
+	t->head_used = 0;
+	return VSWAP_OK;
+}
+
+uint64_t tier_claim(struct vswap_tier *t, uint32_t len)
+{
+	uint64_t off = ((uint64_t)t->head << TIER_CHUNK_SHIFT) + t->head_used;
+
+	t->head_used += len;
+	__atomic_fetch_add(&tier_chunk(t, t->head)->lv, len, __ATOMIC_RELAXED);
+	return off;
+}
+
+void tier_free(struct vswap_tier *t, uint64_t off, uint32_t len)
+{
+	uint32_t id = (uint32_t)(off >> TIER_CHUNK_SHIFT);
+	uint64_t old = __atomic_fetch_sub(&tier_chunk(t, id)->lv, len,
+					  __ATOMIC_ACQ_REL);
+
+	if ((old & TCH_SEALED) && (old & TCH_LIVE_MASK) == len)
+		release(t, id);
+}
+
+static int io_error(int err)
+{
+	return (err == ENOSPC || err == EDQUOT || err == EFBIG) ?
+	       VSWAP_E_NOSPACE : VSWAP_E_IO;
+}
+
+int tier_write(struct vswap_tier *t, const struct iovec *iov, int n,
+	       uint64_t off, uint64_t len, uint64_t *ios)
+{
+	uint64_t done = 0;
+	int i = 0;
+	size_t skip = 0;	/* bytes of iov[i] already written */
+
+	while (done < len) {
+		struct iovec v[1];
+		ssize_t r;
+
+		/* Rebuild the remaining vector after a short write (rare). */
+		if (skip == 0) {
+			r = pwritev(t->fd, iov + i, n - i > TIER_IOV_MAX ? TIER_IOV_MAX : n - i,
+				    (off_t)(off + done));
+		} else {
+			v[0].iov_base = (char *)iov[i].iov_base + skip;
+			v[0].iov_len = iov[i].iov_len - skip;
+			r = pwritev(t->fd, v, 1, (off_t)(off + done));
+		}
+		(*ios)++;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return io_error(errno);
+		if (r == 0)
+			return VSWAP_E_IO;
+		done += (uint64_t)r;
+		/* Advance (i, skip) by r bytes. */
+		while (r > 0 && i < n) {
+			size_t left = iov[i].iov_len - skip;
+
+			if ((size_t)r < left) {
+				skip += (size_t)r;
+				r = 0;
+			} else {
+				r -= (ssize_t)left;
+				i++;
+				skip = 0;
+			}
+		}
+	}
+	return VSWAP_OK;
+}
+
+int tier_read(struct vswap_tier *t, uint64_t off, void *buf, uint32_t len)
+{
+	uint32_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(t->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VSWAP_E_IO;	/* error, or EOF: truncated */
+		done += (uint32_t)r;
+	}
+	return VSWAP_OK;
+}
+
+uint64_t tier_file_bytes(struct vswap_tier *t)
+{
+	struct stat stb;
+	int fd = __atomic_load_n(&t->fd, __ATOMIC_ACQUIRE);
+
+	if (fd < 0 || !t->is_reg || fstat(fd, &stb))
+		return 0;
+	return (uint64_t)stb.st_blocks * 512;
+}
+
+void tier_reset(struct vswap_tier *t)
+{
+	if (!tier_attached(t))
+		return;
+	tier_seal_head(t);
+	pthread_mutex_lock(&t->lock);
+	for (uint64_t i = 0; i < t->ndir; i++) {
+		free(t->dir[i]);
+		t->dir[i] = NULL;
+	}
+	t->nchunks = 0;
+	t->nfree = 0;
+	t->free_head = TIER_NONE;
+	__atomic_store_n(&t->full, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->lock);
+	if (t->is_reg)
+		(void)ftruncate(t->fd, 0);
+}
+
+bool tier_is_valid(struct vswap_tier *t, const uint64_t *live)
+{
+	uint32_t nfree = 0;
+
+	if (!tier_attached(t))
+		return true;
+	for (uint32_t id = t->free_head; id != TIER_NONE;
+	     id = tier_chunk(t, id)->next_free) {
+		if (id >= t->nchunks || tier_chunk(t, id)->state != TCH_FREE ||
+		    ++nfree > t->nchunks)
+			return false;
+	}
+	if (nfree != t->nfree || t->head_used > TIER_CHUNK_SIZE)
+		return false;
+	for (uint32_t id = 0; id < t->nchunks; id++) {
+		struct tier_chunk *c = tier_chunk(t, id);
+		uint64_t lv = __atomic_load_n(&c->lv, __ATOMIC_RELAXED);
+
+		if ((lv & TCH_LIVE_MASK) != live[id])
+			return false;
+		switch (c->state) {
+		case TCH_FREE:
+			if (lv)
+				return false;
+			break;
+		case TCH_HEAD:
+			if (id != t->head || (lv & TCH_SEALED))
+				return false;
+			break;
+		case TCH_SEALED_STATE:
+			if (!(lv & TCH_SEALED) || !live[id])
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * writeback.c - moving the oldest pool segments to the disk tier; the
+ * public entry points of the disk tier (attach, writeback, reclaim,
+ * events). The batch protocol is described in writeback.h.
+ *
+ * Lock order (whole library, outermost first):
+ *   store->ctx_lock > ctx->lock > wb->lock > pool->compact_lock > slot lock
+ *     > pool->lock > tier->lock > ms->lock
+ * wb->lock is held across the write (that is its point: one writeback at a
+ * time, owning the tier's head chunk); no slot lock is held across I/O
+ * except by a load of a slot on disk (its own slot, for one pread).
+ *
+ * Invariants of a batch (wb->lock held):
+ *   bytes claimed at the head for the batch == sum of obj_size() of objs;
+ *   after step 4 every claimed byte is either pointed at by exactly one
+ *   slot entry or was given back with tier_free() (so a chunk's live bytes
+ *   stay == the obj_size() sum of the slots on it, as check.c verifies);
+ *   a victim is owned (COMPACTING, off the sealed list) from take to put.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stats.h"
+#include "store.h"
+
+int wb_init(struct vswap_wb *wb)
+{
+	memset(wb, 0, sizeof(*wb));
+	return pthread_mutex_init(&wb->lock, NULL) ? VSWAP_E_NOMEM : VSWAP_OK;
+}
+
+void wb_fini(struct vswap_wb *wb)
+{
+	free(wb->objs);
+	free(wb->iov);
+	pthread_mutex_destroy(&wb->lock);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
+{
+	struct wb_obj *objs;
+	struct iovec *iov;
+	int r;
+
+	if (!s)
+		return VSWAP_E_INVAL;
+	objs = calloc(WB_MAX_OBJS, sizeof(*objs));
+	iov = calloc(WB_MAX_OBJS, sizeof(*iov));
+	if (!objs || !iov) {
+		free(objs);
+		free(iov);
+		return VSWAP_E_NOMEM;
+	}
+	ctx_quiesce(s);
+	pthread_mutex_lock(&s->wb.lock);
+	r = tier_attach(&s->tier, fd, max_bytes, s->params.capacity);
+	if (!r) {
+		s->wb.objs = objs;
+		s->wb.iov = iov;
+		objs = NULL;
+		iov = NULL;
+	}
+	pthread_mutex_unlock(&s->wb.lock);
+	ctx_unquiesce(s);
+	free(objs);
+	free(iov);
+	return r;
+}
+
+unsigned vswap_take_events(struct vswap_store *s)
+{
+	if (!s)
+		return 0;
+	return __atomic_exchange_n(&s->tier.events, 0, __ATOMIC_RELAXED);
+}
+
+/* Step 4 for one object: re-point its slot at @o->doff, or drop the copy. */
+static bool repoint(struct vswap_store *s, struct vswap_shard *sh,
+		    const struct wb_obj *o)
+{
+	struct vswap_slot *e = slot_table_lookup(&s->st, o->slot);
+	uint64_t w0, nw0;
+
+	if (e) {
+		w0 = slot_lock(e);
+		if (slot_in_pool(slot_kind(w0)) && e->w1 == o->handle &&
+		    slot_len(w0) == o->len) {
+			nw0 = slot_w0(slot_disk_kind(slot_kind(w0)), o->len,
+				      slot_csum(w0));
+			stats_account(sh, w0, o->handle, -1);
+			pool_free(&s->pool, o->handle);
+			e->w1 = o->doff;
+			slot_unlock(e, nw0);
+			stats_account(sh, nw0, o->doff, +1);
+			return true;
+		}
+		slot_unlock(e, w0);	/* replaced or dropped meanwhile */
+	}
+	tier_free(&s->tier, o->doff, obj_size(o->len));
+	return false;
+}
+
+/*
+ * Gather the live objects of @seg (owned) into the batch. Returns the bytes
+ * added. Objects whose header is not plausible are left in the pool (the
+ * victim then does not empty and goes back on the sealed list).
+ */
+static uint64_t gather(struct vswap_store *s, struct vswap_segment *seg,
+		       unsigned *nobj, unsigned *niov, uint64_t base_off)
+{
+	struct vswap_wb *wb = &s->wb;
+	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
+	uint64_t added = 0;
+
+	for (uint32_t off = 0; off < seg->used;) {
+		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
+					     __ATOMIC_RELAXED);
+		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
+		uint32_t size = obj_size(len);
+		struct wb_obj *o;
+
+		if (len > VSWAP_PAGE_SIZE)
+			break;		/* corrupt header: stop here */
+		if ((h & OBJ_DEAD) ||
+		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
+			off += size;
+			continue;
+		}
+		o = &wb->objs[(*nobj)++];
+		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->handle = pool_handle(seg->id, off);
+		o->len = len;
+		o->doff = base_off + added;
+		if (*niov && (unsigned char *)wb->iov[*niov - 1].iov_base +
+			     wb->iov[*niov - 1].iov_len == base + off) {
+			wb->iov[*niov - 1].iov_len += size;
+		} else {
+			wb->iov[*niov].iov_base = base + off;
+			wb->iov[*niov].iov_len = size;
+			(*niov)++;
+		}
+		added += size;
+		off += size;
+	}
+	return added;
+}
+
+/* Outcome of a batch that found nothing to write. */
+#define WB_NOTHING	1
+
+/*
+ * One batch (see writeback.h), victims born at or before @born_before, at
+ * most @budget bytes. wb->lock held, a context held. Returns VSWAP_OK,
+ * WB_NOTHING, or the write's error.
+ */
+static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
+		    uint64_t born_before, uint64_t budget,
+		    struct vswap_writeback_result *res)
+{
+	struct vswap_wb *wb = &s->wb;
+	struct vswap_tier *t = &s->tier;
+	unsigned nv = 0, nobj = 0, niov = 0;
+	uint64_t total = 0, room, off, ios = 0;
+	int r = VSWAP_OK;
+
+	if (tier_head_room(t) < VSWAP_SEG_SIZE) {
+		/* Not room for a full segment: start a fresh chunk (the
+		 * unwritten tail costs no file blocks). */
+		tier_seal_head(t);
+		r = tier_open_head(t);
+		if (r)
+			return r;
+	}
+	room = tier_head_room(t);
+	if (budget < room)
+		room = budget;
+	off = ((uint64_t)t->head << TIER_CHUNK_SHIFT) + t->head_used;
+	while (nv < WB_MAX_VICTIMS && total < room &&
+	       nobj + VSWAP_SEG_SIZE / obj_size(1) <= WB_MAX_OBJS) {
+		struct vswap_segment *seg =
+			pool_take_oldest(&s->pool, born_before, room - total);
+
+		if (!seg)
+			break;
+		wb->victims[nv++] = seg;
+		total += gather(s, seg, &nobj, &niov, off + total);
+	}
+	if (!nv)
+		return WB_NOTHING;
+	if (total) {
+		(void)tier_claim(t, (uint32_t)total);
+		r = tier_write(t, wb->iov, (int)niov, off, total, &ios);
+		__atomic_fetch_add(&t->wb_ios, ios, __ATOMIC_RELAXED);
+		res->ios += ios;
+	}
+	if (r) {
+		/* Nothing re-pointed: the claimed bytes are garbage, the
+		 * data stays in the pool. */
+		tier_free(t, off, (uint32_t)total);
+		tier_seal_head(t);
+		__atomic_fetch_add(&t->wb_errors, 1, __ATOMIC_RELAXED);
+		if (r == VSWAP_E_NOSPACE) {
+			__atomic_store_n(&t->full, true, __ATOMIC_RELAXED);
+			tier_event(t, VSWAP_EVENT_DISK_FULL);
+		} else {
+			tier_event(t, VSWAP_EVENT_WRITEBACK_ERROR);
+		}
+	} else {
+		uint64_t pages = 0;
+
+		for (unsigned i = 0; i < nobj; i++)
+			pages += repoint(s, sh, &wb->objs[i]);
+		res->pages += pages;
+		res->bytes += total;
+		__atomic_fetch_add(&t->wb_pages, pages, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&t->wb_bytes, total, __ATOMIC_RELAXED);
+	}
+	for (unsigned i = 0; i < nv; i++) {
+		if (pool_put_victim(&s->pool, wb->victims[i])) {
+			res->pool_freed += VSWAP_SEG_SIZE;
+			res->segments++;
+			__atomic_fetch_add(&t->wb_freed, VSWAP_SEG_SIZE,
+					   __ATOMIC_RELAXED);
+		}
+	}
+	return r;
+}
+
+/*
+ * Batches until nothing qualifies, @max_bytes are written (0 = no limit),
+ * pool bytes are <= @target (0 = no target) or @max_freed pool bytes were
+ * freed (0 = no limit). wb->lock and a context held.
+ */
+static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
+		  uint64_t born_before, uint64_t max_bytes, uint64_t target,
+		  uint64_t max_freed, struct vswap_writeback_result *res)
+{
+	struct vswap_tier *t = &s->tier;
+
+	/* A head chunk whose objects all died is punched and reused now
+	 * rather than holding its blocks until it fills. */
+	if (t->head != TIER_NONE &&
+	    !(__atomic_load_n(&tier_chunk(t, t->head)->lv, __ATOMIC_RELAXED) &
+	      TCH_LIVE_MASK))
+		tier_seal_head(t);
+	for (;;) {
+		uint64_t budget = UINT64_MAX;
+		int r;
+
+		if (target && pool_bytes(&s->pool) <= target)
+			return VSWAP_OK;
+		if (max_freed && res->pool_freed >= max_freed)
+			return VSWAP_OK;
+		if (max_bytes) {
+			if (res->bytes >= max_bytes)
+				return VSWAP_OK;
+			budget = max_bytes - res->bytes;
+		}
+		r = wb_batch(s, sh, born_before, budget, res);
+		if (r == WB_NOTHING)
+			return VSWAP_OK;
+		if (r)
+			return r;
+	}
+}
+
+/*
+ * Seal open heads born at or before @born_before, so an idle store's last
+ * data (in the head it stopped filling) ages into writeback like the rest.
+ * Other contexts by trylock only (a busy one is not idle); @own is ours.
+ * Costs the unused tail of each sealed head; only heads older than the
+ * caller's age threshold, so at most once per head and threshold.
+ */
+static void seal_old_heads(struct vswap_store *s, struct vswap_ctx *own,
+			   uint64_t born_before)
+{
+	unsigned n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vswap_ctx *c = __atomic_load_n(&s->ctx[i],
+						      __ATOMIC_ACQUIRE);
+
+		if (c != own && pthread_mutex_trylock(&c->lock))
+			continue;
+		if (c->head.seg && c->head.seg->birth_ns <= born_before)
+			pool_seal(&s->pool, &c->head);
+		if (c != own)
+			pthread_mutex_unlock(&c->lock);
+	}
+	if (!pthread_mutex_trylock(&s->pool.compact_lock)) {
+		if (s->pool.gc_head.seg &&
+		    s->pool.gc_head.seg->birth_ns <= born_before)
+			pool_seal(&s->pool, &s->pool.gc_head);
+		pthread_mutex_unlock(&s->pool.compact_lock);
+	}
+}
+
+int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
+		    uint64_t max_bytes, struct vswap_writeback_result *res)
+{
+	struct vswap_writeback_result dummy;
+	struct vswap_ctx *c;
+	uint64_t now = mono_ns(), born_before;
+	int r;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	if (!s)
+		return VSWAP_E_INVAL;
+	if (!tier_attached(&s->tier))
+		return VSWAP_E_INVAL;
+	born_before = now >= min_age_ns ? now - min_age_ns : 0;
+	c = ctx_get(s);
+	seal_old_heads(s, c, born_before);
+	pthread_mutex_lock(&s->wb.lock);
+	r = wb_run(s, &c->shard, born_before, max_bytes, 0, 0, res);
+	pthread_mutex_unlock(&s->wb.lock);
+	ctx_put(c);
+	return r;
+}
+
+static uint64_t low_watermark(struct vswap_store *s)
+{
+	uint64_t max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
+
+	return max / 100 * WB_LOW_WATERMARK_PCT;
+}
+
+int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
+{
+	struct vswap_writeback_result dummy;
+	struct vswap_ctx *c;
+	uint64_t target;
+	int r = VSWAP_OK;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	if (!s)
+		return VSWAP_E_INVAL;
+	if (!tier_attached(&s->tier))
+		return VSWAP_E_INVAL;
+	target = low_watermark(s);
+	if (!target || pool_bytes(&s->pool) <= target)
+		return VSWAP_OK;
+	c = ctx_get(s);
+	pthread_mutex_lock(&s->wb.lock);
+	r = wb_run(s, &c->shard, mono_ns(), 0, target, 0, res);
+	pthread_mutex_unlock(&s->wb.lock);
+	ctx_put(c);
+	return r;
+}
+
+bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
+{
+	struct vswap_writeback_result res = { 0 };
+	uint64_t target;
+
+	if (!tier_attached(&s->tier) ||
+	    __atomic_load_n(&s->tier.full, __ATOMIC_RELAXED))
+		return false;
+	target = low_watermark(s);
+	if (!target)
+		return false;
+	tier_event(&s->tier, VSWAP_EVENT_PRESSURE);
+	pthread_mutex_lock(&s->wb.lock);
+	/* Another store may have made room while we waited: wb_run then
+	 * returns at once, and the caller's retry finds it. */
+	(void)wb_run(s, &c->shard, mono_ns(), 0, target, WB_SYNC_MAX_FREED,
+		     &res);
+	pthread_mutex_unlock(&s->wb.lock);
+	return true;
+}

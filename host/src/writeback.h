@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writeback.h - choosing pool segments and moving their live objects to the
+ * disk tier (tier.h), by pressure (the pool cap) or by age (the caller).
+ *
+ * One writeback runs at a time per store, holding wb->lock (which also owns
+ * the tier's open head chunk) and one context (so reset and the invariant
+ * check, which take every context, never see a writeback half done). A
+ * batch:
+ *   1. take victims (pool_take_oldest: COMPACTING, unlinked) until their
+ *      live bytes would overflow the head chunk's room or the byte budget;
+ *   2. walk their headers, gathering each live object (header + payload,
+ *      as stored: never decompressed) into an iovec; adjacent live objects
+ *      share one; claim the same number of bytes at the head chunk;
+ *   3. pwritev the batch at once (one large sequential write), holding no
+ *      slot lock: loads and stores of every slot go on meanwhile, served
+ *      from the pool copy;
+ *   4. per object, under its slot lock: if the slot still points at the
+ *      pool object (the back-pointer check), re-point it at the disk offset
+ *      and free the pool object; otherwise (stored over or invalidated
+ *      meanwhile) free the disk copy instead;
+ *   5. give the victims back (pool_put_victim): emptied, they are freed
+ *      with MADV_DONTNEED, so N bytes written free about N bytes of host
+ *      memory (segments are age-coherent: little of a victim is dead).
+ * A failed write (ENOSPC, EIO) settles the claimed bytes as dead, seals the
+ * head chunk, puts the victims back untouched: nothing is lost, the data is
+ * still in memory; it is counted and raised as an event.
+ *
+ * Fields (all under wb->lock): objs / iov, the current batch's objects and
+ * write vector (allocated when a disk is attached).
+ */
+#ifndef VSWAP_WRITEBACK_H
+#define VSWAP_WRITEBACK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vswap.h"
+
+/*
+ * Objects per batch: a batch is at most one 1 MiB chunk; the smallest
+ * object is 16 bytes, but real compressed pages are hundreds of bytes or
+ * more. 16384 objects (two segments of minimal objects) bound the arrays
+ * (16384 x (24 + 16) B = 640 KiB per store with a disk); a batch stops
+ * taking victims when another segment might not fit.
+ */
+#define WB_MAX_OBJS		16384u
+/* Victims per batch: a batch of sparse segments still fills its chunk. */
+#define WB_MAX_VICTIMS		64u
+/*
+ * Low watermark of pressure writeback, percent of pool_max. Writing back
+ * to 90% (not to just under the cap) gives each pressure episode a
+ * batch of >= 10% of the cap, written in large I/O, and leaves stores
+ * that much room before the next one; much lower would push to disk data
+ * the operator gave memory for (a disk load costs ~10-100x a pool load).
+ */
+#define WB_LOW_WATERMARK_PCT	90
+/*
+ * A store that hits the cap writes back at most this much before retrying
+ * (8 x 1 MiB writes): bounds one store's latency; vswap_reclaim() (the
+ * caller's worker) goes all the way to the low watermark.
+ */
+#define WB_SYNC_MAX_FREED	(UINT64_C(8) << 20)
+
+struct wb_obj {
+	uint64_t slot;
+	uint64_t handle;	/* pool handle at copy time */
+	uint64_t doff;		/* disk offset of the copy */
+	uint32_t len;		/* payload length */
+};
+
+struct vswap_wb {
+	pthread_mutex_t lock;
+	struct wb_obj *objs;	/* WB_MAX_OBJS */
+	struct iovec *iov;	/* WB_MAX_OBJS */
+	struct vswap_segment *victims[WB_MAX_VICTIMS];
+};
+
+struct vswap_store;
+struct vswap_ctx;
+
+int wb_init(struct vswap_wb *wb);
+void wb_fini(struct vswap_wb *wb);
+
+/*
+ * The store path hit NOSPACE: if a disk tier can take data, write back
+ * (bounded, WB_SYNC_MAX_FREED) toward the low watermark. True if retrying
+ * the allocation may now succeed. Caller holds @c and no slot lock.
+ */
+bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c);
+
+#endif /* VSWAP_WRITEBACK_H */
