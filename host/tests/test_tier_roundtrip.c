@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Disk tier round trips: every page kind, every codec, checksums on and
+ * off, through vswap_writeback() and back; overwrite and invalidate of
+ * slots on disk; corruption on disk is caught (never wrong data); reset
+ * forgets the file.
+ *
+ *   roundtrip_all        codec x checksum: store, write back everything,
+ *                        every load bit-exact and counted as from disk,
+ *                        then overwrite / invalidate on disk, again
+ *   corrupt_payload      a payload byte flipped in the file: INTEGRITY with
+ *                        checksums on
+ *   corrupt_header       a header's slot changed in the file: INTEGRITY
+ *                        with checksums off (the back-pointer check)
+ *   reset_truncates      reset empties the file; the store works after
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vswap_test.h"
+#include "tier_test.h"
+
+#define NPAGES	600u
+
+static const enum page_kind kinds[] = {
+	PK_ZERO, PK_SAME, PK_TEXT, PK_RANDOM, PK_NEAR_SAME, PK_TEXT,
+};
+#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+static enum page_kind kind_of(uint64_t i)
+{
+	return kinds[i % NKINDS];
+}
+
+static bool in_pool_kind(enum page_kind k)
+{
+	return k != PK_ZERO && k != PK_SAME;
+}
+
+static uint64_t sum_hist(const uint64_t *h)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
+		n += h[b];
+	return n;
+}
+
+static void one_config(enum vswap_codec codec, bool csum)
+{
+	struct vswap_params p;
+	struct vswap_writeback_result res;
+	struct vswap_stats st;
+	struct vswap_store *s;
+	uint64_t pooled = 0;
+	int fd = tier_tmpfile();
+
+	vswap_params_init(&p, 4096);
+	p.codec = codec;
+	p.checksum = csum;
+	s = tier_store_new(&p, fd, 0);
+	for (uint64_t i = 0; i < NPAGES; i++) {
+		store_kind(s, i, kind_of(i), i);
+		pooled += in_pool_kind(kind_of(i));
+	}
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	/* min_age 0: every head is sealed and written, nothing stays. */
+	st = test_stats(s);
+	assert_int_equal(st.disk_pages, pooled);
+	assert_int_equal(res.pages, pooled);
+	assert_int_equal(st.compressed_pages + st.incompressible_pages, 0);
+	assert_int_equal(st.stored_pages, NPAGES);
+	assert_int_equal(st.writeback_pages, pooled);
+	assert_int_equal(st.writeback_bytes, res.bytes);
+	assert_true(st.disk_bytes > 0 && st.disk_bytes < res.bytes);
+	assert_true(res.ios >= 1 && res.pool_freed >= res.bytes);
+	assert_true(st.disk_file_bytes >= st.disk_bytes);
+	assert_store_valid(s);
+
+	for (uint64_t i = 0; i < NPAGES; i++)
+		check_slot(s, i, kind_of(i), i);
+	st = test_stats(s);
+	assert_int_equal(st.loads_from_disk, pooled);
+	assert_int_equal(sum_hist(st.disk_load_lat_hist), pooled);
+	assert_int_equal(sum_hist(st.load_lat_hist), NPAGES);
+	assert_int_equal(st.disk_read_errors, 0);
+	assert_int_equal(st.integrity_errors, 0);
+
+	/* Overwrite the even slots (disk copy dropped), invalidate every
+	 * third: what stays on disk still loads, and the counters follow. */
+	for (uint64_t i = 0; i < NPAGES; i += 2)
+		store_kind(s, i, kind_of(i + 1), i + 1000);
+	assert_int_equal(vswap_invalidate(s, 0, NPAGES / 3), VSWAP_OK);
+	assert_store_valid(s);
+	for (uint64_t i = 0; i < NPAGES; i++) {
+		if (i < NPAGES / 3)
+			check_slot(s, i, PK_ZERO, 0);
+		else if (i % 2 == 0)
+			check_slot(s, i, kind_of(i + 1), i + 1000);
+		else
+			check_slot(s, i, kind_of(i), i);
+	}
+	/* And once more through disk. */
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	assert_store_valid(s);
+	for (uint64_t i = NPAGES / 3; i < NPAGES; i++) {
+		if (i % 2 == 0)
+			check_slot(s, i, kind_of(i + 1), i + 1000);
+		else
+			check_slot(s, i, kind_of(i), i);
+	}
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+static void roundtrip_all(void **state)
+{
+	(void)state;
+	for (int c = 0; c < VSWAP_CODEC__COUNT; c++)
+		for (int k = 0; k < 2; k++)
+			one_config((enum vswap_codec)c, k);
+}
+
+/* Store text pages into slots 0..n, write all back; returns the store. */
+static struct vswap_store *stored_on_disk(int fd, bool csum, unsigned n)
+{
+	struct vswap_params p;
+	struct vswap_store *s;
+
+	vswap_params_init(&p, 1024);
+	p.checksum = csum;
+	s = tier_store_new(&p, fd, 0);
+	for (unsigned i = 0; i < n; i++)
+		store_kind(s, i, PK_TEXT, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, NULL), VSWAP_OK);
+	assert_int_equal(test_stats(s).disk_pages, n);
+	return s;
+}
+
+static void corrupt_payload(void **state)
+{
+	unsigned char page[PAGE], b;
+	int fd = tier_tmpfile();
+	struct vswap_store *s = stored_on_disk(fd, true, 64);
+	int64_t off = disk_find_payload(fd, 5);
+
+	(void)state;
+	assert_true(off > 0);
+	assert_int_equal(pread(fd, &b, 1, off + 3), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, off + 3), 1);
+	assert_int_equal(vswap_load_page(s, 5, page), VSWAP_E_INTEGRITY);
+	assert_int_equal(test_stats(s).integrity_errors, 1);
+	check_slot(s, 4, PK_TEXT, 4);
+	check_slot(s, 6, PK_TEXT, 6);
+	/* Overwriting the slot drops the bad copy; the slot works again. */
+	store_kind(s, 5, PK_TEXT, 99);
+	check_slot(s, 5, PK_TEXT, 99);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+static void corrupt_header(void **state)
+{
+	unsigned char page[PAGE];
+	int fd = tier_tmpfile();
+	struct vswap_store *s = stored_on_disk(fd, false, 64);
+	int64_t off = disk_find_payload(fd, 7);
+	uint64_t h;
+
+	(void)state;
+	assert_true(off > 0);
+	assert_int_equal(pread(fd, &h, 8, off - 8), 8);
+	h ^= UINT64_C(1) << 33;		/* names another slot now */
+	assert_int_equal(pwrite(fd, &h, 8, off - 8), 8);
+	assert_int_equal(vswap_load_page(s, 7, page), VSWAP_E_INTEGRITY);
+	check_slot(s, 8, PK_TEXT, 8);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+static void reset_truncates(void **state)
+{
+	int fd = tier_tmpfile();
+	struct vswap_store *s = stored_on_disk(fd, true, 200);
+
+	(void)state;
+	assert_true(file_size(fd) > 0);
+	vswap_reset(s);
+	assert_int_equal(file_size(fd), 0);
+	assert_int_equal(test_stats(s).disk_pages, 0);
+	check_slot(s, 3, PK_ZERO, 0);
+	assert_store_valid(s);
+	for (unsigned i = 0; i < 100; i++)
+		store_kind(s, i, PK_RANDOM, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, NULL), VSWAP_OK);
+	for (unsigned i = 0; i < 100; i++)
+		check_slot(s, i, PK_RANDOM, i);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+/* A file with old content: attach truncates it, nothing stale is read. */
+static void stale_file_ignored(void **state)
+{
+	struct vswap_params p;
+	struct vswap_store *s;
+	unsigned char junk[PAGE];
+	int fd = tier_tmpfile();
+
+	(void)state;
+	memset(junk, 0x5a, sizeof(junk));
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(pwrite(fd, junk, PAGE, (off_t)i * PAGE), PAGE);
+	vswap_params_init(&p, 256);
+	s = tier_store_new(&p, fd, 0);
+	assert_int_equal(file_size(fd), 0);
+	for (unsigned i = 0; i < 256; i++)
+		check_slot(s, i, PK_ZERO, 0);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(roundtrip_all),
+		cmocka_unit_test(corrupt_payload),
+		cmocka_unit_test(corrupt_header),
+		cmocka_unit_test(reset_truncates),
+		cmocka_unit_test(stale_file_ignored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

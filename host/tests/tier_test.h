@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers of the disk-tier tests (test_tier_*.c), on top of vswap_test.h.
+ *
+ *   tier_tmpfile()     a fresh, already unlinked file in $TMPDIR (or /tmp),
+ *                      open O_RDWR: the test's disk tier
+ *   tier_store_new()   a store with a disk tier attached
+ *   file_blocks()      bytes the file system allocated to a file
+ *   disk_objects()     walk the packed objects of a disk file (the format
+ *                      docs/writeback.md describes) to find a slot's payload
+ *
+ * cmocka and vswap_test.h must be included before this file.
+ */
+#ifndef VSWAP_TIER_TEST_H
+#define VSWAP_TIER_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB	(UINT64_C(1) << 20)
+/* Disk chunk of the library (tier.h): the unit files grow and shrink by. */
+#define TIER_TEST_CHUNK	MIB
+
+static inline int tier_tmpfile_in(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vswap-tier-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		fail_msg("mkstemp in %s: %s", dir, strerror(errno));
+	unlink(path);
+	return fd;
+}
+
+static inline int tier_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return tier_tmpfile_in(dir && *dir ? dir : "/tmp");
+}
+
+static inline struct vswap_store *tier_store_new(const struct vswap_params *p,
+						 int fd, uint64_t max_bytes)
+{
+	struct vswap_store *s = test_store_new_p(p);
+	int r = vswap_store_attach_disk(s, fd, max_bytes);
+
+	if (r != VSWAP_OK)
+		fail_msg("attach_disk: %s", vswap_error_name(r));
+	return s;
+}
+
+static inline uint64_t file_blocks(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		fail_msg("fstat: %s", strerror(errno));
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static inline uint64_t file_size(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		fail_msg("fstat: %s", strerror(errno));
+	return (uint64_t)st.st_size;
+}
+
+/*
+ * File offset of the payload of @slot's object in the first chunk of @fd,
+ * or -1: objects are packed from offset 0, each an 8-byte header (bits
+ * 0-12 payload length, bits 32-63 slot) + payload padded to 8.
+ */
+static inline int64_t disk_find_payload(int fd, uint64_t slot)
+{
+	uint64_t off = 0, h;
+
+	while (off + 8 <= TIER_TEST_CHUNK &&
+	       pread(fd, &h, sizeof(h), (off_t)off) == (ssize_t)sizeof(h)) {
+		uint32_t len = (uint32_t)(h & 0x1fff);
+
+		if (len == 0 || len > PAGE)
+			return -1;
+		if ((h >> 32) == slot)
+			return (int64_t)(off + 8);
+		off += (8 + len + 7) & ~UINT64_C(7);
+	}
+	return -1;
+}
+
+/* Wall time in ns (CLOCK_MONOTONIC, the clock of segment ages). */
+static inline uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#endif /* VSWAP_TIER_TEST_H */
