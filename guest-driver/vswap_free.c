@@ -14,6 +14,7 @@
  */
 #include <linux/blk-mq.h>
 #include <linux/minmax.h>
+#include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/workqueue.h>
 
@@ -177,15 +178,38 @@ out:
 	return ok;
 }
 
+static enum rq_end_io_ret vswap_free_end_io(struct request *rq,
+					    blk_status_t sts)
+{
+	struct virtio_vswap *vs = rq->end_io_data;
+	struct vswap_req *vbr = blk_mq_rq_to_pdu(rq);
+	u32 nr = le32_to_cpu(vbr->hdr.nr_pages);
+
+	vswap_count(vs, sts ? VSWAP_STAT_FREE_DROPPED : VSWAP_STAT_FREE_SENT,
+		    nr);
+	if (atomic_dec_and_test(&vs->freeq.inflight))
+		wake_up(&vs->freeq.wait);
+	return RQ_END_IO_FREE;
+}
+
+/* Start an INVALIDATE of @r; it completes in vswap_free_end_io(). */
 static void vswap_free_send(struct virtio_vswap *vs,
 			    const struct vswap_free_range *r)
 {
-	struct request *rq;
+	struct vswap_freeq *fq = &vs->freeq;
+	struct request_queue *q = vs->disk->queue;
+	struct request *rq = ERR_PTR(-EBUSY);
 	struct vswap_req *vbr;
-	blk_status_t sts;
 
-	rq = blk_mq_alloc_request(vs->disk->queue, REQ_OP_DRV_OUT,
-				  BLK_MQ_REQ_RESERVED);
+	wait_event(fq->wait, atomic_read(&fq->inflight) < VSWAP_FREE_WINDOW);
+	if (atomic_read(&fq->inflight))
+		rq = blk_mq_alloc_request(q, REQ_OP_DRV_OUT, BLK_MQ_REQ_NOWAIT);
+	if (IS_ERR(rq)) {
+		/* Nothing else free: wait for ours, then the reserved tag. */
+		wait_event(fq->wait, !atomic_read(&fq->inflight));
+		rq = blk_mq_alloc_request(q, REQ_OP_DRV_OUT,
+					  BLK_MQ_REQ_RESERVED);
+	}
 	if (IS_ERR(rq)) {
 		/* Queue dying (remove): the device reset drops the data. */
 		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, r->nr);
@@ -197,12 +221,10 @@ static void vswap_free_send(struct virtio_vswap *vs,
 	vbr->hdr.nr_pages = cpu_to_le32(r->nr);
 	vbr->hdr.slot = cpu_to_le64(r->slot);
 	vbr->hdr.reserved = 0;
-	sts = blk_execute_rq(rq, false);
-	blk_mq_free_request(rq);
-	if (sts)
-		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, r->nr);
-	else
-		vswap_count(vs, VSWAP_STAT_FREE_SENT, r->nr);
+	rq->end_io = vswap_free_end_io;
+	rq->end_io_data = vs;
+	atomic_inc(&fq->inflight);
+	blk_execute_rq_nowait(rq, false);
 }
 
 static void vswap_free_work(struct work_struct *work)
@@ -225,6 +247,7 @@ static void vswap_free_work(struct work_struct *work)
 		/* Only this work writes @sending; claim() reads it locked. */
 		for (i = 0; i < n; i++)
 			vswap_free_send(vs, &fq->sending[i]);
+		wait_event(fq->wait, !atomic_read(&fq->inflight));
 
 		spin_lock_irq(&fq->lock);
 		fq->nr_sending = 0;
@@ -240,10 +263,19 @@ int vswap_free_init(struct virtio_vswap *vs)
 
 	spin_lock_init(&fq->lock);
 	INIT_WORK(&fq->work, vswap_free_work);
+	atomic_set(&fq->inflight, 0);
+	init_waitqueue_head(&fq->wait);
+	fq->pend = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->pend), GFP_KERNEL);
+	fq->sending = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->sending),
+			       GFP_KERNEL);
 	/* Reclaim waits on swap I/O, which may wait on this work's sends. */
 	fq->wq = alloc_workqueue("vswap%d_free", WQ_MEM_RECLAIM | WQ_FREEZABLE,
 				 1, vs->index);
-	return fq->wq ? 0 : -ENOMEM;
+	if (!fq->pend || !fq->sending || !fq->wq) {
+		vswap_free_exit(vs);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Send what is queued now and wait for it. May sleep. */
@@ -275,5 +307,13 @@ void vswap_free_start(struct virtio_vswap *vs)
 
 void vswap_free_exit(struct virtio_vswap *vs)
 {
-	destroy_workqueue(vs->freeq.wq);
+	struct vswap_freeq *fq = &vs->freeq;
+
+	if (fq->wq)
+		destroy_workqueue(fq->wq);
+	fq->wq = NULL;
+	kvfree(fq->pend);
+	kvfree(fq->sending);
+	fq->pend = NULL;
+	fq->sending = NULL;
 }

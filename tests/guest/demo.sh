@@ -29,7 +29,7 @@ log "(takes a few minutes; console in $out/console.log)"
 rc=0
 python3 "$REPO/tests/guest/e2e.py" --backend vswap --qemu "$QEMU" \
 	--kernel "$VMLINUZ" --initrd "$GBUILD/initramfs-6.12.cpio.gz" \
-	--workdir "$out" --mem "$mem" --report "$out/report.json" \
+	--workdir "$out" --mem "$mem" --percent 25 --report "$out/report.json" \
 	> "$out/tap.txt" 2>&1 || rc=$?
 sed -n 's/^\(ok\|not ok\) [0-9]* - /  [\1] /p' "$out/tap.txt"
 

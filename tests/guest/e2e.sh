@@ -8,11 +8,12 @@
 # checkpatch --strict. Then the guest: the Debian 6.12 cloud kernel under
 # build/qemu/qemu-system-x86_64 (TCG) with the initramfs from
 # mkinitramfs.sh, running tests/guest/e2e.py:
-#   --short  256 MiB guest, workload 3x RAM (768 MiB, 2 processes), one
-#            random pass; vswap if the QEMU has the device, else the zram
-#            peer (checks the workload and the checks themselves)
-#   --long   the same with 3 random passes, plus the zram peer run, plus a
-#            workload self-check (-X: a planted wrong byte must be found)
+#   --short  160 MiB guest, workload 3x RAM (480 MiB, 2 processes), one
+#            random pass over 25% of the pages; vswap if the QEMU has the
+#            device, else the zram peer (checks the workload and the checks)
+#   --long   256 MiB guest, 768 MiB workload, 3 full random passes, plus
+#            the zram peer run, plus a workload self-check (-X: a planted
+#            wrong byte must be found)
 # A VM that hangs is killed at its deadline and fails its test.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -127,8 +128,14 @@ guest() {		# guest <name> <e2e.py args...>
 	return $rc
 }
 
-rounds=1
-[ $mode = long ] && rounds=3
+# short: 160 MiB guest (workload 480 MiB), one random pass over a quarter of
+# the pages; long: 256 MiB guest (768 MiB), three full random passes.
+vswap_args=(--mem 160 --rounds 1 --percent 25)
+zram_args=(--mem 160 --mib 200 --rounds 1 --percent 25)
+if [ $mode = long ]; then
+	vswap_args=(--mem 256 --rounds 3)
+	zram_args=(--mem 256 --mib 320 --rounds 3)
+fi
 
 if [ ! -x "$QEMU" ]; then
 	skip "guest end-to-end" "no QEMU at build/qemu (make qemu)"
@@ -136,13 +143,13 @@ else
 	has_dev=0
 	"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_dev=1
 	if [ $has_dev = 1 ]; then
-		guest vswap --backend vswap --mem 256 --rounds $rounds
+		guest vswap --backend vswap "${vswap_args[@]}"
 	else
 		skip "vswap guest end-to-end" "this QEMU has no virtio-vswap-pci"
 	fi
 	if [ $has_dev = 0 ] || [ $mode = long ]; then
 		# zram keeps the compressed data in guest RAM: 1.25x RAM fits.
-		guest zram --backend zram --mem 256 --mib 320 --rounds $rounds
+		guest zram --backend zram "${zram_args[@]}"
 	fi
 	if [ $mode = long ]; then
 		out=$GBUILD/run-selfcheck

@@ -35,7 +35,7 @@ swap_on() {
 }
 
 vmstat() {
-	say "VMSTAT $(awk '/^pswp(in|out) /{printf "%s=%s ", $1, $2}' /proc/vmstat)"
+	say "VMSTAT $(awk '/^(pswpin|pswpout|swpin_zero|swpout_zero) /{printf "%s=%s ", $1, $2}' /proc/vmstat)"
 }
 
 # vswap_stat [N]: the driver's counters, one line per file.

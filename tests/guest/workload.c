@@ -3,7 +3,7 @@
  * Swap workload for the guest end-to-end test (static binary, runs as a
  * busybox initramfs program).
  *
- *   workload [-m MiB] [-p procs] [-r rounds] [-s seed] [-H] [-X]
+ *   workload [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X]
  *
  * Touches MiB of anonymous memory split over procs processes, with a known
  * mix of page kinds chosen by a hash of (seed, page):
@@ -15,7 +15,8 @@
  * each byte can be checked. Passes, per process:
  *   fill      sequential write, version 0
  *   verify    sequential read
- *   rounds x  random order: verify, then rewrite with version + 1
+ *   rounds x  random order: verify, then rewrite with version + 1, over
+ *             percent of the pages (default 100) drawn at random
  *   final     sequential verify
  * then the memory is freed (munmap) and the process exits.
  *
@@ -57,6 +58,7 @@ struct shared {
 };
 
 static uint64_t seed = 0x5eed5eed;
+static unsigned long percent = 100;
 static int corrupt;
 static struct shared *sh;
 
@@ -224,7 +226,7 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 			order[i] = order[j];
 			order[j] = t;
 		}
-		for (k = 0; k < pages; k++) {
+		for (k = 0; k < pages * percent / 100; k++) {
 			i = order[k];
 			check_page(mem, exp, proc, i, ver[i]);
 			ver[i]++;
@@ -255,21 +257,22 @@ int main(int argc, char **argv)
 	double t0;
 	pid_t *pid;
 
-	while ((opt = getopt(argc, argv, "m:p:r:s:HX")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:r:f:s:HX")) != -1) {
 		switch (opt) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'p': procs = strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = strtoul(optarg, NULL, 0); break;
+		case 'f': percent = strtoul(optarg, NULL, 0); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'H': hold = 1; break;
 		case 'X': corrupt = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-s seed] [-H] [-X]\n",
+			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (!procs || !mib)
+	if (!procs || !mib || !percent || percent > 100)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -281,8 +284,8 @@ int main(int argc, char **argv)
 
 	total = (uint64_t)mib * (1024 * 1024 / PAGE);
 	pages = total / procs;
-	printf("WORKLOAD: START mib=%lu procs=%lu rounds=%lu seed=%#" PRIx64 " pages=%" PRIu64 "\n",
-	       mib, procs, rounds, seed, pages * procs);
+	printf("WORKLOAD: START mib=%lu procs=%lu rounds=%lu percent=%lu seed=%#" PRIx64 " pages=%" PRIu64 "\n",
+	       mib, procs, rounds, percent, seed, pages * procs);
 	t0 = now();
 	for (p = 0; p < procs; p++) {
 		pid[p] = fork();
