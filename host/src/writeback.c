@@ -238,7 +238,7 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 
 /*
  * Batches until nothing qualifies, @max_bytes are written (0 = no limit),
- * pool bytes are <= @target (0 = no target) or @max_freed pool bytes were
+ * pool bytes are <= @target (UINT64_MAX = no target) or @max_freed pool bytes were
  * freed (0 = no limit). wb->lock and a context held.
  */
 static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
@@ -257,7 +257,7 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 		uint64_t budget = UINT64_MAX;
 		int r;
 
-		if (target && pool_bytes(&s->pool) <= target)
+		if (target != UINT64_MAX && pool_bytes(&s->pool) <= target)
 			return VSWAP_OK;
 		if (max_freed && res->pool_freed >= max_freed)
 			return VSWAP_OK;
@@ -324,17 +324,30 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
 	c = ctx_get(s);
 	seal_old_heads(s, c, born_before);
 	pthread_mutex_lock(&s->wb.lock);
-	r = wb_run(s, &c->shard, born_before, max_bytes, 0, 0, res);
+	r = wb_run(s, &c->shard, born_before, max_bytes, UINT64_MAX, 0, res);
 	pthread_mutex_unlock(&s->wb.lock);
 	ctx_put(c);
 	return r;
 }
 
+/*
+ * Pool bytes pressure writeback aims for: WB_LOW_WATERMARK_PCT of the cap,
+ * and at least WB_LOW_WATERMARK_SEGS segments below it (a store needs room
+ * for its next segment on top of compaction's headroom, which 10% of a
+ * small cap is not). 0 (= write back all) for a cap below that; UINT64_MAX
+ * without a cap (nothing to do).
+ */
 static uint64_t low_watermark(struct vswap_store *s)
 {
 	uint64_t max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
+	uint64_t pct = max / 100 * WB_LOW_WATERMARK_PCT;
+	uint64_t segs = (uint64_t)WB_LOW_WATERMARK_SEGS * VSWAP_SEG_SIZE;
 
-	return max / 100 * WB_LOW_WATERMARK_PCT;
+	if (!max)
+		return UINT64_MAX;
+	if (max <= segs)
+		return 0;
+	return pct < max - segs ? pct : max - segs;
 }
 
 int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
@@ -352,7 +365,7 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 	if (!tier_attached(&s->tier))
 		return VSWAP_E_INVAL;
 	target = low_watermark(s);
-	if (!target || pool_bytes(&s->pool) <= target)
+	if (target == UINT64_MAX || pool_bytes(&s->pool) <= target)
 		return VSWAP_OK;
 	c = ctx_get(s);
 	pthread_mutex_lock(&s->wb.lock);
@@ -371,7 +384,7 @@ bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 	    __atomic_load_n(&s->tier.full, __ATOMIC_RELAXED))
 		return false;
 	target = low_watermark(s);
-	if (!target)
+	if (target == UINT64_MAX)
 		return false;
 	tier_event(&s->tier, VSWAP_EVENT_PRESSURE);
 	pthread_mutex_lock(&s->wb.lock);

@@ -57,6 +57,8 @@
  * the operator gave memory for (a disk load costs ~10-100x a pool load).
  */
 #define WB_LOW_WATERMARK_PCT	90
+/* ... and at least this many segments below the cap: see low_watermark(). */
+#define WB_LOW_WATERMARK_SEGS	3
 /*
  * A store that hits the cap writes back at most this much before retrying
  * (8 x 1 MiB writes): bounds one store's latency; vswap_reclaim() (the
