@@ -218,6 +218,9 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 	} else {
 		uint64_t pages = 0;
 
+		/* Space came back outside our chunks (another file shrank). */
+		__atomic_store_n(&t->full, false, __ATOMIC_RELAXED);
+
 		for (unsigned i = 0; i < nobj; i++)
 			pages += repoint(s, sh, &wb->objs[i]);
 		res->pages += pages;
