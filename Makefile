@@ -1,5 +1,7 @@
 # virtio-vswap top-level build. Everything generated goes under $(BUILD).
-#   make demo        the main job (README)
+#   make demo        the main job (README): a VM swaps into virtio-vswap
+#   make demo-host   the host-only store demo (no VM)
+#   make e2e         guest end-to-end suite, long version (tests/guest/)
 #   make check       every test suite, ends with "N passed, N failed"
 #   make deps        install build/test dependencies through apt (idempotent)
 #   make lib         libvswap (host/)
@@ -10,7 +12,8 @@
 BUILD ?= $(CURDIR)/build
 export BUILD
 
-.PHONY: all deps lib check check-asan qemu demo bench-host clean vswapctl \
+.PHONY: all deps lib check check-asan qemu demo demo-host e2e bench-host \
+	clean vswapctl \
 	check-libvirt
 
 all: lib
@@ -40,8 +43,14 @@ check-libvirt: vswapctl
 bench-host: deps
 	$(MAKE) -C host bench
 
-demo: deps
+demo: deps qemu
+	tests/guest/demo.sh
+
+demo-host: deps
 	$(MAKE) -C host demo
+
+e2e: deps qemu
+	tests/guest/e2e.sh --long
 
 clean:
 	rm -rf $(BUILD)
