@@ -77,6 +77,17 @@ static void print_event(const char *vm, const char *event, long long sec,
 		stop = true;
 }
 
+/*
+ * Tell the operator (on stderr, stdout is for events) that everything is
+ * connected: from here on no event is missed.
+ */
+static void following(const char *uri)
+{
+	fprintf(stderr, "vswapctl: following " QMP_EVENT_PREFIX
+		"* events%s%s (Ctrl-C stops)\n", uri ? " of " : "",
+		uri ? uri : "");
+}
+
 /* One QMP event object -> print_event() if it is ours. */
 static void qmp_event(struct vm *vm, struct json_object *ev, struct printer *p)
 {
@@ -125,6 +136,7 @@ static int follow_qmp(const struct source_opts *src, struct printer *p)
 		pfd[i].events = POLLIN;
 	}
 	live = set.n;
+	following(NULL);
 	while (!stop && live) {
 		/*
 		 * Drain first: events may already sit in a client's queue or
@@ -166,7 +178,13 @@ int cmd_events(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+	/*
+	 * No SA_RESTART: poll() returns EINTR and the loop sees stop.
+	 * SA_RESETHAND: a second Ctrl-C kills at once, even while a libvirt
+	 * call that does not return on EINTR is waiting for libvirtd.
+	 */
+	struct sigaction sa = { .sa_handler = on_signal,
+				.sa_flags = SA_RESETHAND };
 	struct source_opts src = { 0 };
 	struct printer p = { 0 };
 	struct verr e;
@@ -209,7 +227,8 @@ int cmd_events(int argc, char **argv)
 	if (src.nr_qmp) {
 		r = follow_qmp(&src, &p);
 	} else {
-		r = source_libvirt_events(src.uri, print_event, &p, &stop, &e);
+		r = source_libvirt_events(src.uri, print_event, &p, following,
+					  &stop, &e);
 		if (r)
 			vwarn("%s", e.msg);
 		r = r ? VEXIT_FAIL : VEXIT_OK;

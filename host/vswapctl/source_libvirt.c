@@ -196,7 +196,8 @@ static void lv_closed(virConnectPtr conn, int reason, void *opaque)
 }
 
 int source_libvirt_events(const char *uri, vm_event_cb cb, void *opaque,
-			  volatile bool *stop, struct verr *e)
+			  void (*ready)(const char *uri), volatile bool *stop,
+			  struct verr *e)
 {
 	struct lv_events ev = { .cb = cb, .opaque = opaque, .stop = stop };
 	struct vmset set = { 0 };
@@ -221,6 +222,7 @@ int source_libvirt_events(const char *uri, vm_event_cb cb, void *opaque,
 		return -1;
 	}
 	timer = virEventAddTimeout(500, lv_tick, NULL, NULL);
+	ready(lv_uri_label(uri));
 	while (!*stop && !ev.closed) {
 		if (virEventRunDefaultImpl() < 0) {
 			verr_set(e, "libvirt: event loop: %s",

@@ -82,12 +82,14 @@ int source_libvirt_one(const char *uri, const char *name, struct vmset *set,
 		       struct verr *e);
 /*
  * Follow QMP events named QMP_EVENT_PREFIX* of every domain of @uri until
- * *stop becomes true; @cb is called for each. Returns 0 or -1 with *e.
+ * *stop becomes true; @cb is called for each, @ready once registered.
+ * Returns 0 or -1 with *e.
  */
 typedef void (*vm_event_cb)(const char *vm, const char *event,
 			    long long seconds, unsigned int micros,
 			    const char *data_json, void *opaque);
 int source_libvirt_events(const char *uri, vm_event_cb cb, void *opaque,
-			  volatile bool *stop, struct verr *e);
+			  void (*ready)(const char *uri), volatile bool *stop,
+			  struct verr *e);
 
 #endif /* VSWAPCTL_VM_H */

@@ -218,7 +218,7 @@ wait_for() {
 peer sig --name sig || exit 1
 "$VSWAPCTL" events -q "$T/sig.sock" >"$T/sig.out" 2>&1 &
 evpid=$!
-if wait_for "$T/sig.log" query-name; then
+if wait_for "$T/sig.out" "vswapctl: following VSWAP_* events"; then
 	kill -INT $evpid; wait $evpid; rc=$?
 	if [ $rc -eq 0 ]; then ok "events: SIGINT stops it with exit 0"
 	else nok "events: SIGINT stops it with exit 0"; echo "# exit $rc"; diag "$T/sig.out"; fi
@@ -229,7 +229,7 @@ peer gone --name gone || exit 1
 gonepid=${PIDS[-1]}
 "$VSWAPCTL" events -q "$T/gone.sock" >"$T/gone.out" 2>&1 &
 evpid=$!
-if wait_for "$T/gone.log" query-name; then
+if wait_for "$T/gone.out" "vswapctl: following VSWAP_* events"; then
 	kill $gonepid; wait $gonepid 2>/dev/null
 	wait $evpid; rc=$?
 	if [ $rc -eq 1 ] && grep -q "vm gone: connection closed" "$T/gone.out"; then
