@@ -179,12 +179,41 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg)
 {
-	/* The pages really go back to the host; reuse faults in zero pages. */
-	madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE, MADV_DONTNEED);
-	__atomic_fetch_sub(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
-	memsource_uncharge(ms, VSWAP_SEG_SIZE);
+	memsource_free_many(ms, &seg, 1);
+}
+
+void memsource_free_many(struct vswap_memsource *ms,
+			 struct vswap_segment **segs, unsigned n)
+{
+	/* Sort by id (n is small: a writeback batch), so neighbours in an
+	 * arena go back with one madvise, i.e. one TLB shootdown. */
+	for (unsigned i = 1; i < n; i++) {
+		struct vswap_segment *x = segs[i];
+		unsigned j = i;
+
+		for (; j > 0 && segs[j - 1]->id > x->id; j--)
+			segs[j] = segs[j - 1];
+		segs[j] = x;
+	}
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 1;
+
+		while (i + k < n && segs[i + k]->id == segs[i]->id + k &&
+		       (segs[i + k]->id & (VSWAP_ARENA_SEGS - 1)) != 0)
+			k++;
+		/* The pages really go back to the host; reuse faults in
+		 * zero pages. */
+		madvise(memsource_addr(ms, segs[i]->id),
+			(size_t)k << VSWAP_SEG_SHIFT, MADV_DONTNEED);
+		i += k;
+	}
+	__atomic_fetch_sub(&ms->seg_bytes, (uint64_t)n * VSWAP_SEG_SIZE,
+			   __ATOMIC_RELAXED);
+	memsource_uncharge(ms, (uint64_t)n * VSWAP_SEG_SIZE);
 	pthread_mutex_lock(&ms->lock);
-	seg->next_free = ms->free_head;
-	ms->free_head = seg->id;
+	for (unsigned i = 0; i < n; i++) {
+		segs[i]->next_free = ms->free_head;
+		ms->free_head = segs[i]->id;
+	}
 	pthread_mutex_unlock(&ms->lock);
 }

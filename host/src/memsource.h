@@ -115,6 +115,9 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err);
 /* Return a segment; its memory goes back to the host immediately. */
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
+/* The same for @n segments (reorders @segs): neighbours share a madvise. */
+void memsource_free_many(struct vswap_memsource *ms,
+			 struct vswap_segment **segs, unsigned n);
 
 static inline struct vswap_arena *memsource_arena(struct vswap_memsource *ms,
 						  uint32_t id)

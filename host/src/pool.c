@@ -462,6 +462,41 @@ bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg)
 	return empty;
 }
 
+void pool_release_owned(struct vswap_pool *p, struct vswap_segment *seg,
+			uint64_t bytes)
+{
+	uint64_t old = __atomic_fetch_sub(&seg->lv, bytes, __ATOMIC_ACQ_REL);
+
+	if (old & SEG_SEALED)
+		__atomic_fetch_add(&p->garbage, (int64_t)bytes,
+				   __ATOMIC_RELAXED);
+}
+
+unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
+			  unsigned n)
+{
+	unsigned nfree = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct vswap_segment *seg = segs[i];
+		uint64_t old = __atomic_fetch_and(&seg->lv, ~SEG_COMPACTING,
+						  __ATOMIC_ACQ_REL);
+
+		if (!(old & SEG_LIVE_MASK)) {
+			retire_locked(p, seg, false);
+			segs[nfree++] = seg;
+		} else {
+			__atomic_store_n(&seg->state, SEG_STATE_SEALED,
+					 __ATOMIC_RELAXED);
+			sealed_link(p, seg);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	memsource_free_many(&p->ms, segs, nfree);
+	return nfree;
+}
+
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live)
 {

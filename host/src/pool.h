@@ -216,6 +216,30 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
  * sealed list.
  */
 bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg);
+/*
+ * The same for @n victims at once (one pool->lock, neighbours freed with
+ * one madvise). The freed ones end up first in @segs; returns their count.
+ */
+unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
+			  unsigned n);
+/*
+ * Writeback's free of an object of a victim it owns (COMPACTING), with
+ * the owning slot locked: mark it dead only; the victim's live bytes drop
+ * in one pool_release_owned() per victim (nobody else may free a
+ * COMPACTING segment, so the deferred count decides nothing meanwhile).
+ */
+static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle)
+{
+	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms,
+						    (uint32_t)(handle >> 32)) +
+				     (uint32_t)handle);
+
+	/* Only the slot-lock holder writes this header word: no RMW. */
+	__atomic_store_n(hdr, __atomic_load_n(hdr, __ATOMIC_RELAXED) |
+			 OBJ_DEAD, __ATOMIC_RELAXED);
+}
+void pool_release_owned(struct vswap_pool *p, struct vswap_segment *seg,
+			uint64_t bytes);
 /* Seal the GC head (reset). Caller holds every context. */
 void pool_seal_gc_head(struct vswap_pool *p);
 

@@ -84,24 +84,53 @@ unsigned vswap_take_events(struct vswap_store *s)
 	return __atomic_exchange_n(&s->tier.events, 0, __ATOMIC_RELAXED);
 }
 
-/* Step 4 for one object: re-point its slot at @o->doff, or drop the copy. */
-static bool repoint(struct vswap_store *s, struct vswap_shard *sh,
-		    const struct wb_obj *o)
+/*
+ * What the re-points of a batch add up to, applied once at its end: the
+ * counter moves (pool kinds -> disk) and, per victim, the live bytes that
+ * left it. Deferring is safe: the victims are ours (COMPACTING: nobody
+ * else frees them), and counters are never one snapshot anyway.
+ */
+static void acc_flush(struct vswap_store *s, struct vswap_shard *sh,
+		      struct wb_acc *a, unsigned nv)
 {
-	struct vswap_slot *e = slot_table_lookup(&s->st, o->slot);
-	uint64_t w0, nw0;
+	SHARD_ADD(sh, compressed_pages, -a->comp);
+	SHARD_ADD(sh, incompressible_pages, -a->raw);
+	SHARD_ADD(sh, compressed_bytes, -a->payload);
+	SHARD_ADD(sh, obj_bytes, -a->objb);
+	SHARD_ADD(sh, disk_pages, a->comp + a->raw);
+	SHARD_ADD(sh, disk_bytes, a->payload);
+	for (unsigned i = 0; i < nv; i++)
+		if (a->freed[i])
+			pool_release_owned(&s->pool, s->wb.victims[i].seg,
+					   a->freed[i]);
+}
+
+/*
+ * Step 4 for one object (entry @e of its slot, or NULL): re-point the slot
+ * at @o->doff, or drop the disk copy. The pool object becomes dead under
+ * the slot lock (the liveness rule of pool.c); its bytes leave the
+ * victim's live count in acc_flush().
+ */
+static bool repoint(struct vswap_store *s, struct wb_acc *a,
+		    const struct wb_obj *o, struct vswap_slot *e)
+{
+	uint64_t w0;
 
 	if (e) {
 		w0 = slot_lock(e);
 		if (slot_in_pool(slot_kind(w0)) && e->w1 == o->handle &&
 		    slot_len(w0) == o->len) {
-			nw0 = slot_w0(slot_disk_kind(slot_kind(w0)), o->len,
-				      slot_csum(w0));
-			stats_account(sh, w0, o->handle, -1);
-			pool_free(&s->pool, o->handle);
+			bool raw = slot_kind(w0) == SLOT_RAW;
+
+			pool_mark_dead_owned(&s->pool, o->handle);
 			e->w1 = o->doff;
-			slot_unlock(e, nw0);
-			stats_account(sh, nw0, o->doff, +1);
+			slot_unlock(e, slot_w0(slot_disk_kind(slot_kind(w0)),
+					       o->len, slot_csum(w0)));
+			a->comp += !raw;
+			a->raw += raw;
+			a->payload += o->len;
+			a->objb += obj_size(o->len);
+			a->freed[o->vi] += obj_size(o->len);
 			return true;
 		}
 		slot_unlock(e, w0);	/* replaced or dropped meanwhile */
@@ -110,15 +139,92 @@ static bool repoint(struct vswap_store *s, struct vswap_shard *sh,
 	return false;
 }
 
+/* Append [p, p + n) to the write vector, merging with the last entry. */
+static void iov_add(struct vswap_wb *wb, unsigned *niov, void *p, size_t n)
+{
+	struct iovec *last = *niov ? &wb->iov[*niov - 1] : NULL;
+
+	if (last && (unsigned char *)last->iov_base + last->iov_len == p) {
+		last->iov_len += n;
+		return;
+	}
+	wb->iov[*niov].iov_base = p;
+	wb->iov[*niov].iov_len = n;
+	(*niov)++;
+}
+
+/*
+ * After the write of a victim written whole (bytes [0, used) at @doff):
+ * re-point every object its slot still names, and settle the rest (dead
+ * objects, implausible headers) as dead bytes on disk. Walking after the
+ * write finds the headers in cache (the write just read them). Returns
+ * the pages moved.
+ */
+/*
+ * Slot entries are scattered (the guest's slots are not stored in order):
+ * look up and prefetch this many objects ahead of the one re-pointed.
+ */
+#define WB_PREFETCH	8u
+
+static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
+			     unsigned vi)
+{
+	const struct wb_victim *v = &s->wb.victims[vi];
+	struct vswap_segment *seg = v->seg;
+	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
+	struct wb_obj ring[WB_PREFETCH];
+	struct vswap_slot *ering[WB_PREFETCH];
+	uint64_t pages = 0, dead = 0, n = 0;
+	uint32_t off = 0;
+
+	while (off < seg->used) {
+		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
+					     __ATOMIC_RELAXED);
+		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
+		struct wb_obj *o;
+
+		if (len > VSWAP_PAGE_SIZE) {
+			dead += seg->used - off;	/* corrupt: stop */
+			break;
+		}
+		if ((h & OBJ_DEAD) ||
+		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
+			dead += obj_size(len);
+			off += obj_size(len);
+			continue;
+		}
+		if (n >= WB_PREFETCH)
+			pages += repoint(s, a, &ring[n % WB_PREFETCH],
+					 ering[n % WB_PREFETCH]);
+		o = &ring[n % WB_PREFETCH];
+		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->handle = pool_handle(seg->id, off);
+		o->len = len;
+		o->doff = v->doff + off;
+		o->vi = vi;
+		ering[n % WB_PREFETCH] = slot_table_lookup(&s->st, o->slot);
+		__builtin_prefetch(ering[n % WB_PREFETCH], 1);
+		n++;
+		off += obj_size(len);
+	}
+	for (uint64_t i = n > WB_PREFETCH ? n - WB_PREFETCH : 0; i < n; i++)
+		pages += repoint(s, a, &ring[i % WB_PREFETCH],
+				 ering[i % WB_PREFETCH]);
+	if (dead)
+		tier_free(&s->tier, v->doff, (uint32_t)dead);
+	return pages;
+}
+
 /*
  * Gather the live objects of @seg (owned) into the batch. Returns the bytes
  * added. Objects whose header is not plausible are left in the pool (the
  * victim then does not empty and goes back on the sealed list).
  */
-static uint64_t gather(struct vswap_store *s, struct vswap_segment *seg,
+static uint64_t gather(struct vswap_store *s, unsigned vi,
 		       unsigned *nobj, unsigned *niov, uint64_t base_off)
 {
 	struct vswap_wb *wb = &s->wb;
+	struct vswap_segment *seg = wb->victims[vi].seg;
 	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
 	uint64_t added = 0;
 
@@ -141,14 +247,8 @@ static uint64_t gather(struct vswap_store *s, struct vswap_segment *seg,
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = base_off + added;
-		if (*niov && (unsigned char *)wb->iov[*niov - 1].iov_base +
-			     wb->iov[*niov - 1].iov_len == base + off) {
-			wb->iov[*niov - 1].iov_len += size;
-		} else {
-			wb->iov[*niov].iov_base = base + off;
-			wb->iov[*niov].iov_len = size;
-			(*niov)++;
-		}
+		o->vi = vi;
+		iov_add(wb, niov, base + off, size);
 		added += size;
 		off += size;
 	}
@@ -169,7 +269,8 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 {
 	struct vswap_wb *wb = &s->wb;
 	struct vswap_tier *t = &s->tier;
-	unsigned nv = 0, nobj = 0, niov = 0;
+	struct wb_acc *acc = &wb->acc;
+	unsigned nv = 0, nobj = 0, niov = 0, nfreed;
 	uint64_t total = 0, room, off, ios = 0;
 	int r = VSWAP_OK;
 
@@ -189,11 +290,26 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 	       nobj + VSWAP_SEG_SIZE / obj_size(1) <= WB_MAX_OBJS) {
 		struct vswap_segment *seg =
 			pool_take_oldest(&s->pool, born_before, room - total);
+		struct wb_victim *v;
+		uint64_t live;
 
 		if (!seg)
 			break;
-		wb->victims[nv++] = seg;
-		total += gather(s, seg, &nobj, &niov, off + total);
+		v = &wb->victims[nv++];
+		v->seg = seg;
+		v->doff = off + total;
+		live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+		       SEG_LIVE_MASK;
+		v->whole = seg->used - live <= seg->used / WB_WHOLE_DEAD_FRAC &&
+			   seg->used <= room - total;
+		if (v->whole) {
+			iov_add(wb, &niov,
+				memsource_addr(&s->pool.ms, seg->id),
+				seg->used);
+			total += seg->used;
+		} else {
+			total += gather(s, nv - 1, &nobj, &niov, off + total);
+		}
 	}
 	if (!nv)
 		return WB_NOTHING;
@@ -221,21 +337,27 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		/* Space came back outside our chunks (another file shrank). */
 		__atomic_store_n(&t->full, false, __ATOMIC_RELAXED);
 
+		memset(acc, 0, sizeof(*acc));
+		for (unsigned i = 0; i < nv; i++)
+			if (wb->victims[i].whole)
+				pages += settle_whole(s, acc, i);
 		for (unsigned i = 0; i < nobj; i++)
-			pages += repoint(s, sh, &wb->objs[i]);
+			pages += repoint(s, acc, &wb->objs[i],
+					 slot_table_lookup(&s->st,
+							   wb->objs[i].slot));
+		acc_flush(s, sh, acc, nv);
 		res->pages += pages;
 		res->bytes += total;
 		__atomic_fetch_add(&t->wb_pages, pages, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&t->wb_bytes, total, __ATOMIC_RELAXED);
 	}
-	for (unsigned i = 0; i < nv; i++) {
-		if (pool_put_victim(&s->pool, wb->victims[i])) {
-			res->pool_freed += VSWAP_SEG_SIZE;
-			res->segments++;
-			__atomic_fetch_add(&t->wb_freed, VSWAP_SEG_SIZE,
-					   __ATOMIC_RELAXED);
-		}
-	}
+	for (unsigned i = 0; i < nv; i++)
+		wb->segs[i] = wb->victims[i].seg;
+	nfreed = pool_put_victims(&s->pool, wb->segs, nv);
+	res->pool_freed += (uint64_t)nfreed * VSWAP_SEG_SIZE;
+	res->segments += nfreed;
+	__atomic_fetch_add(&t->wb_freed, (uint64_t)nfreed * VSWAP_SEG_SIZE,
+			   __ATOMIC_RELAXED);
 	return r;
 }
 

@@ -9,25 +9,30 @@
  * batch:
  *   1. take victims (pool_take_oldest: COMPACTING, unlinked) until their
  *      live bytes would overflow the head chunk's room or the byte budget;
- *   2. walk their headers, gathering each live object (header + payload,
- *      as stored: never decompressed) into an iovec; adjacent live objects
- *      share one; claim the same number of bytes at the head chunk;
+ *   2. a victim with few dead bytes goes in whole ([0, used), one iovec,
+ *      dead objects included); of a sparser one, walk the headers and
+ *      gather each live object (header + payload, as stored: never
+ *      decompressed) into the iovec, adjacent live objects sharing an
+ *      entry; claim the same number of bytes at the head chunk;
  *   3. pwritev the batch at once (one large sequential write), holding no
  *      slot lock: loads and stores of every slot go on meanwhile, served
  *      from the pool copy;
  *   4. per object, under its slot lock: if the slot still points at the
  *      pool object (the back-pointer check), re-point it at the disk offset
  *      and free the pool object; otherwise (stored over or invalidated
- *      meanwhile) free the disk copy instead;
- *   5. give the victims back (pool_put_victim): emptied, they are freed
- *      with MADV_DONTNEED, so N bytes written free about N bytes of host
- *      memory (segments are age-coherent: little of a victim is dead).
+ *      meanwhile) free the disk copy instead; dead objects written with a
+ *      whole victim are freed on disk at once;
+ *   5. give the victims back (pool_put_victims): emptied, they are freed
+ *      with MADV_DONTNEED (one call per run of neighbours), so N bytes
+ *      written free about N bytes of host memory (segments are
+ *      age-coherent: little of a victim is dead).
  * A failed write (ENOSPC, EIO) settles the claimed bytes as dead, seals the
  * head chunk, puts the victims back untouched: nothing is lost, the data is
  * still in memory; it is counted and raised as an event.
  *
- * Fields (all under wb->lock): objs / iov, the current batch's objects and
- * write vector (allocated when a disk is attached).
+ * Fields (all under wb->lock): objs / iov, the current batch's gathered
+ * objects and write vector (allocated when a disk is attached); victims,
+ * segs: the batch's victims.
  */
 #ifndef VSWAP_WRITEBACK_H
 #define VSWAP_WRITEBACK_H
@@ -50,6 +55,15 @@
 /* Victims per batch: a batch of sparse segments still fills its chunk. */
 #define WB_MAX_VICTIMS		64u
 /*
+ * A victim with at most 1/8 of its used bytes dead is written whole,
+ * [0, used) in one iovec, dead objects included: no header walk before the
+ * write (the walk that re-points its slots comes after, on headers the
+ * write just brought into cache). Costs at most 1/8 more disk bytes for
+ * it; written bytes still free as much pool (the whole segment). Sparser
+ * victims have only their live objects gathered.
+ */
+#define WB_WHOLE_DEAD_FRAC	8u
+/*
  * Low watermark of pressure writeback, percent of pool_max. Writing back
  * to 90% (not to just under the cap) gives each pressure episode a
  * batch of >= 10% of the cap, written in large I/O, and leaves stores
@@ -71,13 +85,29 @@ struct wb_obj {
 	uint64_t handle;	/* pool handle at copy time */
 	uint64_t doff;		/* disk offset of the copy */
 	uint32_t len;		/* payload length */
+	uint32_t vi;		/* index of its victim in the batch */
+};
+
+/* Deferred sums of a batch's re-points (writeback.c). */
+struct wb_acc {
+	int64_t comp, raw, payload, objb;
+	uint64_t freed[WB_MAX_VICTIMS];	/* live bytes moved, per victim */
+};
+
+/* A victim of the current batch. */
+struct wb_victim {
+	struct vswap_segment *seg;
+	uint64_t doff;		/* disk offset of its first byte written */
+	bool whole;		/* written as [0, used), dead objects too */
 };
 
 struct vswap_wb {
 	pthread_mutex_t lock;
 	struct wb_obj *objs;	/* WB_MAX_OBJS */
 	struct iovec *iov;	/* WB_MAX_OBJS */
-	struct vswap_segment *victims[WB_MAX_VICTIMS];
+	struct wb_victim victims[WB_MAX_VICTIMS];
+	struct vswap_segment *segs[WB_MAX_VICTIMS];	/* put back at once */
+	struct wb_acc acc;	/* writeback.c: the batch's deferred sums */
 };
 
 struct vswap_store;
