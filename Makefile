@@ -7,6 +7,7 @@
 #   make lib         libvswap (host/)
 #   make qemu        QEMU 10.0 with the qemu-patches/ series
 #   make bench-host  host store benchmark -> build/bench/host.json
+#   make bench-writeback  disk-tier writeback vs raw write -> build/bench/writeback.json
 #   make vswapctl    operator CLI -> build/host/vswapctl
 #   make check-libvirt  vswapctl + the device through a real libvirtd (root)
 BUILD ?= $(CURDIR)/build
@@ -14,7 +15,7 @@ export BUILD
 
 .PHONY: all deps lib check check-asan qemu demo demo-host e2e bench-host \
 	clean vswapctl \
-	check-libvirt
+	check-libvirt bench-writeback
 
 all: lib
 
@@ -42,6 +43,10 @@ check-libvirt: vswapctl
 
 bench-host: deps
 	$(MAKE) -C host bench
+
+bench-writeback: deps
+	$(MAKE) -C host $(BUILD)/host/bench/bench_writeback
+	BUILD=$(BUILD) OUT=$(BUILD)/host host/bench/writeback.sh
 
 demo: deps qemu
 	tests/guest/demo.sh
