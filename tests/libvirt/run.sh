@@ -5,10 +5,16 @@
 # group, /var/log/libvirt), starts libvirtd (and virtlogd) in the background
 # only if they are not running, and stops only what it started, also on
 # failure. Defines a TCG domain (docs/libvirt.md) whose <emulator> is the
-# built QEMU, with -device virtio-vswap-pci through <qemu:commandline>; it
-# boots nothing (SeaBIOS finds no disk), which is enough for the monitor.
+# built QEMU, with -device virtio-vswap-pci through <qemu:commandline>.
 # Then: virsh qemu-monitor-command query-vswap, vswapctl stats --libvirt,
 # vswapctl set through libvirt; destroy + undefine.
+#
+# With the guest image of tests/guest (a 6.12 kernel in the cache and
+# $BUILD/guest/initramfs-6.12.cpio.gz with the driver) the domain boots it,
+# swaps a workload into the device, and the test checks that vswapctl sees
+# the stored pages through libvirt and that a pool cap below the store's
+# size raises VSWAP_NO_SPACE, followed by `vswapctl events --libvirt`.
+# Without the image the domain boots nothing, which is enough for the monitor.
 #
 # Not part of `make check` yet: `make check-libvirt`.
 set -uo pipefail
@@ -19,7 +25,7 @@ QEMU=${QEMU:-$BUILD/qemu/qemu-system-x86_64}
 VSWAPCTL=$BUILD/host/vswapctl
 URI=qemu:///system
 DOM=vswapctl-libvirt-test
-VIRSH=(virsh -q -c "$URI")
+VIRSH=(timeout 120 virsh -q -c "$URI")
 
 n=0 failed=0
 ok()   { n=$((n + 1)); echo "ok $n - $1"; }
@@ -41,6 +47,12 @@ cleanup() {
 		kill "$p" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	done
+	# If libvirtd could not destroy it, the domain's QEMU (ours) still runs.
+	p=$(cat "/run/libvirt/qemu/$DOM.pid" 2>/dev/null)
+	if [ -n "$p" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "guest=$DOM,"; then
+		echo "# killing the domain's QEMU (pid $p) libvirtd left behind" >&2
+		kill -9 "$p"
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -92,18 +104,100 @@ else
 	finish
 fi
 
+# --- the guest image, if tests/guest built one ---
+guest=0
+if [ $has_vswap = 1 ] && [ -f "$REPO/tests/guest/lib.sh" ]; then
+	kenv=$(BUILD=$BUILD bash -c ". '$REPO/tests/guest/lib.sh'; echo \$(kernel_dir 6.12)/env")
+	vmlinuz=$( [ -f "$kenv" ] && bash -c ". '$kenv'; echo \$VMLINUZ")
+	initrd=$BUILD/guest/initramfs-6.12.cpio.gz
+	if [ -n "$vmlinuz" ] && [ -f "$vmlinuz" ] && [ -f "$initrd" ]; then
+		# QEMU runs as libvirt-qemu: give it copies on a path it can reach.
+		chmod 755 "$T"
+		mkdir -p "$T/boot"
+		cp "$vmlinuz" "$T/boot/vmlinuz"
+		cp "$initrd" "$T/boot/initrd"
+		guest=1
+	fi
+fi
+[ $guest = 1 ] || echo "# no guest image (tests/guest): the domain boots nothing" >&2
+
+# --- a guest swapping into the device, seen through libvirt ---
+gsend() {		# one command line to the guest's control port
+	seq=$((seq + 1))
+	/usr/bin/python3 "$HERE/guest_console.py" --send "$T/ctl.sock" "$seq $1"
+}
+gwait() {		# gwait FILE ERE SECONDS
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	echo "no '$2' in $1 after $3 s; its tail:"; tail -5 "$1"
+	return 1
+}
+guest_phase() {
+	local evpid rc
+	seq=0
+	"$VSWAPCTL" events --libvirt "$URI" --json >"$T/events.log" 2>"$T/events.err" &
+	evpid=$!
+	started+=($evpid)
+	check "vswapctl events --libvirt: registered" \
+		gwait "$T/events.err" "following VSWAP_" 60
+	/usr/bin/python3 "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
+	started+=($!)
+	check "guest: boots the tests/guest image under libvirt" \
+		gwait "$T/console.log" "VSWAP: READY" 180 || return
+	gsend "load_vswap && swap_on /dev/vswap0"
+	check "guest: driver loaded, swapon /dev/vswap0" \
+		gwait "$T/console.log" "VSWAP: RC $seq 0" 60 || return
+	gsend "hold_start -m 384 -p 1 -r 1"
+	check "guest: 384 MiB workload in 256 MiB swapped out, holding" \
+		gwait "$T/console.log" "WORKLOAD: HOLD" 300 || return
+	"$VSWAPCTL" stats --libvirt "$URI" "$DOM" | sed 's/^/# /'
+	check "vswapctl stats --libvirt: the guest's pages are in the store" bash -c \
+		"'$VSWAPCTL' stats --json --libvirt '$URI' '$DOM' | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)[\"devices\"][0]
+# (zero_pages stays 0 here: Linux 6.12 keeps zero pages out of swap I/O)
+assert d[\"stored_pages\"] > 10000 and d[\"compressed_pages\"] > 0, d
+assert d[\"pool_bytes\"] > 0 and d[\"ratio\"] > 1, d'"
+	check "vswapctl stats --libvirt --prometheus: stored pages of the domain" bash -c \
+		"'$VSWAPCTL' stats --prometheus --libvirt '$URI' |
+		 awk -v want='vswap_stored_pages{vm=\"$DOM\",device=\"vswap0\"}' \
+		     '\$1 == want && \$2 > 10000 { f = 1 } END { exit !f }'"
+	check "vswapctl set --libvirt pool-max=1M (below the store's size)" bash -c \
+		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=1M | grep -q 'pool-max=1M'"
+	gsend "workload -m 128 -p 1 -r 0"
+	check "VSWAP_NO_SPACE reaches vswapctl events --libvirt" \
+		gwait "$T/events.log" '"event":"VSWAP_NO_SPACE"' 180
+	sed 's/^/# /' "$T/events.log" | head -3
+	kill -INT $evpid
+	wait $evpid; rc=$?
+	if [ $rc -eq 0 ]; then ok "vswapctl events --libvirt: SIGINT ends it with 0"
+	else nok "vswapctl events --libvirt: SIGINT ends it with 0"; echo "# exit $rc"; sed 's/^/# /' "$T/events.err"; fi
+}
+
 # --- the domain ---
 "${VIRSH[@]}" destroy "$DOM" >/dev/null 2>&1
 "${VIRSH[@]}" undefine "$DOM" >/dev/null 2>&1
-devarg=""
+devarg="" osboot="" mem=128 vcpu=1 serials="<serial type='pty'/>"
 [ $has_vswap = 1 ] &&
-	devarg="<qemu:arg value='-device'/><qemu:arg value='virtio-vswap-pci,id=vswap0'/>"
+	devarg="<qemu:arg value='-device'/><qemu:arg value='virtio-vswap-pci,id=vswap0,size=2G'/>"
+if [ $guest = 1 ]; then
+	mem=256 vcpu=2
+	osboot="<kernel>$T/boot/vmlinuz</kernel><initrd>$T/boot/initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline>"
+	serials="<serial type='unix'><source mode='bind' path='$T/console.sock'/><target port='0'/></serial>
+    <serial type='unix'><source mode='bind' path='$T/ctl.sock'/><target port='1'/></serial>"
+fi
 cat >"$T/dom.xml" <<XML
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$DOM</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <memory unit='MiB'>$mem</memory>
+  <vcpu>$vcpu</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    $osboot
+  </os>
   <features><acpi/></features>
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
@@ -111,7 +205,7 @@ cat >"$T/dom.xml" <<XML
     <emulator>$QEMU</emulator>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-    <serial type='pty'/>
+    $serials
   </devices>
   <qemu:commandline>
     <qemu:arg value='-L'/><qemu:arg value='/usr/share/seabios'/>
@@ -139,6 +233,9 @@ if [ $has_vswap = 1 ]; then
 		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | /usr/bin/python3 '$REPO/tests/vswapctl/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
 	check "vswapctl set through libvirt: pool-max=32M" bash -c \
 		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=32M | tee /dev/stderr | grep -q 'pool-max=32M'"
+	check "vswapctl set through libvirt: pool-max=0 (unlimited) again" bash -c \
+		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=0 | grep -q 'pool-max=0$'"
+	[ $guest = 1 ] && guest_phase
 else
 	skip "virsh qemu-monitor-command query-vswap returns the device" "QEMU has no virtio-vswap"
 	skip "vswapctl stats --libvirt shows the row" "QEMU has no virtio-vswap"
@@ -149,7 +246,9 @@ else
 		 [ \$rc -eq 1 ] && grep -q 'vm $DOM has no virtio-vswap device' '$T/err'"
 fi
 check "vswapctl events --libvirt follows, SIGINT ends it with 0" bash -c \
-	"'$VSWAPCTL' events --libvirt '$URI' & p=\$!; sleep 1; kill -INT \$p; wait \$p"
+	"timeout -k 5 120 '$VSWAPCTL' events --libvirt '$URI' 2>'$T/ev2.err' & p=\$!
+	 for i in \$(seq 600); do grep -q 'following VSWAP_' '$T/ev2.err' && break; sleep 0.1; done
+	 kill -INT \$p; wait \$p"
 check "vswapctl on an undefined domain: clear error" bash -c \
 	"'$VSWAPCTL' stats --libvirt '$URI' no-such-dom-xyz 2>&1 | grep -q 'no such libvirt domain'"
 
