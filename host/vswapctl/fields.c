@@ -7,7 +7,8 @@
  * configuration under "config" (VswapConfig), the store's counters (struct
  * vswap_stats, kebab-case) under "store" (VswapStoreStats), request counters
  * under "device" (VswapDeviceStats). Not in the series yet, so guesses to
- * align when they land: store/nodes, store/disk-bytes, store/writeback-*.
+ * align when they land: store/nodes, and the disk tier's store/disk-* and
+ * store/writeback-* (kebab-case of struct vswap_stats' disk fields).
  */
 #include <string.h>
 
@@ -64,7 +65,13 @@ const struct field vswap_fields[] = {
 		"Pool bytes resident on each host NUMA node." },
 	[F_DISK_BYTES] = {
 		"/store/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
-		"Bytes of the disk tier in use." },
+		"Payload bytes on the disk tier (as stored, compressed)." },
+	[F_DISK_PAGES] = {
+		"/store/disk-pages", 0, "disk_pages", NULL, FK_COUNT, FM_GAUGE,
+		"Slots whose page is on the disk tier." },
+	[F_DISK_FILE_BYTES] = {
+		"/store/disk-file-bytes", 0, "disk_file_bytes", NULL, FK_BYTES, FM_GAUGE,
+		"Disk tier file blocks allocated, in bytes." },
 
 	/* operation counts */
 	[F_STORES] = {
@@ -103,6 +110,21 @@ const struct field vswap_fields[] = {
 	[F_WRITEBACK_BYTES] = {
 		"/store/writeback-bytes", 0, "writeback_bytes", NULL, FK_BYTES, FM_COUNTER,
 		"Bytes written back to the disk tier." },
+	[F_WRITEBACK_IOS] = {
+		"/store/writeback-ios", 0, "writeback_ios", NULL, FK_COUNT, FM_COUNTER,
+		"Write system calls of writeback." },
+	[F_WRITEBACK_ERRORS] = {
+		"/store/writeback-errors", 0, "writeback_errors", NULL, FK_COUNT, FM_COUNTER,
+		"Failed writeback writes; their data stayed in memory." },
+	[F_WRITEBACK_FREED_BYTES] = {
+		"/store/writeback-freed-bytes", 0, "writeback_freed_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"Pool bytes freed by writeback." },
+	[F_LOADS_FROM_DISK] = {
+		"/store/loads-from-disk", 0, "loads_from_disk", NULL, FK_COUNT, FM_COUNTER,
+		"Loads served from the disk tier." },
+	[F_DISK_READ_ERRORS] = {
+		"/store/disk-read-errors", 0, "disk_read_errors", NULL, FK_COUNT, FM_COUNTER,
+		"Loads that failed reading the disk tier." },
 
 	/* request counters of the device (VswapDeviceStats) */
 	[F_REQUESTS] = {

@@ -143,6 +143,7 @@ cat >"$T/expect.json" <<'JSON'
   "web1|vs0|ratio": 4.8828125, "web1|vs0|disk_bytes": 1048576,
   "web1|vs0|writeback_pages": 256, "web1|vs0|stores": 12000,
   "web1|vs0|requests": 15100, "web1|vs0|bad_requests": 9,
+  "web1|vs0|disk_pages": 512, "web1|vs0|loads_from_disk": 17,
   "web1|vs0|node_bytes": [{"node": 0, "bytes": 6291456}, {"node": 1, "bytes": 2097152}],
   "web1|vs0|qom_path": "/machine/peripheral/vs0/virtio-backend",
   "two.sock|vs0|ratio": null, "two.sock|vs0|disk_bytes": null,
