@@ -14,8 +14,8 @@ SUITES=(
 	"abi|make -s -C tests/abi check"
 	"host|make -s -C host check"
 	"host-asan|make -s -C host check-asan"
-	"vswapctl|tests/vswapctl/run.sh"
 	"qemu|tests/qemu/run.sh"
+	"vswapctl|tests/vswapctl/run.sh"
 	"guest|tests/guest/e2e.sh --short"
 )
 
