@@ -122,6 +122,7 @@ static void collect(struct collect *c, const struct source_opts *src,
 		    char **names, int nr_names)
 {
 	bool *seen = xcalloc(nr_names, sizeof(bool));
+	char *lv_origin = xasprintf("libvirt:%s", src->uri ? src->uri : "");
 	unsigned int i, first;
 	struct verr e;
 	int k;
@@ -147,7 +148,7 @@ static void collect(struct collect *c, const struct source_opts *src,
 			for (k = 0; k < nr_names; k++) {
 				first = c->set.n;
 				if (source_libvirt_one(src->uri, names[k], &c->set, &e)) {
-					add_error(c, names[k], "libvirt", &e);
+					add_error(c, names[k], lv_origin, &e);
 					continue;
 				}
 				seen[k] = true;
@@ -156,7 +157,7 @@ static void collect(struct collect *c, const struct source_opts *src,
 		} else {
 			first = c->set.n;
 			if (source_libvirt_all(src->uri, &c->set, &e)) {
-				add_error(c, NULL, "libvirt", &e);
+				add_error(c, NULL, lv_origin, &e);
 			} else {
 				for (i = first; i < c->set.n; i++)
 					if (wanted(names, nr_names, c->set.vms[i]->name, seen))
@@ -172,6 +173,7 @@ static void collect(struct collect *c, const struct source_opts *src,
 		verr_set(&e, "vm %s: not found", names[k]);
 		add_error(c, names[k], "", &e);
 	}
+	free(lv_origin);
 	free(seen);
 }
 
