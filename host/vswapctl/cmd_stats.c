@@ -147,11 +147,11 @@ static void collect(struct collect *c, const struct source_opts *src,
 			/* Look each named domain up: "no such domain" is clear. */
 			for (k = 0; k < nr_names; k++) {
 				first = c->set.n;
+				seen[k] = true;	/* found, or reported here */
 				if (source_libvirt_one(src->uri, names[k], &c->set, &e)) {
 					add_error(c, names[k], lv_origin, &e);
 					continue;
 				}
-				seen[k] = true;
 				collect_vm(c, c->set.vms[first], true);
 			}
 		} else {
