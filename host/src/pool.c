@@ -3,8 +3,8 @@
  * pool.c - log-structured segments: append, free, seal, compact.
  *
  * Lock order (whole library, outermost first):
- *   store->ctx_lock > ctx->lock > pool->compact_lock > slot lock
- *     > pool->lock > ms->lock
+ *   store->ctx_lock > ctx->lock > wb->lock > pool->compact_lock > slot lock
+ *     > pool->lock > tier->lock > ms->lock
  * A thread holds at most one slot lock and never takes a slot lock while
  * holding pool->lock.
  *

@@ -55,7 +55,7 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 	if (!s)
 		return VSWAP_E_INVAL;
 	objs = calloc(WB_MAX_OBJS, sizeof(*objs));
-	iov = calloc(WB_MAX_OBJS, sizeof(*iov));
+	iov = calloc(WB_MAX_IOV, sizeof(*iov));
 	if (!objs || !iov) {
 		free(objs);
 		free(iov);

@@ -48,12 +48,15 @@
  * Objects per batch: a batch is at most one 1 MiB chunk; the smallest
  * object is 16 bytes, but real compressed pages are hundreds of bytes or
  * more. 16384 objects (two segments of minimal objects) bound the arrays
- * (16384 x (24 + 16) B = 640 KiB per store with a disk); a batch stops
+ * (16384 x (32 + 16) B = 768 KiB per store with a disk); a batch stops
  * taking victims when another segment might not fit.
  */
 #define WB_MAX_OBJS		16384u
 /* Victims per batch: a batch of sparse segments still fills its chunk. */
 #define WB_MAX_VICTIMS		64u
+/* Write vector: one entry per gathered object at most, one per whole
+ * victim. */
+#define WB_MAX_IOV		(WB_MAX_OBJS + WB_MAX_VICTIMS)
 /*
  * A victim with at most 1/8 of its used bytes dead is written whole,
  * [0, used) in one iovec, dead objects included: no header walk before the
@@ -104,7 +107,7 @@ struct wb_victim {
 struct vswap_wb {
 	pthread_mutex_t lock;
 	struct wb_obj *objs;	/* WB_MAX_OBJS */
-	struct iovec *iov;	/* WB_MAX_OBJS */
+	struct iovec *iov;	/* WB_MAX_IOV */
 	struct wb_victim victims[WB_MAX_VICTIMS];
 	struct vswap_segment *segs[WB_MAX_VICTIMS];	/* put back at once */
 	struct wb_acc acc;	/* writeback.c: the batch's deferred sums */
