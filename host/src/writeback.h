@@ -16,7 +16,10 @@
  *      entry; claim the same number of bytes at the head chunk;
  *   3. pwritev the batch at once (one large sequential write), holding no
  *      slot lock: loads and stores of every slot go on meanwhile, served
- *      from the pool copy;
+ *      from the pool copy. The payloads are immutable; a header may get
+ *      its OBJ_DEAD bit set (pool_free, atomic) while the kernel copies
+ *      it: the disk copy has the bit or not, and disk loads ignore it
+ *      (a known, benign race that ThreadSanitizer reports on pwritev);
  *   4. per object, under its slot lock: if the slot still points at the
  *      pool object (the back-pointer check), re-point it at the disk offset
  *      and free the pool object; otherwise (stored over or invalidated

@@ -299,15 +299,15 @@ static enum page_kind tear_kind(unsigned c)
 	return c % 3 == 2 ? PK_RANDOM : PK_TEXT;
 }
 
+/* The candidate pages, filled before the threads start, then read only. */
+static unsigned char cand[TCANDS][PAGE];
+
 static void *tear_run(void *arg)
 {
 	struct tear *t = arg;
 	struct test_rng r = { t->seed };
-	static unsigned char cand[TCANDS][PAGE];
 	unsigned char got[PAGE];
 
-	for (unsigned c = 0; c < TCANDS; c++)
-		page_fill(cand[c], tear_kind(c), 1000 + c);
 	while (!atomic_load(t->stop) && !atomic_load(&t->fail->set)) {
 		uint64_t slot = rng_below(&r, TSLOTS);
 
@@ -357,6 +357,8 @@ static void same_slot_tearing(void **state)
 	uint64_t t0 = mono_now(), moved = 0;
 
 	(void)state;
+	for (unsigned c = 0; c < TCANDS; c++)
+		page_fill(cand[c], tear_kind(c), 1000 + c);
 	vswap_params_init(&p, 64);
 	p.checksum = true;
 	s = tier_store_new(&p, fd, 0);
