@@ -3,11 +3,11 @@
 # short report from QMP of what the host holds for it. Expects `make deps`
 # and `make qemu` done (the Makefile target does both first).
 #
-#   tests/guest/demo.sh [guest MiB, default 256]
+#   tests/guest/demo.sh [guest MiB, default 192]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mem=${1:-256}
+mem=${1:-192}
 mkdir -p "$GBUILD"
 
 [ -x "$QEMU" ] || die "no QEMU at $QEMU: run 'make qemu'"
@@ -57,22 +57,27 @@ zero, same = h.get("zero-pages", 0), h.get("same-pages", 0)
 pool = h.get("pool-bytes", 0)
 comp = h.get("compressed-bytes", 0)
 logical = stored * 4096
+zmap = r.get("zero_slots_at_hold", 0)
+used = r.get("swap_used_pages_at_hold", 0)
 print("While the workload held its memory (after the fill pass):")
-print("  guest swap in use        %8d pages  %s"
-      % (r.get("swap_used_pages_at_hold", 0),
-         mib(r.get("swap_used_pages_at_hold", 0) * 4096)))
-print("  host store: pages        %8d        %s of guest data" % (stored, mib(logical)))
+print("  guest swap in use        %8d pages  %s" % (used, mib(used * 4096)))
+print("    zero pages the guest kernel kept in its swap zeromap")
+print("                           %8d        (6.12: never sent to the device)"
+      % zmap)
+print("  host store: pages        %8d        %s of guest data"
+      % (stored, mib(logical)))
 print("    zero-filled            %8d        (no pool memory)" % zero)
 print("    same-filled            %8d        (no pool memory)" % same)
-print("    stored as-is           %8d        (incompressible)"
+print("    compressed             %8d" % h.get("compressed-pages", 0))
+print("    stored as-is           %8d        (did not compress)"
       % h.get("incompressible-pages", 0))
-print("    compressed             %8d        -> %s payload"
-      % (h.get("compressed-pages", 0), mib(comp)))
+print("  pool payload (compressed + as-is) %s" % mib(comp))
 print("  host pool (real memory)           %s" % mib(pool))
 if pool:
     print("  ratio guest data / host memory    %.2fx" % (logical / pool))
-print("  the guest would have needed       %s more RAM without swap"
-      % mib(logical))
+print("  without swap the guest would have needed %s more RAM;"
+      % mib(used * 4096))
+print("  the host holds it in %s" % mib(pool))
 print("Workload: %s pages checked, %s wrong; pswpout %s, pswpin %s"
       % (w.get("checked"), w.get("wrong"), r.get("pswpout"), r.get("pswpin")))
 a = r.get("host_after_swapoff") or {}
