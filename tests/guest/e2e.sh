@@ -107,14 +107,19 @@ ok $? "initramfs: busybox, virtio_vswap.ko, zram/virtio_blk, workload" \
 	"$logs/initramfs.log"
 
 . "$(kernel_dir 6.12)/env"
+vm_timeout=900
+[ $mode = long ] && vm_timeout=3000
 guest() {		# guest <name> <e2e.py args...>
 	local name=$1 out
 	shift
 	out=$GBUILD/run-$name
 	mkdir -p "$out"
+	# e2e.py kills its VM at --timeout; timeout(1) backs that up.
+	timeout -k 30 $((vm_timeout + 120)) \
 	python3 "$REPO/tests/guest/e2e.py" --qemu "$QEMU" --kernel "$VMLINUZ" \
 		--initrd "$initrd" --workdir "$out" --report "$out/report.json" \
-		--tap-start $((n + 1)) "$@" > "$out/tap.txt" 2>&1
+		--timeout $vm_timeout --tap-start $((n + 1)) "$@" \
+		> "$out/tap.txt" 2>&1
 	local rc=$?
 	grep -v '^# next ' "$out/tap.txt"
 	local next
