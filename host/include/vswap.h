@@ -133,8 +133,9 @@ int64_t vswap_compact(struct vswap_store *s);
  * slot table is the only index; no content survives the store). The file
  * grows as writeback needs space, freed chunks are hole-punched and reused;
  * @max_bytes = 0 lets it grow (up to what the capacity can ever need),
- * else caps it (>= 1 MiB). Once attached, a store at its pool cap writes
- * its oldest data to disk instead of failing with NOSPACE.
+ * else caps it (>= 1 MiB; a block device is capped by its size). Once
+ * attached, a store at its pool cap writes its oldest data to disk
+ * instead of failing with NOSPACE.
  * Errors: INVAL (bad fd/flags/type, max_bytes below 1 MiB), BUSY (a disk is
  * already attached), NOMEM, IO (truncate failed).
  */

@@ -258,8 +258,10 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	c = ctx_get(s);
 	SHARD_ADD(&c->shard, stores, 1);
 	e = get_entry(s, slot, &r);
-	/* At the cap with a disk tier: write the oldest data back, retry. */
-	if (!e && r == VSWAP_E_NOSPACE && wb_pressure(s, c))
+	/* At the cap with a disk tier: write the oldest data back, retry
+	 * (a few times: a concurrent writeback's batch may free little). */
+	for (int i = 0; !e && r == VSWAP_E_NOSPACE && i < WB_STORE_TRIES &&
+	     wb_pressure(s, c); i++)
 		e = get_entry(s, slot, &r);
 	if (!e)
 		goto fail;
@@ -300,7 +302,8 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 			       &dst);
 		/* src is not in the head here: pool_alloc only fails when it
 		 * needed a new segment, i.e. the head had no room for it. */
-		if (r == VSWAP_E_NOSPACE && wb_pressure(s, c))
+		for (int i = 0; r == VSWAP_E_NOSPACE && i < WB_STORE_TRIES &&
+		     wb_pressure(s, c); i++)
 			r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n,
 				       0, &w1, &dst);
 		if (r)

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +68,16 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 	max_chunks = max_bytes ? max_bytes >> TIER_CHUNK_SHIFT : need;
 	if (max_chunks > need)
 		max_chunks = need;
+	if (S_ISBLK(stb.st_mode)) {
+		/* A device does not grow: its size is a hard limit. */
+		uint64_t dev = 0;
+
+		if (ioctl(fd, BLKGETSIZE64, &dev) ||
+		    (dev >> TIER_CHUNK_SHIFT) == 0)
+			return VSWAP_E_INVAL;
+		if (max_chunks > dev >> TIER_CHUNK_SHIFT)
+			max_chunks = dev >> TIER_CHUNK_SHIFT;
+	}
 	if (max_chunks >= TIER_NONE)
 		max_chunks = TIER_NONE - 1;
 	t->ndir = (max_chunks + TIER_DIR_ENTRIES - 1) >> TIER_DIR_SHIFT;

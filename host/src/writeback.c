@@ -28,14 +28,42 @@
 int wb_init(struct vswap_wb *wb)
 {
 	memset(wb, 0, sizeof(*wb));
-	return pthread_mutex_init(&wb->lock, NULL) ? VSWAP_E_NOMEM : VSWAP_OK;
+	if (pthread_mutex_init(&wb->lock, NULL))
+		return VSWAP_E_NOMEM;
+	if (pthread_mutex_init(&wb->gen_lock, NULL)) {
+		pthread_mutex_destroy(&wb->lock);
+		return VSWAP_E_NOMEM;
+	}
+	if (pthread_cond_init(&wb->gen_cv, NULL)) {
+		pthread_mutex_destroy(&wb->gen_lock);
+		pthread_mutex_destroy(&wb->lock);
+		return VSWAP_E_NOMEM;
+	}
+	return VSWAP_OK;
 }
 
 void wb_fini(struct vswap_wb *wb)
 {
 	free(wb->objs);
 	free(wb->iov);
+	pthread_cond_destroy(&wb->gen_cv);
+	pthread_mutex_destroy(&wb->gen_lock);
 	pthread_mutex_destroy(&wb->lock);
+}
+
+/* A batch ended or wb->lock was dropped: wake the stores waiting for it. */
+static void wb_progress(struct vswap_wb *wb)
+{
+	pthread_mutex_lock(&wb->gen_lock);
+	wb->gen++;
+	pthread_cond_broadcast(&wb->gen_cv);
+	pthread_mutex_unlock(&wb->gen_lock);
+}
+
+static void wb_unlock(struct vswap_wb *wb)
+{
+	pthread_mutex_unlock(&wb->lock);
+	wb_progress(wb);
 }
 
 static uint64_t mono_ns(void)
@@ -392,6 +420,8 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 			budget = max_bytes - res->bytes;
 		}
 		r = wb_batch(s, sh, born_before, budget, res);
+		if (r != WB_NOTHING)
+			wb_progress(&s->wb);
 		if (r == WB_NOTHING)
 			return VSWAP_OK;
 		if (r)
@@ -450,7 +480,7 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
 	seal_old_heads(s, c, born_before);
 	pthread_mutex_lock(&s->wb.lock);
 	r = wb_run(s, &c->shard, born_before, max_bytes, UINT64_MAX, 0, res);
-	pthread_mutex_unlock(&s->wb.lock);
+	wb_unlock(&s->wb);
 	ctx_put(c);
 	return r;
 }
@@ -495,7 +525,7 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 	c = ctx_get(s);
 	pthread_mutex_lock(&s->wb.lock);
 	r = wb_run(s, &c->shard, mono_ns(), 0, target, 0, res);
-	pthread_mutex_unlock(&s->wb.lock);
+	wb_unlock(&s->wb);
 	ctx_put(c);
 	return r;
 }
@@ -503,7 +533,7 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 {
 	struct vswap_writeback_result res = { 0 };
-	uint64_t target;
+	uint64_t target, gen;
 
 	if (!tier_attached(&s->tier) ||
 	    __atomic_load_n(&s->tier.full, __ATOMIC_RELAXED))
@@ -512,11 +542,31 @@ bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 	if (target == UINT64_MAX)
 		return false;
 	tier_event(&s->tier, VSWAP_EVENT_PRESSURE);
-	pthread_mutex_lock(&s->wb.lock);
-	/* Another store may have made room while we waited: wb_run then
-	 * returns at once, and the caller's retry finds it. */
+	/* Read before the trylock: an unlock after this read bumps it. */
+	pthread_mutex_lock(&s->wb.gen_lock);
+	gen = s->wb.gen;
+	pthread_mutex_unlock(&s->wb.gen_lock);
+	if (pthread_mutex_trylock(&s->wb.lock)) {
+		/*
+		 * A writeback is running (maybe a long proactive one): each
+		 * of its batches frees pool memory. Wait for its next batch
+		 * or its end, not for the whole run; the caller retries.
+		 */
+		pthread_mutex_lock(&s->wb.gen_lock);
+		while (s->wb.gen == gen)
+			pthread_cond_wait(&s->wb.gen_cv, &s->wb.gen_lock);
+		pthread_mutex_unlock(&s->wb.gen_lock);
+		return true;
+	}
 	(void)wb_run(s, &c->shard, mono_ns(), 0, target, WB_SYNC_MAX_FREED,
 		     &res);
-	pthread_mutex_unlock(&s->wb.lock);
+	if (!res.bytes && pool_bytes(&s->pool) > target) {
+		/* Nothing sealed to write: the pool is in open heads. Seal
+		 * the idle ones and try once more. */
+		seal_old_heads(s, c, mono_ns());
+		(void)wb_run(s, &c->shard, mono_ns(), 0, target,
+			     WB_SYNC_MAX_FREED, &res);
+	}
+	wb_unlock(&s->wb);
 	return true;
 }

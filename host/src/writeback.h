@@ -33,7 +33,7 @@
  * head chunk, puts the victims back untouched: nothing is lost, the data is
  * still in memory; it is counted and raised as an event.
  *
- * Fields (all under wb->lock): objs / iov, the current batch's gathered
+ * Fields (all under wb->lock unless said otherwise): objs / iov, the current batch's gathered
  * objects and write vector (allocated when a disk is attached); victims,
  * segs: the batch's victims.
  */
@@ -85,6 +85,12 @@
  * caller's worker) goes all the way to the low watermark.
  */
 #define WB_SYNC_MAX_FREED	(UINT64_C(8) << 20)
+/*
+ * Pressure writebacks a store tries before NOSPACE: one is enough when it
+ * writes back itself; a store that waited for someone else's batch may
+ * find the room taken by other stores and try again.
+ */
+#define WB_STORE_TRIES		4
 
 struct wb_obj {
 	uint64_t slot;
@@ -109,6 +115,14 @@ struct wb_victim {
 
 struct vswap_wb {
 	pthread_mutex_t lock;
+	/*
+	 * gen counts batches done and releases of lock (under gen_lock,
+	 * signalled on gen_cv): a store at the cap that finds a writeback
+	 * running waits for its next batch, not for the whole run.
+	 */
+	pthread_mutex_t gen_lock;
+	pthread_cond_t gen_cv;
+	uint64_t gen;
 	struct wb_obj *objs;	/* WB_MAX_OBJS */
 	struct iovec *iov;	/* WB_MAX_IOV */
 	struct wb_victim victims[WB_MAX_VICTIMS];
