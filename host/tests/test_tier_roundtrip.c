@@ -13,7 +13,12 @@
  *   corrupt_header       a header's slot changed in the file: INTEGRITY
  *                        with checksums off (the back-pointer check)
  *   reset_truncates      reset empties the file; the store works after
+ *   stale_file_ignored   old content of the file is never read
+ *   block_device         the disk tier on a loop device (root; skipped
+ *                        otherwise): round trip, and its size is the limit
  */
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +231,55 @@ static void stale_file_ignored(void **state)
 	close(fd);
 }
 
+static void block_device(void **state)
+{
+	struct vswap_writeback_result res;
+	struct vswap_params p;
+	struct vswap_store *s;
+	char dev[64];
+	int ctl, n, lfd, bfd = tier_tmpfile(), r;
+
+	(void)state;
+	assert_int_equal(ftruncate(bfd, 4 * 1048576), 0);
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
+	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+	lfd = n >= 0 ? open(dev, O_RDWR | O_CLOEXEC) : -1;
+	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, bfd)) {
+		printf("# no loop device (%s): skipped\n", strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
+		if (ctl >= 0)
+			close(ctl);
+		close(bfd);
+		skip();
+	}
+	vswap_params_init(&p, 8192);
+	p.checksum = true;
+	s = tier_store_new(&p, lfd, 0);
+	for (unsigned i = 0; i < 600; i++)
+		store_kind(s, i, kind_of(i), i);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	assert_true(res.pages > 0);
+	for (unsigned i = 0; i < 600; i++)
+		check_slot(s, i, kind_of(i), i);
+	assert_int_equal(test_stats(s).disk_file_bytes, 0);
+	/* 4 MiB of device: 4 chunks, then the disk is full. */
+	for (unsigned i = 600; i < 4600; i++)
+		store_kind(s, i, PK_RANDOM, i);
+	r = vswap_writeback(s, 0, 0, &res);
+	assert_int_equal(r, VSWAP_E_NOSPACE);
+	assert_true(vswap_take_events(s) & VSWAP_EVENT_DISK_FULL);
+	for (unsigned i = 0; i < 4600; i++)
+		check_slot(s, i, i < 600 ? kind_of(i) : PK_RANDOM, i);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	ioctl(lfd, LOOP_CLR_FD, 0);
+	close(lfd);
+	close(ctl);
+	close(bfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +288,7 @@ int main(void)
 		cmocka_unit_test(corrupt_header),
 		cmocka_unit_test(reset_truncates),
 		cmocka_unit_test(stale_file_ignored),
+		cmocka_unit_test(block_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,9 +10,15 @@
  *   proactive_budget       a byte budget is honoured (whole segments)
  *   freed_per_written      host bytes freed per byte written >= 0.9 with
  *                          some holes in the segments
+ *   pressure_threads       three threads store 3x the cap at once while a
+ *                          fourth runs proactive writeback: no store is
+ *                          refused (a store at the cap waits for a batch of
+ *                          the running writeback, not for all of it)
  *   api_errors             attach argument checks, writeback without disk
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,7 +108,7 @@ static void proactive_age(void **state)
 	struct vswap_stats st;
 	int fd = tier_tmpfile();
 	const unsigned na = 1000, nb = 1000;
-	uint64_t per_seg;
+	uint64_t per_seg, t_mid;
 
 	(void)state;
 	vswap_params_init(&p, 4096);
@@ -111,16 +117,18 @@ static void proactive_age(void **state)
 		store_kind(s, i, PK_TEXT, i);
 	st = test_stats(s);
 	per_seg = SEG / (st.compressed_bytes / st.compressed_pages) + 1;
-	usleep(300 * 1000);
+	usleep(50 * 1000);
+	t_mid = mono_now();
 	for (unsigned i = na; i < na + nb; i++)
 		store_kind(s, i, PK_TEXT, i);
 	/* Nothing is a minute old. */
 	assert_int_equal(vswap_writeback(s, UINT64_C(60) * 1000000000, 0,
 					 &res), VSWAP_OK);
 	assert_int_equal(res.pages, 0);
-	/* Older than 200 ms: batch A (its last segment was opened during A,
+	/* Born before t_mid: batch A (its last segment was opened during A,
 	 * so it may carry up to one segment of B). */
-	assert_int_equal(vswap_writeback(s, 200 * 1000000, 0, &res), VSWAP_OK);
+	assert_int_equal(vswap_writeback(s, mono_now() - t_mid, 0, &res),
+			 VSWAP_OK);
 	st = test_stats(s);
 	printf("# age: %" PRIu64 " pages written (A = %u, %" PRIu64
 	       " per segment)\n", res.pages, na, per_seg);
@@ -197,6 +205,71 @@ static void freed_per_written(void **state)
 	close(fd);
 }
 
+struct pthr {
+	struct vswap_store *s;
+	unsigned first, n;
+	atomic_int *refused;
+	atomic_bool *stop;
+};
+
+static void *pthr_store(void *arg)
+{
+	struct pthr *t = arg;
+	unsigned char page[PAGE];
+
+	for (unsigned i = t->first; i < t->first + t->n; i++) {
+		page_fill(page, mix(i), i);
+		if (vswap_store_page(t->s, i, page) != VSWAP_OK)
+			atomic_fetch_add(t->refused, 1);
+	}
+	return NULL;
+}
+
+static void *pthr_writeback(void *arg)
+{
+	struct pthr *t = arg;
+
+	while (!atomic_load(t->stop))
+		if (vswap_writeback(t->s, 1000000, 0, NULL) != VSWAP_OK)
+			atomic_fetch_add(t->refused, 1000000);
+	return NULL;
+}
+
+static void pressure_threads(void **state)
+{
+	const uint64_t cap = 2 * MIB;
+	struct vswap_params p;
+	struct vswap_store *s;
+	atomic_int refused = 0;
+	atomic_bool stop = false;
+	struct pthr t[4];
+	pthread_t th[4];
+	int fd = tier_tmpfile();
+
+	(void)state;
+	vswap_params_init(&p, 8192);
+	p.pool_max = cap;
+	s = tier_store_new(&p, fd, 0);
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct pthr){ s, (unsigned)i * 2000, 2000, &refused,
+				      &stop };
+		assert_int_equal(pthread_create(&th[i], NULL, i < 3 ?
+						pthr_store : pthr_writeback,
+						&t[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	atomic_store(&stop, true);
+	pthread_join(th[3], NULL);
+	assert_int_equal(atomic_load(&refused), 0);
+	assert_true(test_stats(s).pool_bytes_peak <= cap);
+	for (unsigned i = 0; i < 6000; i++)
+		check_slot(s, i, mix(i), i);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
 static void api_errors(void **state)
 {
 	struct vswap_params p;
@@ -239,6 +312,7 @@ int main(void)
 		cmocka_unit_test(proactive_age),
 		cmocka_unit_test(proactive_budget),
 		cmocka_unit_test(freed_per_written),
+		cmocka_unit_test(pressure_threads),
 		cmocka_unit_test(api_errors),
 	};
 
