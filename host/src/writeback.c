@@ -391,8 +391,9 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 
 /*
  * Batches until nothing qualifies, @max_bytes are written (0 = no limit),
- * pool bytes are <= @target (UINT64_MAX = no target) or @max_freed pool bytes were
- * freed (0 = no limit). wb->lock and a context held.
+ * pool bytes are <= @target (UINT64_MAX = no target), @max_freed pool
+ * bytes were freed (0 = no limit), or a batch made no progress. wb->lock
+ * and a context held.
  */
 static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 		  uint64_t born_before, uint64_t max_bytes, uint64_t target,
@@ -407,7 +408,7 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 	      TCH_LIVE_MASK))
 		tier_seal_head(t);
 	for (;;) {
-		uint64_t budget = UINT64_MAX;
+		uint64_t budget = UINT64_MAX, pages, segs;
 		int r;
 
 		if (target != UINT64_MAX && pool_bytes(&s->pool) <= target)
@@ -419,6 +420,8 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 				return VSWAP_OK;
 			budget = max_bytes - res->bytes;
 		}
+		pages = res->pages;
+		segs = res->segments;
 		r = wb_batch(s, sh, born_before, budget, res);
 		if (r != WB_NOTHING)
 			wb_progress(&s->wb);
@@ -426,6 +429,11 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 			return VSWAP_OK;
 		if (r)
 			return r;
+		/* Victims that neither moved a page nor emptied (headers not
+		 * plausible) went back on the sealed list: don't take them
+		 * again and again. */
+		if (res->pages == pages && res->segments == segs)
+			return VSWAP_OK;
 	}
 }
 
