@@ -501,9 +501,11 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live)
 {
 	struct vswap_segment *seg;
+	unsigned scanned = 0;
 
 	pthread_mutex_lock(&p->lock);
-	for (seg = p->sealed_first; seg; seg = seg->next) {
+	for (seg = p->sealed_first; seg && scanned++ < POOL_WB_SCAN;
+	     seg = seg->next) {
 		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
 				SEG_LIVE_MASK;
 		uint64_t old;

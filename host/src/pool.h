@@ -203,13 +203,20 @@ int64_t pool_compact_all(struct vswap_pool *p);
 /*
  * Writeback victim: the first segment of the sealed list (seal order, i.e.
  * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with
- * 0 < live <= @max_live; returned marked COMPACTING, unlinked, state
- * WRITEBACK, so compaction and pool_free() leave it to us. NULL if none.
- * Its objects stay readable (and immutable but for OBJ_DEAD) until
- * pool_put_victim().
+ * 0 < live <= @max_live, among the first POOL_WB_SCAN; returned marked
+ * COMPACTING, unlinked, state WRITEBACK, so compaction and pool_free()
+ * leave it to us. NULL if none. Its objects stay readable (and immutable
+ * but for OBJ_DEAD) until pool_put_victim(s)().
  */
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live);
+/*
+ * pool_take_oldest() looks at no more than this many segments from the old
+ * end of the sealed list (bounding its time under pool->lock, about 10 us):
+ * a victim that does not fit the room left waits for the next batch, and
+ * a segment sealed late behind many younger ones waits for them to go.
+ */
+#define POOL_WB_SCAN		1024u
 /*
  * End of a compaction or writeback of @seg: clear COMPACTING; free the
  * segment if nothing on it is live (returns true), else put it back on the
