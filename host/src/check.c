@@ -10,8 +10,9 @@
  *   - counters: stored == zero + same + compressed + incompressible +
  *     disk, and they match what the slot table holds;
  *   - disk tier: every entry on disk names an 8-aligned extent inside a
- *     chunk in use, and each chunk's live bytes == the obj_size() sum of
- *     the entries on it (tier_is_valid, tier.h); the free list is sound.
+ *     chunk in use whose header (one pread) names the entry's slot and
+ *     length, and each chunk's live bytes == the obj_size() sum of the
+ *     entries on it (tier_is_valid, tier.h); the free list is sound.
  * O(stored slots + pool bytes); for tests and VSWAP_DEBUG builds.
  */
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 		struct vswap_tier *t = &a->s->tier;
 		uint64_t id = e->w1 >> TIER_CHUNK_SHIFT;
 		uint32_t size = obj_size(slot_len(w0));
+		uint64_t h;
 
 		if (!a->chunk_live || id >= t->nchunks || (e->w1 & 7) ||
 		    (e->w1 & (TIER_CHUNK_SIZE - 1)) + size > TIER_CHUNK_SIZE ||
@@ -51,6 +53,12 @@ static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 			a->ok = false;
 			return;
 		}
+		/* The object on disk names this slot and length (a read
+		 * that fails proves nothing either way: not checked). */
+		if (tier_read(t, e->w1, &h, sizeof(h)) == VSWAP_OK &&
+		    ((h >> OBJ_SLOT_SHIFT) != slot ||
+		     (h & OBJ_LEN_MASK) != slot_len(w0)))
+			a->ok = false;
 		a->chunk_live[id] += size;
 		a->dpages++;
 		a->dbytes += slot_len(w0);

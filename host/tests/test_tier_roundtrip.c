@@ -11,7 +11,8 @@
  *   corrupt_payload      a payload byte flipped in the file: INTEGRITY with
  *                        checksums on
  *   corrupt_header       a header's slot changed in the file: INTEGRITY
- *                        with checksums off (the back-pointer check)
+ *                        with checksums off (the back-pointer check), and
+ *                        vswap_store_check() sees it
  *   reset_truncates      reset empties the file; the store works after
  *   stale_file_ignored   old content of the file is never read
  *   block_device         the disk tier on a loop device (root; skipped
@@ -184,6 +185,8 @@ static void corrupt_header(void **state)
 	assert_int_equal(pwrite(fd, &h, 8, off - 8), 8);
 	assert_int_equal(vswap_load_page(s, 7, page), VSWAP_E_INTEGRITY);
 	check_slot(s, 8, PK_TEXT, 8);
+	/* The invariant check reads the headers too. */
+	assert_int_equal(vswap_store_check(s), VSWAP_E_INTEGRITY);
 	vswap_store_destroy(s);
 	close(fd);
 }
