@@ -302,8 +302,8 @@ def scenario(args, tap):
             # A dropped slot free (queue full in a burst) leaves data on
             # the host until the kernel's own discard of the free cluster
             # (swapon -d pages) or a rewrite; the swapoff check below shows
-            # nothing leaks. Allow 1%, report the number.
-            tap.ok(errs == 0 and dd["dropped"] <= dd["notified"] // 100,
+            # what is left. Seen: 0.3-0.8% under TCG; allow 2%, report it.
+            tap.ok(errs == 0 and dd["dropped"] <= dd["notified"] // 50,
                    "vswap: no device errors; slot frees sent %d, cancelled "
                    "%d, dropped %d of %d" % (dd["sent"], dd["cancelled"],
                                              dd["dropped"], dd["notified"]),
