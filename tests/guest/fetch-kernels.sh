@@ -50,8 +50,9 @@ unpack() {		# root, package...
 		touch "$root/.done-$p"
 	done
 	relink "$root"
-	# The headers' top Makefile includes the -common tree by absolute path.
-	sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+	# The headers' top Makefile includes the -common tree by absolute path
+	# (/usr/src/..., or this cache's old place if it moved).
+	sed -i "s|^include .*/usr/src/linux-headers-|include $root/usr/src/linux-headers-|" \
 		"$root"/usr/src/linux-headers-*/Makefile 2>/dev/null || true
 }
 
