@@ -19,7 +19,7 @@
  *      from the pool copy. The payloads are immutable; a header may get
  *      its OBJ_DEAD bit set (pool_free, atomic) while the kernel copies
  *      it: the disk copy has the bit or not, and disk loads ignore it
- *      (a known, benign race that ThreadSanitizer reports on pwritev);
+ *      (a benign race; tier.c tells ThreadSanitizer so);
  *   4. per object, under its slot lock: if the slot still points at the
  *      pool object (the back-pointer check), re-point it at the disk offset
  *      and free the pool object; otherwise (stored over or invalidated
