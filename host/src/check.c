@@ -7,6 +7,9 @@
  *   - pool_is_valid(): per-segment live bytes, garbage, sealed list, segment
  *     bytes (pool.c);
  *   - budget: charged == segment bytes + arena metadata + slot table;
+ *   - slot table (slot_table_is_valid): each chunk's live count == its
+ *     non-empty entries (their sum == stored slots), a released chunk is
+ *     all zero, table bytes == dir + mid tables + RESIDENT chunks;
  *   - counters: stored == zero + same + compressed + incompressible +
  *     disk, and they match what the slot table holds;
  *   - disk tier: every entry on disk names an 8-aligned extent inside a
@@ -92,6 +95,7 @@ int vswap_store_check_locked(struct vswap_store *s)
 	struct vswap_head *heads[VSWAP_CTX_MAX];
 	struct vswap_stats st;
 	bool tier_ok = true;
+	uint64_t used = 0;
 
 	if (tier_attached(&s->tier) && s->tier.nchunks) {
 		a.chunk_live = calloc(s->tier.nchunks, sizeof(*a.chunk_live));
@@ -105,6 +109,8 @@ int vswap_store_check_locked(struct vswap_store *s)
 	for (unsigned i = 0; i < s->nctx; i++)
 		heads[i] = &s->ctx[i]->head;
 	vswap_get_stats(s, &st);
+	if (!slot_table_is_valid(&s->st, &used) || used != (uint64_t)a.pages)
+		a.ok = false;
 	if (!a.ok || !tier_ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
 	    s->pool.ms.charged != s->pool.ms.seg_bytes +
 				  s->pool.ms.meta_bytes + s->st.bytes ||

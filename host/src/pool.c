@@ -305,7 +305,9 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 	e = slot_table_lookup(p->st, slot);
 	if (!e)
 		return;
-	w0 = slot_lock(e);
+	w0 = slot_lock_used(e);	/* an EMPTY entry stays untouched */
+	if (w0 == SLOT_EMPTY)
+		return;
 	if (!slot_in_pool(slot_kind(w0)) || e->w1 != handle) {
 		slot_unlock(e, w0);	/* freed or replaced meanwhile */
 		return;

@@ -3,14 +3,31 @@
  * slot_table.h - the sparse table of slot entries (one per guest swap slot).
  *
  * Layout: a three-level radix table, allocated lazily.
- *   dir[slot >> 20]                -> mid table   (1024 chunk pointers, 8 KiB)
- *   mid[(slot >> 10) & 1023]       -> chunk       (1024 entries, 16 KiB)
+ *   dir[slot >> 20]                -> mid table   (1024 chunk pointers and
+ *                                     1024 chunk state words, 12 KiB)
+ *   mid->chunk[(slot >> 10) & 1023] -> chunk      (1024 entries, 16 KiB,
+ *                                     its own page-aligned mmap)
  *   chunk[slot & 1023]             -> struct vswap_slot (16 bytes)
  * dir is sized from the capacity at init (4096 pointers = 32 KiB for the
- * maximum 2^32 slots); mid tables and chunks are installed with a CAS on
- * first store and never removed until slot_table_clear() (quiesced) or fini.
- * A chunk covers 4 MiB of guest swap: small enough that a sparse guest wastes
- * little, large enough that the guest's clustered slot allocation fills it.
+ * maximum 2^32 slots); mid tables and chunk mappings are installed with a
+ * CAS on first store and stay at their address until slot_table_clear()
+ * (quiesced) or fini. A chunk covers 4 MiB of guest swap: small enough that
+ * a sparse guest wastes little, large enough that the guest's clustered
+ * slot allocation fills it.
+ *
+ * Chunk release (memory follows use): mid->state[m] of chunk m is
+ *   bit 31 (CHUNK_RESIDENT): the chunk's 16 KiB are charged (in t->bytes
+ *          and the pool budget) and may be resident;
+ *   bits 0-30 (live): non-empty entries + reservations of stores in flight.
+ * A store reserves its chunk (slot_table_get) before it looks at the entry
+ * and gives the reservation back with slot_table_unref() unless it turned
+ * an EMPTY entry into a used one (then the reservation is that entry's
+ * count). Whoever takes live to 0 (slot_table_unref) tries to release the
+ * chunk: trylock all 1024 entries, CAS state RESIDENT|0 -> 0, then
+ * madvise(MADV_DONTNEED) drops the pages; the all-zero pages that come back
+ * on the next touch are 1024 unlocked EMPTY entries, so the zap is also the
+ * unlock. A reservation on a released chunk (state 0) charges the chunk
+ * again (slot_table.c has the race analysis).
  *
  * Entry, two 64-bit words:
  *   w0 (atomic): bits 0-2   kind (enum vswap_slot_kind)
@@ -30,6 +47,11 @@
  * returns w0 without the lock bit; release with slot_unlock(e, new_w0), which
  * publishes the new w0 and drops the lock in one release store. The only
  * lock-free access is the unlocked peek at w0 for an EMPTY fast path.
+ * EMPTY is exactly w0 == 0 (w1 is ignored): nobody ever stores another
+ * EMPTY value. Only a store holding a reservation of the chunk may lock an
+ * EMPTY entry (slot_lock); every other locker uses slot_lock_used(), which
+ * leaves an EMPTY entry alone, so nobody else writes to (and faults back
+ * in) the pages of a released chunk.
  */
 #ifndef VSWAP_SLOT_TABLE_H
 #define VSWAP_SLOT_TABLE_H
@@ -105,12 +127,25 @@ static inline unsigned slot_disk_kind(unsigned kind)
 #define SLOT_MID_ENTRIES	(1u << SLOT_MID_SHIFT)
 #define SLOT_DIR_SHIFT		(SLOT_CHUNK_SHIFT + SLOT_MID_SHIFT)
 
+#define SLOT_CHUNK_BYTES	(SLOT_CHUNK_ENTRIES * sizeof(struct vswap_slot))
+#define CHUNK_RESIDENT		(UINT32_C(1) << 31)
+#define CHUNK_LIVE_MASK		(CHUNK_RESIDENT - 1)
+
+struct vswap_slot_mid {
+	struct vswap_slot *chunk[SLOT_MID_ENTRIES];	/* atomic */
+	uint32_t state[SLOT_MID_ENTRIES];		/* atomic, see above */
+};
+
+#define SLOT_MID_BYTES		sizeof(struct vswap_slot_mid)
+
 struct vswap_slot_table {
 	uint64_t capacity;			/* slots; immutable */
 	size_t ndir;				/* dir entries; immutable */
-	/* dir[i] and mid[j] are read/written only with __atomic builtins */
-	struct vswap_slot ***dir;		/* ndir mid tables */
-	uint64_t bytes;				/* atomic: dir + mids + chunks */
+	/* dir[i], chunk[] and state[] only with __atomic builtins */
+	struct vswap_slot_mid **dir;		/* ndir mid tables */
+	/* atomic: dir + mids + RESIDENT chunks (what the pool is charged) */
+	uint64_t bytes;
+	uint64_t releases;			/* atomic: chunks given back */
 };
 
 int slot_table_init(struct vswap_slot_table *t, uint64_t capacity);
@@ -118,33 +153,60 @@ void slot_table_fini(struct vswap_slot_table *t);
 /* Free every mid table and chunk. Caller guarantees nobody else is inside. */
 void slot_table_clear(struct vswap_slot_table *t);
 
-/* Entry of @slot, or NULL if its chunk was never allocated (slot empty). */
+/*
+ * Entry of @slot, or NULL if its chunk was never mapped (slot empty). The
+ * pointer stays valid until clear/fini; the chunk may be released (all
+ * EMPTY) meanwhile, which only the EMPTY fast paths see.
+ */
 static inline struct vswap_slot *slot_table_lookup(struct vswap_slot_table *t,
 						   uint64_t slot)
 {
-	struct vswap_slot **mid;
+	struct vswap_slot_mid *mid;
 	struct vswap_slot *chunk;
 
 	mid = __atomic_load_n(&t->dir[slot >> SLOT_DIR_SHIFT], __ATOMIC_ACQUIRE);
 	if (!mid)
 		return NULL;
-	chunk = __atomic_load_n(&mid[(slot >> SLOT_CHUNK_SHIFT) &
-				     (SLOT_MID_ENTRIES - 1)], __ATOMIC_ACQUIRE);
+	chunk = __atomic_load_n(&mid->chunk[(slot >> SLOT_CHUNK_SHIFT) &
+					    (SLOT_MID_ENTRIES - 1)],
+				__ATOMIC_ACQUIRE);
 	if (!chunk)
 		return NULL;
 	return &chunk[slot & (SLOT_CHUNK_ENTRIES - 1)];
 }
 
-/*
- * Entry of @slot, allocating its chunk (and mid table) if needed; NULL =
- * out of memory. *added (may be NULL) gets the bytes this call installed,
- * 0 if they existed or another thread installed them first.
- */
-struct vswap_slot *slot_table_get(struct vswap_slot_table *t, uint64_t slot,
-				  uint64_t *added);
+/* slot_table_get() could not reserve within its budget: recompute it. */
+#define SLOT_TABLE_AGAIN	1
 
-/* Upper bound of the bytes slot_table_get(@slot) may allocate. */
+/*
+ * Entry of @slot for a store, in *e, with a reservation of its chunk taken
+ * (give it back with slot_table_unref() unless the store turned an EMPTY
+ * entry into a used one). Maps the chunk (and its mid table) if needed.
+ * Charges at most @budget bytes: a missing mid table and a chunk that is
+ * not RESIDENT; *added gets the bytes it charged (added to t->bytes).
+ * Returns VSWAP_OK, VSWAP_E_NOMEM, or SLOT_TABLE_AGAIN when @budget was
+ * short (nothing reserved; *added may be non-zero all the same).
+ */
+int slot_table_get(struct vswap_slot_table *t, uint64_t slot, uint64_t budget,
+		   struct vswap_slot **e, uint64_t *added);
+
+/* Bytes slot_table_get(@slot) would charge right now. */
 uint64_t slot_table_grow_bytes(struct vswap_slot_table *t, uint64_t slot);
+
+/*
+ * Drop one count (an entry that went EMPTY, or a store's reservation) of
+ * the chunk of @slot; the caller holds no slot lock of that chunk. Returns
+ * the bytes given back (SLOT_CHUNK_BYTES if this released the chunk, else
+ * 0), already taken off t->bytes: the caller uncharges them from the pool.
+ */
+uint64_t slot_table_unref(struct vswap_slot_table *t, uint64_t slot);
+
+/*
+ * Quiesced table: every chunk's live count == its non-empty entries, no
+ * entry locked, a non-RESIDENT chunk all zero, bytes == dir + mids +
+ * RESIDENT chunks. *used (may be NULL) gets the non-empty entries.
+ */
+bool slot_table_is_valid(struct vswap_slot_table *t, uint64_t *used);
 
 /*
  * For a slot whose lookup returned NULL: the next slot that may have an
@@ -158,8 +220,17 @@ static inline uint64_t slot_table_skip(struct vswap_slot_table *t,
 	return (slot | (SLOT_CHUNK_ENTRIES - 1)) + 1;
 }
 
-/* Lock @e (spin, then yield); returns w0 without the lock bit. */
+/*
+ * Lock @e (spin, then yield); returns w0 without the lock bit. Only for a
+ * store holding a reservation of @e's chunk (see above).
+ */
 uint64_t slot_lock(struct vswap_slot *e);
+
+/*
+ * Lock @e unless it is EMPTY: returns its w0 (locked) or SLOT_EMPTY (not
+ * locked, nothing to unlock). Never writes to an EMPTY entry.
+ */
+uint64_t slot_lock_used(struct vswap_slot *e);
 
 static inline void slot_unlock(struct vswap_slot *e, uint64_t w0)
 {
@@ -172,7 +243,8 @@ static inline bool slot_peek_empty(struct vswap_slot *e)
 	return __atomic_load_n(&e->w0, __ATOMIC_ACQUIRE) == SLOT_EMPTY;
 }
 
-/* Call fn on every entry of an allocated chunk (for reset/destroy/debug). */
+/* Call fn on every entry of a RESIDENT chunk (for reset/destroy/debug;
+ * a released chunk is all EMPTY). */
 void slot_table_for_each(struct vswap_slot_table *t,
 			 void (*fn)(void *arg, uint64_t slot,
 				    struct vswap_slot *e),

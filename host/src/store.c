@@ -211,28 +211,42 @@ static void fill_page(void *page, uint64_t v)
 }
 
 /*
- * Entry of @slot for a store, growing the slot table if needed. Table growth
- * is pool memory: it is charged against the cap before it is allocated
- * (and the unused part of the charge returned), so it cannot pass the cap.
+ * Entry of @slot for a store, with a reservation of its chunk (slot_table.h),
+ * growing the slot table if needed. Table growth (a mid table, a chunk that
+ * is missing or was released) is pool memory: it is charged against the cap
+ * before it is taken (and the unused part of the charge returned), so it
+ * cannot pass the cap.
  */
 static struct vswap_slot *get_entry(struct vswap_store *s, uint64_t slot,
 				    int *err)
 {
-	struct vswap_slot *e = slot_table_lookup(&s->st, slot);
-	uint64_t need, added = 0;
+	struct vswap_slot *e;
+	uint64_t need, added;
+	int r = slot_table_get(&s->st, slot, 0, &e, &added);
 
-	if (e)
-		return e;
-	need = slot_table_grow_bytes(&s->st, slot);
-	if (!pool_charge_meta(&s->pool, need)) {
-		*err = VSWAP_E_NOSPACE;
+	while (r == SLOT_TABLE_AGAIN) {
+		need = slot_table_grow_bytes(&s->st, slot);
+		if (need && !pool_charge_meta(&s->pool, need)) {
+			*err = VSWAP_E_NOSPACE;
+			return NULL;
+		}
+		r = slot_table_get(&s->st, slot, need, &e, &added);
+		memsource_uncharge(&s->pool.ms, need - added);
+	}
+	if (r) {
+		*err = VSWAP_E_NOMEM;
 		return NULL;
 	}
-	e = slot_table_get(&s->st, slot, &added);
-	memsource_uncharge(&s->pool.ms, need - added);
-	if (!e)
-		*err = VSWAP_E_NOMEM;
 	return e;
+}
+
+/* Drop one count of @slot's chunk; a chunk released gives its bytes back. */
+static void table_unref(struct vswap_store *s, uint64_t slot)
+{
+	uint64_t freed = slot_table_unref(&s->st, slot);
+
+	if (freed)
+		memsource_uncharge(&s->pool.ms, freed);
 }
 
 static int check_slot(const struct vswap_store *s, uint64_t slot,
@@ -317,11 +331,16 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	drop_entry(s, &c->shard, e, old);
 	e->w1 = w1;
 	slot_unlock(e, w0);
+	/* An overwrite: the entry was counted already, not the reservation. */
+	if (slot_kind(old) != SLOT_EMPTY)
+		table_unref(s, slot);
 	stats_account(&c->shard, w0, w1, +1);
 	ctx_put(c);
 	return VSWAP_OK;
 
 fail:
+	if (e)
+		table_unref(s, slot);
 	if (r == VSWAP_E_NOSPACE)
 		SHARD_ADD(&c->shard, store_nospace, 1);
 	else
@@ -433,9 +452,10 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 	} else {
 		/* Held across a disk read too: nobody may free (and reuse)
 		 * the extent underneath; only this slot waits. */
-		w0 = slot_lock(e);
+		w0 = slot_lock_used(e);
 		r = decode(s, c, slot, e, w0, page);
-		slot_unlock(e, w0);
+		if (w0 != SLOT_EMPTY)
+			slot_unlock(e, w0);
 		if (r == VSWAP_E_INTEGRITY)
 			SHARD_ADD(&c->shard, integrity_errors, 1);
 		if (r == VSWAP_E_IO) {
@@ -479,12 +499,13 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 		slot++;
 		if (slot_peek_empty(e))
 			continue;
-		w0 = slot_lock(e);
-		if (slot_kind(w0) != SLOT_EMPTY) {
-			drop_entry(s, &c->shard, e, w0);
-			SHARD_ADD(&c->shard, invalidated_pages, 1);
-		}
+		w0 = slot_lock_used(e);
+		if (w0 == SLOT_EMPTY)
+			continue;
+		drop_entry(s, &c->shard, e, w0);
+		SHARD_ADD(&c->shard, invalidated_pages, 1);
 		slot_unlock(e, SLOT_EMPTY);
+		table_unref(s, slot - 1);	/* may release its chunk */
 	}
 	ctx_put(c);
 	return VSWAP_OK;

@@ -144,8 +144,9 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 {
 	uint64_t w0;
 
-	if (e) {
-		w0 = slot_lock(e);
+	/* slot_lock_used: an EMPTY entry (maybe of a released chunk) stays
+	 * untouched. */
+	if (e && (w0 = slot_lock_used(e)) != SLOT_EMPTY) {
 		if (slot_in_pool(slot_kind(w0)) && e->w1 == o->handle &&
 		    slot_len(w0) == o->len) {
 			bool raw = slot_kind(w0) == SLOT_RAW;
