@@ -32,8 +32,9 @@ qemu:
 check: deps
 	tests/run.sh
 
+# libvswap and QEMU (with the series) under ASan + UBSan.
 check-asan: deps
-	tests/run.sh host-asan
+	tests/run.sh host-asan qemu-asan
 
 vswapctl: deps
 	$(MAKE) -C host/vswapctl

@@ -18,13 +18,24 @@ SUITES=(
 	"vswapctl|tests/vswapctl/run.sh"
 	"guest|tests/guest/e2e.sh --short"
 )
+# Run only when named (slow: an ASan build of QEMU takes ~25 min cold).
+OPTIONAL_SUITES=(
+	"qemu-asan|tests/qemu/run.sh --asan"
+)
 
 want=("$@")
 logdir=build/test-logs
 mkdir -p "$logdir"
 passed=0 failed=0 skipped=0 failed_names=()
 
-for entry in "${SUITES[@]}"; do
+candidates=("${SUITES[@]}")
+[ ${#want[@]} -gt 0 ] && candidates+=("${OPTIONAL_SUITES[@]}")
+for w in "${want[@]}"; do
+	printf '%s\n' "${candidates[@]}" | grep -q "^$w|" ||
+		{ echo "tests/run.sh: no suite named '$w'" >&2; exit 2; }
+done
+
+for entry in "${candidates[@]}"; do
 	name=${entry%%|*} cmd=${entry#*|}
 	if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
 		continue
