@@ -1,7 +1,7 @@
 # virtio-vswap top-level build. Everything generated goes under $(BUILD).
 #   make demo        the main job (README): a VM swaps into virtio-vswap
 #   make demo-host   the host-only store demo (no VM)
-#   make e2e         guest end-to-end suite, long version (tests/guest/)
+#   make e2e         long guest end-to-end suite + the libvirt test
 #   make check       every test suite, ends with "N passed, N failed"
 #   make deps        install build/test dependencies through apt (idempotent)
 #   make lib         libvswap (host/)
@@ -55,8 +55,10 @@ demo: deps qemu
 demo-host: deps
 	$(MAKE) -C host demo
 
-e2e: deps qemu
+# Long guest soak, then the device and vswapctl through a real libvirtd.
+e2e: deps qemu vswapctl
 	tests/guest/e2e.sh --long
+	tests/libvirt/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -248,7 +248,8 @@ fi
 check "vswapctl events --libvirt follows, SIGINT ends it with 0" bash -c \
 	"timeout -k 5 120 '$VSWAPCTL' events --libvirt '$URI' 2>'$T/ev2.err' & p=\$!
 	 for i in \$(seq 600); do grep -q 'following VSWAP_' '$T/ev2.err' && break; sleep 0.1; done
-	 kill -INT \$p; wait \$p"
+	 kill -INT \$p; wait \$p; rc=\$?
+	 echo \"exit \$rc\"; cat '$T/ev2.err'; exit \$rc"
 check "vswapctl on an undefined domain: clear error" bash -c \
 	"'$VSWAPCTL' stats --libvirt '$URI' no-such-dom-xyz 2>&1 | grep -q 'no such libvirt domain'"
 
