@@ -9,7 +9,8 @@
 #   - realize rejects each bad setting with an error naming the property
 #   - QMP query-vswap, HMP info vswap, the migration blocker, qom-set pool-max
 #   - the qtest (tests/qtest/virtio-vswap-test.c in the series) through
-#     qos-test, every case reported as its own TAP line
+#     qos-test, every case reported as its own TAP line; each case runs
+#     twice, in the main loop and with the queues in an iothread (iothread-*)
 # --asan does the same with the separate ASan+UBSan build (build-qemu.sh
 # --asan); any sanitizer report fails the test that produced it.
 set -uo pipefail
@@ -57,7 +58,7 @@ q() { timeout 60 "$qemu" -nodefaults -display none -accel tcg "$@"; }
 help=$(q -device virtio-vswap-pci,help 2>&1)
 missing=
 for p in size num-queues queue-size max-pages compress compress-level \
-	 pool-max checksum mq write-zeroes ioeventfd vectors; do
+	 pool-max checksum iothread mq write-zeroes ioeventfd vectors; do
 	grep -q "^ *$p=" <<<"$help" || missing+=" $p"
 done
 check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$missing)}" \
@@ -65,11 +66,12 @@ check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$m
 check "-device virtio-vswap,help (alias) lists the same" \
 	grep -q 'pool-max=' <(q -device virtio-vswap,help 2>&1)
 
-bad_setting() {		# property-setting expected-word
+bad_setting() {		# property-setting expected-word [qemu-args...]
 	local msg
 	# -S with no monitor: a QEMU that accepted the setting just waits
 	msg=$(timeout 10 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
-		-device "virtio-vswap,$1" 2>&1 </dev/null | grep -v '==WARNING: ASan')
+		"${@:3}" -device "virtio-vswap,$1" 2>&1 </dev/null |
+		grep -v '==WARNING: ASan')
 	if [ $? -ne 0 ] && grep -q -- "$2" <<<"$msg"; then
 		ok "realize rejects $1 ($(head -1 <<<"$msg" | cut -c1-100))"
 	else
@@ -87,6 +89,9 @@ bad_setting max-pages=100000 "'max-pages'"
 bad_setting compress=gzip "compress"
 bad_setting compress=none,compress-level=3 "'compress-level'"
 bad_setting compress=zstd,compress-level=99 "'compress-level'"
+bad_setting iothread=io0,ioeventfd=off "'iothread' needs ioeventfd=on" \
+	-object iothread,id=io0
+bad_setting iothread=nosuch "'nosuch' not found"
 
 # One QMP session: query-vswap, info vswap, qom-set, migration blocker.
 qmp_out=$( (
@@ -129,7 +134,9 @@ qos=$out/qos-test
 export QTEST_QEMU_BINARY=$qemu
 export QTEST_QEMU_STORAGE_DAEMON_BINARY=/bin/false
 mapfile -t paths < <(timeout 120 "$qos" -l 2>/dev/null | grep 'virtio-vswap-tests/' | sort -u)
-check "qos-test has virtio-vswap test cases (${#paths[@]})" test ${#paths[@]} -ge 5
+check "qos-test has virtio-vswap test cases (${#paths[@]})" test ${#paths[@]} -ge 10
+check "qos-test runs every case with iothread=io0 too" \
+	test "$(printf '%s\n' "${paths[@]}" | grep -c '/iothread-')" -ge 5
 for p in "${paths[@]}"; do
 	log=$tmp/qos.log
 	timeout 300 "$qos" --tap -p "$p" >"$log" 2>&1
