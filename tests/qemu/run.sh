@@ -129,6 +129,15 @@ check "HMP info vswap shows pool-max set with qom-set" \
 check "migration is blocked with a reason" \
 	grep -q 'virtio-vswap: the swap store is not migrated yet' <<<"$qmp_out"
 
+# Both events are in the schema.  VSWAP_INTEGRITY_ERROR is not provoked:
+# nothing here can corrupt a stored page (see docs/qemu.md).
+schema=$( (echo '{"execute":"qmp_capabilities"}'
+	echo '{"execute":"query-qmp-schema"}'
+	echo '{"execute":"quit"}') | q -M none -qmp stdio 2>&1)
+check "query-qmp-schema has VSWAP_NO_SPACE and VSWAP_INTEGRITY_ERROR" \
+	test "$(grep -o '"name": "VSWAP_[A-Z_]*"' <<<"$schema" | sort -u |
+		wc -l)" -eq 2
+
 # The qtest: every qos-test case under virtio-vswap, one TAP line each.
 qos=$out/qos-test
 export QTEST_QEMU_BINARY=$qemu
