@@ -502,7 +502,7 @@ unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live)
 {
-	struct vswap_segment *seg;
+	struct vswap_segment *seg, *taken = NULL;
 	unsigned scanned = 0;
 
 	pthread_mutex_lock(&p->lock);
@@ -525,10 +525,12 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 		sealed_unlink(p, seg);
 		__atomic_store_n(&seg->state, SEG_STATE_WRITEBACK,
 				 __ATOMIC_RELAXED);
+		taken = seg;
 		break;
 	}
 	pthread_mutex_unlock(&p->lock);
-	return seg;
+	/* Not seg: when the scan limit ends the loop it names an unclaimed one. */
+	return taken;
 }
 
 int64_t pool_compact_all(struct vswap_pool *p)
