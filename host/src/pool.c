@@ -365,6 +365,26 @@ static void fill_candidates(struct vswap_pool *p, uint32_t min_free)
 }
 
 /*
+ * Claim sealed @seg for compaction or writeback (@state), pool->lock held:
+ * set SEG_COMPACTING, take it off the sealed list. Fails, leaving it alone,
+ * when it is already empty: its last pool_free() is on its way to free it.
+ */
+static bool claim_sealed_locked(struct vswap_pool *p,
+				struct vswap_segment *seg, uint32_t state)
+{
+	uint64_t old = __atomic_fetch_or(&seg->lv, SEG_COMPACTING,
+					 __ATOMIC_ACQ_REL);
+
+	if (!(old & SEG_LIVE_MASK)) {
+		__atomic_fetch_and(&seg->lv, ~SEG_COMPACTING, __ATOMIC_RELAXED);
+		return false;
+	}
+	sealed_unlink(p, seg);
+	__atomic_store_n(&seg->state, state, __ATOMIC_RELAXED);
+	return true;
+}
+
+/*
  * Pick a victim and mark it COMPACTING, unlinked from the sealed list.
  * compact_lock held. NULL if no sealed segment has @min_free free bytes.
  * A cached candidate is re-checked: it may have been freed, reused as a
@@ -378,8 +398,6 @@ static struct vswap_segment *pick_victim(struct vswap_pool *p,
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		uint64_t old;
-
 		if (!p->ncand) {
 			if (refilled)
 				break;
@@ -395,19 +413,9 @@ static struct vswap_segment *pick_victim(struct vswap_pool *p,
 			seg = NULL;
 			continue;
 		}
-		old = __atomic_fetch_or(&seg->lv, SEG_COMPACTING,
-					__ATOMIC_ACQ_REL);
-		if (!(old & SEG_LIVE_MASK)) {
-			/* Emptied by a pool_free() on its way to free it. */
-			__atomic_fetch_and(&seg->lv, ~SEG_COMPACTING,
-					   __ATOMIC_RELAXED);
-			seg = NULL;
-			continue;
-		}
-		sealed_unlink(p, seg);
-		__atomic_store_n(&seg->state, SEG_STATE_COMPACTING,
-				 __ATOMIC_RELAXED);
-		break;
+		if (claim_sealed_locked(p, seg, SEG_STATE_COMPACTING))
+			break;
+		seg = NULL;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return seg;
@@ -510,23 +518,13 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 	     seg = seg->next) {
 		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
 				SEG_LIVE_MASK;
-		uint64_t old;
 
 		if (seg->birth_ns > born_before || !live || live > max_live)
 			continue;
-		old = __atomic_fetch_or(&seg->lv, SEG_COMPACTING,
-					__ATOMIC_ACQ_REL);
-		if (!(old & SEG_LIVE_MASK)) {
-			/* Emptied meanwhile: its pool_free() frees it. */
-			__atomic_fetch_and(&seg->lv, ~SEG_COMPACTING,
-					   __ATOMIC_RELAXED);
-			continue;
+		if (claim_sealed_locked(p, seg, SEG_STATE_WRITEBACK)) {
+			taken = seg;
+			break;
 		}
-		sealed_unlink(p, seg);
-		__atomic_store_n(&seg->state, SEG_STATE_WRITEBACK,
-				 __ATOMIC_RELAXED);
-		taken = seg;
-		break;
 	}
 	pthread_mutex_unlock(&p->lock);
 	/* Not seg: when the scan limit ends the loop it names an unclaimed one. */
