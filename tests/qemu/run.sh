@@ -8,6 +8,9 @@
 #   - -device virtio-vswap-pci,help lists every property; the alias works
 #   - realize rejects each bad setting with an error naming the property
 #   - QMP query-vswap, HMP info vswap, the migration blocker, qom-set pool-max
+#   - the disk tier without a guest: backing-file as a path and as
+#     /dev/fdset/N (-add-fd), its settings in query-vswap and info vswap,
+#     vswap-writeback's errors and a success
 #   - the qtest (tests/qtest/virtio-vswap-test.c in the series) through
 #     qos-test, every case reported as its own TAP line; each case runs
 #     twice, in the main loop and with the queues in an iothread (iothread-*)
@@ -58,7 +61,8 @@ q() { timeout 60 "$qemu" -nodefaults -display none -accel tcg "$@"; }
 help=$(q -device virtio-vswap-pci,help 2>&1)
 missing=
 for p in size num-queues queue-size max-pages compress compress-level \
-	 pool-max checksum iothread mq write-zeroes ioeventfd vectors; do
+	 pool-max checksum iothread mq write-zeroes ioeventfd vectors \
+	 backing-file backing-max writeback-age; do
 	grep -q "^ *$p=" <<<"$help" || missing+=" $p"
 done
 check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$missing)}" \
@@ -92,6 +96,17 @@ bad_setting compress=zstd,compress-level=99 "'compress-level'"
 bad_setting iothread=io0,ioeventfd=off "'iothread' needs ioeventfd=on" \
 	-object iothread,id=io0
 bad_setting iothread=nosuch "'nosuch' not found"
+# The disk tier (docs/qemu.md "Disk tier").
+bad_setting backing-file=/nonexistent-dir/vswap.swap \
+	"'backing-file': Could not create '/nonexistent-dir/vswap.swap': No such file or directory"
+bad_setting backing-file=/dev/null "'backing-file': '/dev/null' is not a regular file"
+bad_setting backing-file="$tmp" "'backing-file': Could not create '$tmp': Is a directory"
+bad_setting writeback-age=60 "'writeback-age' needs 'backing-file'"
+bad_setting backing-max=64M "'backing-max' needs 'backing-file'"
+bad_setting backing-file="$tmp/bad.swap",backing-max=1000 \
+	"'backing-max' must be 0 (no limit) or at least 1 MiB"
+bad_setting backing-file="$tmp/bad.swap",backing-max=lots "Parameter 'backing-max' expects size"
+bad_setting backing-file=/dev/fdset/7 "'backing-file': Failed to find fdset"
 
 # One QMP session: query-vswap, info vswap, qom-set, migration blocker.
 qmp_out=$( (
@@ -134,9 +149,64 @@ check "migration is blocked with a reason" \
 schema=$( (echo '{"execute":"qmp_capabilities"}'
 	echo '{"execute":"query-qmp-schema"}'
 	echo '{"execute":"quit"}') | q -M none -qmp stdio 2>&1)
-check "query-qmp-schema has VSWAP_NO_SPACE and VSWAP_INTEGRITY_ERROR" \
+check "query-qmp-schema has the 4 VSWAP_* events (NO_SPACE, INTEGRITY_ERROR, WRITEBACK_ERROR, DISK_READ_ERROR)" \
 	test "$(grep -o '"name": "VSWAP_[A-Z_]*"' <<<"$schema" | sort -u |
-		wc -l)" -eq 2
+		wc -l)" -eq 4
+check "query-qmp-schema has the vswap-writeback command" \
+	grep -q '"name": "vswap-writeback"' <<<"$schema"
+
+# The disk tier over QMP, no guest: vsd has a backing file (a path),
+# vsf one passed with -add-fd, vsn none.  The library truncates the file
+# it is given, so the junk written before shows the fd was attached.
+head -c 100000 /dev/urandom >"$tmp/fdset.swap"
+rm -f "$tmp/vsd.swap"
+exec {fdset_fd}<>"$tmp/fdset.swap"
+qmp_out=$( (
+	echo '{"execute":"qmp_capabilities"}'
+	echo '{"execute":"query-vswap"}'
+	echo '{"execute":"vswap-writeback","arguments":{"id":"nosuch"}}'
+	echo '{"execute":"vswap-writeback","arguments":{"id":"vsn"}}'
+	echo '{"execute":"vswap-writeback","arguments":{"id":"/machine/peripheral"}}'
+	echo '{"execute":"vswap-writeback","arguments":{"id":"vsd","min-age":0,"max-bytes":1048576}}'
+	echo '{"execute":"vswap-writeback","arguments":{"id":"/machine/peripheral/vsf/virtio-backend"}}'
+	echo '{"execute":"human-monitor-command","arguments":{"command-line":"info vswap"}}'
+	echo '{"execute":"quit"}'
+	sleep 5) | q -M q35 -S -add-fd fd=$fdset_fd,set=2 \
+		-device virtio-vswap,id=vsd,size=1G,backing-file="$tmp/vsd.swap",backing-max=64M,writeback-age=30 \
+		-device virtio-vswap,id=vsf,size=1G,backing-file=/dev/fdset/2 \
+		-device virtio-vswap,id=vsn,size=1G \
+		-qmp stdio 2>&1)
+exec {fdset_fd}>&-
+echo "$qmp_out" | grep -v '^{"QMP"' | cut -c1-300 | sed 's/^/# /'
+qmp_check "query-vswap: vsd's backing-file, backing-max, writeback-age; vsn without backing-file" \
+	'd["vsd"]["config"]["backing-file"] == "'"$tmp/vsd.swap"'" and d["vsd"]["config"]["backing-max"] == 64 << 20 and d["vsd"]["config"]["writeback-age"] == 30 and "backing-file" not in d["vsn"]["config"] and d["vsn"]["config"]["writeback-age"] == 0'
+qmp_check "query-vswap: every disk tier counter, 0, and a 32-bucket disk-load-latency" \
+	'all(d[i]["store"][k] == 0 for i in d for k in ("disk-pages", "disk-bytes", "disk-file-bytes", "writeback-pages", "writeback-bytes", "writeback-ios", "writeback-errors", "writeback-freed-bytes", "loads-from-disk", "disk-read-errors")) and all(d[i]["store"]["disk-load-latency"] == [0] * 32 for i in d)'
+check "backing-file: a missing file is created with mode 0600" \
+	test "$(stat -c %a "$tmp/vsd.swap" 2>/dev/null)" = 600
+check "backing-file=/dev/fdset/N (-add-fd): the store took the fd (file truncated)" \
+	test "$(stat -c %s "$tmp/fdset.swap")" -eq 0
+check "vswap-writeback: unknown id -> DeviceNotFound" \
+	grep -q '"class": "DeviceNotFound", "desc": "Device .nosuch. not found"' <<<"$qmp_out"
+check "vswap-writeback: device without backing-file -> clear error" \
+	grep -q "virtio-vswap 'vsn' has no disk tier (property 'backing-file')" <<<"$qmp_out"
+check "vswap-writeback: not a virtio-vswap device -> clear error" \
+	grep -q "'/machine/peripheral' is not a virtio-vswap device" <<<"$qmp_out"
+check "vswap-writeback: success by id and by QOM path (-add-fd device), empty pool" \
+	test "$(python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    try:
+        r = json.loads(line).get("return")
+    except ValueError:
+        continue
+    if isinstance(r, dict) and r == dict.fromkeys(
+            ("pages", "bytes", "pool-freed", "ios", "segments"), 0):
+        n += 1
+print(n)' <<<"$qmp_out")" -eq 2
+check "HMP info vswap shows the disk tier" \
+	grep -q "disk tier: backing-file $tmp/vsd.swap, backing-max 67108864 bytes, writeback-age 30 s" <<<"$qmp_out"
 
 # The qtest: every qos-test case under virtio-vswap, one TAP line each.
 qos=$out/qos-test
