@@ -13,7 +13,8 @@
 #     vswap-writeback's errors and a success
 #   - the qtest (tests/qtest/virtio-vswap-test.c in the series) through
 #     qos-test, every case reported as its own TAP line; each case runs
-#     twice, in the main loop and with the queues in an iothread (iothread-*)
+#     twice, in the main loop and with the queues in an iothread (iothread-*);
+#     as root, disk-full writes to a 1 MiB tmpfs mounted here until ENOSPC
 # --asan does the same with the separate ASan+UBSan build (build-qemu.sh
 # --asan); any sanitizer report fails the test that produced it.
 set -uo pipefail
@@ -49,7 +50,8 @@ ok "build QEMU with qemu-patches/ ($(cat "$out/VERSION"))"
 cache=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
 src=$cache/qemu-$(cut -d' ' -f1 "$out/VERSION")/src
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+full_dir=$tmp/full
+trap 'mountpoint -q "$full_dir" && umount "$full_dir"; rm -rf "$tmp"' EXIT
 scripts/qemu/gen-std-header.sh "$src" include/linux/virtio_vswap.h "$tmp/gen.h"
 git -C "$src" show HEAD:include/standard-headers/linux/virtio_vswap.h \
 	> "$tmp/series.h" 2>/dev/null
@@ -212,6 +214,16 @@ check "HMP info vswap shows the disk tier" \
 qos=$out/qos-test
 export QTEST_QEMU_BINARY=$qemu
 export QTEST_QEMU_STORAGE_DAEMON_BINARY=/bin/false
+# disk-full: a real full filesystem (1 MiB tmpfs) when we may mount one;
+# else the qtest fills the disk tier up to backing-max instead.
+mkdir -p "$full_dir"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m,mode=0700 vswap-full "$full_dir" 2>/dev/null; then
+	export VSWAP_QTEST_FULL_DIR=$full_dir
+	ok "disk-full qtest runs on a full 1 MiB tmpfs (ENOSPC)"
+else
+	unset VSWAP_QTEST_FULL_DIR
+	ok "disk-full qtest runs with backing-max=1M # SKIP no tmpfs (not root)"
+fi
 mapfile -t paths < <(timeout 120 "$qos" -l 2>/dev/null | grep 'virtio-vswap-tests/' | sort -u)
 check "qos-test has virtio-vswap test cases (${#paths[@]})" test ${#paths[@]} -ge 10
 check "qos-test runs every case with iothread=io0 too" \
