@@ -1,6 +1,20 @@
 # Sourced by run.sh: vswapctl against the real QEMU with virtio-vswap.
 # Uses run.sh's helpers (check, run_vc, ok, skip) and $T, $BUILD, $PIDS.
+# The disk tier part puts real pages into the store without a guest:
+# QEMU runs with -accel qtest and qtest_driver.py plays the guest driver.
 QEMU=${QEMU:-$BUILD/qemu/qemu-system-x86_64}
+REAL_QEMU_CHECKS=(
+	"real QEMU: stats --json of an empty store"
+	"real QEMU: set pool-max, read back via query-vswap"
+	"real QEMU: VM without the device"
+	"real QEMU: writeback of a device without backing-file names the property"
+	"real QEMU: -device virtio-vswap alias, two devices, two rows"
+	"real QEMU disk tier: 128 pages stored through the virtqueue"
+	"real QEMU disk tier: vswapctl writeback moves them and prints the result"
+	"real QEMU disk tier: stats show the disk fields"
+	"real QEMU disk tier: disk full: stores refused, nothing lost"
+	"real QEMU disk tier: events prints VSWAP_WRITEBACK_ERROR (disk-full) and VSWAP_DISK_READ_ERROR"
+)
 
 # qemu_start NAME EXTRA_ARGS...: a paused q35 VM, QMP on $T/NAME.qmp.
 qemu_start() {
@@ -19,18 +33,85 @@ qemu_start() {
 	return 1
 }
 
+# The disk tier with real pages: a 1 MiB pool and a 1 MiB disk tier
+# (backing-max) at 00:04.0, two QMP monitors (commands; events).
+real_qemu_disk_tier() {
+	local drv="$PY $HERE/qtest_driver.py $T/rqd.qtest" evpid
+	if ! qemu_start rqd -accel qtest -qtest-log /dev/null \
+		-chardev socket,id=qt,path="$T/rqd.qtest",server=on,wait=off \
+		-qtest chardev:qt -qmp "unix:$T/rqd-ev.qmp,server=on,wait=off" \
+		-device virtio-vswap-pci,id=vsd,addr=04.0,backing-file="$T/rqd.swap",backing-max=1M,pool-max=1M; then
+		for c in "${REAL_QEMU_CHECKS[@]:5}"; do nok "$c"; done
+		return
+	fi
+	"$VSWAPCTL" events -q "$T/rqd-ev.qmp" >"$T/rqd.events" 2>"$T/rqd.events.err" &
+	evpid=$!
+	PIDS+=($evpid)
+	for _ in $(seq 100); do
+		grep -q following "$T/rqd.events.err" && break
+		sleep 0.05
+	done
+
+	check "real QEMU disk tier: 128 pages stored through the virtqueue" \
+		bash -c "$drv store 0 128 1 | tee /dev/stderr | grep -qx 'store ok 128'"
+	check "real QEMU disk tier: vswapctl writeback moves them and prints the result" bash -c \
+		"'$VSWAPCTL' writeback rqd -q '$T/rqd.qmp' --min-age 0 | tee /dev/stderr |
+		 '$PY' -c '
+import json, sys
+lines = sys.stdin.read().splitlines()
+assert lines[0] == \"rqd vsd: writeback done\", lines
+r = json.loads(lines[1])
+assert r[\"pages\"] == 128 and r[\"bytes\"] >= 128 * 4096 and r[\"ios\"] > 0, r
+assert r[\"pool-freed\"] > 0 and r[\"segments\"] > 0, r'"
+	check "real QEMU disk tier: stats show the disk fields" bash -c \
+		"'$VSWAPCTL' stats --json -q '$T/rqd.qmp' | tee /dev/stderr |
+		 '$PY' -c '
+import json, sys
+d = json.load(sys.stdin)[\"devices\"][0]
+assert d[\"disk_pages\"] == 128 and d[\"writeback_pages\"] == 128, d
+assert d[\"disk_bytes\"] >= 128 * 4096 and d[\"disk_file_bytes\"] > 0, d
+assert d[\"writeback_ios\"] > 0 and d[\"writeback_freed_bytes\"] > 0, d
+assert d[\"writeback_errors\"] == 0 and d[\"disk_read_errors\"] == 0, d' &&
+		 '$VSWAPCTL' stats -q '$T/rqd.qmp' | awk 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i }
+			NR == 2 { exit !(\$c[\"DISK\"] != 0 && \$c[\"WB-PAGES\"] == 128) }'"
+	# 4 MiB more than the 1 MiB pool and the 768 KiB left on disk take.
+	$drv store 1000 1024 2 -- load 1000 1024 2 >"$T/rqd.full" 2>&1
+	check "real QEMU disk tier: disk full: stores refused, nothing lost" bash -c \
+		"cat '$T/rqd.full'; ok=\$(awk '/^store ok/ {print \$3}' '$T/rqd.full')
+		 refused=\$(awk '/^store no-space/ {print \$3}' '$T/rqd.full')
+		 [ \"\$refused\" -gt 0 ] && [ \"\$ok\" -gt 0 ] &&
+		 grep -qx \"load data \$ok\" '$T/rqd.full' &&
+		 grep -qx \"load zero \$refused\" '$T/rqd.full' &&
+		 grep -qx 'load mismatch 0' '$T/rqd.full'"
+	# A disk tier that lost its data (truncated behind QEMU's back):
+	# loads fail with IOERR, never wrong data.
+	truncate -s 0 "$T/rqd.swap"
+	$drv load 0 128 1 >"$T/rqd.lost" 2>&1
+	check "real QEMU disk tier: events prints VSWAP_WRITEBACK_ERROR (disk-full) and VSWAP_DISK_READ_ERROR" bash -c \
+		"cat '$T/rqd.lost'; grep -qx 'load ioerr 128' '$T/rqd.lost' || exit 1
+		 for _ in \$(seq 50); do
+			'$PY' - '$T/rqd.events' <<'PY' && exit 0
+import json, sys
+ev = {}
+for line in open(sys.argv[1]):
+    ts, vm, name, data = line.split(' ', 3)
+    ev.setdefault(name, []).append(json.loads(data))
+wb = ev.get('VSWAP_WRITEBACK_ERROR', [])
+rd = ev.get('VSWAP_DISK_READ_ERROR', [])
+ok = (wb and all(e['reason'] == 'disk-full' and e['id'] == 'vsd' for e in wb)
+      and sum(e['count'] for e in rd) == 128 and rd[-1]['total'] == 128)
+sys.exit(0 if ok else 1)
+PY
+			sleep 0.2
+		 done
+		 cat '$T/rqd.events'; exit 1"
+	kill $evpid 2>/dev/null
+}
+
 if [ ! -x "$QEMU" ]; then
-	skip "real QEMU: stats --json of an empty store" "no $QEMU (make qemu)"
-	skip "real QEMU: set pool-max, read back via query-vswap" "no QEMU"
-	skip "real QEMU: VM without the device" "no QEMU"
-	skip "real QEMU: writeback succeeds or names the missing command" "no QEMU"
-	skip "real QEMU: -device virtio-vswap alias, two devices, two rows" "no QEMU"
+	for c in "${REAL_QEMU_CHECKS[@]}"; do skip "$c" "no $QEMU (make qemu)"; done
 elif ! "$QEMU" -device help 2>/dev/null | grep -q virtio-vswap; then
-	skip "real QEMU: stats --json of an empty store" "QEMU has no virtio-vswap"
-	skip "real QEMU: set pool-max, read back via query-vswap" "QEMU has no virtio-vswap"
-	skip "real QEMU: VM without the device" "QEMU has no virtio-vswap"
-	skip "real QEMU: writeback succeeds or names the missing command" "QEMU has no virtio-vswap"
-	skip "real QEMU: -device virtio-vswap alias, two devices, two rows" "QEMU has no virtio-vswap"
+	for c in "${REAL_QEMU_CHECKS[@]}"; do skip "$c" "QEMU has no virtio-vswap"; done
 else
 	if qemu_start rq -device virtio-vswap-pci,id=vs0 && qemu_start rqbare; then
 		check "real QEMU: stats --json of an empty store" bash -c \
@@ -67,10 +148,9 @@ print("# vswapctl fields this QEMU does not report:",
       " ".join(sorted(k for k, v in dev.items() if v is None)) or "none")'
 		check "real QEMU: VM without the device" \
 			run_vc 1 "vm rqbare has no virtio-vswap device" stats -q "$T/rqbare.qmp"
-		check "real QEMU: writeback succeeds or names the missing command" bash -c \
-			"'$VSWAPCTL' writeback rq -q '$T/rq.qmp' --max-bytes 1M 2>'$T/wb.err'; rc=\$?
-			 cat '$T/wb.err' >&2
-			 [ \$rc -eq 0 ] || { [ \$rc -eq 1 ] && grep -q \"no 'vswap-writeback' command\" '$T/wb.err'; }"
+		check "real QEMU: writeback of a device without backing-file names the property" \
+			run_vc 1 "vm rq: vswap-writeback vs0: virtio-vswap 'vs0' has no disk tier (property 'backing-file')" \
+			writeback rq -q "$T/rq.qmp" --max-bytes 1M
 		if qemu_start rqtwo -device virtio-vswap,id=a -device virtio-vswap-pci,id=b; then
 			check "real QEMU: -device virtio-vswap alias, two devices, two rows" bash -c \
 				"'$VSWAPCTL' stats -q '$T/rqtwo.qmp' | tail -n +2 | awk '{print \$1, \$2}' | sort |
@@ -81,4 +161,5 @@ print("# vswapctl fields this QEMU does not report:",
 	else
 		nok "real QEMU starts with -device virtio-vswap-pci"
 	fi
+	real_qemu_disk_tier
 fi
