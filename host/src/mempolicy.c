@@ -234,6 +234,7 @@ int vswap_store_set_mempolicy(struct vswap_store *s,
 			      enum vswap_mempolicy pol, uint64_t nodes)
 {
 	struct vswap_numa *n;
+	uint32_t used;
 	int r;
 
 	if (!s)
@@ -243,11 +244,12 @@ int vswap_store_set_mempolicy(struct vswap_store *s,
 		return r;
 	n = &s->pool.ms.numa;
 	pthread_mutex_lock(&n->lock);
-	r = memsource_set_policy(&s->pool.ms, pol, nodes);
+	r = memsource_set_policy(&s->pool.ms, pol, nodes, &used);
 	if (!r) {
 		/* After the mbind: a page faulted from now on obeys, every
 		 * page faulted before is examined by the next migration. */
 		n->cursor = 0;
+		n->limit = pol == VSWAP_MPOL_DEFAULT ? 0 : used;
 		n->gen++;
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -344,24 +346,13 @@ static void migrate_batch(struct vswap_memsource *ms, uint32_t first,
 	}
 }
 
-/* Segment bytes at or above @cursor, capped by what is handed out. */
-static uint64_t pending_bytes(struct vswap_memsource *ms, uint32_t cursor,
-			      uint32_t used)
-{
-	uint64_t b = used > cursor ? (uint64_t)(used - cursor) *
-				     VSWAP_SEG_SIZE : 0;
-	uint64_t held = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
-
-	return b < held ? b : held;
-}
-
 int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 		  struct vswap_migrate_result *res)
 {
 	struct vswap_migrate_result out = { 0, 0, 0 };
 	struct vswap_memsource *ms;
 	struct vswap_numa *n;
-	uint32_t used, cursor;
+	uint32_t cursor;
 
 	if (res)
 		memset(res, 0, sizeof(*res));
@@ -371,27 +362,24 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 	n = &ms->numa;
 	pthread_mutex_lock(&n->migrate_lock);
 	for (;;) {
-		uint64_t moved = 0, failed = 0, gen;
-		uint32_t pol;
-		uint64_t nodes;
+		uint64_t moved = 0, failed = 0, gen, nodes;
+		uint32_t pol, limit;
 		unsigned nseg;
 
-		used = memsource_used_ids(ms);
 		pthread_mutex_lock(&n->lock);
 		cursor = n->cursor;
+		limit = n->limit;	/* 0 under DEFAULT: nowhere to move */
 		gen = n->gen;
 		pol = numa_policy(n);
 		nodes = numa_nodes(n);
-		if (pol == VSWAP_MPOL_DEFAULT)	/* nowhere to move to */
-			cursor = n->cursor = used;
 		pthread_mutex_unlock(&n->lock);
-		if (cursor >= used ||
+		if (cursor >= limit ||
 		    (max_bytes && out.bytes_moved >= max_bytes))
 			break;
 		/* Whole segments, never across an arena. */
 		nseg = SEGS_PER_CALL;
-		if (nseg > used - cursor)
-			nseg = used - cursor;
+		if (nseg > limit - cursor)
+			nseg = limit - cursor;
 		if (nseg > VSWAP_ARENA_SEGS - (cursor & (VSWAP_ARENA_SEGS - 1)))
 			nseg = VSWAP_ARENA_SEGS -
 			       (cursor & (VSWAP_ARENA_SEGS - 1));
@@ -405,11 +393,7 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 			n->cursor = cursor + nseg;
 		pthread_mutex_unlock(&n->lock);
 	}
-	pthread_mutex_lock(&n->lock);
-	cursor = n->cursor;
-	pthread_mutex_unlock(&n->lock);
-	out.bytes_remaining = pending_bytes(ms, cursor,
-					    memsource_used_ids(ms));
+	out.bytes_remaining = numa_pending_bytes(ms);
 	pthread_mutex_unlock(&n->migrate_lock);
 	if (res)
 		*res = out;
@@ -419,14 +403,15 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 uint64_t numa_pending_bytes(struct vswap_memsource *ms)
 {
 	struct vswap_numa *n = &ms->numa;
-	uint32_t cursor;
+	uint64_t held = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+	uint64_t b;
 
 	pthread_mutex_lock(&n->lock);
-	cursor = n->cursor;
-	if (numa_policy(n) == VSWAP_MPOL_DEFAULT)
-		cursor = UINT32_MAX;	/* nothing ever pending */
+	b = n->limit > n->cursor ?
+	    (uint64_t)(n->limit - n->cursor) * VSWAP_SEG_SIZE : 0;
 	pthread_mutex_unlock(&n->lock);
-	return pending_bytes(ms, cursor, memsource_used_ids(ms));
+	/* Free segments in the range hold nothing: cap by what is held. */
+	return b < held ? b : held;
 }
 
 int vswap_refresh_nodes(struct vswap_store *s)

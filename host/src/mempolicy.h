@@ -19,9 +19,11 @@
  *                 need an mbind even for DEFAULT.
  *   lock          policy changes and the migration cursor; taken before
  *                 ms->lock, never inside it.
- *   cursor        [lock] next segment id migration examines; reset to 0
- *                 by a policy change (gen++), so every segment taken
- *                 before the change is examined once afterwards.
+ *   cursor, limit [lock] migration examines segment ids [cursor, limit):
+ *                 a policy change sets cursor = 0 and limit = the ids
+ *                 used so far (gen++), so every segment taken before the
+ *                 change is examined once afterwards; later ones are
+ *                 faulted in under the new policy already.
  *   gen           [lock] policy generation: a migration batch that sees
  *                 it change does not advance the (reset) cursor.
  *   migrate_lock  one vswap_migrate at a time per store.
@@ -32,7 +34,7 @@
  *   migrated, failed  [atomic] migration totals.
  *
  * Invariants: mpol == DEFAULT <=> nodes == 0; every node of nodes passed
- * vswap_mempolicy_check() when it was set; cursor <= segments ever used.
+ * vswap_mempolicy_check() when it was set; cursor <= limit <= segments ever used.
  */
 #ifndef VSWAP_MEMPOLICY_H
 #define VSWAP_MEMPOLICY_H
@@ -50,6 +52,7 @@ struct vswap_numa {
 	bool applied;
 	pthread_mutex_t lock;
 	uint32_t cursor;
+	uint32_t limit;
 	uint64_t gen;
 	pthread_mutex_t migrate_lock;
 	int64_t free_bytes;

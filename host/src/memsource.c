@@ -73,7 +73,7 @@ uint32_t memsource_used_ids(struct vswap_memsource *ms)
 }
 
 int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
-			 uint64_t nodes)
+			 uint64_t nodes, uint32_t *used)
 {
 	struct vswap_numa *nm = &ms->numa;
 	struct vswap_numa old;
@@ -98,6 +98,8 @@ int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
 	}
 	/* The admission cache described the old nodes. */
 	__atomic_store_n(&nm->free_ns, 0, __ATOMIC_RELAXED);
+	*used = ms->narenas ? ((ms->narenas - 1) << VSWAP_ARENA_SHIFT) +
+			      ms->next_unused : 0;
 	pthread_mutex_unlock(&ms->lock);
 	return r;
 }

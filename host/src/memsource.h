@@ -134,11 +134,13 @@ uint32_t memsource_used_ids(struct vswap_memsource *ms);
 
 /*
  * Make @pol/@nodes (already validated) the policy of every arena and of
- * arenas created from now on. 0, or a negative errno from mbind (then
- * the old policy stays in force on every arena).
+ * arenas created from now on; *used = memsource_used_ids() at that
+ * moment: a segment id at or above it is first handed out (and faulted
+ * in) after the change. 0, or a negative errno from mbind (then the old
+ * policy stays in force on every arena).
  */
 int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
-			 uint64_t nodes);
+			 uint64_t nodes, uint32_t *used);
 
 static inline struct vswap_arena *memsource_arena(struct vswap_memsource *ms,
 						  uint32_t id)

@@ -86,6 +86,7 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	struct vswap_store *s = NULL;
 	struct vswap_ctx *c;
 	uint64_t max_segs;
+	uint32_t max_seg_ids;	/* unused: no segment exists yet */
 	int level = 0;
 	int r;
 
@@ -119,7 +120,8 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	/* NUMA placement: no arena exists yet, this only records it. */
 	r = VSWAP_E_NOMEM;
 	if (p->mpol != VSWAP_MPOL_DEFAULT &&
-	    memsource_set_policy(&s->pool.ms, p->mpol, p->mpol_nodes))
+	    memsource_set_policy(&s->pool.ms, p->mpol, p->mpol_nodes,
+				 &max_seg_ids))
 		goto free_pool;
 	tier_init(&s->tier);	/* no disk until vswap_store_attach_disk */
 	r = wb_init(&s->wb);
