@@ -145,7 +145,7 @@ int vswap_mempolicy_check(enum vswap_mempolicy pol, uint64_t nodes,
 	return VSWAP_OK;
 }
 
-int numa_init(struct vswap_numa *n)
+int mpol_init(struct vswap_numa *n)
 {
 	memset(n, 0, sizeof(*n));
 	if (pthread_mutex_init(&n->lock, NULL))
@@ -157,17 +157,17 @@ int numa_init(struct vswap_numa *n)
 	return 0;
 }
 
-void numa_fini(struct vswap_numa *n)
+void mpol_fini(struct vswap_numa *n)
 {
 	pthread_mutex_destroy(&n->migrate_lock);
 	pthread_mutex_destroy(&n->lock);
 }
 
-int numa_apply(const struct vswap_numa *n, void *base, size_t len)
+int mpol_apply(const struct vswap_numa *n, void *base, size_t len)
 {
-	uint32_t pol = numa_policy(n);
+	uint32_t pol = mpol_policy(n);
 	/* Two longs: the kernel reads maxnode - 1 bits. */
-	unsigned long mask[2] = { (unsigned long)numa_nodes(n), 0 };
+	unsigned long mask[2] = { (unsigned long)mpol_nodes_of(n), 0 };
 
 	if (pol == VSWAP_MPOL_DEFAULT) {
 		if (mbind(base, len, MPOL_DEFAULT, NULL, 0, 0))
@@ -199,14 +199,14 @@ static int64_t nodes_free(uint64_t nodes, int64_t *total)
 	return sum;
 }
 
-bool numa_admit(struct vswap_numa *n, uint64_t bytes)
+bool mpol_admit(struct vswap_numa *n, uint64_t bytes)
 {
 	uint64_t nodes, t, at;
 	int64_t total, left, reserve;
 
-	if (numa_policy(n) != VSWAP_MPOL_BIND)
+	if (mpol_policy(n) != VSWAP_MPOL_BIND)
 		return true;
-	nodes = numa_nodes(n);
+	nodes = mpol_nodes_of(n);
 	t = now_ns();
 	at = __atomic_load_n(&n->free_ns, __ATOMIC_ACQUIRE);
 	if (!at || t - at > (uint64_t)VSWAP_NUMA_FREE_CACHE_MS * 1000000u) {
@@ -370,8 +370,8 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 		cursor = n->cursor;
 		limit = n->limit;	/* 0 under DEFAULT: nowhere to move */
 		gen = n->gen;
-		pol = numa_policy(n);
-		nodes = numa_nodes(n);
+		pol = mpol_policy(n);
+		nodes = mpol_nodes_of(n);
 		pthread_mutex_unlock(&n->lock);
 		if (cursor >= limit ||
 		    (max_bytes && out.bytes_moved >= max_bytes))
@@ -393,14 +393,14 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 			n->cursor = cursor + nseg;
 		pthread_mutex_unlock(&n->lock);
 	}
-	out.bytes_remaining = numa_pending_bytes(ms);
+	out.bytes_remaining = mpol_pending_bytes(ms);
 	pthread_mutex_unlock(&n->migrate_lock);
 	if (res)
 		*res = out;
 	return VSWAP_OK;
 }
 
-uint64_t numa_pending_bytes(struct vswap_memsource *ms)
+uint64_t mpol_pending_bytes(struct vswap_memsource *ms)
 {
 	struct vswap_numa *n = &ms->numa;
 	uint64_t held = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);

@@ -63,14 +63,14 @@ struct vswap_numa {
 	uint64_t failed;
 };
 
-int numa_init(struct vswap_numa *n);
-void numa_fini(struct vswap_numa *n);
+int mpol_init(struct vswap_numa *n);
+void mpol_fini(struct vswap_numa *n);
 
 /*
  * Give [base, base + len) the policy in force (mbind, no move). Called
  * with ms->lock held. 0 or a negative errno.
  */
-int numa_apply(const struct vswap_numa *n, void *base, size_t len);
+int mpol_apply(const struct vswap_numa *n, void *base, size_t len);
 
 /*
  * May a new segment of @bytes be faulted in? Always true unless the policy
@@ -78,20 +78,20 @@ int numa_apply(const struct vswap_numa *n, void *base, size_t len);
  * VSWAP_NUMA_FREE_CACHE_MS) minus @bytes would drop below the reserve the
  * kernel needs to allocate without its OOM killer (see mempolicy.c).
  */
-bool numa_admit(struct vswap_numa *n, uint64_t bytes);
+bool mpol_admit(struct vswap_numa *n, uint64_t bytes);
 
 struct vswap_memsource;
 /* Segment bytes migration has still to examine (0 under DEFAULT). */
-uint64_t numa_pending_bytes(struct vswap_memsource *ms);
+uint64_t mpol_pending_bytes(struct vswap_memsource *ms);
 
 /* Policy in force, read atomically (one of the pair may be a change
  * newer than the other for an instant; callers only report it). */
-static inline uint32_t numa_policy(const struct vswap_numa *n)
+static inline uint32_t mpol_policy(const struct vswap_numa *n)
 {
 	return __atomic_load_n(&n->mpol, __ATOMIC_RELAXED);
 }
 
-static inline uint64_t numa_nodes(const struct vswap_numa *n)
+static inline uint64_t mpol_nodes_of(const struct vswap_numa *n)
 {
 	return __atomic_load_n(&n->nodes, __ATOMIC_RELAXED);
 }

@@ -33,7 +33,7 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		free(ms->arenas);
 		return VSWAP_E_NOMEM;
 	}
-	if (numa_init(&ms->numa)) {
+	if (mpol_init(&ms->numa)) {
 		pthread_mutex_destroy(&ms->lock);
 		free(ms->arenas);
 		return VSWAP_E_NOMEM;
@@ -57,7 +57,7 @@ void memsource_fini(struct vswap_memsource *ms)
 	}
 	free(ms->arenas);
 	ms->arenas = NULL;
-	numa_fini(&ms->numa);
+	mpol_fini(&ms->numa);
 	pthread_mutex_destroy(&ms->lock);
 }
 
@@ -85,14 +85,14 @@ int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
 	__atomic_store_n(&nm->mpol, pol, __ATOMIC_RELAXED);
 	__atomic_store_n(&nm->nodes, nodes, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < ms->narenas && !r; i++)
-		r = numa_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+		r = mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
 	if (r) {
 		/* Put the old policy back on every arena (best effort: it
 		 * was accepted before) so all arenas agree again. */
 		__atomic_store_n(&nm->mpol, old.mpol, __ATOMIC_RELAXED);
 		__atomic_store_n(&nm->nodes, old.nodes, __ATOMIC_RELAXED);
 		for (uint32_t i = 0; i < ms->narenas; i++)
-			numa_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+			mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
 	} else if (pol != VSWAP_MPOL_DEFAULT) {
 		nm->applied = true;
 	}
@@ -172,7 +172,7 @@ static int grow(struct vswap_memsource *ms, uint64_t headroom)
 		return VSWAP_E_NOMEM;
 	}
 	/* Before any page exists: every page of the arena obeys. */
-	if (ms->numa.applied && numa_apply(&ms->numa, a->base, ARENA_BYTES)) {
+	if (ms->numa.applied && mpol_apply(&ms->numa, a->base, ARENA_BYTES)) {
 		munmap(a->base, ARENA_BYTES);
 		free(a);
 		memsource_uncharge(ms, sizeof(*a));
@@ -198,7 +198,7 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 		return NULL;
 	}
 	/* Bound nodes too full: refuse rather than fault (OOM killer). */
-	if (!numa_admit(&ms->numa, VSWAP_SEG_SIZE)) {
+	if (!mpol_admit(&ms->numa, VSWAP_SEG_SIZE)) {
 		memsource_uncharge(ms, VSWAP_SEG_SIZE);
 		*err = VSWAP_E_NOSPACE;
 		return NULL;
@@ -239,7 +239,7 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 	 */
 	if (madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE,
 		    MADV_POPULATE_WRITE) && errno == ENOMEM &&
-	    numa_policy(&ms->numa) == VSWAP_MPOL_BIND) {
+	    mpol_policy(&ms->numa) == VSWAP_MPOL_BIND) {
 		memsource_free(ms, seg);
 		*err = VSWAP_E_NOSPACE;
 		return NULL;

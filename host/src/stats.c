@@ -2,8 +2,8 @@
 /*
  * stats.c - keeping and reading the counters of a store (see stats.h for
  * the shard discipline). The only cross-shard operation is the sum in
- * vswap_get_stats(); nothing here takes a lock but the NUMA part's two
- * short ones (the migration cursor and the arena count, mempolicy.c).
+ * vswap_get_stats(); nothing here takes a lock but the NUMA part's one
+ * short one (the migration cursor, mempolicy.c).
  */
 #include <string.h>
 
@@ -59,9 +59,9 @@ static void stats_fill_numa(struct vswap_memsource *ms,
 	out->segment_bytes = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
 	out->migrate_bytes = __atomic_load_n(&n->migrated, __ATOMIC_RELAXED);
 	out->migrate_failures = __atomic_load_n(&n->failed, __ATOMIC_RELAXED);
-	out->migrate_pending_bytes = numa_pending_bytes(ms);
-	out->mpol = numa_policy(n);
-	out->mpol_nodes = numa_nodes(n);
+	out->migrate_pending_bytes = mpol_pending_bytes(ms);
+	out->mpol = mpol_policy(n);
+	out->mpol_nodes = mpol_nodes_of(n);
 }
 
 static uint64_t clamp0(int64_t v)

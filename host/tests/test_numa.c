@@ -420,7 +420,7 @@ static void concurrent_traffic_during_migration(void **state)
 		assert_int_equal(vswap_refresh_nodes(s), VSWAP_OK);
 		usleep(5000);
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < CONC_THREADS; i++) {
 		pthread_join(th[i], NULL);
 		ops += w[i].ops;

@@ -297,6 +297,7 @@ static void test_migrate(void)
 {
 	struct vswap_store *s = new_store(8192, VSWAP_MPOL_BIND, 1u << 0);
 	struct traffic *t = calloc(1, sizeof(*t));
+	struct timespec t0, t1;
 	struct vswap_stats st;
 	uint64_t moved, failed, n;
 	unsigned calls;
@@ -312,11 +313,15 @@ static void test_migrate(void)
 	pthread_create(&th, NULL, traffic_fn, t);
 	usleep(200000);
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	move_to(s, VSWAP_MPOL_BIND, 1u << 1, &moved, &failed, &calls);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vswap_get_stats(s, &st);
-	note("to bind {1}: moved %.1f MiB in %u calls, %" PRIu64
-	     " page failures (retried), stats: migrate_bytes %.1f MiB",
-	     moved / 1048576.0, calls, failed, st.migrate_bytes / 1048576.0);
+	note("to bind {1}: moved %.1f MiB in %u calls, %.0f ms (TCG), %"
+	     PRIu64 " page failures (retried), stats: migrate_bytes %.1f MiB",
+	     moved / 1048576.0, calls,
+	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+	     failed, st.migrate_bytes / 1048576.0);
 	ok(moved >= 15 * MiB && st.migrate_bytes == moved,
 	   "migrate to bind {1} under traffic: >= 15 MiB moved, counted");
 	ok(st.migrate_pending_bytes == 0, "migrate: nothing pending after");
