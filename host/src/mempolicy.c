@@ -271,11 +271,14 @@ static int nth_node(uint64_t nodes, unsigned k)
 }
 
 /*
- * Where page number @pg (segment id * pages per segment + index) of the
- * pool belongs under (pol, nodes), given it is on node @cur now; -1 if it
- * is where it belongs. BIND keeps a page on any bound node and spreads
- * the others over them; INTERLEAVE wants page pg on node number
- * pg mod count, so a pool moved onto a node set ends up interleaved.
+ * Where the page at virtual page number @pg belongs under (pol, nodes),
+ * given it is on node @cur now; -1 if it is where it belongs. BIND keeps
+ * a page on any bound node and spreads the others over them. INTERLEAVE
+ * uses the kernel's own rule for a VMA policy on anonymous memory (node
+ * number pg mod count, mm/mempolicy.c: get_vma_policy's ilx and
+ * offset_il_node), so a pool moved onto a node set ends up interleaved
+ * exactly as if it had been faulted in there, and a second pass moves
+ * nothing.
  */
 static int target_node(uint32_t pol, uint64_t nodes, unsigned count,
 		       uint64_t pg, int cur)
@@ -325,7 +328,8 @@ static void migrate_batch(struct vswap_memsource *ms, uint32_t first,
 		if (where[i] < 0)
 			continue;	/* not present: nothing to move */
 		t = target_node(pol, nodes, count,
-				(uint64_t)first * PAGES_PER_SEG + i, where[i]);
+				(uintptr_t)pages[i] / VSWAP_PAGE_SIZE,
+				where[i]);
 		if (t < 0)
 			continue;
 		mv[nmv] = pages[i];

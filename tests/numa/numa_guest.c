@@ -207,6 +207,7 @@ static void test_preferred(void)
 static void test_interleave(void)
 {
 	struct vswap_store *s = new_store(8192, VSWAP_MPOL_INTERLEAVE, 3);
+	struct vswap_migrate_result res;
 	struct view v;
 	int err;
 	uint64_t n = fill(s, 4096, 300, &err);
@@ -220,6 +221,14 @@ static void test_interleave(void)
 	   "interleave {0,1}: pages split between nodes 0 and 1 (%" PRIu64
 	   " / %" PRIu64 ")", v.kernel[0], v.kernel[1]);
 	agree(&v, "interleave {0,1}");
+	/* The same policy again: the kernel's placement is what migration
+	 * wants too, nothing moves. */
+	vswap_store_set_mempolicy(s, VSWAP_MPOL_INTERLEAVE, 3);
+	vswap_migrate(s, 0, &res);
+	ok(res.bytes_moved == 0 && res.pages_failed == 0 &&
+	   res.bytes_remaining == 0,
+	   "interleave {0,1} set again: migration moves nothing (%" PRIu64
+	   " bytes)", res.bytes_moved);
 	vswap_store_destroy(s);
 }
 
