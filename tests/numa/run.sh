@@ -71,4 +71,9 @@ if ! grep -q 'NUMA: DONE' "$console"; then
 	echo "not ok 0 - guest did not finish (rc $rc; see $console)"
 	exit 1
 fi
-grep -q '^NUMA: [0-9]* passed, 0 failed' <(tr -d '\r' < "$console")
+# A program that died before its summary (crash, OOM kill) is a failure.
+if ! tr -d '\r' < "$console" | grep -q '^NUMA: [0-9]* passed, [0-9]* failed'; then
+	echo "not ok 0 - numa_guest ended without its summary (see $console)"
+	exit 1
+fi
+tr -d '\r' < "$console" | grep -q '^NUMA: [0-9]* passed, 0 failed'
