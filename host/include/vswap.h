@@ -358,8 +358,8 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
  * Ask the kernel where every page of the pool's segments is (move_pages
  * with no target nodes: a query) and store the result in
  * vswap_stats.node_bytes and nodes_refreshed_ns. Costs one system call
- * per VSWAP_NUMA_QUERY_PAGES pages on the calling thread: about 5 million
- * pages/s measured (test_numa), i.e. ~50 ms per GiB of pool. Call it on
+ * per VSWAP_NUMA_QUERY_PAGES pages on the calling thread: 2.6-5 million
+ * pages/s measured (test_numa), i.e. 50-100 ms per GiB of pool. Call it on
  * demand from a monitoring query, rate-limited to about once a second,
  * never per store. Runs concurrently with traffic, holding no lock (the
  * counts are a snapshot of a moving pool). Errors: INVAL (NULL store, or
