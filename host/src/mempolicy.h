@@ -34,7 +34,8 @@
  *   migrated, failed  [atomic] migration totals.
  *
  * Invariants: mpol == DEFAULT <=> nodes == 0; every node of nodes passed
- * vswap_mempolicy_check() when it was set; cursor <= limit <= segments ever used.
+ * vswap_mempolicy_check() when it was set; limit == 0 under DEFAULT;
+ * cursor <= limit <= segments ever used.
  */
 #ifndef VSWAP_MEMPOLICY_H
 #define VSWAP_MEMPOLICY_H
