@@ -6,6 +6,7 @@
  * innermost lock of the library (nothing is taken while holding it), and
  * the madvise that returns a freed segment's pages runs outside it.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,11 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		free(ms->arenas);
 		return VSWAP_E_NOMEM;
 	}
+	if (mpol_init(&ms->numa)) {
+		pthread_mutex_destroy(&ms->lock);
+		free(ms->arenas);
+		return VSWAP_E_NOMEM;
+	}
 	ms->max_arenas = (uint32_t)n;
 	ms->free_head = VSWAP_SEG_NONE;
 	ms->meta_bytes = n * sizeof(*ms->arenas);
@@ -51,7 +57,51 @@ void memsource_fini(struct vswap_memsource *ms)
 	}
 	free(ms->arenas);
 	ms->arenas = NULL;
+	mpol_fini(&ms->numa);
 	pthread_mutex_destroy(&ms->lock);
+}
+
+uint32_t memsource_used_ids(struct vswap_memsource *ms)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&ms->lock);
+	n = ms->narenas ? ((ms->narenas - 1) << VSWAP_ARENA_SHIFT) +
+			  ms->next_unused : 0;
+	pthread_mutex_unlock(&ms->lock);
+	return n;
+}
+
+int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
+			 uint64_t nodes, uint32_t *used)
+{
+	struct vswap_numa *nm = &ms->numa;
+	struct vswap_numa old;
+	int r = 0;
+
+	pthread_mutex_lock(&ms->lock);
+	old.mpol = nm->mpol;
+	old.nodes = nm->nodes;
+	__atomic_store_n(&nm->mpol, pol, __ATOMIC_RELAXED);
+	__atomic_store_n(&nm->nodes, nodes, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < ms->narenas && !r; i++)
+		r = mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+	if (r) {
+		/* Put the old policy back on every arena (best effort: it
+		 * was accepted before) so all arenas agree again. */
+		__atomic_store_n(&nm->mpol, old.mpol, __ATOMIC_RELAXED);
+		__atomic_store_n(&nm->nodes, old.nodes, __ATOMIC_RELAXED);
+		for (uint32_t i = 0; i < ms->narenas; i++)
+			mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+	} else if (pol != VSWAP_MPOL_DEFAULT) {
+		nm->applied = true;
+	}
+	/* The admission cache described the old nodes. */
+	__atomic_store_n(&nm->free_ns, 0, __ATOMIC_RELAXED);
+	*used = ms->narenas ? ((ms->narenas - 1) << VSWAP_ARENA_SHIFT) +
+			      ms->next_unused : 0;
+	pthread_mutex_unlock(&ms->lock);
+	return r;
 }
 
 bool memsource_charge(struct vswap_memsource *ms, uint64_t n,
@@ -121,6 +171,13 @@ static int grow(struct vswap_memsource *ms, uint64_t headroom)
 		memsource_uncharge(ms, sizeof(*a));
 		return VSWAP_E_NOMEM;
 	}
+	/* Before any page exists: every page of the arena obeys. */
+	if (ms->numa.applied && mpol_apply(&ms->numa, a->base, ARENA_BYTES)) {
+		munmap(a->base, ARENA_BYTES);
+		free(a);
+		memsource_uncharge(ms, sizeof(*a));
+		return VSWAP_E_NOMEM;
+	}
 	for (uint32_t i = 0; i < VSWAP_ARENA_SEGS; i++)
 		a->segs[i].id = (ms->narenas << VSWAP_ARENA_SHIFT) | i;
 	__atomic_store_n(&ms->arenas[ms->narenas], a, __ATOMIC_RELEASE);
@@ -137,6 +194,12 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 	int r;
 
 	if (!memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
+		*err = VSWAP_E_NOSPACE;
+		return NULL;
+	}
+	/* Bound nodes too full: refuse rather than fault (OOM killer). */
+	if (!mpol_admit(&ms->numa, VSWAP_SEG_SIZE)) {
+		memsource_uncharge(ms, VSWAP_SEG_SIZE);
 		*err = VSWAP_E_NOSPACE;
 		return NULL;
 	}
@@ -169,10 +232,18 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 	/*
 	 * A head segment is written front to back at once: fault its 32 pages
 	 * in one call instead of 32 page faults on the store path. Best
-	 * effort (Linux >= 5.14); failure just means lazy faults.
+	 * effort (Linux >= 5.14; EINVAL before): failure means lazy faults,
+	 * except ENOMEM under BIND: the bound nodes are full, and a lazy
+	 * fault there would not fail but invoke the OOM killer. The segment
+	 * goes back and the store gets NOSPACE.
 	 */
-	madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE,
-		MADV_POPULATE_WRITE);
+	if (madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE,
+		    MADV_POPULATE_WRITE) && errno == ENOMEM &&
+	    mpol_policy(&ms->numa) == VSWAP_MPOL_BIND) {
+		memsource_free(ms, seg);
+		*err = VSWAP_E_NOSPACE;
+		return NULL;
+	}
 #endif
 	return seg;
 }

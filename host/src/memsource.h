@@ -13,6 +13,10 @@
  * it reads as zeroes when reused. Segment ids are dense:
  *   id = arena index * VSWAP_ARENA_SEGS + index in arena
  * and id -> descriptor / address is two loads, lock-free.
+ *
+ * NUMA (mempolicy.h): every arena carries the store's policy (mbind), so pages
+ * land where the policy says when they are faulted in; under BIND a
+ * segment is only handed out if the bound nodes have the memory for it.
  */
 #ifndef VSWAP_MEMSOURCE_H
 #define VSWAP_MEMSOURCE_H
@@ -20,6 +24,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mempolicy.h"
 
 /*
  * 128 KiB segments: 32 host pages. Big enough for large sequential
@@ -91,6 +97,7 @@ struct vswap_memsource {
 	uint64_t charged;		/* atomic: pool_bytes, see above */
 	uint64_t max;			/* atomic: cap of charged, 0 = none */
 	uint64_t peak;			/* atomic: high-water mark of charged */
+	struct vswap_numa numa;		/* placement policy, see mempolicy.h */
 };
 
 /*
@@ -118,6 +125,22 @@ void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
 /* The same for @n segments (reorders @segs): neighbours share a madvise. */
 void memsource_free_many(struct vswap_memsource *ms,
 			 struct vswap_segment **segs, unsigned n);
+
+/*
+ * Segment ids handed out at least once so far: [0, result). Takes
+ * ms->lock. Ids at or above it were never touched (no pages).
+ */
+uint32_t memsource_used_ids(struct vswap_memsource *ms);
+
+/*
+ * Make @pol/@nodes (already validated) the policy of every arena and of
+ * arenas created from now on; *used = memsource_used_ids() at that
+ * moment: a segment id at or above it is first handed out (and faulted
+ * in) after the change. 0, or a negative errno from mbind (then the old
+ * policy stays in force on every arena).
+ */
+int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
+			 uint64_t nodes, uint32_t *used);
 
 static inline struct vswap_arena *memsource_arena(struct vswap_memsource *ms,
 						  uint32_t id)

@@ -2,7 +2,8 @@
 /*
  * stats.c - keeping and reading the counters of a store (see stats.h for
  * the shard discipline). The only cross-shard operation is the sum in
- * vswap_get_stats(); nothing here takes a lock.
+ * vswap_get_stats(); nothing here takes a lock but the NUMA part's one
+ * short one (the migration cursor, mempolicy.c).
  */
 #include <string.h>
 
@@ -42,6 +43,25 @@ void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
 		return;
 	}
 	SHARD_ADD(sh, stored_pages, sign);
+}
+
+/* NUMA placement (mempolicy.h): policy, last refresh, migration. */
+static void stats_fill_numa(struct vswap_memsource *ms,
+			    struct vswap_stats *out)
+{
+	const struct vswap_numa *n = &ms->numa;
+
+	for (unsigned i = 0; i < VSWAP_MAX_NODES; i++)
+		out->node_bytes[i] = __atomic_load_n(&n->node_bytes[i],
+						     __ATOMIC_RELAXED);
+	out->nodes_refreshed_ns = __atomic_load_n(&n->refreshed_ns,
+						  __ATOMIC_ACQUIRE);
+	out->segment_bytes = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+	out->migrate_bytes = __atomic_load_n(&n->migrated, __ATOMIC_RELAXED);
+	out->migrate_failures = __atomic_load_n(&n->failed, __ATOMIC_RELAXED);
+	out->migrate_pending_bytes = mpol_pending_bytes(ms);
+	out->mpol = mpol_policy(n);
+	out->mpol_nodes = mpol_nodes_of(n);
 }
 
 static uint64_t clamp0(int64_t v)
@@ -127,5 +147,6 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 						__ATOMIC_RELAXED);
 	out->writeback_freed_bytes = __atomic_load_n(&s->tier.wb_freed,
 						     __ATOMIC_RELAXED);
+	stats_fill_numa(&s->pool.ms, out);
 }
 

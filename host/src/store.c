@@ -63,6 +63,8 @@ static int check_params(const struct vswap_params *p, int *level)
 		return VSWAP_E_INVAL;
 	if (p->max_compressed > VSWAP_PAGE_SIZE)
 		return VSWAP_E_INVAL;
+	if (vswap_mempolicy_check(p->mpol, p->mpol_nodes, NULL, 0))
+		return VSWAP_E_INVAL;	/* NUMA placement (mempolicy.c) */
 	*level = p->level ? p->level : ops->level_default;
 	return VSWAP_OK;
 }
@@ -84,6 +86,7 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	struct vswap_store *s = NULL;
 	struct vswap_ctx *c;
 	uint64_t max_segs;
+	uint32_t max_seg_ids;	/* unused: no segment exists yet */
 	int level = 0;
 	int r;
 
@@ -114,6 +117,12 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	if (r)
 		goto free_table;
 	memsource_charge_fixed(&s->pool.ms, s->st.bytes);	/* directory */
+	/* NUMA placement: no arena exists yet, this only records it. */
+	r = VSWAP_E_NOMEM;
+	if (p->mpol != VSWAP_MPOL_DEFAULT &&
+	    memsource_set_policy(&s->pool.ms, p->mpol, p->mpol_nodes,
+				 &max_seg_ids))
+		goto free_pool;
 	tier_init(&s->tier);	/* no disk until vswap_store_attach_disk */
 	r = wb_init(&s->wb);
 	if (r)
