@@ -17,6 +17,7 @@ SUITES=(
 	"qemu|tests/qemu/run.sh"
 	"vswapctl|tests/vswapctl/run.sh"
 	"guest|tests/guest/e2e.sh --short"
+	"numa|tests/numa/run.sh"
 )
 # Run only when named (slow: an ASan build of QEMU takes ~25 min cold).
 OPTIONAL_SUITES=(
