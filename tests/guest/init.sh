@@ -75,6 +75,19 @@ hold_release() {
 	echo go > /tmp/go
 }
 
+# reclaim <bytes>: proactive reclaim of the whole guest (cgroup v2
+# memory.reclaim of the root group): pushes anonymous pages to swap without
+# any allocation behind it, so a swap device that refuses stores makes it
+# fail (EAGAIN), never the OOM killer.
+reclaim() {
+	[ -e /sys/fs/cgroup/memory.reclaim ] ||
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	echo "$1" > /sys/fs/cgroup/memory.reclaim
+	r=$?
+	say "RECLAIM rc=$r"
+	return $r
+}
+
 meminfo() {
 	say "MEM $(awk '/^(MemTotal|MemFree|SwapTotal|SwapFree):/{printf "%s%s ", $1, $2}' /proc/meminfo)"
 }

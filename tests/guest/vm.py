@@ -7,7 +7,11 @@ Channels:
            or "WORKLOAD: " (tests/guest/init.sh, workload.c)
   control  ttyS1 <- unix socket; one shell command per line, answered on the
            console by "VSWAP: RC <seq> <status>"
-  QMP      unix socket; the host side (query-vswap)
+  QMP      unix socket; the host side (query-vswap, vswap-writeback);
+           events that arrive meanwhile are kept in QMP.events
+
+Every wait calls VM.on_poll (if set) about every 0.2 s, so a test can sample
+the host side (query-vswap) while the guest works.
 
 Every wait has a deadline, and the VM has an overall deadline after which
 QEMU is killed, so a hung guest fails a test instead of hanging CI.
@@ -53,12 +57,19 @@ class QMP:
         return json.loads(line)
 
     def cmd(self, name, **args):
+        """Run a command; QMP errors and a silent QEMU raise VMError."""
         msg = {"execute": name}
         if args:
             msg["arguments"] = args
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        try:
+            self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        except OSError as e:
+            raise VMError("QMP %s: %s" % (name, e))
         while True:
-            r = self._recv()
+            try:
+                r = self._recv()
+            except OSError as e:        # socket.timeout included
+                raise VMError("QMP %s: no answer (%s)" % (name, e))
             if "event" in r:
                 self.events.append(r)
                 continue
@@ -88,6 +99,7 @@ class VM:
         # console text that ends a wait at once: nothing good follows
         self.fatal = ["Kernel panic", "Out of memory: Killed process"]
         self.seq = 0
+        self.on_poll = None   # called in every wait, see the module doc
 
     def start(self):
         os.makedirs(self.workdir, exist_ok=True)
@@ -152,7 +164,24 @@ class VM:
                               % (self.proc.returncode, pattern))
             if time.time() > end:
                 raise VMError("timeout waiting for %r" % pattern)
+            if self.on_poll:
+                self.on_poll()
             time.sleep(0.2)
+
+    def idle(self, seconds):
+        """Let the guest run for seconds, polling like wait_for does (a
+        panic or a dead QEMU ends it with VMError). Console lines stay
+        unread for the next wait_for."""
+        pos = self.pos
+        try:
+            self.wait_for(r"(?!x)x", seconds)   # matches nothing
+        except VMError as e:
+            if not str(e).startswith("timeout"):
+                raise
+        finally:
+            self.pos = pos
+        if time.time() > self.deadline:
+            raise VMError("VM deadline passed")
 
     def send(self, cmd):
         """Send one command line without waiting; returns its sequence."""
