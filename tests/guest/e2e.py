@@ -4,12 +4,28 @@
 
   e2e.py --backend vswap|zram --kernel K --initrd I --qemu Q [options]
 
-Scenario, one guest boot (plus one reboot for vswap):
+Scenario "basic", one guest boot (plus one reboot for vswap):
   swapon (discard: whole area once, then every freed page) -> workload with a
   hold after its fill pass (data is swapped out: host store inspected) ->
   verify passes -> counters compared (guest vmstat / driver sysfs / QMP) ->
   swapoff -> store empty -> dmesg clean -> rmmod -> reload, fill, guest
   reboot with data in the store -> store empty after the reboot.
+
+Scenario "tier" (vswap with pool-max and a backing file, docs/writeback.md):
+  the host samples query-vswap every --sample-interval s for the whole run;
+  workload (default 4x guest RAM) fills and holds -> pool never above the
+  cap, the rest on disk -> the guest idles, then vswap-writeback with a
+  min-age moves >= 90% of the pool's pages and frees >= 0.9x the bytes it
+  wrote -> the workload re-reads everything bit-exact, partly from disk ->
+  swapoff + blkdiscard leave the store and the file empty.
+
+Scenario "diskfull" (the backing file on a small file system, --backing-dir,
+  mounted by the caller): workload fills and holds -> a filler file takes all
+  but --keep-free of the file system -> the guest pushes its memory out
+  (memory.reclaim: fails instead of OOM-killing when the device refuses) ->
+  VSWAP_WRITEBACK_ERROR reason disk-full, writeback-errors > 0, stores
+  refused (the guest keeps those pages) -> filler deleted, vswap-writeback
+  writes again -> every page bit-exact.
 """
 import argparse
 import json
@@ -356,6 +372,367 @@ def scenario(args, tap):
     return report
 
 
+MIB = 1 << 20
+
+
+class PoolSampler:
+    """VM.on_poll hook: query-vswap every interval seconds. Keeps pool
+    bytes (and a few other counters) per sample; QMP events that arrive
+    meanwhile collect in vm.qmp.events."""
+
+    def __init__(self, vm, interval):
+        self.vm, self.interval = vm, interval
+        self.samples = []
+        self.last = 0.0
+
+    def __call__(self):
+        if time.time() - self.last < self.interval:
+            return
+        self.last = time.time()
+        self.take()
+
+    def take(self):
+        st = vswap_entry(self.vm)
+        self.samples.append((time.time(), st.get("pool-bytes", 0),
+                             st.get("disk-pages", 0)))
+        return st
+
+    def max_pool(self):
+        return max((s[1] for s in self.samples), default=0)
+
+
+def events(vm, name):
+    vm.qmp.cmd("query-status")          # reads events queued so far
+    return [e for e in vm.qmp.events if e.get("event") == name]
+
+
+def wb_result(r):
+    """vswap-writeback's return, by meaning (qapi VswapWritebackResult)."""
+    return {"pages": r.get("pages", 0), "bytes": r.get("bytes", 0),
+            "ios": r.get("ios", 0), "freed": r.get("pool-freed", 0)}
+
+
+def pool_pages(st):
+    """Pages whose data is in the pool (not zero/same, not on disk)."""
+    return st.get("compressed-pages", 0) + st.get("incompressible-pages", 0)
+
+
+def wait_idle(vm, quiet=2.0, timeout=60):
+    """Until the store counted no store or load for quiet seconds."""
+    end = time.time() + timeout
+    prev = vswap_entry(vm)
+    while time.time() < end:
+        vm.idle(quiet)
+        st = vswap_entry(vm)
+        if (st.get("stores") == prev.get("stores") and
+                st.get("loads") == prev.get("loads")):
+            return st
+        prev = st
+    return prev
+
+
+def hold_cmd(args):
+    return "hold_start -m %d -p %d -r %d -f %d%s" % (
+        args.mib, args.procs, args.rounds, args.percent,
+        " -1" if args.no_final else "")
+
+
+def tier_boot(args, tap, backing):
+    """Boot with the disk tier, load the driver, swapon; the VM or None."""
+    opts = "virtio-vswap-pci,id=vs0,%s,pool-max=%dM,backing-file=%s" % (
+        args.device_opts, args.pool_max, backing)
+    if args.backing_max:
+        opts += ",backing-max=%dM" % args.backing_max
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, devices=[opts], timeout=args.timeout)
+    t0 = time.time()
+    vm.start()
+    m = vm.wait_for(r"VSWAP: BOOT (\S+)", 180)
+    vm.wait_for(r"VSWAP: READY", 60)
+    rc = vm.run("load_vswap && swap_on /dev/vswap0")
+    tap.ok(rc == 0, "%s: guest %s booted (%.0f s), swapon /dev/vswap0 "
+           "(pool-max %d MiB, backing file %s)"
+           % (args.scenario, m.group(1), time.time() - t0, args.pool_max,
+              backing))
+    return vm if rc == 0 else None
+
+
+def check_cap(tap, args, sampler, st, what):
+    """Pool bytes never above the cap. libvswap charges every pool byte
+    (segments, arena metadata, slot table) with a compare-and-swap that
+    fails rather than pass pool_max (host/src/memsource.h), so the slack
+    is 0: no segment in flight is uncharged. pool-bytes-peak covers the
+    time between samples."""
+    cap = args.pool_max * MIB
+    peak = st.get("pool-bytes-peak", 1 << 62)
+    tap.ok(sampler.samples and sampler.max_pool() <= cap and peak <= cap,
+           "%s: %s: host pool never above pool-max %d MiB + slack 0 "
+           "(%d samples every %.1f s, max %.2f MiB, pool-bytes-peak "
+           "%.2f MiB)" % (args.scenario, what, args.pool_max,
+                          len(sampler.samples), args.sample_interval,
+                          sampler.max_pool() / MIB, peak / MIB))
+
+
+def workload_result(vm, args, tap, report):
+    m = vm.wait_for(r"WORKLOAD: KINDS (.*)", args.timeout)
+    kinds = kv(m.group(1))
+    m = vm.wait_for(r"WORKLOAD: RESULT (.*)", args.timeout)
+    res = kv(m.group(1))
+    report["workload"] = dict(res, **{"kind_" + k: v
+                                      for k, v in kinds.items()})
+    per_proc = res["pages"] // args.procs
+    passes = 1 if args.no_final and not args.rounds else 2
+    expect = (passes * res["pages"] + args.rounds * args.procs *
+              (per_proc * args.percent // 100))
+    return tap.ok(res["wrong"] == 0 and res["checked"] == expect and
+                  res["failed_procs"] == 0,
+                  "%s: workload %d MiB in %d processes, every page "
+                  "bit-exact (%d pages checked, %d wrong)"
+                  % (args.scenario, args.mib, args.procs, res["checked"],
+                     res["wrong"]), "kinds: %s" % kinds)
+
+
+def tier_scenario(args, tap):
+    """Items 1 and 2 of docs/writeback.md's guest test, one boot."""
+    report = {"scenario": "tier", "mem_mib": args.mem,
+              "workload_mib": args.mib, "pool_max_mib": args.pool_max}
+    backing = os.path.join(args.backing_dir or args.workdir, "tier.disk")
+    t0 = time.time()
+    vm = None
+    try:
+        vm = tier_boot(args, tap, backing)
+        if not vm:
+            return report
+        sampler = PoolSampler(vm, args.sample_interval)
+        vm.on_poll = sampler
+        h0 = sampler.take()
+
+        # 1. Fill 4x RAM and hold: the pool stays at its cap, the rest
+        # goes to disk by pressure writeback.
+        vm.run(hold_cmd(args))
+        vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
+        hh = sampler.take()
+        report["host_at_hold"] = hh
+        check_cap(tap, args, sampler, hh, "fill")
+        wb_avg = (hh["writeback-bytes"] / hh["writeback-ios"]
+                  if hh.get("writeback-ios") else 0)
+        tap.ok(hh.get("disk-pages", 0) > 0 and
+               hh.get("writeback-pages", 0) >= hh.get("disk-pages", 0),
+               "tier: the rest is on disk: %d of %d stored pages "
+               "(%.1f MiB payload, file %.1f MiB; %d writes of %.0f KiB "
+               "average)" % (hh.get("disk-pages", 0),
+                             hh.get("stored-pages", 0),
+                             hh.get("disk-bytes", 0) / MIB,
+                             hh.get("disk-file-bytes", 0) / MIB,
+                             hh.get("writeback-ios", 0), wb_avg / 1024))
+        tap.ok(hh.get("store-nospace", 1) == h0.get("store-nospace", 0) and
+               hh.get("status-no-space", 1) == 0,
+               "tier: no store refused while the disk has room "
+               "(store-nospace %s, status-no-space %s)"
+               % (hh.get("store-nospace"), hh.get("status-no-space")))
+
+        # 2. Proactive writeback of what is older than min-age, once the
+        # guest has stopped storing for longer than that.
+        quiet = wait_idle(vm)
+        vm.idle(args.wb_age + 1)
+        before = sampler.take()
+        report["host_before_writeback"] = before
+        # Pages stored in the last min-age + 1 s (at most): not old enough.
+        young = before["stores"] - quiet["stores"]
+        t_wb = time.time()
+        r = vm.qmp.cmd("vswap-writeback", id="vs0", **{"min-age": args.wb_age})
+        wb = wb_result(r)
+        report["writeback"] = dict(r, seconds=time.time() - t_wb)
+        after = sampler.take()
+        report["host_after_writeback"] = after
+        in_pool = pool_pages(before)
+        moved = after["writeback-pages"] - before["writeback-pages"]
+        tap.ok(wb["pages"] == moved and
+               wb["bytes"] == after["writeback-bytes"] -
+               before["writeback-bytes"] and
+               wb["ios"] == after["writeback-ios"] - before["writeback-ios"],
+               "tier: vswap-writeback's result agrees with query-vswap's "
+               "writeback counters", "result %s" % r)
+        old = in_pool - young
+        tap.ok(old > 0 and moved >= 0.9 * old,
+               "tier: vswap-writeback min-age %d s moved %d of the %d pool "
+               "pages older than that (%.1f%%, >= 90%%; pool held %d, "
+               "stored in the last %d s %d)"
+               % (args.wb_age, moved, old, 100.0 * moved / max(old, 1),
+                  in_pool, args.wb_age + 1, young))
+        drop = before["pool-bytes"] - after["pool-bytes"]
+        tap.ok(wb["bytes"] > 0 and drop >= 0.9 * wb["bytes"],
+               "tier: pool-bytes dropped by %.2f MiB >= 0.9x the %.2f MiB "
+               "written (%.2f; %d writes, freed-bytes %.2f MiB)"
+               % (drop / MIB, wb["bytes"] / MIB,
+                  drop / max(wb["bytes"], 1), wb["ios"], wb["freed"] / MIB))
+
+        # Re-read everything: the verify passes load from disk.
+        vm.run("hold_release")
+        workload_result(vm, args, tap, report)
+        h1 = sampler.take()
+        report["host_after"] = h1
+        tap.ok(h1["loads-from-disk"] > after["loads-from-disk"] and
+               h1.get("disk-read-errors", 1) == 0 and
+               h1.get("writeback-errors", 1) == 0 and
+               h1.get("integrity-errors", 1) == 0,
+               "tier: the re-reads came from disk: loads-from-disk +%d "
+               "(disk-read-errors %s, writeback-errors %s, integrity-errors "
+               "%s)" % (h1["loads-from-disk"] - after["loads-from-disk"],
+                        h1.get("disk-read-errors"),
+                        h1.get("writeback-errors"),
+                        h1.get("integrity-errors")))
+        check_cap(tap, args, sampler, h1, "whole run")
+
+        rc = vm.run("swapoff /dev/vswap0 && blkdiscard /dev/vswap0", 600)
+        st = wait_store(vm, lambda s: s.get("stored-pages", 0) == 0 and
+                        s.get("disk-pages", 0) == 0)
+        report["host_after_swapoff"] = st
+        # The open chunk keeps its blocks until the next writeback; every
+        # sealed chunk that emptied was punched.
+        tap.ok(rc == 0 and st.get("stored-pages", -1) == 0 and
+               st.get("disk-pages", -1) == 0 and
+               st.get("disk-bytes", -1) == 0 and
+               st.get("disk-file-bytes", 1 << 40) <= 2 * MIB,
+               "tier: after swapoff + blkdiscard: 0 pages stored, 0 on "
+               "disk, the file holds %.2f MiB of blocks (<= 2 MiB: the open "
+               "chunk), pool %.2f MiB"
+               % (st.get("disk-file-bytes", 0) / MIB,
+                  st.get("pool-bytes", 0) / MIB))
+        m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(int(m.group(1)) == 0, "tier: guest dmesg has no WARN/BUG/Oops")
+        report["pool_samples"] = [(round(t - t0, 1), p, d)
+                                  for t, p, d in sampler.samples]
+    except VMError as e:
+        tap.ok(False, "%s: guest scenario (%s)" % (args.scenario, e))
+        if vm:
+            tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        if vm:
+            vm.stop()
+        if os.path.exists(backing):     # QEMU truncated it: nothing to keep
+            os.unlink(backing)
+        report["seconds"] = time.time() - t0
+    return report
+
+
+def diskfull_scenario(args, tap):
+    """Item 3: the backing file's file system fills up mid-run."""
+    report = {"scenario": "diskfull", "mem_mib": args.mem,
+              "workload_mib": args.mib, "pool_max_mib": args.pool_max}
+    if not args.backing_dir:
+        tap.ok(False, "diskfull: needs --backing-dir (a small file system)")
+        return report
+    backing = os.path.join(args.backing_dir, "tier.disk")
+    filler = os.path.join(args.backing_dir, "filler")
+    t0 = time.time()
+    vm = None
+    try:
+        vm = tier_boot(args, tap, backing)
+        if not vm:
+            return report
+        sampler = PoolSampler(vm, args.sample_interval)
+        vm.on_poll = sampler
+        vm.run(hold_cmd(args))
+        vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
+        hh = sampler.take()
+        report["host_at_hold"] = hh
+
+        # The file system fills up (another tenant, say): all but
+        # keep-free bytes go to a filler file.
+        fs = os.statvfs(args.backing_dir)
+        free = fs.f_bavail * fs.f_frsize
+        size = free - args.keep_free * MIB
+        if size > 0:
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, size)
+            finally:
+                os.close(fd)
+        fs = os.statvfs(args.backing_dir)
+        tap.ok(size > 0 and fs.f_bavail * fs.f_frsize <= (args.keep_free + 1) * MIB,
+               "diskfull: held with %.1f MiB on disk; a filler leaves %.1f "
+               "MiB free on the %.0f MiB file system"
+               % (hh.get("disk-bytes", 0) / MIB,
+                  fs.f_bavail * fs.f_frsize / MIB,
+                  fs.f_blocks * fs.f_frsize / MIB))
+
+        # The guest pushes all it can to swap; the pool is at its cap, so
+        # pressure writeback needs the disk, which is full.
+        m, _ = vm.run_capture("reclaim %dM" % (4 * args.mem),
+                              r"VSWAP: RECLAIM rc=(\d+)", args.timeout)
+        end = time.time() + 30
+        ev = []
+        while time.time() < end:
+            ev = events(vm, "VSWAP_WRITEBACK_ERROR")
+            if any(e["data"].get("reason") == "disk-full" for e in ev):
+                break
+            vm.idle(1)
+        full = sampler.take()
+        report["host_disk_full"] = full
+        report["writeback_error_events"] = [
+            e for e in vm.qmp.events if e.get("event") == "VSWAP_WRITEBACK_ERROR"]
+        tap.ok(any(e["data"].get("reason") == "disk-full" and
+                   e["data"].get("id") == "vs0" for e in ev),
+               "diskfull: VSWAP_WRITEBACK_ERROR reason disk-full on QMP",
+               "\n".join(json.dumps(e["data"]) for e in ev[:3]))
+        d = driver_stats(vm)
+        report["driver_disk_full"] = d
+        tap.ok(full.get("writeback-errors", 0) > 0 and
+               full.get("store-nospace", 0) > 0 and d["no_space"] > 0,
+               "diskfull: writeback-errors %d; stores refused: store-nospace "
+               "%d, guest driver no_space %d (the guest keeps those pages; "
+               "memory.reclaim rc %s)"
+               % (full.get("writeback-errors", 0),
+                  full.get("store-nospace", 0), d["no_space"], m.group(1)))
+
+        # Asked now, writeback must fail cleanly (nothing lost).
+        try:
+            r = vm.qmp.cmd("vswap-writeback", id="vs0")
+            err = None
+        except VMError as e:
+            err = str(e)
+        report["writeback_when_full"] = err or r
+        tap.ok(err is not None and "full" in err,
+               "diskfull: vswap-writeback on the full disk answers an error",
+               err or "returned %s" % r)
+
+        # Space comes back; a writeback call clears the disk-full state
+        # at once (otherwise the next chunk freed does).
+        os.unlink(filler)
+        r = wb_result(vm.qmp.cmd("vswap-writeback", id="vs0",
+                                 **{"max-bytes": 4 * MIB}))
+        tap.ok(r["bytes"] > 0,
+               "diskfull: filler deleted, vswap-writeback writes again "
+               "(%d pages, %.2f MiB)" % (r["pages"], r["bytes"] / MIB))
+        vm.run("hold_release")
+        workload_result(vm, args, tap, report)
+        h1 = sampler.take()
+        report["host_after"] = h1
+        tap.ok(h1.get("disk-read-errors", 1) == 0 and
+               h1.get("integrity-errors", 1) == 0 and
+               h1.get("loads-from-disk", 0) > 0,
+               "diskfull: no read errors (loads-from-disk %d, "
+               "disk-read-errors %s)" % (h1.get("loads-from-disk", 0),
+                                         h1.get("disk-read-errors")))
+        check_cap(tap, args, sampler, h1, "whole run")
+        rc = vm.run("swapoff /dev/vswap0", 600)
+        m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(rc == 0 and int(m.group(1)) == 0,
+               "diskfull: swapoff, guest dmesg has no WARN/BUG/Oops")
+    except VMError as e:
+        tap.ok(False, "%s: guest scenario (%s)" % (args.scenario, e))
+        if vm:
+            tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        if vm:
+            vm.stop()
+        if os.path.exists(filler):
+            os.unlink(filler)
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def reboot_test(vm, args, tap, report):
     """Data in the store, then the guest reboots: the host must free it."""
     rc = vm.run("load_vswap && swap_on /dev/vswap0")
@@ -382,6 +759,21 @@ def reboot_test(vm, args, tap, report):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
+    ap.add_argument("--scenario", choices=["basic", "tier", "diskfull"],
+                    default="basic", help="tier, diskfull: vswap only")
+    ap.add_argument("--pool-max", type=int, default=16,
+                    help="tier/diskfull: device pool-max, MiB")
+    ap.add_argument("--backing-dir",
+                    help="tier/diskfull: directory of the backing file "
+                    "(default: the workdir)")
+    ap.add_argument("--backing-max", type=int, default=0,
+                    help="tier/diskfull: device backing-max, MiB")
+    ap.add_argument("--keep-free", type=int, default=2,
+                    help="diskfull: MiB the filler leaves free")
+    ap.add_argument("--wb-age", type=int, default=5,
+                    help="tier: vswap-writeback min-age, seconds")
+    ap.add_argument("--sample-interval", type=float, default=0.5,
+                    help="tier/diskfull: query-vswap period, seconds")
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
@@ -394,6 +786,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--percent", type=int, default=100,
                     help="pages touched per random round, in percent")
+    ap.add_argument("--no-final", action="store_true",
+                    help="tier/diskfull: with --rounds 0, one verify pass "
+                    "after the hold (workload -1)")
     ap.add_argument("--swap-mib", type=int, default=0)
     # 2 GiB: enough for the workload; the 64 GiB default costs a 256 MiB
     # guest ~20 MiB of swap_map and cluster info.
@@ -404,12 +799,19 @@ def main():
     ap.add_argument("--tap-start", type=int, default=1)
     ap.add_argument("--report", help="write the numbers as JSON here")
     args = ap.parse_args()
+    if args.scenario != "basic":
+        args.backend = "vswap"
     if not args.mib:
-        args.mib = 3 * args.mem
+        args.mib = (4 if args.scenario == "tier" else 3) * args.mem
     if not args.swap_mib:
         args.swap_mib = args.mib + args.mem
     tap = Tap(args.tap_start)
-    report = scenario(args, tap)
+    if args.scenario == "tier":
+        report = tier_scenario(args, tap)
+    elif args.scenario == "diskfull":
+        report = diskfull_scenario(args, tap)
+    else:
+        report = scenario(args, tap)
     report["tap_failed"] = tap.failed
     if args.report:
         with open(args.report, "w") as f:

@@ -14,6 +14,17 @@
 #   --long   256 MiB guest, 768 MiB workload, 3 full random passes, plus
 #            the zram peer run, plus a workload self-check (-X: a planted
 #            wrong byte must be found)
+# With a QEMU whose device has the disk tier (backing-file), two more runs
+# (e2e.py --scenario, docs/writeback.md "What the guest tests measured"):
+#   tier      pool-max=16M + a backing file, workload 4x guest RAM, host pool
+#             sampled every 0.5 s; then vswap-writeback with a min-age on
+#             the idle guest; then every page re-read.
+#             short: 96 MiB guest, 384 MiB, one verify pass after the hold;
+#             long: 192 MiB guest, 768 MiB, a random round over half the
+#             pages and a final pass
+#   diskfull  the backing file on a tmpfs (mounted here, unmounted on exit
+#             whatever happens) that a filler file fills mid-run.
+#             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
 # A VM that hangs is killed at its deadline and fails its test.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -142,6 +153,56 @@ if [ $mode = long ]; then
 	zram_args=(--mem 256 --mib 320 --rounds 3)
 fi
 
+# The tier runs; their tmpfs is unmounted on any exit.
+tierfs=""
+umount_tierfs() {
+	if [ -n "$tierfs" ]; then
+		umount "$tierfs" 2>/dev/null || umount -l "$tierfs" 2>/dev/null
+		rmdir "$tierfs" 2>/dev/null
+	fi
+}
+trap umount_tierfs EXIT
+trap 'exit 130' INT TERM
+
+tier_args=(--scenario tier --mem 96 --rounds 0 --no-final)
+# 160 MiB in a 96 MiB guest puts about 45 MiB on disk: 96 MiB of tmpfs
+# leaves room, so nothing is refused before the filler fills it.
+diskfull_args=(--scenario diskfull --mem 96 --mib 160 --procs 1 --rounds 0
+	--no-final)
+tierfs_size=96M
+if [ $mode = long ]; then
+	tier_args=(--scenario tier --mem 192 --rounds 1 --percent 50)
+	diskfull_args=(--scenario diskfull --mem 128 --mib 256 --procs 2
+		--rounds 1 --percent 25)
+	tierfs_size=160M
+fi
+
+tier_runs() {
+	if ! "$QEMU" -device virtio-vswap-pci,help 2>/dev/null |
+	     grep -q 'backing-file='; then
+		skip "vswap disk tier: pool cap, writeback, disk full" \
+			"this QEMU's virtio-vswap-pci has no backing-file property"
+		return
+	fi
+	guest tier "${tier_args[@]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "vswap disk tier on a full file system" \
+			"needs root to mount a tmpfs"
+		return
+	fi
+	tierfs=$(mktemp -d "${TMPDIR:-/tmp}/vswap-tierfs.XXXXXX")
+	if ! mount -t tmpfs -o size=$tierfs_size,mode=0700 vswap-tier "$tierfs" \
+		> "$logs/tierfs.log" 2>&1; then
+		ok 1 "tmpfs for the disk-full run mounted" "$logs/tierfs.log"
+		rmdir "$tierfs"
+		tierfs=""
+		return
+	fi
+	guest diskfull "${diskfull_args[@]}" --backing-dir "$tierfs"
+	umount_tierfs
+	tierfs=""
+}
+
 if [ ! -x "$QEMU" ]; then
 	skip "guest end-to-end" "no QEMU at build/qemu (make qemu)"
 else
@@ -149,6 +210,7 @@ else
 	"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_dev=1
 	if [ $has_dev = 1 ]; then
 		guest vswap --backend vswap "${vswap_args[@]}"
+		tier_runs
 	else
 		skip "vswap guest end-to-end" "this QEMU has no virtio-vswap-pci"
 	fi
