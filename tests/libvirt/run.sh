@@ -14,6 +14,12 @@
 # swaps a workload into the device, and the test checks that vswapctl sees
 # the stored pages through libvirt and that a pool cap below the store's
 # size raises VSWAP_NO_SPACE, followed by `vswapctl events --libvirt`.
+# With a QEMU that has the disk tier (backing-file), the device gets a
+# backing file in a directory owned by libvirt-qemu (docs/libvirt.md, "The
+# disk tier") with backing-max=64M, and the guest phase also moves data to
+# disk with `virsh qemu-monitor-command ... vswap-writeback` and with
+# `vswapctl writeback`, and sees VSWAP_WRITEBACK_ERROR (disk-full) when the
+# pool cap pushes more than backing-max to disk.
 # Without the image the domain boots nothing, which is enough for the monitor.
 #
 # Not part of `make check` yet: `make check-libvirt`.
@@ -64,8 +70,10 @@ fi
 if [ ! -x "$QEMU" ]; then
 	skip "libvirt tests" "no $QEMU (make qemu)"; finish
 fi
-has_vswap=0
+has_vswap=0 has_tier=0
 "$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_vswap=1
+"$QEMU" -device virtio-vswap-pci,help 2>/dev/null | grep -q 'backing-file=' &&
+	has_tier=1
 
 # --- what libvirtd needs ---
 check "dependencies installed" "$REPO/scripts/install-deps.sh" host libvirt
@@ -141,6 +149,10 @@ guest_phase() {
 	"$VSWAPCTL" events --libvirt "$URI" --json >"$T/events.log" 2>"$T/events.err" &
 	evpid=$!
 	started+=($evpid)
+	# virsh's own event loop, as docs/libvirt.md shows it
+	timeout 900 virsh -c "$URI" qemu-monitor-event --domain "$DOM" \
+		--event '^VSWAP_' --regex --loop --timestamp >"$T/virsh-events.log" 2>&1 &
+	started+=($!)
 	check "vswapctl events --libvirt: registered" \
 		gwait "$T/events.err" "following VSWAP_" 60
 	/usr/bin/python3 "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
@@ -165,11 +177,19 @@ assert d[\"pool_bytes\"] > 0 and d[\"ratio\"] > 1, d'"
 		"'$VSWAPCTL' stats --prometheus --libvirt '$URI' |
 		 awk -v want='vswap_stored_pages{vm=\"$DOM\",device=\"vswap0\"}' \
 		     '\$1 == want && \$2 > 10000 { f = 1 } END { exit !f }'"
+	[ $has_tier = 1 ] && tier_phase
 	check "vswapctl set --libvirt pool-max=1M (below the store's size)" bash -c \
 		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=1M | grep -q 'pool-max=1M'"
 	gsend "workload -m 128 -p 1 -r 0"
 	check "VSWAP_NO_SPACE reaches vswapctl events --libvirt" \
 		gwait "$T/events.log" '"event":"VSWAP_NO_SPACE"' 180
+	if [ $has_tier = 1 ]; then
+		check "VSWAP_WRITEBACK_ERROR reason disk-full (backing-max reached) reaches vswapctl events --libvirt" \
+			gwait "$T/events.log" '"event":"VSWAP_WRITEBACK_ERROR".*"reason":"disk-full"' 60
+	fi
+	check "virsh qemu-monitor-event --event '^VSWAP_' --regex --loop sees VSWAP_NO_SPACE" \
+		gwait "$T/virsh-events.log" 'event VSWAP_NO_SPACE' 60
+	head -2 "$T/virsh-events.log" | sed 's/^/# /'
 	sed 's/^/# /' "$T/events.log" | head -3
 	kill -INT $evpid
 	wait $evpid; rc=$?
@@ -177,12 +197,75 @@ assert d[\"pool_bytes\"] > 0 and d[\"ratio\"] > 1, d'"
 	else nok "vswapctl events --libvirt: SIGINT ends it with 0"; echo "# exit $rc"; sed 's/^/# /' "$T/events.err"; fi
 }
 
+# --- the disk tier through libvirt (the guest holds its swapped-out data) ---
+qmp() {			# qmp JSON: virsh qemu-monitor-command, the reply on stdout
+	"${VIRSH[@]}" qemu-monitor-command "$DOM" "$1"
+}
+# Ask for 16 MiB; the reply must say pages moved, at most that many bytes.
+wb_by_virsh() {
+	qmp '{"execute":"vswap-writeback","arguments":{"id":"vswap0","min-age":0,"max-bytes":16777216}}' |
+		tee "$T/wb.json" || return 1
+	/usr/bin/python3 - "$T/wb.json" "$T/tier/$DOM.swap" <<'PY' || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))["return"]
+assert r["pages"] > 0 and 0 < r["bytes"] <= 16 << 20, r
+PY
+	qmp '{"execute":"query-vswap"}' > "$T/q.json" || return 1
+	/usr/bin/python3 - "$T/q.json" "$T/tier/$DOM.swap" <<'PY'
+import json, os, sys
+s = json.load(open(sys.argv[1]))["return"][0]["store"]
+print("disk-pages", s["disk-pages"], "disk-bytes", s["disk-bytes"],
+      "disk-file-bytes", s["disk-file-bytes"])
+assert s["disk-pages"] > 0 and s["writeback-errors"] == 0, s
+assert os.path.getsize(sys.argv[2]) >= s["disk-bytes"], "file too small"
+PY
+}
+wb_by_vswapctl() {
+	"$VSWAPCTL" writeback "$DOM" --libvirt "$URI" --min-age 0 \
+		--max-bytes 16M > "$T/wb.txt" || return 1
+	cat "$T/wb.txt"
+	/usr/bin/python3 - "$T/wb.txt" "$DOM vswap0: writeback done" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0] == sys.argv[2], lines
+r = json.loads(lines[1])
+assert r["pages"] > 0 and 0 < r["bytes"] <= 16 << 20, r
+PY
+}
+tier_stats() {
+	"$VSWAPCTL" stats --json --libvirt "$URI" "$DOM" > "$T/st.json" || return 1
+	/usr/bin/python3 - "$T/st.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"][0]
+print("disk_pages", d["disk_pages"], "writeback_bytes", d["writeback_bytes"])
+assert d["disk_pages"] > 0 and d["writeback_bytes"] > 16 << 20, d
+PY
+}
+tier_phase() {
+	check "virsh qemu-monitor-command vswap-writeback (max-bytes 16M) moves pool data to the backing file" \
+		wb_by_virsh
+	check "vswapctl writeback --libvirt --min-age 0 --max-bytes 16M moves more" \
+		wb_by_vswapctl
+	check "vswapctl stats --libvirt --json: disk_pages, writeback_bytes > 16M" \
+		tier_stats
+	# The replies, for the log (docs/libvirt.md quotes them).
+	cat "$T/wb.json" "$T/wb.txt" 2>/dev/null | sed 's/^/# /'
+}
+
 # --- the domain ---
 "${VIRSH[@]}" destroy "$DOM" >/dev/null 2>&1
 "${VIRSH[@]}" undefine "$DOM" >/dev/null 2>&1
 devarg="" osboot="" mem=128 vcpu=1 serials="<serial type='pty'/>"
+devopts=virtio-vswap-pci,id=vswap0,size=2G
+if [ $has_tier = 1 ]; then
+	# The disk tier: QEMU (user libvirt-qemu) creates the file in a
+	# directory it owns; libvirt does not know the path, so it relabels
+	# nothing (docs/libvirt.md).
+	install -d -o libvirt-qemu -g libvirt-qemu -m 700 "$T/tier"
+	devopts+=,backing-file=$T/tier/$DOM.swap,backing-max=64M
+fi
 [ $has_vswap = 1 ] &&
-	devarg="<qemu:arg value='-device'/><qemu:arg value='virtio-vswap-pci,id=vswap0,size=2G'/>"
+	devarg="<qemu:arg value='-device'/><qemu:arg value='$devopts'/>"
 if [ $guest = 1 ]; then
 	mem=256 vcpu=2
 	osboot="<kernel>$T/boot/vmlinuz</kernel><initrd>$T/boot/initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline>"
@@ -231,6 +314,12 @@ if [ $has_vswap = 1 ]; then
 		"'$VSWAPCTL' stats --libvirt '$URI' | tee /dev/stderr | grep -Eq '^$DOM +vswap0 '"
 	check "vswapctl stats --libvirt --json validates" bash -c \
 		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | /usr/bin/python3 '$REPO/tests/vswapctl/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
+	check "virsh qemu-monitor-command --hmp 'info vswap' shows the device" bash -c \
+		"${VIRSH[*]} qemu-monitor-command '$DOM' --hmp 'info vswap' | tee /dev/stderr | grep -q vswap0"
+	check "virsh qemu-monitor-command qom-set pool-max=2G, seen in query-vswap" bash -c \
+		"${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"qom-set\",\"arguments\":{\"path\":\"/machine/peripheral/vswap0/virtio-backend\",\"property\":\"pool-max\",\"value\":2147483648}}' &&
+		 ${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' |
+		 /usr/bin/python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"return\"][0][\"config\"][\"pool-max\"] != 2147483648)'"
 	check "vswapctl set through libvirt: pool-max=32M" bash -c \
 		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=32M | tee /dev/stderr | grep -q 'pool-max=32M'"
 	check "vswapctl set through libvirt: pool-max=0 (unlimited) again" bash -c \
