@@ -11,6 +11,12 @@
 #   - the disk tier without a guest: backing-file as a path and as
 #     /dev/fdset/N (-add-fd), its settings in query-vswap and info vswap,
 #     vswap-writeback's errors and a success
+#   - host NUMA placement (docs/numa.md): policy and host-nodes refused
+#     with libvswap's reasons, bind to node 0 at start-up, and
+#     tests/qemu/numa_qmp.py: real pages stored through the virtqueue
+#     (tests/vswapctl/qtest_driver.py as the guest driver), query-vswap's
+#     per-node bytes, vswap-set-numa-policy successes and refusals, policy
+#     changes while pages are stored, every page loaded back bit-exact
 #   - the qtest (tests/qtest/virtio-vswap-test.c in the series) through
 #     qos-test, every case reported as its own TAP line; each case runs
 #     twice, in the main loop and with the queues in an iothread (iothread-*);
@@ -64,7 +70,7 @@ help=$(q -device virtio-vswap-pci,help 2>&1)
 missing=
 for p in size num-queues queue-size max-pages compress compress-level \
 	 pool-max checksum iothread mq write-zeroes ioeventfd vectors \
-	 backing-file backing-max writeback-age; do
+	 backing-file backing-max writeback-age policy host-nodes; do
 	grep -q "^ *$p=" <<<"$help" || missing+=" $p"
 done
 check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$missing)}" \
@@ -110,6 +116,37 @@ bad_setting backing-file="$tmp/bad.swap",backing-max=1000 \
 bad_setting backing-file="$tmp/bad.swap",backing-max=lots "Parameter 'backing-max' expects size"
 bad_setting backing-file=/dev/fdset/7 "'backing-file': Failed to find fdset"
 
+# Host NUMA placement (docs/numa.md): libvswap's reasons, naming the
+# properties.  A node this host lacks: 5, or 63 on a host that has a node 5.
+absent=5
+[ -e /sys/devices/system/node/node5 ] && absent=63
+bad_setting policy=bind,host-nodes=$absent \
+	"'policy=bind,host-nodes=$absent': host node $absent is not online, has no memory or is not allowed to this process"
+bad_setting policy=preferred,host-nodes=0-1 \
+	"'policy=preferred,host-nodes=0-1': policy 'preferred' takes exactly one host node"
+bad_setting policy=bind "'policy=bind,host-nodes=': policy 'bind' needs at least one host node"
+bad_setting policy=interleave "policy 'interleave' needs at least one host node"
+bad_setting host-nodes=0 "'policy=default,host-nodes=0': policy 'default' takes no host nodes"
+bad_setting policy=bind,host-nodes=zero \
+	"'host-nodes': 'zero' is not a list of host nodes such as 1 or 0-1,3"
+bad_setting policy=bind,host-nodes=0,,x "'host-nodes': '0,x' is not a list of host nodes"
+bad_setting policy=bind,host-nodes=1-0 "'host-nodes': '1-0' is not a list of host nodes"
+bad_setting policy=bind,host-nodes=64 "'host-nodes': host node 64 is above the highest supported, 63"
+bad_setting policy=near "Parameter 'policy' does not accept value 'near'"
+# JSON -device takes host-nodes as the same string, not as a list.
+bad_setting_json() {	# json expected-word
+	local msg
+	msg=$(timeout 10 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
+		-device "$1" 2>&1 </dev/null | grep -v '==WARNING: ASan')
+	if [ $? -ne 0 ] && grep -q -- "$2" <<<"$msg"; then
+		ok "realize rejects $1 ($(head -1 <<<"$msg" | cut -c1-160))"
+	else
+		not_ok "realize rejects $1: got: $msg"
+	fi
+}
+bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":[0]}' \
+	"Invalid parameter type for 'host-nodes', expected: string"
+
 # One QMP session: query-vswap, info vswap, qom-set, migration blocker.
 qmp_out=$( (
 	echo '{"execute":"qmp_capabilities"}'
@@ -120,6 +157,8 @@ qmp_out=$( (
 	echo '{"execute":"quit"}'
 	sleep 5) | q -M q35 -smp 2 -S -device virtio-vswap,id=vs0,size=1G \
 		-device virtio-vswap-pci,id=vs1,num-queues=1,compress=zstd \
+		-device virtio-vswap,id=vs2,policy=bind,host-nodes=0 \
+		-device '{"driver":"virtio-vswap","id":"vs3","policy":"interleave","host-nodes":"0"}' \
 		-qmp stdio 2>&1)
 echo "$qmp_out" | grep -v '^{"QMP"' | cut -c1-300 | sed 's/^/# /'
 qmp_check() {		# what python-expression-on-the-query-vswap-list
@@ -136,7 +175,11 @@ for line in sys.stdin:
         sys.exit(0 if eval(sys.argv[1]) else 1)
 sys.exit(1)' "$2" <<<"$qmp_out" && ok "$1" || not_ok "$1"
 }
-qmp_check "QMP query-vswap lists both devices" 'sorted(d) == ["vs0", "vs1"]'
+qmp_check "QMP query-vswap lists the four devices" 'sorted(d) == ["vs0", "vs1", "vs2", "vs3"]'
+qmp_check "query-vswap: policy=bind,host-nodes=0 in force; default without nodes; JSON -device host-nodes \"0\"" \
+	'(d["vs2"]["config"]["policy"], d["vs2"]["config"]["host-nodes"]) == ("bind", [0]) and (d["vs0"]["config"]["policy"], d["vs0"]["config"]["host-nodes"]) == ("default", []) and (d["vs3"]["config"]["policy"], d["vs3"]["config"]["host-nodes"]) == ("interleave", [0])'
+qmp_check "query-vswap: the NUMA members of an empty store (nodes [], counters 0)" \
+	'all(d[i]["store"]["nodes"] == [] and d[i]["store"]["segment-bytes"] == 0 and d[i]["store"]["numa-migrated-bytes"] == 0 and d[i]["store"]["numa-migrate-failures"] == 0 and d[i]["store"]["numa-migrate-pending-bytes"] == 0 for i in d)'
 qmp_check "query-vswap: vs0 capacity 262144 slots, 2 queues (one per vCPU)" \
 	'd["vs0"]["config"]["capacity"] == 262144 and d["vs0"]["config"]["num-queues"] == 2'
 qmp_check "query-vswap: vs1 zstd, 1 queue, 32 latency buckets, zero counters" \
@@ -156,6 +199,26 @@ check "query-qmp-schema has the 4 VSWAP_* events (NO_SPACE, INTEGRITY_ERROR, WRI
 		wc -l)" -eq 4
 check "query-qmp-schema has the vswap-writeback command" \
 	grep -q '"name": "vswap-writeback"' <<<"$schema"
+check "query-qmp-schema has the vswap-set-numa-policy command" \
+	grep -q '"name": "vswap-set-numa-policy"' <<<"$schema"
+
+# NUMA placement with real pages, over QMP (tests/qemu/numa_qmp.py).
+# Its exit status counts too: a crash after some checks is a failure.
+mkdir -p "$tmp/numa"
+numa_checks=0
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "numa: ${line#ok - }"; numa_checks=$((numa_checks + 1)) ;;
+	"not ok - "*) not_ok "numa: ${line#not ok - }" ;;
+	"numa_qmp.py exit "*)
+		check "numa: numa_qmp.py ran all its checks and exited 0 (${line#numa_qmp.py })" \
+			test "${line##* }" = 0 -a $numa_checks -ge 24 ;;
+	*) echo "# $line" ;;
+	esac
+done < <(timeout 600 python3 tests/qemu/numa_qmp.py "$qemu" \
+	tests/vswapctl/qtest_driver.py "$tmp/numa" 2>&1; echo "numa_qmp.py exit $?")
+grep -q . "$tmp/numa/numa.qemu.log" 2>/dev/null &&
+	sed 's/^/# numa QEMU: /' "$tmp/numa/numa.qemu.log" | head -20
 
 # The disk tier over QMP, no guest: vsd has a backing file (a path),
 # vsf one passed with -add-fd, vsn none.  The library truncates the file
