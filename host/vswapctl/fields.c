@@ -6,9 +6,10 @@
  * QMP pointers follow qapi/vswap.json of the QEMU series (VswapInfo):
  * configuration under "config" (VswapConfig), the store's counters (struct
  * vswap_stats, kebab-case) under "store" (VswapStoreStats), request counters
- * under "device" (VswapDeviceStats). Not in the series yet, so guesses to
- * align when they land: store/nodes, and the disk tier's store/disk-* and
- * store/writeback-* (kebab-case of struct vswap_stats' disk fields).
+ * under "device" (VswapDeviceStats). Every pointer below is a member of the
+ * series (tests/vswapctl/real_qemu.sh lists any the running QEMU lacks);
+ * the NUMA ones (qemu-patches 0014, docs/numa.md) keep vswap_stats' names
+ * except the migration counters, which say "numa-" in QMP.
  */
 #include <string.h>
 
@@ -28,6 +29,9 @@ const struct field vswap_fields[] = {
 	[F_POOL_MAX_BYTES] = {
 		"/config/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
 		"Cap on host pool memory in bytes (0 = unlimited)." },
+	[F_NUMA_POLICY] = {
+		"/config/policy", 0, "numa_policy", NULL, FK_STRING, FM_NONE,
+		"Host NUMA policy of the pool (default, preferred, bind, interleave)." },
 
 	/* current content */
 	[F_STORED_PAGES] = {
@@ -63,6 +67,16 @@ const struct field vswap_fields[] = {
 	[F_NODE_BYTES] = {
 		"/store/nodes", 0, "node_bytes", "NODES", FK_NODES, FM_GAUGE,
 		"Pool bytes resident on each host NUMA node." },
+	[F_NODE_BYTES_AGE_MS] = {
+		"/store/nodes-age-ms", 0, "node_bytes_age_ms", NULL, FK_COUNT, FM_GAUGE,
+		"Age of node_bytes in milliseconds (QEMU refreshes it when older than 1 s)." },
+	[F_SEGMENT_BYTES] = {
+		"/store/segment-bytes", 0, "segment_bytes", NULL, FK_BYTES, FM_GAUGE,
+		"Pool bytes in segments, the part the NUMA policy places." },
+	[F_NUMA_MIGRATE_PENDING_BYTES] = {
+		"/store/numa-migrate-pending-bytes", 0, "numa_migrate_pending_bytes",
+		NULL, FK_BYTES, FM_GAUGE,
+		"Pool bytes placed before the last NUMA policy change, still to be examined." },
 	[F_DISK_BYTES] = {
 		"/store/disk-bytes", 0, "disk_bytes", "DISK", FK_BYTES, FM_GAUGE,
 		"Payload bytes on the disk tier (as stored, compressed)." },
@@ -125,6 +139,12 @@ const struct field vswap_fields[] = {
 	[F_DISK_READ_ERRORS] = {
 		"/store/disk-read-errors", 0, "disk_read_errors", NULL, FK_COUNT, FM_COUNTER,
 		"Loads that failed reading the disk tier." },
+	[F_NUMA_MIGRATED_BYTES] = {
+		"/store/numa-migrated-bytes", 0, "numa_migrated_bytes", NULL, FK_BYTES, FM_COUNTER,
+		"Pool bytes moved to the nodes of a new NUMA policy." },
+	[F_NUMA_MIGRATE_FAILURES] = {
+		"/store/numa-migrate-failures", 0, "numa_migrate_failures", NULL, FK_COUNT, FM_COUNTER,
+		"Pool pages the kernel did not move (busy, target node full); data intact." },
 
 	/* request counters of the device (VswapDeviceStats) */
 	[F_REQUESTS] = {

@@ -29,6 +29,10 @@
 #define QMP_WB_ARG_ID		"id"
 #define QMP_WB_ARG_MIN_AGE	"min-age"	/* seconds */
 #define QMP_WB_ARG_MAX_BYTES	"max-bytes"	/* byte budget */
+#define QMP_SET_NUMA_POLICY	"vswap-set-numa-policy"
+#define QMP_NUMA_ARG_ID		"id"
+#define QMP_NUMA_ARG_POLICY	"policy"	/* HostMemPolicy */
+#define QMP_NUMA_ARG_NODES	"host-nodes"	/* list of node numbers */
 #define QMP_EVENT_PREFIX	"VSWAP_"
 /* Members of one query-vswap entry that identify the device. */
 #define QMP_DEV_ID		"/id"
@@ -58,6 +62,7 @@ enum field_id {
 	F_CAPACITY_BYTES,
 	F_CODEC,
 	F_POOL_MAX_BYTES,
+	F_NUMA_POLICY,
 	F_STORED_PAGES,
 	F_ZERO_PAGES,
 	F_SAME_PAGES,
@@ -69,6 +74,9 @@ enum field_id {
 	F_META_BYTES,
 	F_RATIO,
 	F_NODE_BYTES,
+	F_NODE_BYTES_AGE_MS,
+	F_SEGMENT_BYTES,
+	F_NUMA_MIGRATE_PENDING_BYTES,
 	F_DISK_BYTES,
 	F_DISK_PAGES,
 	F_DISK_FILE_BYTES,
@@ -89,6 +97,8 @@ enum field_id {
 	F_WRITEBACK_FREED_BYTES,
 	F_LOADS_FROM_DISK,
 	F_DISK_READ_ERRORS,
+	F_NUMA_MIGRATED_BYTES,
+	F_NUMA_MIGRATE_FAILURES,
 	F_REQUESTS,
 	F_BAD_REQUESTS,
 	F_NOSPACE_REQUESTS,

@@ -1,7 +1,8 @@
 # Sourced by run.sh: vswapctl against the real QEMU with virtio-vswap.
 # Uses run.sh's helpers (check, run_vc, ok, skip) and $T, $BUILD, $PIDS.
-# The disk tier part puts real pages into the store without a guest:
-# QEMU runs with -accel qtest and qtest_driver.py plays the guest driver.
+# The disk tier and NUMA parts put real pages into the store without a
+# guest: QEMU runs with -accel qtest and qtest_driver.py plays the guest
+# driver.
 QEMU=${QEMU:-$BUILD/qemu/qemu-system-x86_64}
 REAL_QEMU_CHECKS=(
 	"real QEMU: stats --json of an empty store"
@@ -14,6 +15,10 @@ REAL_QEMU_CHECKS=(
 	"real QEMU disk tier: stats show the disk fields"
 	"real QEMU disk tier: disk full: stores refused, nothing lost"
 	"real QEMU disk tier: events prints VSWAP_WRITEBACK_ERROR (disk-full) and VSWAP_DISK_READ_ERROR"
+	"real QEMU NUMA: 256 pages stored on a device with policy=bind,host-nodes=0"
+	"real QEMU NUMA: stats --json: numa_policy bind, node_bytes [{node 0, bytes == segment_bytes}]"
+	"real QEMU NUMA: the NODES column shows node 0"
+	"real QEMU NUMA: --prometheus has the node 0 sample and the migration counters"
 )
 
 # qemu_start NAME EXTRA_ARGS...: a paused q35 VM, QMP on $T/NAME.qmp.
@@ -41,7 +46,7 @@ real_qemu_disk_tier() {
 		-chardev socket,id=qt,path="$T/rqd.qtest",server=on,wait=off \
 		-qtest chardev:qt -qmp "unix:$T/rqd-ev.qmp,server=on,wait=off" \
 		-device virtio-vswap-pci,id=vsd,addr=04.0,backing-file="$T/rqd.swap",backing-max=1M,pool-max=1M; then
-		for c in "${REAL_QEMU_CHECKS[@]:5}"; do nok "$c"; done
+		for c in "${REAL_QEMU_CHECKS[@]:5:5}"; do nok "$c"; done
 		return
 	fi
 	"$VSWAPCTL" events -q "$T/rqd-ev.qmp" >"$T/rqd.events" 2>"$T/rqd.events.err" &
@@ -108,6 +113,55 @@ PY
 	kill $evpid 2>/dev/null
 }
 
+# Host NUMA placement on node 0 (every host has it): the per-node bytes
+# QEMU reads in the background (query-vswap refreshes figures older than
+# 1 s and answers with the previous ones) in all three outputs.
+real_qemu_numa() {
+	local drv="$PY $HERE/qtest_driver.py $T/rqn.qtest"
+	if ! qemu_start rqn -accel qtest -qtest-log /dev/null \
+		-chardev socket,id=qt,path="$T/rqn.qtest",server=on,wait=off \
+		-qtest chardev:qt \
+		-device virtio-vswap-pci,id=vsn,addr=04.0,policy=bind,host-nodes=0; then
+		for c in "${REAL_QEMU_CHECKS[@]:10}"; do nok "$c"; done
+		return
+	fi
+	check "real QEMU NUMA: 256 pages stored on a device with policy=bind,host-nodes=0" \
+		bash -c "$drv store 0 256 3 | tee /dev/stderr | grep -qx 'store ok 256'"
+	# Until a refresh made after the stores is reported.
+	for _ in $(seq 50); do
+		"$VSWAPCTL" stats --json -q "$T/rqn.qmp" >"$T/rqn.json" 2>&1
+		"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"][0]
+sys.exit(0 if d["node_bytes"] and d["segment_bytes"] and
+         sum(n["bytes"] for n in d["node_bytes"]) == d["segment_bytes"]
+         else 1)' "$T/rqn.json" && break
+		sleep 0.2
+	done
+	check "real QEMU NUMA: stats --json: numa_policy bind, node_bytes [{node 0, bytes == segment_bytes}]" bash -c \
+		"cat '$T/rqn.json' >&2; '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/rqn.json' &&
+		 '$PY' -c '
+import json, sys
+d = json.load(open(sys.argv[1]))[\"devices\"][0]
+assert d[\"numa_policy\"] == \"bind\", d
+assert d[\"segment_bytes\"] > 0, d
+assert d[\"node_bytes\"] == [{\"node\": 0, \"bytes\": d[\"segment_bytes\"]}], d
+assert d[\"node_bytes_age_ms\"] is not None, d
+assert d[\"numa_migrate_pending_bytes\"] == 0 and d[\"numa_migrate_failures\"] == 0, d' '$T/rqn.json'"
+	seg=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["devices"][0]["segment_bytes"])' "$T/rqn.json" 2>/dev/null)
+	check "real QEMU NUMA: the NODES column shows node 0" bash -c \
+		"'$VSWAPCTL' stats --bytes -q '$T/rqn.qmp' | tee /dev/stderr |
+		 awk 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i }
+		      NR == 2 { exit !(\$c[\"NODES\"] == \"0:$seg\") }'"
+	check "real QEMU NUMA: --prometheus has the node 0 sample and the migration counters" bash -c \
+		"'$VSWAPCTL' stats --prometheus -q '$T/rqn.qmp' >'$T/rqn.prom' &&
+		 '$PY' '$HERE/check_output.py' prom <'$T/rqn.prom' &&
+		 grep -qx 'vswap_node_bytes{vm=\"rqn\",device=\"vsn\",node=\"0\"} $seg' '$T/rqn.prom' &&
+		 grep -qx 'vswap_numa_migrated_bytes_total{vm=\"rqn\",device=\"vsn\"} 0' '$T/rqn.prom' &&
+		 grep -qx 'vswap_numa_migrate_failures_total{vm=\"rqn\",device=\"vsn\"} 0' '$T/rqn.prom' &&
+		 grep -qx 'vswap_segment_bytes{vm=\"rqn\",device=\"vsn\"} $seg' '$T/rqn.prom'"
+}
+
 if [ ! -x "$QEMU" ]; then
 	for c in "${REAL_QEMU_CHECKS[@]}"; do skip "$c" "no $QEMU (make qemu)"; done
 elif ! "$QEMU" -device help 2>/dev/null | grep -q virtio-vswap; then
@@ -162,4 +216,5 @@ print("# vswapctl fields this QEMU does not report:",
 		nok "real QEMU starts with -device virtio-vswap-pci"
 	fi
 	real_qemu_disk_tier
+	real_qemu_numa
 fi

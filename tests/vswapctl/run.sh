@@ -145,6 +145,10 @@ cat >"$T/expect.json" <<'JSON'
   "web1|vs0|requests": 15100, "web1|vs0|bad_requests": 9,
   "web1|vs0|disk_pages": 512, "web1|vs0|loads_from_disk": 17,
   "web1|vs0|node_bytes": [{"node": 0, "bytes": 6291456}, {"node": 1, "bytes": 2097152}],
+  "web1|vs0|numa_policy": "bind", "web1|vs0|node_bytes_age_ms": 412,
+  "web1|vs0|segment_bytes": 8308608, "web1|vs0|numa_migrated_bytes": 2097152,
+  "web1|vs0|numa_migrate_failures": 3, "web1|vs0|numa_migrate_pending_bytes": 131072,
+  "two.sock|vs0|numa_policy": null, "two.sock|vs0|segment_bytes": null,
   "web1|vs0|qom_path": "/machine/peripheral/vs0/virtio-backend",
   "two.sock|vs0|ratio": null, "two.sock|vs0|disk_bytes": null,
   "two.sock|vs0|pool_max_bytes": 0,
@@ -161,6 +165,8 @@ check "--prometheus: labels, counters, per-node samples" bash -c \
 	"grep -qx 'vswap_stored_pages{vm=\"web1\",device=\"vs0\"} 10000' '$T/p' &&
 	 grep -qx '# TYPE vswap_stores_total counter' '$T/p' &&
 	 grep -qx 'vswap_node_bytes{vm=\"web1\",device=\"vs0\",node=\"1\"} 2097152' '$T/p' &&
+	 grep -qx 'vswap_numa_migrated_bytes_total{vm=\"web1\",device=\"vs0\"} 2097152' '$T/p' &&
+	 grep -qx 'vswap_numa_migrate_pending_bytes{vm=\"web1\",device=\"vs0\"} 131072' '$T/p' &&
 	 ! grep -q 'vswap_disk_bytes{vm=\"two.sock\"' '$T/p'"
 check "stats VM filter: only that VM" bash -c \
 	"'$VSWAPCTL' stats -q '$T/web1.sock' -q '$T/two.sock' web1 | tail -n +2 | grep -vq '^two'"
