@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * vswapctl writeback / set: drive one device of one VM over QMP.
+ * vswapctl writeback / set / numa: drive one device of one VM over QMP.
  *
  *   writeback  -> QMP_WRITEBACK { id, min-age, max-bytes }
  *   set K=V    -> qom-set on the device's qom-path (table vswap_settings[]),
  *                 then query-vswap again to show what the device now reports
+ *   numa P [N] -> QMP_SET_NUMA_POLICY { id, policy, host-nodes }, then
+ *                 query-vswap again to show the placement in force
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json_pointer.h>
+
 #include "cli.h"
 #include "fields.h"
 #include "units.h"
+#include "util.h"
 
 static const char writeback_help[] =
 "Usage: vswapctl writeback VM [options]\n"
@@ -34,6 +39,20 @@ static const char set_help[] =
 "Usage: vswapctl set VM [options] KEY=VALUE...\n"
 "\n"
 "Change settings of a running device; the keys are listed below.\n"
+"\n"
+"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
+"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
+"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
+"  -h, --help            this text\n";
+
+static const char numa_help[] =
+"Usage: vswapctl numa VM [options] POLICY [NODES]\n"
+"\n"
+"Change the host NUMA placement of a running device's pool. POLICY is\n"
+"default, preferred, bind or interleave; NODES the host nodes, numactl\n"
+"style (2, 0-1, 0-1,3): none for default, one for preferred. New pool\n"
+"memory obeys at once; QEMU moves what is already in the pool in the\n"
+"background (numa_migrate_pending_bytes in 'vswapctl stats --json').\n"
 "\n"
 "  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
 "  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
@@ -103,7 +122,7 @@ static int parse_control(const char *cmd, const char *help, bool writeback,
 			break;
 		case 'h':
 			fputs(help, stdout);
-			if (!writeback)
+			if (!strcmp(cmd, "set"))
 				print_settings();
 			return PARSE_HELP;
 		default:
@@ -342,6 +361,164 @@ out:
 out_words:
 	free(keys);
 	free(vals);
+	free(words);
+	free(o.src.qmp);
+	return r;
+}
+
+/* Host node numbers are 0..63 (the device's limit, libvswap's mask). */
+#define MAX_HOST_NODE	63
+
+/*
+ * NODES, numactl style ("2", "0-1,3"), as a JSON array of node numbers in
+ * ascending order; NULL if it is not such a list.
+ */
+static struct json_object *parse_nodes(const char *str)
+{
+	uint64_t mask = 0;
+	const char *p = str;
+	struct json_object *list;
+	unsigned long first, last;
+	char *end;
+	unsigned int n;
+
+	for (;;) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		first = strtoul(p, &end, 10);
+		last = first;
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				return NULL;
+			last = strtoul(p, &end, 10);
+		}
+		if (last < first || last > MAX_HOST_NODE)
+			return NULL;
+		for (n = first; n <= last; n++)
+			mask |= UINT64_C(1) << n;
+		if (!*end)
+			break;
+		if (*end != ',')
+			return NULL;
+		p = end + 1;
+	}
+	list = json_object_new_array();
+	for (n = 0; n <= MAX_HOST_NODE; n++)
+		if (mask & (UINT64_C(1) << n))
+			json_object_array_add(list, json_object_new_int(n));
+	return list;
+}
+
+/* " policy=bind host-nodes=0,2 pending=..." as the device reports it. */
+static void print_placement(struct json_object *entry)
+{
+	struct json_object *nodes = NULL;
+	const char *policy = entry_str(entry, QMP_CONFIG_POLICY);
+	struct field_val pending;
+	char buf[32];
+	size_t i, n;
+
+	printf(" policy=%s host-nodes=", policy ? policy : "-");
+	if (json_pointer_get(entry, QMP_CONFIG_HOST_NODES, &nodes) ||
+	    !json_object_is_type(nodes, json_type_array)) {
+		fputs("-", stdout);
+	} else {
+		n = json_object_array_length(nodes);
+		if (!n)
+			fputs("none", stdout);
+		for (i = 0; i < n; i++)
+			printf("%s%d", i ? "," : "",
+			       json_object_get_int(json_object_array_get_idx(nodes, i)));
+	}
+	field_get(&vswap_fields[F_NUMA_MIGRATE_PENDING_BYTES], entry, &pending);
+	if (pending.present) {
+		format_size(pending.u, buf, sizeof(buf));
+		printf(" migration-pending=%s", buf);
+	}
+	putchar('\n');
+}
+
+int cmd_numa(int argc, char **argv)
+{
+	struct control_opts o = { 0 };
+	struct json_object *list = NULL, *entry, *args = NULL, *ret = NULL;
+	struct json_object *nodes = NULL;
+	struct vmset set = { 0 };
+	const char *cls = NULL;
+	char *label;
+	struct vm *vm;
+	char **words;
+	int nr, r;
+	struct verr e;
+
+	r = parse_all("numa", numa_help, false, argc, argv, &o, &words, &nr);
+	if (r) {
+		free(o.src.qmp);
+		return r == PARSE_HELP ? VEXIT_OK : r;
+	}
+	if (nr < 2 || nr > 3) {
+		r = usage_error("numa", nr == 0 ? "missing VM" :
+				nr == 1 ? "missing POLICY" : "too many words");
+		goto out_words;
+	}
+	if (nr == 3) {
+		nodes = parse_nodes(words[2]);
+		if (!nodes) {
+			r = usage_error("numa", "'%s' is not a list of host nodes "
+					"(0-%d) such as 1 or 0-1,3", words[2],
+					MAX_HOST_NODE);
+			goto out_words;
+		}
+	}
+
+	r = open_device(&o, words[0], &set, &vm, &list, &entry);
+	if (r)
+		goto out;
+	args = json_object_new_object();
+	json_object_object_add(args, QMP_NUMA_ARG_ID,
+			       json_object_new_string(vm_device_label(entry)));
+	/* QEMU checks the policy name and the nodes against the host */
+	json_object_object_add(args, QMP_NUMA_ARG_POLICY,
+			       json_object_new_string(words[1]));
+	if (nodes) {
+		json_object_object_add(args, QMP_NUMA_ARG_NODES, nodes);
+		nodes = NULL;
+	}
+	r = vm_execute(vm, QMP_SET_NUMA_POLICY, args, &ret, &cls, &e);
+	json_object_put(ret);
+	if (r == -1 && cls && !strcmp(cls, "CommandNotFound")) {
+		vwarn("vm %s: this QEMU has no '%s' command: %s", vm->name,
+		      QMP_SET_NUMA_POLICY, e.msg);
+		r = VEXIT_FAIL;
+		goto out;
+	} else if (r) {
+		vwarn("vm %s: %s %s: %s", vm->name, QMP_SET_NUMA_POLICY,
+		      vm_device_label(entry), e.msg);
+		r = VEXIT_FAIL;
+		goto out;
+	}
+
+	/* Read back the placement in force. */
+	label = xstrdup(vm_device_label(entry));
+	json_object_put(list);
+	list = NULL;
+	r = vm_pick_device(vm, label, &list, &entry, &e);
+	free(label);
+	if (r) {
+		vwarn("%s", e.msg);
+		r = VEXIT_FAIL;
+		goto out;
+	}
+	printf("%s %s:", vm->name, vm_device_label(entry));
+	print_placement(entry);
+	r = VEXIT_OK;
+out:
+	json_object_put(args);
+	json_object_put(list);
+	vmset_free(&set);
+out_words:
+	json_object_put(nodes);
 	free(words);
 	free(o.src.qmp);
 	return r;

@@ -30,7 +30,7 @@ const struct field vswap_fields[] = {
 		"/config/pool-max", 0, "pool_max_bytes", "POOL-MAX", FK_BYTES, FM_GAUGE,
 		"Cap on host pool memory in bytes (0 = unlimited)." },
 	[F_NUMA_POLICY] = {
-		"/config/policy", 0, "numa_policy", NULL, FK_STRING, FM_NONE,
+		QMP_CONFIG_POLICY, 0, "numa_policy", NULL, FK_STRING, FM_NONE,
 		"Host NUMA policy of the pool (default, preferred, bind, interleave)." },
 
 	/* current content */

@@ -33,6 +33,9 @@
 #define QMP_NUMA_ARG_ID		"id"
 #define QMP_NUMA_ARG_POLICY	"policy"	/* HostMemPolicy */
 #define QMP_NUMA_ARG_NODES	"host-nodes"	/* list of node numbers */
+/* The placement in force, in one query-vswap entry. */
+#define QMP_CONFIG_POLICY	"/config/policy"
+#define QMP_CONFIG_HOST_NODES	"/config/host-nodes"
 #define QMP_EVENT_PREFIX	"VSWAP_"
 /* Members of one query-vswap entry that identify the device. */
 #define QMP_DEV_ID		"/id"

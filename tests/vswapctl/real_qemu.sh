@@ -19,6 +19,9 @@ REAL_QEMU_CHECKS=(
 	"real QEMU NUMA: stats --json: numa_policy bind, node_bytes [{node 0, bytes == segment_bytes}]"
 	"real QEMU NUMA: the NODES column shows node 0"
 	"real QEMU NUMA: --prometheus has the node 0 sample and the migration counters"
+	"real QEMU NUMA: vswapctl numa changes the policy and prints the placement in force"
+	"real QEMU NUMA: vswapctl numa with a node this host lacks: QEMU's reason, nothing changed"
+	"real QEMU NUMA: vswapctl numa with garbage nodes: usage error (exit 2)"
 )
 
 # qemu_start NAME EXTRA_ARGS...: a paused q35 VM, QMP on $T/NAME.qmp.
@@ -160,6 +163,20 @@ assert d[\"numa_migrate_pending_bytes\"] == 0 and d[\"numa_migrate_failures\"] =
 		 grep -qx 'vswap_numa_migrated_bytes_total{vm=\"rqn\",device=\"vsn\"} 0' '$T/rqn.prom' &&
 		 grep -qx 'vswap_numa_migrate_failures_total{vm=\"rqn\",device=\"vsn\"} 0' '$T/rqn.prom' &&
 		 grep -qx 'vswap_segment_bytes{vm=\"rqn\",device=\"vsn\"} $seg' '$T/rqn.prom'"
+	check "real QEMU NUMA: vswapctl numa changes the policy and prints the placement in force" bash -c \
+		"'$VSWAPCTL' numa rqn -q '$T/rqn.qmp' interleave 0 | tee /dev/stderr |
+		 grep -qx 'rqn vsn: policy=interleave host-nodes=0 migration-pending=0' &&
+		 '$VSWAPCTL' numa rqn -q '$T/rqn.qmp' default | grep -qx 'rqn vsn: policy=default host-nodes=none migration-pending=0' &&
+		 '$VSWAPCTL' numa -q '$T/rqn.qmp' rqn bind 0 | grep -qx 'rqn vsn: policy=bind host-nodes=0 migration-pending=0' &&
+		 '$VSWAPCTL' stats --json -q '$T/rqn.qmp' | '$PY' -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"devices\"][0][\"numa_policy\"] != \"bind\")'"
+	local absent=5
+	[ -e /sys/devices/system/node/node5 ] && absent=63
+	check "real QEMU NUMA: vswapctl numa with a node this host lacks: QEMU's reason, nothing changed" bash -c \
+		"out=\$('$VSWAPCTL' numa rqn -q '$T/rqn.qmp' bind $absent 2>&1); rc=\$?; echo \"\$out\" >&2
+		 [ \$rc = 1 ] && [ \"\$out\" = \"vswapctl: vm rqn: vswap-set-numa-policy vsn: virtio-vswap 'vsn': host node $absent is not online, has no memory or is not allowed to this process (GenericError)\" ] &&
+		 '$VSWAPCTL' stats --json -q '$T/rqn.qmp' | '$PY' -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"devices\"][0][\"numa_policy\"] != \"bind\")'"
+	check "real QEMU NUMA: vswapctl numa with garbage nodes: usage error (exit 2)" \
+		run_vc 2 "'0-x' is not a list of host nodes (0-63) such as 1 or 0-1,3" numa rqn -q "$T/rqn.qmp" bind 0-x
 }
 
 if [ ! -x "$QEMU" ]; then
