@@ -11,10 +11,22 @@
  * the pool's GC head and frees the emptied segment.
  *
  * Object layout in a segment, 8-byte aligned, back to back from offset 0:
- *   u64 header: bits 0-12 payload length, bit 15 OBJ_DEAD,
- *               bits 32-63 owning slot number (the back-pointer)
+ *   u64 header: bits 0-31  owning slot number (the back-pointer; every
+ *                          slot number < 2^32 is valid)
+ *               bits 32-63 the tag: while the object is live, the
+ *                          checksum of the payload (0 when checksums are
+ *                          off); once it is dead, its payload length
  *   payload (length bytes), padding to 8
- * Handle (slot entry w1): segment id << 32 | offset of the header.
+ * Liveness is not a bit: an object is live iff its slot's entry points at
+ * it (slot_table.h). A live object's length is the entry's; whoever kills
+ * it (pool_free, pool_mark_dead_owned: the slot-lock holder, before the
+ * unlock that publishes the entry no longer pointing here) writes the
+ * length into the tag, so a walk of the segment can still step over it.
+ * pool_obj_walk() is that walk's step; it needs the segment to stay
+ * allocated (owned as a victim, or a quiesced store): no location is
+ * reused meanwhile, so "the entry points here" names this very object.
+ * Handle (in memory): segment id << 32 | offset of the header; an entry
+ * stores the 46-bit pool_loc() of it (segment id << 14 | offset / 8).
  *
  * Segment lv word (atomic): SEG_SEALED | SEG_COMPACTING | live bytes, where
  * live bytes = sum of obj_size() of the segment's live objects. Putting the
@@ -33,9 +45,11 @@
 #include "vswap.h"
 
 #define OBJ_HDR_SIZE		8u
-#define OBJ_LEN_MASK		UINT64_C(0x1fff)
-#define OBJ_DEAD		(UINT64_C(1) << 15)
-#define OBJ_SLOT_SHIFT		32
+#define OBJ_TAG_SHIFT		32
+
+_Static_assert(VSWAP_SEG_SIZE <= (UINT32_C(8) << 14),
+	       "a segment offset / 8 fits the 14 bits pool_loc gives it");
+_Static_assert(32 + 14 <= SLOT_LOC_BITS, "a pool location fits an entry");
 
 #define SEG_SEALED		(UINT64_C(1) << 63)
 #define SEG_COMPACTING		(UINT64_C(1) << 62)
@@ -53,6 +67,32 @@ static inline uint32_t obj_size(uint32_t len)
 static inline uint64_t pool_handle(uint32_t seg_id, uint32_t off)
 {
 	return ((uint64_t)seg_id << 32) | off;
+}
+
+static inline uint64_t obj_hdr(uint32_t slot, uint32_t tag)
+{
+	return (uint64_t)slot | ((uint64_t)tag << OBJ_TAG_SHIFT);
+}
+
+static inline uint32_t obj_slot(uint64_t h)
+{
+	return (uint32_t)h;
+}
+
+static inline uint32_t obj_tag(uint64_t h)
+{
+	return (uint32_t)(h >> OBJ_TAG_SHIFT);
+}
+
+/* Handle <-> entry location (slot_table.h); offsets are 8-aligned. */
+static inline uint64_t pool_loc(uint64_t handle)
+{
+	return ((handle >> 32) << 14) | ((uint32_t)handle >> 3);
+}
+
+static inline uint64_t pool_loc_handle(uint64_t loc)
+{
+	return pool_handle((uint32_t)(loc >> 14), (uint32_t)(loc & 0x3fff) << 3);
 }
 
 /* An open segment being appended to. Owned by whoever owns the head. */
@@ -126,13 +166,15 @@ int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 void pool_fini(struct vswap_pool *p);
 
 /*
- * Append an object of @len payload bytes for @slot to @head. On success
- * *handle names it and *payload is where to copy the payload; the object is
- * counted live at once and must be installed in the slot (or freed).
+ * Append an object of @len payload bytes for @slot, checksum @csum, to
+ * @head. On success *handle names it and *payload is where to copy the
+ * payload; the object is counted live at once and must be installed in the
+ * slot (or freed with pool_free) before anybody else can walk its segment.
  * Errors: VSWAP_E_NOSPACE (cap), VSWAP_E_NOMEM.
  */
-int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
-	       uint32_t len, unsigned flags, uint64_t *handle, void **payload);
+int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
+	       uint32_t len, uint32_t csum, unsigned flags, uint64_t *handle,
+	       void **payload);
 /*
  * Where a payload of up to @max_len bytes can be written in @head without
  * sealing it, or NULL. Writing there claims nothing: a following
@@ -149,8 +191,11 @@ static inline void *pool_head_room(struct vswap_pool *p,
 	       OBJ_HDR_SIZE;
 }
 
-/* Free an object. Called with the owning slot locked. */
-void pool_free(struct vswap_pool *p, uint64_t handle);
+/*
+ * Free the object @handle of @len payload bytes. Called with the owning
+ * slot locked, before the unlock that stops the entry pointing at it.
+ */
+void pool_free(struct vswap_pool *p, uint64_t handle, uint32_t len);
 /* Seal @head's segment (if any) so it can be compacted or freed. */
 void pool_seal(struct vswap_pool *p, struct vswap_head *head);
 
@@ -161,13 +206,15 @@ static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
 }
 
 /*
- * Payload of the object @handle names, if it is a live object of @slot with
- * @len payload bytes; NULL if the handle or the header says otherwise (a
- * corrupt slot entry or header: the load reports INTEGRITY, never reads
- * wild memory). Caller holds the slot lock.
+ * Payload of the object @handle names, if it is an object of @slot whose
+ * @len bytes lie inside its segment, and its checksum in *csum; NULL if
+ * the handle or the header says otherwise (a corrupt slot entry or header:
+ * the load reports INTEGRITY, never reads wild memory). Caller holds the
+ * slot lock of an entry pointing at @handle (so the object is live).
  */
 static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
-				      uint64_t slot, uint32_t len)
+				      uint32_t slot, uint32_t len,
+				      uint32_t *csum)
 {
 	uint32_t id = (uint32_t)(handle >> 32), off = (uint32_t)handle;
 	const unsigned char *base;
@@ -179,10 +226,50 @@ static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
 		return NULL;
 	base = memsource_addr(&p->ms, id) + off;
 	h = __atomic_load_n((const uint64_t *)base, __ATOMIC_RELAXED);
-	if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_LEN_MASK) != len ||
-	    (h & OBJ_DEAD))
+	if (obj_slot(h) != slot)
 		return NULL;
+	*csum = obj_tag(h);
 	return base + OBJ_HDR_SIZE;
+}
+
+/*
+ * One step of a walk over the objects of segment @seg_id, which stays
+ * allocated meanwhile (a victim we own, or a quiesced store): the object
+ * at @off is live iff its slot's entry points at it right now (an unlocked
+ * snapshot of the entry word). Returns its payload length (the entry's
+ * when live, the dead header's tag otherwise), *slot the header's slot
+ * and *live. A return of 0 or > VSWAP_PAGE_SIZE means a corrupt header:
+ * the walk stops there. Acquire on the entry: a killer writes the tag
+ * before the release that unlocks the entry, so an entry seen no longer
+ * pointing here comes with the length in the tag.
+ */
+static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
+				     uint32_t off, uint32_t *slot, bool *live)
+{
+	const uint64_t *hdr = (const uint64_t *)(memsource_addr(&p->ms,
+								 seg_id) + off);
+	uint64_t h = __atomic_load_n(hdr, __ATOMIC_RELAXED);
+	struct vswap_slot *e = NULL;
+
+	*slot = obj_slot(h);
+	*live = false;
+	if (*slot < p->st->capacity)
+		e = slot_table_lookup(p->st, *slot);
+	if (e) {
+		uint64_t w = __atomic_load_n(&e->w, __ATOMIC_ACQUIRE);
+
+		if (slot_in_pool(slot_kind(w)) &&
+		    slot_loc(w) == pool_loc(pool_handle(seg_id, off))) {
+			*live = true;
+			return slot_len(w);
+		}
+	}
+	return obj_tag(__atomic_load_n(hdr, __ATOMIC_RELAXED));
+}
+
+static inline bool obj_len_sane(uint32_t len)
+{
+	return len && len <= VSWAP_PAGE_SIZE;
 }
 
 /* Pool bytes: segments held + arena metadata + slot table (ms.charged). */
@@ -206,7 +293,7 @@ int64_t pool_compact_all(struct vswap_pool *p);
  * 0 < live <= @max_live, among the first POOL_WB_SCAN; returned marked
  * COMPACTING, unlinked, state WRITEBACK, so compaction and pool_free()
  * leave it to us. NULL if none. Its objects stay readable (and immutable
- * but for OBJ_DEAD) until pool_put_victim(s)().
+ * but for the tags of dying objects) until pool_put_victim(s)().
  */
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live);
@@ -231,19 +318,21 @@ unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
 			  unsigned n);
 /*
  * Writeback's free of an object of a victim it owns (COMPACTING), with
- * the owning slot locked: mark it dead only; the victim's live bytes drop
- * in one pool_release_owned() per victim (nobody else may free a
+ * the owning slot locked: write the dead tag only; the victim's live bytes
+ * drop in one pool_release_owned() per victim (nobody else may free a
  * COMPACTING segment, so the deferred count decides nothing meanwhile).
  */
-static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle)
+static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle,
+					uint32_t len)
 {
 	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms,
 						    (uint32_t)(handle >> 32)) +
 				     (uint32_t)handle);
 
 	/* Only the slot-lock holder writes this header word: no RMW. */
-	__atomic_store_n(hdr, __atomic_load_n(hdr, __ATOMIC_RELAXED) |
-			 OBJ_DEAD, __ATOMIC_RELAXED);
+	__atomic_store_n(hdr, obj_hdr(obj_slot(__atomic_load_n(hdr,
+							 __ATOMIC_RELAXED)),
+				      len), __ATOMIC_RELAXED);
 }
 void pool_release_owned(struct vswap_pool *p, struct vswap_segment *seg,
 			uint64_t bytes);

@@ -60,8 +60,7 @@ struct vswap_shard {
 
 #define SHARD_READ(sh, field) __atomic_load_n(&(sh)->field, __ATOMIC_RELAXED)
 
-/* Add (sign = +1) or remove (-1) the content of slot entry (w0, w1). */
-void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1,
-		   int sign);
+/* Add (sign = +1) or remove (-1) the content of slot entry @w. */
+void stats_account(struct vswap_shard *sh, uint64_t w, int sign);
 
 #endif /* VSWAP_STATS_H */

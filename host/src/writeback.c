@@ -142,19 +142,21 @@ static void acc_flush(struct vswap_store *s, struct vswap_shard *sh,
 static bool repoint(struct vswap_store *s, struct wb_acc *a,
 		    const struct wb_obj *o, struct vswap_slot *e)
 {
-	uint64_t w0;
+	uint64_t w;
 
 	/* slot_lock_used: an EMPTY entry (maybe of a released chunk) stays
 	 * untouched. */
-	if (e && (w0 = slot_lock_used(e)) != SLOT_EMPTY) {
-		if (slot_in_pool(slot_kind(w0)) && e->w1 == o->handle &&
-		    slot_len(w0) == o->len) {
-			bool raw = slot_kind(w0) == SLOT_RAW;
+	if (e && (w = slot_lock_used(e)) != SLOT_EMPTY) {
+		if (slot_in_pool(slot_kind(w)) &&
+		    slot_loc(w) == pool_loc(o->handle) &&
+		    slot_len(w) == o->len) {
+			bool raw = slot_kind(w) == SLOT_RAW;
 
-			pool_mark_dead_owned(&s->pool, o->handle);
-			e->w1 = o->doff;
-			slot_unlock(e, slot_w0(slot_disk_kind(slot_kind(w0)),
-					       o->len, slot_csum(w0)));
+			/* The disk copy keeps the live header (slot +
+			 * checksum); the pool copy gets the dead tag. */
+			pool_mark_dead_owned(&s->pool, o->handle, o->len);
+			slot_unlock(e, slot_w(slot_disk_kind(slot_kind(w)),
+					      o->len, o->doff >> 3));
 			a->comp += !raw;
 			a->raw += raw;
 			a->payload += o->len;
@@ -162,7 +164,7 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 			a->freed[o->vi] += obj_size(o->len);
 			return true;
 		}
-		slot_unlock(e, w0);	/* replaced or dropped meanwhile */
+		slot_unlock(e, w);	/* replaced or dropped meanwhile */
 	}
 	tier_free(&s->tier, o->doff, obj_size(o->len));
 	return false;
@@ -200,24 +202,22 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 {
 	const struct wb_victim *v = &s->wb.victims[vi];
 	struct vswap_segment *seg = v->seg;
-	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
 	struct wb_obj ring[WB_PREFETCH];
 	struct vswap_slot *ering[WB_PREFETCH];
 	uint64_t pages = 0, dead = 0, n = 0;
 	uint32_t off = 0;
 
 	while (off < seg->used) {
-		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
-					     __ATOMIC_RELAXED);
-		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
 		struct wb_obj *o;
+		uint32_t slot, len;
+		bool live;
 
-		if (len > VSWAP_PAGE_SIZE) {
+		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
+		if (!obj_len_sane(len) || off + obj_size(len) > seg->used) {
 			dead += seg->used - off;	/* corrupt: stop */
 			break;
 		}
-		if ((h & OBJ_DEAD) ||
-		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
+		if (!live) {
 			dead += obj_size(len);
 			off += obj_size(len);
 			continue;
@@ -226,7 +226,7 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 			pages += repoint(s, a, &ring[n % WB_PREFETCH],
 					 ering[n % WB_PREFETCH]);
 		o = &ring[n % WB_PREFETCH];
-		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->slot = slot;
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = v->doff + off;
@@ -258,21 +258,20 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 	uint64_t added = 0;
 
 	for (uint32_t off = 0; off < seg->used;) {
-		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
-					     __ATOMIC_RELAXED);
-		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
-		uint32_t size = obj_size(len);
 		struct wb_obj *o;
+		uint32_t slot, len, size;
+		bool live;
 
-		if (len > VSWAP_PAGE_SIZE)
+		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
+		size = obj_size(len);
+		if (!obj_len_sane(len) || off + size > seg->used)
 			break;		/* corrupt header: stop here */
-		if ((h & OBJ_DEAD) ||
-		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
+		if (!live) {
 			off += size;
 			continue;
 		}
 		o = &wb->objs[(*nobj)++];
-		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->slot = slot;
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = base_off + added;

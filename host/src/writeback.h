@@ -17,9 +17,10 @@
  *   3. pwritev the batch at once (one large sequential write), holding no
  *      slot lock: loads and stores of every slot go on meanwhile, served
  *      from the pool copy. The payloads are immutable; a header may get
- *      its OBJ_DEAD bit set (pool_free, atomic) while the kernel copies
- *      it: the disk copy has the bit or not, and disk loads ignore it
- *      (a benign race; tier.c tells ThreadSanitizer so);
+ *      its dead tag (pool_free, one atomic store) while the kernel copies
+ *      it: such a disk copy is never pointed at (step 4 frees it), and a
+ *      disk load would reject its tag anyway (a benign race; tier.c tells
+ *      ThreadSanitizer so);
  *   4. per object, under its slot lock: if the slot still points at the
  *      pool object (the back-pointer check), re-point it at the disk offset
  *      and free the pool object; otherwise (stored over or invalidated
