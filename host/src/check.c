@@ -3,8 +3,8 @@
  * check.c - vswap_store_check(): every invariant of a store, checked on a
  * quiesced store (all contexts held, see context.h):
  *   - every pool entry names an object inside an existing segment whose
- *     header names the same slot (the back-pointer) and carries the
- *     payload's checksum (0 with checksums off); no entry is left locked;
+ *     header names the same slot (the back-pointer) and, with checksums
+ *     on, carries the payload's checksum; no entry is left locked;
  *     ZERO entries carry nothing, no reserved kind appears;
  *   - pool_is_valid(): the walk of every segment ends exactly at its used
  *     bytes, every dead header's tag is a sane length, per-segment live
@@ -21,7 +21,7 @@
  *     disk, and each matches what the slot table holds;
  *   - disk tier: every entry on disk names an 8-aligned extent inside a
  *     chunk in use whose object (one pread) names the entry's slot and
- *     carries its payload's checksum (0 with checksums off), and each
+ *     (with checksums on) carries its payload's checksum, and each
  *     chunk's live bytes == the obj_size() sum of the entries on it
  *     (tier_is_valid, tier.h); the free list is sound.
  * O(stored slots + pool bytes + disk bytes in use); for tests and
@@ -44,21 +44,22 @@ struct check_arg {
 	bool ok;
 };
 
-/* The tag a live object of @len bytes at @payload must carry. */
-static bool tag_ok(struct check_arg *a, const void *payload, uint32_t len,
-		   uint32_t tag)
+/* The checksum a live object of @len bytes at @payload must carry (none
+ * without checksums: 4-byte headers, pool.h). */
+static bool csum_ok(struct check_arg *a, const void *payload, uint32_t len,
+		    uint32_t csum)
 {
 	if (!a->s->params.checksum)
-		return tag == 0;
-	return vswap_xxh32(payload, len, 0) == tag;
+		return csum == 0;
+	return vswap_xxh32(payload, len, 0) == csum;
 }
 
 static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 {
 	struct vswap_tier *t = &a->s->tier;
 	uint64_t off = slot_disk_off(w), id = off >> TIER_CHUNK_SHIFT;
-	uint32_t len = slot_len(w), size = obj_size(len);
-	uint64_t h;
+	uint32_t len = slot_len(w), size = pool_obj_size(&a->s->pool, len);
+	uint32_t hdr = a->s->pool.hdr;
 
 	if (!a->chunk_live || id >= t->nchunks || !obj_len_sane(len) ||
 	    (off & (TIER_CHUNK_SIZE - 1)) + size > TIER_CHUNK_SIZE ||
@@ -68,12 +69,11 @@ static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 	}
 	/* The object on disk names this slot and carries its checksum (a
 	 * read that fails proves nothing either way: not checked). */
-	if (tier_read(t, off, a->buf, size) == VSWAP_OK) {
-		memcpy(&h, a->buf, sizeof(h));
-		if (obj_slot(h) != slot ||
-		    !tag_ok(a, a->buf + OBJ_HDR_SIZE, len, obj_tag(h)))
-			a->ok = false;
-	}
+	if (tier_read(t, off, a->buf, size) == VSWAP_OK &&
+	    (obj_field(a->buf, 0) != slot ||
+	     !csum_ok(a, a->buf + hdr, len,
+		      hdr == OBJ_HDR_CSUM ? obj_field(a->buf, 1) : 0)))
+		a->ok = false;
 	a->chunk_live[id] += size;
 	a->dpages++;
 	a->dbytes += len;
@@ -119,14 +119,14 @@ static void check_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 	payload = pool_lookup(&a->s->pool, pool_loc_handle(slot_loc(w)),
 			      (uint32_t)slot, slot_len(w), &csum);
 	if (!payload || !obj_len_sane(slot_len(w)) ||
-	    !tag_ok(a, payload, slot_len(w), csum) ||
+	    !csum_ok(a, payload, slot_len(w), csum) ||
 	    (kind == SLOT_RAW && slot_len(w) != VSWAP_PAGE_SIZE)) {
 		a->ok = false;
 		return;
 	}
 	a->objs++;
 	a->cbytes += slot_len(w);
-	a->live += obj_size(slot_len(w));
+	a->live += pool_obj_size(&a->s->pool, slot_len(w));
 }
 
 /* Every dictionary index is referenced by exactly its refcount of SAME
@@ -154,7 +154,7 @@ int vswap_store_check_locked(struct vswap_store *s)
 	uint64_t used = 0;
 
 	a.same_refs = calloc(s->same.nalloc + 1, sizeof(*a.same_refs));
-	a.buf = malloc(obj_size(VSWAP_PAGE_SIZE));
+	a.buf = malloc(obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE));
 	if (tier_attached(&s->tier) && s->tier.nchunks)
 		a.chunk_live = calloc(s->tier.nchunks, sizeof(*a.chunk_live));
 	if (!a.same_refs || !a.buf ||

@@ -54,7 +54,7 @@
 #define SEG_SIZE	VSWAP_SEG_SIZE
 
 int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
-	      uint64_t max_segments, uint64_t pool_max)
+	      uint64_t max_segments, uint64_t pool_max, bool csum)
 {
 	int r;
 
@@ -63,6 +63,7 @@ int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 	if (r)
 		return r;
 	p->st = st;
+	p->hdr = csum ? OBJ_HDR_CSUM : OBJ_HDR_PLAIN;
 	if (pthread_mutex_init(&p->lock, NULL))
 		goto fail;
 	if (pthread_mutex_init(&p->compact_lock, NULL)) {
@@ -149,7 +150,7 @@ void pool_free(struct vswap_pool *p, uint64_t handle, uint32_t len)
 {
 	uint32_t id = (uint32_t)(handle >> 32);
 	struct vswap_segment *seg = memsource_seg(&p->ms, id);
-	uint32_t size = obj_size(len);
+	uint32_t size = pool_obj_size(p, len);
 	uint64_t old;
 
 	pool_mark_dead_owned(p, handle, len);	/* the dead tag, then count */
@@ -265,7 +266,7 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
 	       uint32_t len, uint32_t csum, unsigned flags, uint64_t *handle,
 	       void **payload)
 {
-	uint32_t size = obj_size(len);
+	uint32_t size = pool_obj_size(p, len);
 	unsigned char *base;
 	uint32_t off;
 
@@ -282,12 +283,13 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
 	}
 	off = head->used;
 	base = memsource_addr(&p->ms, head->seg->id) + off;
-	__atomic_store_n((uint64_t *)base, obj_hdr(slot, csum),
-			 __ATOMIC_RELAXED);
+	obj_set_field(base, 0, slot);
+	if (p->hdr == OBJ_HDR_CSUM)
+		obj_set_field(base, 1, csum);
 	head->used += size;
 	__atomic_fetch_add(&head->seg->lv, size, __ATOMIC_RELAXED);
 	*handle = pool_handle(head->seg->id, off);
-	*payload = base + OBJ_HDR_SIZE;
+	*payload = base + p->hdr;
 	return VSWAP_OK;
 }
 
@@ -315,10 +317,9 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 		slot_unlock(e, w);	/* freed or replaced meanwhile */
 		return;
 	}
-	/* Live under our lock: the tag is the checksum, carried along. */
-	csum = obj_tag(__atomic_load_n((const uint64_t *)
-				       (memsource_addr(&p->ms, seg->id) + off),
-				       __ATOMIC_RELAXED));
+	/* Live under our lock: the checksum (if any) is carried along. */
+	csum = p->hdr == OBJ_HDR_CSUM ?
+	       obj_field(memsource_addr(&p->ms, seg->id) + off, 1) : 0;
 	if (pool_alloc(p, &p->gc_head, slot, len, csum, POOL_ALLOC_GC, &nh,
 		       &dst)) {
 		slot_unlock(e, w);	/* no memory: leave it where it is */
@@ -327,7 +328,7 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 	memcpy(dst, pool_payload(p, handle), len);
 	pool_free(p, handle, len);
 	slot_unlock(e, slot_w(slot_kind(w), len, pool_loc(nh)));
-	__atomic_fetch_add(&p->compacted_bytes, obj_size(len),
+	__atomic_fetch_add(&p->compacted_bytes, pool_obj_size(p, len),
 			   __ATOMIC_RELAXED);
 }
 
@@ -445,11 +446,12 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 		bool live;
 
 		len = pool_obj_walk(p, best->id, off, &slot, &live);
-		if (!obj_len_sane(len) || off + obj_size(len) > best->used)
+		if (!obj_len_sane(len) ||
+		    off + pool_obj_size(p, len) > best->used)
 			break;	/* corrupt header: stop; live objects stay */
 		if (live)
 			move_object(p, best, off, slot, len);
-		off += obj_size(len);
+		off += pool_obj_size(p, len);
 	}
 
 	if (pool_put_victim(p, best))
@@ -576,8 +578,8 @@ static bool seg_is_valid(struct vswap_pool *p, struct vswap_segment *seg,
 		if (!obj_len_sane(len))
 			return false;	/* dead tags are lengths too */
 		if (is_live)
-			live += obj_size(len);
-		off += obj_size(len);
+			live += pool_obj_size(p, len);
+		off += pool_obj_size(p, len);
 	}
 	*live_sum += live;
 	return off == used && used <= SEG_SIZE &&

@@ -11,17 +11,24 @@
  * the pool's GC head and frees the emptied segment.
  *
  * Object layout in a segment, 8-byte aligned, back to back from offset 0:
- *   u64 header: bits 0-31  owning slot number (the back-pointer; every
- *                          slot number < 2^32 is valid)
- *               bits 32-63 the tag: while the object is live, the
- *                          checksum of the payload (0 when checksums are
- *                          off); once it is dead, its payload length
- *   payload (length bytes), padding to 8
+ *   header, p->hdr bytes (fixed per store):
+ *     with checksums (8 bytes): u32 owning slot number (the back-pointer;
+ *       every slot number < 2^32 is valid), u32 tag: while the object is
+ *       live the checksum of the payload, once it is dead its length;
+ *     without (4 bytes): one u32 field: the owning slot while the object
+ *       is live, its length once it is dead;
+ *   payload (length bytes), padding to 8.
+ * So a header holds no redundancy: 8 bytes with checksums, 4 without.
  * Liveness is not a bit: an object is live iff its slot's entry points at
  * it (slot_table.h). A live object's length is the entry's; whoever kills
  * it (pool_free, pool_mark_dead_owned: the slot-lock holder, before the
  * unlock that publishes the entry no longer pointing here) writes the
- * length into the tag, so a walk of the segment can still step over it.
+ * length into the dead field (the tag, or the only field), so a walk of
+ * the segment can still step over it. A 4-byte dead header reads as a
+ * slot number too: harmless, since no entry points at a dead object's
+ * location (it is not reused while its segment lives), so that "slot"'s
+ * entry never points here. Header fields are only accessed as 32-bit
+ * atomics.
  * pool_obj_walk() is that walk's step; it needs the segment to stay
  * allocated (owned as a victim, or a quiesced store): no location is
  * reused meanwhile, so "the entry points here" names this very object.
@@ -44,8 +51,10 @@
 #include "slot_table.h"
 #include "vswap.h"
 
-#define OBJ_HDR_SIZE		8u
-#define OBJ_TAG_SHIFT		32
+/* Header bytes with checksums (slot + tag) and without (slot only). */
+#define OBJ_HDR_CSUM		8u
+#define OBJ_HDR_PLAIN		4u
+#define OBJ_HDR_MAX		OBJ_HDR_CSUM
 
 _Static_assert(VSWAP_SEG_SIZE <= (UINT32_C(8) << 14),
 	       "a segment offset / 8 fits the 14 bits pool_loc gives it");
@@ -59,9 +68,10 @@ _Static_assert(32 + 14 <= SLOT_LOC_BITS, "a pool location fits an entry");
 enum seg_state { SEG_STATE_FREE = 0, SEG_STATE_HEAD, SEG_STATE_SEALED,
 		 SEG_STATE_COMPACTING, SEG_STATE_WRITEBACK };
 
-static inline uint32_t obj_size(uint32_t len)
+/* Bytes of an object: header (@hdr bytes) + payload, padded to 8. */
+static inline uint32_t obj_size(uint32_t hdr, uint32_t len)
 {
-	return (OBJ_HDR_SIZE + len + 7u) & ~7u;
+	return (hdr + len + 7u) & ~7u;
 }
 
 static inline uint64_t pool_handle(uint32_t seg_id, uint32_t off)
@@ -69,19 +79,15 @@ static inline uint64_t pool_handle(uint32_t seg_id, uint32_t off)
 	return ((uint64_t)seg_id << 32) | off;
 }
 
-static inline uint64_t obj_hdr(uint32_t slot, uint32_t tag)
+/* Header field @i (0: slot or dead length, 1: tag) of the object at @hdr. */
+static inline uint32_t obj_field(const void *hdr, unsigned i)
 {
-	return (uint64_t)slot | ((uint64_t)tag << OBJ_TAG_SHIFT);
+	return __atomic_load_n((const uint32_t *)hdr + i, __ATOMIC_RELAXED);
 }
 
-static inline uint32_t obj_slot(uint64_t h)
+static inline void obj_set_field(void *hdr, unsigned i, uint32_t v)
 {
-	return (uint32_t)h;
-}
-
-static inline uint32_t obj_tag(uint64_t h)
-{
-	return (uint32_t)(h >> OBJ_TAG_SHIFT);
+	__atomic_store_n((uint32_t *)hdr + i, v, __ATOMIC_RELAXED);
 }
 
 /* Handle <-> entry location (slot_table.h); offsets are 8-aligned. */
@@ -132,6 +138,7 @@ struct vswap_head {
 struct vswap_pool {
 	struct vswap_memsource ms;
 	struct vswap_slot_table *st;	/* to re-point slots on a move */
+	uint32_t hdr;			/* header bytes; immutable */
 
 	pthread_mutex_t lock;		/* sealed list, segment state */
 	struct vswap_segment *sealed_first, *sealed_last;	/* oldest first */
@@ -161,8 +168,14 @@ struct vswap_pool {
  */
 #define POOL_GC_HEADROOM	VSWAP_SEG_SIZE
 
+/* @csum: objects carry a checksum (8-byte headers, else 4). */
 int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
-	      uint64_t max_segments, uint64_t pool_max);
+	      uint64_t max_segments, uint64_t pool_max, bool csum);
+
+static inline uint32_t pool_obj_size(const struct vswap_pool *p, uint32_t len)
+{
+	return obj_size(p->hdr, len);
+}
 void pool_fini(struct vswap_pool *p);
 
 /*
@@ -185,10 +198,10 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
 static inline void *pool_head_room(struct vswap_pool *p,
 				   struct vswap_head *head, uint32_t max_len)
 {
-	if (!head->seg || head->used + obj_size(max_len) > VSWAP_SEG_SIZE)
+	if (!head->seg || head->used + pool_obj_size(p, max_len) >
+			  VSWAP_SEG_SIZE)
 		return NULL;
-	return memsource_addr(&p->ms, head->seg->id) + head->used +
-	       OBJ_HDR_SIZE;
+	return memsource_addr(&p->ms, head->seg->id) + head->used + p->hdr;
 }
 
 /*
@@ -202,12 +215,13 @@ void pool_seal(struct vswap_pool *p, struct vswap_head *head);
 static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
 {
 	return memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
-	       (uint32_t)handle + OBJ_HDR_SIZE;
+	       (uint32_t)handle + p->hdr;
 }
 
 /*
  * Payload of the object @handle names, if it is an object of @slot whose
- * @len bytes lie inside its segment, and its checksum in *csum; NULL if
+ * @len bytes lie inside its segment, and its checksum in *csum (0 without
+ * checksums); NULL if
  * the handle or the header says otherwise (a corrupt slot entry or header:
  * the load reports INTEGRITY, never reads wild memory). Caller holds the
  * slot lock of an entry pointing at @handle (so the object is live).
@@ -218,18 +232,17 @@ static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
 {
 	uint32_t id = (uint32_t)(handle >> 32), off = (uint32_t)handle;
 	const unsigned char *base;
-	uint64_t h;
 
 	if ((id >> VSWAP_ARENA_SHIFT) >= p->ms.max_arenas || (off & 7) ||
-	    len > VSWAP_PAGE_SIZE || off > VSWAP_SEG_SIZE - obj_size(len) ||
+	    len > VSWAP_PAGE_SIZE ||
+	    off > VSWAP_SEG_SIZE - pool_obj_size(p, len) ||
 	    !memsource_arena(&p->ms, id))
 		return NULL;
 	base = memsource_addr(&p->ms, id) + off;
-	h = __atomic_load_n((const uint64_t *)base, __ATOMIC_RELAXED);
-	if (obj_slot(h) != slot)
+	if (obj_field(base, 0) != slot)
 		return NULL;
-	*csum = obj_tag(h);
-	return base + OBJ_HDR_SIZE;
+	*csum = p->hdr == OBJ_HDR_CSUM ? obj_field(base, 1) : 0;
+	return base + p->hdr;
 }
 
 /*
@@ -237,21 +250,19 @@ static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
  * allocated meanwhile (a victim we own, or a quiesced store): the object
  * at @off is live iff its slot's entry points at it right now (an unlocked
  * snapshot of the entry word). Returns its payload length (the entry's
- * when live, the dead header's tag otherwise), *slot the header's slot
- * and *live. A return of 0 or > VSWAP_PAGE_SIZE means a corrupt header:
+ * when live, the dead header's length field otherwise), *slot the
+ * header's slot field and *live. A return of 0 or > VSWAP_PAGE_SIZE means a corrupt header:
  * the walk stops there. Acquire on the entry: a killer writes the tag
  * before the release that unlocks the entry, so an entry seen no longer
- * pointing here comes with the length in the tag.
+ * pointing here comes with the length in the header.
  */
 static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
 				     uint32_t off, uint32_t *slot, bool *live)
 {
-	const uint64_t *hdr = (const uint64_t *)(memsource_addr(&p->ms,
-								 seg_id) + off);
-	uint64_t h = __atomic_load_n(hdr, __ATOMIC_RELAXED);
+	const unsigned char *hdr = memsource_addr(&p->ms, seg_id) + off;
 	struct vswap_slot *e = NULL;
 
-	*slot = obj_slot(h);
+	*slot = obj_field(hdr, 0);
 	*live = false;
 	if (*slot < p->st->capacity)
 		e = slot_table_lookup(p->st, *slot);
@@ -264,7 +275,9 @@ static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
 			return slot_len(w);
 		}
 	}
-	return obj_tag(__atomic_load_n(hdr, __ATOMIC_RELAXED));
+	/* Dead: the length is in the tag, or in the only field (read again:
+	 * it may have been the slot when read above). */
+	return obj_field(hdr, p->hdr == OBJ_HDR_CSUM ? 1 : 0);
 }
 
 static inline bool obj_len_sane(uint32_t len)
@@ -325,14 +338,11 @@ unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
 static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle,
 					uint32_t len)
 {
-	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms,
-						    (uint32_t)(handle >> 32)) +
-				     (uint32_t)handle);
+	void *hdr = memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
+		    (uint32_t)handle;
 
-	/* Only the slot-lock holder writes this header word: no RMW. */
-	__atomic_store_n(hdr, obj_hdr(obj_slot(__atomic_load_n(hdr,
-							 __ATOMIC_RELAXED)),
-				      len), __ATOMIC_RELAXED);
+	/* Only the slot-lock holder writes a live object's header. */
+	obj_set_field(hdr, p->hdr == OBJ_HDR_CSUM ? 1 : 0, len);
 }
 void pool_release_owned(struct vswap_pool *p, struct vswap_segment *seg,
 			uint64_t bytes);

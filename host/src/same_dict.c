@@ -30,7 +30,7 @@ int same_dict_init(struct vswap_same_dict *d)
 
 uint64_t same_dict_clear(struct vswap_same_dict *d)
 {
-	uint64_t bytes = d->bytes;
+	uint64_t bytes = __atomic_load_n(&d->bytes, __ATOMIC_RELAXED);
 
 	for (unsigned i = 0; i < SAME_DICT_BLOCKS; i++) {
 		free(d->blk[i]);
@@ -42,7 +42,8 @@ uint64_t same_dict_clear(struct vswap_same_dict *d)
 	d->nalloc = 0;
 	d->nlive = 0;
 	d->free_head = SAME_DICT_NONE;
-	d->bytes = 0;
+	/* vswap_get_stats reads it without a context: atomic */
+	__atomic_store_n(&d->bytes, 0, __ATOMIC_RELAXED);
 	return bytes;
 }
 

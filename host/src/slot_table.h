@@ -44,9 +44,9 @@
  *                (same_dict.h), which holds one reference for this entry
  *     ZERO, EMPTY: 0
  * The checksum of a payload lives in its object's header (pool.h), not
- * here. 8 bytes of entry + 8 bytes of object header = 16 bytes of metadata
- * per stored page (a SAME or ZERO page: 8, plus its share of the
- * dictionary).
+ * here. Metadata per stored page: 8 bytes of entry + an object header of
+ * 4 bytes (8 with checksums); a ZERO page 8, a SAME page 8 plus its share
+ * of the dictionary entry of its value.
  * Locking: the lock bit protects the entry and, for a pool or disk kind,
  * the object it names (header included). Take it with slot_lock(), which
  * returns w without the lock bit; release with slot_unlock(e, new_w),

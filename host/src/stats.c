@@ -10,7 +10,7 @@
 #include "store.h"
 
 /* Add (sign = +1) or remove (-1) one entry's content from the counters. */
-void stats_account(struct vswap_shard *sh, uint64_t w, int sign)
+void stats_account(struct vswap_shard *sh, uint64_t w, uint32_t hdr, int sign)
 {
 	uint32_t len = slot_len(w);
 
@@ -26,12 +26,12 @@ void stats_account(struct vswap_shard *sh, uint64_t w, int sign)
 	case SLOT_COMP:
 		SHARD_ADD(sh, compressed_pages, sign);
 		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(hdr, len));
 		break;
 	case SLOT_RAW:
 		SHARD_ADD(sh, incompressible_pages, sign);
 		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(hdr, len));
 		break;
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
@@ -106,13 +106,13 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 	if (out->pool_bytes_peak < out->pool_bytes)
 		out->pool_bytes_peak = out->pool_bytes;
 	/* Slot table + arena descriptors + same-fill dictionary + object
-	 * headers (8 B each). */
+	 * headers (8 B each with checksums, 4 B without). */
 	out->meta_bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED) +
 			  __atomic_load_n(&s->pool.ms.meta_bytes,
 					  __ATOMIC_RELAXED) +
 			  __atomic_load_n(&s->same.bytes, __ATOMIC_RELAXED) +
 			  (out->compressed_pages + out->incompressible_pages) *
-			  OBJ_HDR_SIZE;
+			  s->pool.hdr;
 	out->compactions = __atomic_load_n(&s->pool.compactions,
 					   __ATOMIC_RELAXED);
 	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,

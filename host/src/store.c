@@ -51,7 +51,8 @@ void vswap_params_init(struct vswap_params *p, uint64_t capacity)
 
 size_t vswap_slot_meta_bytes(void)
 {
-	/* The entry; a pool object adds its 8-byte header (pool.h). */
+	/* The entry; a pool object adds its header (pool.h: 4 bytes, 8 with
+	 * checksums). */
 	return sizeof(struct vswap_slot);
 }
 
@@ -114,9 +115,10 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	 * page, twice over (garbage not yet compacted), plus one open head
 	 * per context and the GC head.
 	 */
-	max_segs = (p->capacity * obj_size(VSWAP_PAGE_SIZE) + VSWAP_SEG_SIZE -
+	max_segs = (p->capacity * obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE) +
+		    VSWAP_SEG_SIZE -
 		    1) / VSWAP_SEG_SIZE * 2 + s->ctx_cap + 2;
-	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max);
+	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max, p->checksum);
 	if (r)
 		goto free_table;
 	memsource_charge_fixed(&s->pool.ms, s->st.bytes);	/* directory */
@@ -177,13 +179,14 @@ static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
 		break;
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
-		tier_free(&s->tier, slot_disk_off(w), obj_size(slot_len(w)));
+		tier_free(&s->tier, slot_disk_off(w),
+			  pool_obj_size(&s->pool, slot_len(w)));
 		break;
 	case SLOT_SAME:
 		same_dict_put(&s->same, slot_loc(w));
 		break;
 	}
-	stats_account(sh, w, -1);
+	stats_account(sh, w, s->pool.hdr, -1);
 }
 
 /* Word @i of a page at any alignment (callers' buffers need not be
@@ -363,7 +366,7 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	/* An overwrite: the entry was counted already, not the reservation. */
 	if (slot_kind(old) != SLOT_EMPTY)
 		table_unref(s, slot);
-	stats_account(&c->shard, w, +1);
+	stats_account(&c->shard, w, s->pool.hdr, +1);
 	ctx_put(c);
 	return VSWAP_OK;
 
@@ -417,26 +420,27 @@ static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 
 /*
  * A slot on disk: one pread of its object (header + payload, as it was in
- * the pool) into the context's scratch. The header must name this slot and
- * carry the tag of a live object: the payload's checksum, or 0 without
- * checksums (a dead object's tag is its length, never 0); a misdirected
- * or zeroed read is INTEGRITY, not data.
+ * the pool) into the context's scratch. The header must name this slot
+ * (and with checksums carry the payload's): a misdirected or zeroed read is
+ * INTEGRITY, not data. A dead object's header names its length instead of
+ * its slot, or carries it as its tag; no entry points at one.
  */
 static int decode_disk(struct vswap_store *s, struct vswap_ctx *c,
 		       uint32_t slot, uint64_t w, void *page)
 {
-	uint32_t len = slot_len(w);
-	uint64_t h;
+	uint32_t len = slot_len(w), hdr = s->pool.hdr, csum = 0;
 
 	if (!obj_len_sane(len) || !tier_attached(&s->tier))
 		return VSWAP_E_INTEGRITY;
-	if (tier_read(&s->tier, slot_disk_off(w), c->scratch, obj_size(len)))
+	if (tier_read(&s->tier, slot_disk_off(w), c->scratch,
+		      obj_size(hdr, len)))
 		return VSWAP_E_IO;
-	memcpy(&h, c->scratch, sizeof(h));
-	if (obj_slot(h) != slot || (!s->params.checksum && obj_tag(h) != 0))
+	if (obj_field(c->scratch, 0) != slot)
 		return VSWAP_E_INTEGRITY;
-	return decode_payload(s, c, slot_kind(w), c->scratch + OBJ_HDR_SIZE,
-			      len, obj_tag(h), page);
+	if (hdr == OBJ_HDR_CSUM)
+		csum = obj_field(c->scratch, 1);
+	return decode_payload(s, c, slot_kind(w), c->scratch + hdr, len, csum,
+			      page);
 }
 
 /* Decode entry @w of @slot (locked) into @page. */

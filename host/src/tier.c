@@ -81,7 +81,8 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 		return VSWAP_E_INVAL;
 	/* Worst case the capacity can need: every slot an as-is page, with
 	 * each chunk half full of holes. Bounds the descriptor directory. */
-	need = (capacity * obj_size(VSWAP_PAGE_SIZE) * 2 >> TIER_CHUNK_SHIFT) + 2;
+	need = (capacity * obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE) * 2 >>
+		TIER_CHUNK_SHIFT) + 2;
 	max_chunks = max_bytes ? max_bytes >> TIER_CHUNK_SHIFT : need;
 	if (max_chunks > need)
 		max_chunks = need;

@@ -160,13 +160,13 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 			a->comp += !raw;
 			a->raw += raw;
 			a->payload += o->len;
-			a->objb += obj_size(o->len);
-			a->freed[o->vi] += obj_size(o->len);
+			a->objb += pool_obj_size(&s->pool, o->len);
+			a->freed[o->vi] += pool_obj_size(&s->pool, o->len);
 			return true;
 		}
 		slot_unlock(e, w);	/* replaced or dropped meanwhile */
 	}
-	tier_free(&s->tier, o->doff, obj_size(o->len));
+	tier_free(&s->tier, o->doff, pool_obj_size(&s->pool, o->len));
 	return false;
 }
 
@@ -213,13 +213,13 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		bool live;
 
 		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
-		if (!obj_len_sane(len) || off + obj_size(len) > seg->used) {
+		if (!obj_len_sane(len) || off + pool_obj_size(&s->pool, len) > seg->used) {
 			dead += seg->used - off;	/* corrupt: stop */
 			break;
 		}
 		if (!live) {
-			dead += obj_size(len);
-			off += obj_size(len);
+			dead += pool_obj_size(&s->pool, len);
+			off += pool_obj_size(&s->pool, len);
 			continue;
 		}
 		if (n >= WB_PREFETCH)
@@ -234,7 +234,7 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		ering[n % WB_PREFETCH] = slot_table_lookup(&s->st, o->slot);
 		__builtin_prefetch(ering[n % WB_PREFETCH], 1);
 		n++;
-		off += obj_size(len);
+		off += pool_obj_size(&s->pool, len);
 	}
 	for (uint64_t i = n > WB_PREFETCH ? n - WB_PREFETCH : 0; i < n; i++)
 		pages += repoint(s, a, &ring[i % WB_PREFETCH],
@@ -263,7 +263,7 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 		bool live;
 
 		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
-		size = obj_size(len);
+		size = pool_obj_size(&s->pool, len);
 		if (!obj_len_sane(len) || off + size > seg->used)
 			break;		/* corrupt header: stop here */
 		if (!live) {
@@ -315,7 +315,7 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		room = budget;
 	off = ((uint64_t)t->head << TIER_CHUNK_SHIFT) + t->head_used;
 	while (nv < WB_MAX_VICTIMS && total < room &&
-	       nobj + VSWAP_SEG_SIZE / obj_size(1) <= WB_MAX_OBJS) {
+	       nobj + VSWAP_SEG_SIZE / pool_obj_size(&s->pool, 1) <= WB_MAX_OBJS) {
 		struct vswap_segment *seg =
 			pool_take_oldest(&s->pool, born_before, room - total);
 		struct wb_victim *v;

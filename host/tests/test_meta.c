@@ -8,8 +8,8 @@
  *     values share a refcounted dictionary entry (many distinct values,
  *     refcounts back to 0 and reused, a full dictionary falls back to
  *     compressed objects);
- *   - a disk load checks the object header: wrong slot, wrong checksum,
- *     a non-zero tag without checksums are all INTEGRITY;
+ *   - a disk load checks the object header: a wrong slot, a wrong
+ *     checksum, a dead header are all INTEGRITY;
  *   - 2^32 - 1 is a valid slot number (the back-pointer is 32 bits);
  *   - writeback finds the oldest segments behind more than its scan limit
  *     of sealed segments.
@@ -247,7 +247,7 @@ static void same_dictionary_full(void **state)
 	vswap_store_destroy(s);
 }
 
-/* Pages on disk of slots 0..15: the file offset of slot @slot's header. */
+/* A store with slots 0..15 on disk (text pages). */
 static struct vswap_store *on_disk(int fd, bool csum)
 {
 	struct vswap_writeback_result res;
@@ -264,14 +264,15 @@ static struct vswap_store *on_disk(int fd, bool csum)
 	return s;
 }
 
-static void flip_header(int fd, int64_t payload_off, uint64_t mask)
+/* Flip @mask in u32 field @i of the header at @off (0: slot, 1: tag). */
+static void flip_header(int fd, int64_t off, unsigned i, uint32_t mask)
 {
-	uint64_t h;
+	uint32_t f;
 
-	assert_true(payload_off >= 8);
-	assert_int_equal(pread(fd, &h, 8, payload_off - 8), 8);
-	h ^= mask;
-	assert_int_equal(pwrite(fd, &h, 8, payload_off - 8), 8);
+	assert_true(off >= 0);
+	assert_int_equal(pread(fd, &f, 4, off + 4 * i), 4);
+	f ^= mask;
+	assert_int_equal(pwrite(fd, &f, 4, off + 4 * i), 4);
 }
 
 static void disk_header_checked(void **state)
@@ -283,13 +284,13 @@ static void disk_header_checked(void **state)
 		int fd = tier_tmpfile();
 		struct vswap_store *s = on_disk(fd, csum);
 
-		/* wrong slot (the back-pointer half) */
-		flip_header(fd, disk_find_payload(fd, 3), UINT64_C(1) << 4);
+		/* wrong slot (the back-pointer) */
+		flip_header(fd, disk_find_header(fd, 3), 0, 1u << 4);
 		assert_int_equal(vswap_load_page(s, 3, page),
 				 VSWAP_E_INTEGRITY);
-		/* wrong tag: a bad checksum, or a non-zero tag without
-		 * checksums (what a dead object's length looks like) */
-		flip_header(fd, disk_find_payload(fd, 9), UINT64_C(1) << 40);
+		/* what a dead copy of the slot looks like: its length in
+		 * the slot field (4-byte headers), or in the tag (8) */
+		flip_header(fd, disk_find_header(fd, 9), csum, 9u ^ 1000u);
 		assert_int_equal(vswap_load_page(s, 9, page),
 				 VSWAP_E_INTEGRITY);
 		assert_int_equal(test_stats(s).integrity_errors, 2);
