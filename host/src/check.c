@@ -70,7 +70,7 @@ static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 	/* The object on disk names this slot and carries its checksum (a
 	 * read that fails proves nothing either way: not checked). */
 	if (tier_read(t, off, a->buf, size) == VSWAP_OK &&
-	    (obj_field(a->buf, 0) != slot ||
+	    (obj_field(a->buf, 0) != obj_slot_code((uint32_t)slot) ||
 	     !csum_ok(a, a->buf + hdr, len,
 		      hdr == OBJ_HDR_CSUM ? obj_field(a->buf, 1) : 0)))
 		a->ok = false;

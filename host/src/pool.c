@@ -283,7 +283,7 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
 	}
 	off = head->used;
 	base = memsource_addr(&p->ms, head->seg->id) + off;
-	obj_set_field(base, 0, slot);
+	obj_set_field(base, 0, obj_slot_code(slot));
 	if (p->hdr == OBJ_HDR_CSUM)
 		obj_set_field(base, 1, csum);
 	head->used += size;

@@ -13,10 +13,11 @@
  * Object layout in a segment, 8-byte aligned, back to back from offset 0:
  *   header, p->hdr bytes (fixed per store):
  *     with checksums (8 bytes): u32 owning slot number (the back-pointer;
- *       every slot number < 2^32 is valid), u32 tag: while the object is
- *       live the checksum of the payload, once it is dead its length;
- *     without (4 bytes): one u32 field: the owning slot while the object
- *       is live, its length once it is dead;
+ *       every slot number < 2^32 is valid; stored inverted, see
+ *       obj_slot_code), u32 tag: while the object is live the checksum of
+ *       the payload, once it is dead its length;
+ *     without (4 bytes): one u32 field: the owning slot (inverted) while
+ *       the object is live, its length once it is dead;
  *   payload (length bytes), padding to 8.
  * So a header holds no redundancy: 8 bytes with checksums, 4 without.
  * Liveness is not a bit: an object is live iff its slot's entry points at
@@ -88,6 +89,17 @@ static inline uint32_t obj_field(const void *hdr, unsigned i)
 static inline void obj_set_field(void *hdr, unsigned i, uint32_t v)
 {
 	__atomic_store_n((uint32_t *)hdr + i, v, __ATOMIC_RELAXED);
+}
+
+/*
+ * The slot field holds the slot number inverted (its own inverse), so an
+ * all-zero extent (a hole, a zeroed read) never names slot 0, the slot most
+ * likely in use; it names slot 2^32 - 1, which exists only at the maximum
+ * capacity. A dead length (<= 4096) is stored as is.
+ */
+static inline uint32_t obj_slot_code(uint32_t v)
+{
+	return ~v;
 }
 
 /* Handle <-> entry location (slot_table.h); offsets are 8-aligned. */
@@ -239,7 +251,7 @@ static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
 	    !memsource_arena(&p->ms, id))
 		return NULL;
 	base = memsource_addr(&p->ms, id) + off;
-	if (obj_field(base, 0) != slot)
+	if (obj_field(base, 0) != obj_slot_code(slot))
 		return NULL;
 	*csum = p->hdr == OBJ_HDR_CSUM ? obj_field(base, 1) : 0;
 	return base + p->hdr;
@@ -251,10 +263,10 @@ static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
  * at @off is live iff its slot's entry points at it right now (an unlocked
  * snapshot of the entry word). Returns its payload length (the entry's
  * when live, the dead header's length field otherwise), *slot the
- * header's slot field and *live. A return of 0 or > VSWAP_PAGE_SIZE means a corrupt header:
- * the walk stops there. Acquire on the entry: a killer writes the tag
- * before the release that unlocks the entry, so an entry seen no longer
- * pointing here comes with the length in the header.
+ * header's slot field and *live. A return of 0 or > VSWAP_PAGE_SIZE means
+ * a corrupt header: the walk stops there. Acquire on the entry: a killer
+ * writes the length before the release that unlocks the entry, so an
+ * entry seen no longer pointing here comes with the length in the header.
  */
 static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
 				     uint32_t off, uint32_t *slot, bool *live)
@@ -262,7 +274,7 @@ static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
 	const unsigned char *hdr = memsource_addr(&p->ms, seg_id) + off;
 	struct vswap_slot *e = NULL;
 
-	*slot = obj_field(hdr, 0);
+	*slot = obj_slot_code(obj_field(hdr, 0));
 	*live = false;
 	if (*slot < p->st->capacity)
 		e = slot_table_lookup(p->st, *slot);

@@ -435,7 +435,7 @@ static int decode_disk(struct vswap_store *s, struct vswap_ctx *c,
 	if (tier_read(&s->tier, slot_disk_off(w), c->scratch,
 		      obj_size(hdr, len)))
 		return VSWAP_E_IO;
-	if (obj_field(c->scratch, 0) != slot)
+	if (obj_field(c->scratch, 0) != obj_slot_code(slot))
 		return VSWAP_E_INTEGRITY;
 	if (hdr == OBJ_HDR_CSUM)
 		csum = obj_field(c->scratch, 1);

@@ -152,8 +152,8 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 		    slot_len(w) == o->len) {
 			bool raw = slot_kind(w) == SLOT_RAW;
 
-			/* The disk copy keeps the live header (slot +
-			 * checksum); the pool copy gets the dead tag. */
+			/* The disk copy keeps the live header (slot, and
+			 * checksum); the pool copy gets the dead length. */
 			pool_mark_dead_owned(&s->pool, o->handle, o->len);
 			slot_unlock(e, slot_w(slot_disk_kind(slot_kind(w)),
 					      o->len, o->doff >> 3));
@@ -212,14 +212,17 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		uint32_t slot, len;
 		bool live;
 
+		uint32_t size;
+
 		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
-		if (!obj_len_sane(len) || off + pool_obj_size(&s->pool, len) > seg->used) {
+		size = pool_obj_size(&s->pool, len);
+		if (!obj_len_sane(len) || off + size > seg->used) {
 			dead += seg->used - off;	/* corrupt: stop */
 			break;
 		}
 		if (!live) {
-			dead += pool_obj_size(&s->pool, len);
-			off += pool_obj_size(&s->pool, len);
+			dead += size;
+			off += size;
 			continue;
 		}
 		if (n >= WB_PREFETCH)
@@ -234,7 +237,7 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		ering[n % WB_PREFETCH] = slot_table_lookup(&s->st, o->slot);
 		__builtin_prefetch(ering[n % WB_PREFETCH], 1);
 		n++;
-		off += pool_obj_size(&s->pool, len);
+		off += size;
 	}
 	for (uint64_t i = n > WB_PREFETCH ? n - WB_PREFETCH : 0; i < n; i++)
 		pages += repoint(s, a, &ring[i % WB_PREFETCH],
@@ -315,7 +318,8 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		room = budget;
 	off = ((uint64_t)t->head << TIER_CHUNK_SHIFT) + t->head_used;
 	while (nv < WB_MAX_VICTIMS && total < room &&
-	       nobj + VSWAP_SEG_SIZE / pool_obj_size(&s->pool, 1) <= WB_MAX_OBJS) {
+	       nobj + VSWAP_SEG_SIZE / pool_obj_size(&s->pool, 1) <=
+	       WB_MAX_OBJS) {
 		struct vswap_segment *seg =
 			pool_take_oldest(&s->pool, born_before, room - total);
 		struct wb_victim *v;

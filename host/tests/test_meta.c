@@ -9,7 +9,7 @@
  *     refcounts back to 0 and reused, a full dictionary falls back to
  *     compressed objects);
  *   - a disk load checks the object header: a wrong slot, a wrong
- *     checksum, a dead header are all INTEGRITY;
+ *     checksum, a dead header, a zeroed extent are all INTEGRITY;
  *   - 2^32 - 1 is a valid slot number (the back-pointer is 32 bits);
  *   - writeback finds the oldest segments behind more than its scan limit
  *     of sealed segments.
@@ -275,6 +275,13 @@ static void flip_header(int fd, int64_t off, unsigned i, uint32_t mask)
 	assert_int_equal(pwrite(fd, &f, 4, off + 4 * i), 4);
 }
 
+/* Set u32 field @i of the header at @off to @v. */
+static void set_header(int fd, int64_t off, unsigned i, uint32_t v)
+{
+	assert_true(off >= 0);
+	assert_int_equal(pwrite(fd, &v, 4, off + 4 * i), 4);
+}
+
 static void disk_header_checked(void **state)
 {
 	unsigned char page[PAGE];
@@ -290,7 +297,7 @@ static void disk_header_checked(void **state)
 				 VSWAP_E_INTEGRITY);
 		/* what a dead copy of the slot looks like: its length in
 		 * the slot field (4-byte headers), or in the tag (8) */
-		flip_header(fd, disk_find_header(fd, 9), csum, 9u ^ 1000u);
+		set_header(fd, disk_find_header(fd, 9), csum, 1000);
 		assert_int_equal(vswap_load_page(s, 9, page),
 				 VSWAP_E_INTEGRITY);
 		assert_int_equal(test_stats(s).integrity_errors, 2);
@@ -307,6 +314,38 @@ static void disk_header_checked(void **state)
 		vswap_store_destroy(s);
 		close(fd);
 	}
+}
+
+/*
+ * A zeroed extent (a hole where an object should be) is refused even for
+ * slot 0 and an as-is page without checksums: the slot field is stored
+ * inverted, so zeroes never name slot 0.
+ */
+static void zeroed_extent_refused(void **state)
+{
+	static const unsigned char zero[4104];
+	struct vswap_writeback_result res;
+	unsigned char page[PAGE];
+	struct vswap_params p;
+	struct vswap_store *s;
+	int fd = tier_tmpfile();
+	int64_t off;
+
+	(void)state;
+	vswap_params_init(&p, 16);
+	s = tier_store_new(&p, fd, 0);
+	store_kind(s, 0, PK_RANDOM, 1);
+	store_kind(s, 1, PK_TEXT, 1);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	assert_int_equal(res.pages, 2);
+	off = disk_find_header(fd, 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(pwrite(fd, zero, sizeof(zero), off),
+			 (ssize_t)sizeof(zero));
+	assert_int_equal(vswap_load_page(s, 0, page), VSWAP_E_INTEGRITY);
+	check_slot(s, 1, PK_TEXT, 1);
+	vswap_store_destroy(s);
+	close(fd);
 }
 
 /* The highest slot number of the largest capacity, through compaction
@@ -400,6 +439,7 @@ int main(void)
 		cmocka_unit_test(same_dictionary),
 		cmocka_unit_test(same_dictionary_full),
 		cmocka_unit_test(disk_header_checked),
+		cmocka_unit_test(zeroed_extent_refused),
 		cmocka_unit_test(last_slot_number),
 		cmocka_unit_test(writeback_beyond_scan_limit),
 	};

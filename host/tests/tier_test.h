@@ -75,7 +75,7 @@ static inline uint64_t file_size(int fd)
 /*
  * File offset of the header of @slot's object in the first chunk of @fd,
  * or -1. Objects are packed from offset 0, 8-aligned, each a header (u32
- * slot, then u32 checksum with checksums on: 8 or 4 bytes) + payload
+ * ~slot, then u32 checksum with checksums on: 8 or 4 bytes) + payload
  * padded to 8; the length is only in the slot entry, so this scans the
  * 8-aligned words for the first header naming @slot. Good enough for the
  * tests' pages, whose payloads hold no such word before it (a wrong find
@@ -89,7 +89,7 @@ static inline int64_t disk_find_header(int fd, uint32_t slot)
 	for (off = 0; off + 8 <= TIER_TEST_CHUNK &&
 	     pread(fd, &f, sizeof(f), (off_t)off) == (ssize_t)sizeof(f);
 	     off += 8)
-		if (f == slot)
+		if (f == ~slot)
 			return (int64_t)off;
 	return -1;
 }
