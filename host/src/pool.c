@@ -12,16 +12,19 @@
  *   - A head (and its segment's bytes beyond "used") belongs to the thread
  *     that owns the head: a context holder, or the compact_lock holder for
  *     gc_head. Nobody else reads a head segment's objects.
- *   - A sealed segment's bytes are immutable except the OBJ_DEAD bit of
- *     headers (set atomically by pool_free). Its "used" is final.
+ *   - A sealed segment's bytes are immutable except the tags of headers
+ *     (pool.h: the checksum of a live object becomes its length when it
+ *     dies; written by the slot-lock holder only). Its "used" is final.
  *   - seg->lv is changed only with atomic RMW: += at append (head owner),
  *     -= at free (slot-lock holder), |= SEALED (sealer, under pool->lock),
  *     |=/&= COMPACTING (compactor, under pool->lock).
  *
- * Object liveness: an object is live iff exactly one slot entry points at
- * it; that entry's lock is held whenever the object becomes dead, so a
+ * Object liveness: an object is live iff its slot's entry points at it
+ * (there is no dead bit); that entry's lock is held whenever the object
+ * becomes dead, and the killer writes the dead tag before unlocking, so a
  * compactor holding the slot lock and seeing the entry still point at the
- * object may move it safely.
+ * object may move it safely, and a walk that sees the entry point
+ * elsewhere finds the length in the tag (pool.h: pool_obj_walk).
  *
  * Who frees an emptied sealed segment (exactly one party, decided by the
  * atomic RMW that observes live reach 0):
@@ -36,7 +39,9 @@
  *
  * Invariants (quiesced; checked by pool_is_valid):
  *   garbage == sum over sealed segments of (SEG_SIZE - live)
- *   for every segment: live == sum of obj_size() of its non-dead objects
+ *   for every segment: the walk of its headers ends exactly at used;
+ *   live == sum of obj_size() of the objects its slots point at; every
+ *   other (dead) header carries a length 1..4096 in its tag
  *   nsealed == length of the sealed list; every sealed seg has SEALED set
  *   ms.seg_bytes == SEG_SIZE * (nsealed + number of open heads)
  */
@@ -49,7 +54,7 @@
 #define SEG_SIZE	VSWAP_SEG_SIZE
 
 int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
-	      uint64_t max_segments, uint64_t pool_max)
+	      uint64_t max_segments, uint64_t pool_max, bool csum)
 {
 	int r;
 
@@ -58,6 +63,7 @@ int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 	if (r)
 		return r;
 	p->st = st;
+	p->hdr = csum ? OBJ_HDR_CSUM : OBJ_HDR_PLAIN;
 	if (pthread_mutex_init(&p->lock, NULL))
 		goto fail;
 	if (pthread_mutex_init(&p->compact_lock, NULL)) {
@@ -140,15 +146,15 @@ void pool_seal(struct vswap_pool *p, struct vswap_head *head)
 		memsource_free(&p->ms, seg);
 }
 
-void pool_free(struct vswap_pool *p, uint64_t handle)
+void pool_free(struct vswap_pool *p, uint64_t handle, uint32_t len)
 {
 	uint32_t id = (uint32_t)(handle >> 32);
 	struct vswap_segment *seg = memsource_seg(&p->ms, id);
-	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms, id) +
-				     (uint32_t)handle);
-	uint64_t h = __atomic_fetch_or(hdr, OBJ_DEAD, __ATOMIC_RELAXED);
-	uint32_t size = obj_size((uint32_t)(h & OBJ_LEN_MASK));
-	uint64_t old = __atomic_fetch_sub(&seg->lv, size, __ATOMIC_ACQ_REL);
+	uint32_t size = pool_obj_size(p, len);
+	uint64_t old;
+
+	pool_mark_dead_owned(p, handle, len);	/* the dead tag, then count */
+	old = __atomic_fetch_sub(&seg->lv, size, __ATOMIC_ACQ_REL);
 
 	if (!(old & SEG_SEALED))
 		return;		/* an open head: its owner seals it later */
@@ -256,10 +262,11 @@ bool pool_charge_meta(struct vswap_pool *p, uint64_t n)
 	return ok;
 }
 
-int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
-	       uint32_t len, unsigned flags, uint64_t *handle, void **payload)
+int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
+	       uint32_t len, uint32_t csum, unsigned flags, uint64_t *handle,
+	       void **payload)
 {
-	uint32_t size = obj_size(len);
+	uint32_t size = pool_obj_size(p, len);
 	unsigned char *base;
 	uint32_t off;
 
@@ -276,51 +283,52 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
 	}
 	off = head->used;
 	base = memsource_addr(&p->ms, head->seg->id) + off;
-	__atomic_store_n((uint64_t *)base,
-			 (slot << OBJ_SLOT_SHIFT) | len, __ATOMIC_RELAXED);
+	obj_set_field(base, 0, obj_slot_code(slot));
+	if (p->hdr == OBJ_HDR_CSUM)
+		obj_set_field(base, 1, csum);
 	head->used += size;
 	__atomic_fetch_add(&head->seg->lv, size, __ATOMIC_RELAXED);
 	*handle = pool_handle(head->seg->id, off);
-	*payload = base + OBJ_HDR_SIZE;
+	*payload = base + p->hdr;
 	return VSWAP_OK;
 }
 
 /*
- * Move the object at @off of @seg (COMPACTING, owned by us) to the GC head
- * if its slot still points at it. compact_lock held.
+ * Move the object at @off of @seg (COMPACTING, owned by us), @len payload
+ * bytes, to the GC head if its slot still points at it. compact_lock held.
  */
 static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
-			uint32_t off, uint64_t h)
+			uint32_t off, uint32_t slot, uint32_t len)
 {
-	uint64_t slot = h >> OBJ_SLOT_SHIFT;
-	uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
 	uint64_t handle = pool_handle(seg->id, off);
 	struct vswap_slot *e;
-	uint64_t w0, nh;
+	uint32_t csum;
+	uint64_t w, nh;
 	void *dst;
 
-	/* A header is host memory like any other: never trust it blindly. */
-	if (slot >= p->st->capacity || len > VSWAP_PAGE_SIZE)
-		return;
 	e = slot_table_lookup(p->st, slot);
 	if (!e)
 		return;
-	w0 = slot_lock_used(e);	/* an EMPTY entry stays untouched */
-	if (w0 == SLOT_EMPTY)
+	w = slot_lock_used(e);	/* an EMPTY entry stays untouched */
+	if (w == SLOT_EMPTY)
 		return;
-	if (!slot_in_pool(slot_kind(w0)) || e->w1 != handle) {
-		slot_unlock(e, w0);	/* freed or replaced meanwhile */
+	if (!slot_in_pool(slot_kind(w)) || slot_loc(w) != pool_loc(handle) ||
+	    slot_len(w) != len) {
+		slot_unlock(e, w);	/* freed or replaced meanwhile */
 		return;
 	}
-	if (pool_alloc(p, &p->gc_head, slot, len, POOL_ALLOC_GC, &nh, &dst)) {
-		slot_unlock(e, w0);	/* no memory: leave it where it is */
+	/* Live under our lock: the checksum (if any) is carried along. */
+	csum = p->hdr == OBJ_HDR_CSUM ?
+	       obj_field(memsource_addr(&p->ms, seg->id) + off, 1) : 0;
+	if (pool_alloc(p, &p->gc_head, slot, len, csum, POOL_ALLOC_GC, &nh,
+		       &dst)) {
+		slot_unlock(e, w);	/* no memory: leave it where it is */
 		return;
 	}
 	memcpy(dst, pool_payload(p, handle), len);
-	e->w1 = nh;
-	pool_free(p, handle);
-	slot_unlock(e, w0);
-	__atomic_fetch_add(&p->compacted_bytes, obj_size(len),
+	pool_free(p, handle, len);
+	slot_unlock(e, slot_w(slot_kind(w), len, pool_loc(nh)));
+	__atomic_fetch_add(&p->compacted_bytes, pool_obj_size(p, len),
 			   __ATOMIC_RELAXED);
 }
 
@@ -430,20 +438,20 @@ static struct vswap_segment *pick_victim(struct vswap_pool *p,
 static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 {
 	struct vswap_segment *best = pick_victim(p, min_free);
-	unsigned char *base;
 
 	if (!best)
 		return false;
-	base = memsource_addr(&p->ms, best->id);
 	for (uint32_t off = 0; off < best->used;) {
-		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
-					     __ATOMIC_RELAXED);
+		uint32_t slot, len;
+		bool live;
 
-		if ((h & OBJ_LEN_MASK) > VSWAP_PAGE_SIZE)
+		len = pool_obj_walk(p, best->id, off, &slot, &live);
+		if (!obj_len_sane(len) ||
+		    off + pool_obj_size(p, len) > best->used)
 			break;	/* corrupt header: stop; live objects stay */
-		if (!(h & OBJ_DEAD))
-			move_object(p, best, off, h);
-		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));
+		if (live)
+			move_object(p, best, off, slot, len);
+		off += pool_obj_size(p, len);
 	}
 
 	if (pool_put_victim(p, best))
@@ -559,18 +567,19 @@ void pool_seal_gc_head(struct vswap_pool *p)
 static bool seg_is_valid(struct vswap_pool *p, struct vswap_segment *seg,
 			 uint32_t used, uint64_t *live_sum)
 {
-	unsigned char *base = memsource_addr(&p->ms, seg->id);
 	uint64_t live = 0;
 	uint32_t off = 0;
 
 	while (off < used) {
-		uint64_t h = *(uint64_t *)(base + off);
+		uint32_t slot, len;
+		bool is_live;
 
-		if ((h & OBJ_LEN_MASK) > VSWAP_PAGE_SIZE)
-			return false;
-		if (!(h & OBJ_DEAD))
-			live += obj_size((uint32_t)(h & OBJ_LEN_MASK));
-		off += obj_size((uint32_t)(h & OBJ_LEN_MASK));
+		len = pool_obj_walk(p, seg->id, off, &slot, &is_live);
+		if (!obj_len_sane(len))
+			return false;	/* dead tags are lengths too */
+		if (is_live)
+			live += pool_obj_size(p, len);
+		off += pool_obj_size(p, len);
 	}
 	*live_sum += live;
 	return off == used && used <= SEG_SIZE &&

@@ -11,10 +11,30 @@
  * the pool's GC head and frees the emptied segment.
  *
  * Object layout in a segment, 8-byte aligned, back to back from offset 0:
- *   u64 header: bits 0-12 payload length, bit 15 OBJ_DEAD,
- *               bits 32-63 owning slot number (the back-pointer)
- *   payload (length bytes), padding to 8
- * Handle (slot entry w1): segment id << 32 | offset of the header.
+ *   header, p->hdr bytes (fixed per store):
+ *     with checksums (8 bytes): u32 owning slot number (the back-pointer;
+ *       every slot number < 2^32 is valid; stored inverted, see
+ *       obj_slot_code), u32 tag: while the object is live the checksum of
+ *       the payload, once it is dead its length;
+ *     without (4 bytes): one u32 field: the owning slot (inverted) while
+ *       the object is live, its length once it is dead;
+ *   payload (length bytes), padding to 8.
+ * So a header holds no redundancy: 8 bytes with checksums, 4 without.
+ * Liveness is not a bit: an object is live iff its slot's entry points at
+ * it (slot_table.h). A live object's length is the entry's; whoever kills
+ * it (pool_free, pool_mark_dead_owned: the slot-lock holder, before the
+ * unlock that publishes the entry no longer pointing here) writes the
+ * length into the dead field (the tag, or the only field), so a walk of
+ * the segment can still step over it. A 4-byte dead header reads as a
+ * slot number too: harmless, since no entry points at a dead object's
+ * location (it is not reused while its segment lives), so that "slot"'s
+ * entry never points here. Header fields are only accessed as 32-bit
+ * atomics.
+ * pool_obj_walk() is that walk's step; it needs the segment to stay
+ * allocated (owned as a victim, or a quiesced store): no location is
+ * reused meanwhile, so "the entry points here" names this very object.
+ * Handle (in memory): segment id << 32 | offset of the header; an entry
+ * stores the 46-bit pool_loc() of it (segment id << 14 | offset / 8).
  *
  * Segment lv word (atomic): SEG_SEALED | SEG_COMPACTING | live bytes, where
  * live bytes = sum of obj_size() of the segment's live objects. Putting the
@@ -32,10 +52,14 @@
 #include "slot_table.h"
 #include "vswap.h"
 
-#define OBJ_HDR_SIZE		8u
-#define OBJ_LEN_MASK		UINT64_C(0x1fff)
-#define OBJ_DEAD		(UINT64_C(1) << 15)
-#define OBJ_SLOT_SHIFT		32
+/* Header bytes with checksums (slot + tag) and without (slot only). */
+#define OBJ_HDR_CSUM		8u
+#define OBJ_HDR_PLAIN		4u
+#define OBJ_HDR_MAX		OBJ_HDR_CSUM
+
+_Static_assert(VSWAP_SEG_SIZE <= (UINT32_C(8) << 14),
+	       "a segment offset / 8 fits the 14 bits pool_loc gives it");
+_Static_assert(32 + 14 <= SLOT_LOC_BITS, "a pool location fits an entry");
 
 #define SEG_SEALED		(UINT64_C(1) << 63)
 #define SEG_COMPACTING		(UINT64_C(1) << 62)
@@ -45,14 +69,48 @@
 enum seg_state { SEG_STATE_FREE = 0, SEG_STATE_HEAD, SEG_STATE_SEALED,
 		 SEG_STATE_COMPACTING, SEG_STATE_WRITEBACK };
 
-static inline uint32_t obj_size(uint32_t len)
+/* Bytes of an object: header (@hdr bytes) + payload, padded to 8. */
+static inline uint32_t obj_size(uint32_t hdr, uint32_t len)
 {
-	return (OBJ_HDR_SIZE + len + 7u) & ~7u;
+	return (hdr + len + 7u) & ~7u;
 }
 
 static inline uint64_t pool_handle(uint32_t seg_id, uint32_t off)
 {
 	return ((uint64_t)seg_id << 32) | off;
+}
+
+/* Header field @i (0: slot or dead length, 1: tag) of the object at @hdr. */
+static inline uint32_t obj_field(const void *hdr, unsigned i)
+{
+	return __atomic_load_n((const uint32_t *)hdr + i, __ATOMIC_RELAXED);
+}
+
+static inline void obj_set_field(void *hdr, unsigned i, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)hdr + i, v, __ATOMIC_RELAXED);
+}
+
+/*
+ * The slot field holds the slot number inverted (its own inverse), so an
+ * all-zero extent (a hole, a zeroed read) never names slot 0, the slot most
+ * likely in use; it names slot 2^32 - 1, which exists only at the maximum
+ * capacity. A dead length (<= 4096) is stored as is.
+ */
+static inline uint32_t obj_slot_code(uint32_t v)
+{
+	return ~v;
+}
+
+/* Handle <-> entry location (slot_table.h); offsets are 8-aligned. */
+static inline uint64_t pool_loc(uint64_t handle)
+{
+	return ((handle >> 32) << 14) | ((uint32_t)handle >> 3);
+}
+
+static inline uint64_t pool_loc_handle(uint64_t loc)
+{
+	return pool_handle((uint32_t)(loc >> 14), (uint32_t)(loc & 0x3fff) << 3);
 }
 
 /* An open segment being appended to. Owned by whoever owns the head. */
@@ -92,6 +150,7 @@ struct vswap_head {
 struct vswap_pool {
 	struct vswap_memsource ms;
 	struct vswap_slot_table *st;	/* to re-point slots on a move */
+	uint32_t hdr;			/* header bytes; immutable */
 
 	pthread_mutex_t lock;		/* sealed list, segment state */
 	struct vswap_segment *sealed_first, *sealed_last;	/* oldest first */
@@ -121,18 +180,26 @@ struct vswap_pool {
  */
 #define POOL_GC_HEADROOM	VSWAP_SEG_SIZE
 
+/* @csum: objects carry a checksum (8-byte headers, else 4). */
 int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
-	      uint64_t max_segments, uint64_t pool_max);
+	      uint64_t max_segments, uint64_t pool_max, bool csum);
+
+static inline uint32_t pool_obj_size(const struct vswap_pool *p, uint32_t len)
+{
+	return obj_size(p->hdr, len);
+}
 void pool_fini(struct vswap_pool *p);
 
 /*
- * Append an object of @len payload bytes for @slot to @head. On success
- * *handle names it and *payload is where to copy the payload; the object is
- * counted live at once and must be installed in the slot (or freed).
+ * Append an object of @len payload bytes for @slot, checksum @csum, to
+ * @head. On success *handle names it and *payload is where to copy the
+ * payload; the object is counted live at once and must be installed in the
+ * slot (or freed with pool_free) before anybody else can walk its segment.
  * Errors: VSWAP_E_NOSPACE (cap), VSWAP_E_NOMEM.
  */
-int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
-	       uint32_t len, unsigned flags, uint64_t *handle, void **payload);
+int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
+	       uint32_t len, uint32_t csum, unsigned flags, uint64_t *handle,
+	       void **payload);
 /*
  * Where a payload of up to @max_len bytes can be written in @head without
  * sealing it, or NULL. Writing there claims nothing: a following
@@ -143,46 +210,91 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint64_t slot,
 static inline void *pool_head_room(struct vswap_pool *p,
 				   struct vswap_head *head, uint32_t max_len)
 {
-	if (!head->seg || head->used + obj_size(max_len) > VSWAP_SEG_SIZE)
+	if (!head->seg || head->used + pool_obj_size(p, max_len) >
+			  VSWAP_SEG_SIZE)
 		return NULL;
-	return memsource_addr(&p->ms, head->seg->id) + head->used +
-	       OBJ_HDR_SIZE;
+	return memsource_addr(&p->ms, head->seg->id) + head->used + p->hdr;
 }
 
-/* Free an object. Called with the owning slot locked. */
-void pool_free(struct vswap_pool *p, uint64_t handle);
+/*
+ * Free the object @handle of @len payload bytes. Called with the owning
+ * slot locked, before the unlock that stops the entry pointing at it.
+ */
+void pool_free(struct vswap_pool *p, uint64_t handle, uint32_t len);
 /* Seal @head's segment (if any) so it can be compacted or freed. */
 void pool_seal(struct vswap_pool *p, struct vswap_head *head);
 
 static inline const void *pool_payload(struct vswap_pool *p, uint64_t handle)
 {
 	return memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
-	       (uint32_t)handle + OBJ_HDR_SIZE;
+	       (uint32_t)handle + p->hdr;
 }
 
 /*
- * Payload of the object @handle names, if it is a live object of @slot with
- * @len payload bytes; NULL if the handle or the header says otherwise (a
- * corrupt slot entry or header: the load reports INTEGRITY, never reads
- * wild memory). Caller holds the slot lock.
+ * Payload of the object @handle names, if it is an object of @slot whose
+ * @len bytes lie inside its segment, and its checksum in *csum (0 without
+ * checksums); NULL if
+ * the handle or the header says otherwise (a corrupt slot entry or header:
+ * the load reports INTEGRITY, never reads wild memory). Caller holds the
+ * slot lock of an entry pointing at @handle (so the object is live).
  */
 static inline const void *pool_lookup(struct vswap_pool *p, uint64_t handle,
-				      uint64_t slot, uint32_t len)
+				      uint32_t slot, uint32_t len,
+				      uint32_t *csum)
 {
 	uint32_t id = (uint32_t)(handle >> 32), off = (uint32_t)handle;
 	const unsigned char *base;
-	uint64_t h;
 
 	if ((id >> VSWAP_ARENA_SHIFT) >= p->ms.max_arenas || (off & 7) ||
-	    len > VSWAP_PAGE_SIZE || off > VSWAP_SEG_SIZE - obj_size(len) ||
+	    len > VSWAP_PAGE_SIZE ||
+	    off > VSWAP_SEG_SIZE - pool_obj_size(p, len) ||
 	    !memsource_arena(&p->ms, id))
 		return NULL;
 	base = memsource_addr(&p->ms, id) + off;
-	h = __atomic_load_n((const uint64_t *)base, __ATOMIC_RELAXED);
-	if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_LEN_MASK) != len ||
-	    (h & OBJ_DEAD))
+	if (obj_field(base, 0) != obj_slot_code(slot))
 		return NULL;
-	return base + OBJ_HDR_SIZE;
+	*csum = p->hdr == OBJ_HDR_CSUM ? obj_field(base, 1) : 0;
+	return base + p->hdr;
+}
+
+/*
+ * One step of a walk over the objects of segment @seg_id, which stays
+ * allocated meanwhile (a victim we own, or a quiesced store): the object
+ * at @off is live iff its slot's entry points at it right now (an unlocked
+ * snapshot of the entry word). Returns its payload length (the entry's
+ * when live, the dead header's length field otherwise), *slot the
+ * header's slot field and *live. A return of 0 or > VSWAP_PAGE_SIZE means
+ * a corrupt header: the walk stops there. Acquire on the entry: a killer
+ * writes the length before the release that unlocks the entry, so an
+ * entry seen no longer pointing here comes with the length in the header.
+ */
+static inline uint32_t pool_obj_walk(struct vswap_pool *p, uint32_t seg_id,
+				     uint32_t off, uint32_t *slot, bool *live)
+{
+	const unsigned char *hdr = memsource_addr(&p->ms, seg_id) + off;
+	struct vswap_slot *e = NULL;
+
+	*slot = obj_slot_code(obj_field(hdr, 0));
+	*live = false;
+	if (*slot < p->st->capacity)
+		e = slot_table_lookup(p->st, *slot);
+	if (e) {
+		uint64_t w = __atomic_load_n(&e->w, __ATOMIC_ACQUIRE);
+
+		if (slot_in_pool(slot_kind(w)) &&
+		    slot_loc(w) == pool_loc(pool_handle(seg_id, off))) {
+			*live = true;
+			return slot_len(w);
+		}
+	}
+	/* Dead: the length is in the tag, or in the only field (read again:
+	 * it may have been the slot when read above). */
+	return obj_field(hdr, p->hdr == OBJ_HDR_CSUM ? 1 : 0);
+}
+
+static inline bool obj_len_sane(uint32_t len)
+{
+	return len && len <= VSWAP_PAGE_SIZE;
 }
 
 /* Pool bytes: segments held + arena metadata + slot table (ms.charged). */
@@ -206,7 +318,7 @@ int64_t pool_compact_all(struct vswap_pool *p);
  * 0 < live <= @max_live, among the first POOL_WB_SCAN; returned marked
  * COMPACTING, unlinked, state WRITEBACK, so compaction and pool_free()
  * leave it to us. NULL if none. Its objects stay readable (and immutable
- * but for OBJ_DEAD) until pool_put_victim(s)().
+ * but for the tags of dying objects) until pool_put_victim(s)().
  */
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live);
@@ -231,19 +343,18 @@ unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
 			  unsigned n);
 /*
  * Writeback's free of an object of a victim it owns (COMPACTING), with
- * the owning slot locked: mark it dead only; the victim's live bytes drop
- * in one pool_release_owned() per victim (nobody else may free a
+ * the owning slot locked: write the dead tag only; the victim's live bytes
+ * drop in one pool_release_owned() per victim (nobody else may free a
  * COMPACTING segment, so the deferred count decides nothing meanwhile).
  */
-static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle)
+static inline void pool_mark_dead_owned(struct vswap_pool *p, uint64_t handle,
+					uint32_t len)
 {
-	uint64_t *hdr = (uint64_t *)(memsource_addr(&p->ms,
-						    (uint32_t)(handle >> 32)) +
-				     (uint32_t)handle);
+	void *hdr = memsource_addr(&p->ms, (uint32_t)(handle >> 32)) +
+		    (uint32_t)handle;
 
-	/* Only the slot-lock holder writes this header word: no RMW. */
-	__atomic_store_n(hdr, __atomic_load_n(hdr, __ATOMIC_RELAXED) |
-			 OBJ_DEAD, __ATOMIC_RELAXED);
+	/* Only the slot-lock holder writes a live object's header. */
+	obj_set_field(hdr, p->hdr == OBJ_HDR_CSUM ? 1 : 0, len);
 }
 void pool_release_owned(struct vswap_pool *p, struct vswap_segment *seg,
 			uint64_t bytes);

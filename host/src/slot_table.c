@@ -29,24 +29,24 @@
  *      The holder either leaves the chunk with live > 0, whose next drop
  *      to 0 retries, or is itself a releaser further along.
  *   3. CAS state RESIDENT|0 -> 0. Success: the chunk is ours; madvise()
- *      zeroes it, which also unlocks every entry; bytes -= 16 KiB and the
+ *      zeroes it, which also unlocks every entry; bytes -= 8 KiB and the
  *      caller uncharges the pool. Failure with live > 0: a store reserved
  *      meanwhile: unlock all, done. Failure with state 0 (another releaser
  *      released it between 1 and 2, and our trylocks faulted pages back):
  *      madvise() all the same (holding every lock of an all-EMPTY chunk,
  *      zeroing it is always content-safe), nothing to uncharge.
  *   A store that reserves a chunk in state 0 (missing or released) charges
- *   16 KiB first (within its budget) and CASes 0 -> RESIDENT|1; it may do
+ *   8 KiB first (within its budget) and CASes 0 -> RESIDENT|1; it may do
  *   so while a releaser still holds the locks (after its step-3 CAS): its
  *   slot_lock() then spins until the madvise() zeroes the entry, and it
  *   writes into a freshly zeroed page. So between a releaser's CAS and its
- *   madvise() the chunk may be charged twice over (16 KiB, transient).
+ *   madvise() the chunk may be charged twice over (8 KiB, transient).
  *   Nobody writes to a released chunk without a reservation: loads,
  *   invalidates, compaction and writeback use slot_lock_used(), which
  *   never writes to an entry it saw EMPTY (no CAS either: a failing lock
  *   cmpxchg still writes on x86), and a used entry cannot be in a released
  *   chunk. One window remains: a slot_lock_used() caller that read a used
- *   w0, then stalled while the entry was emptied and its chunk released,
+ *   w, then stalled while the entry was emptied and its chunk released,
  *   runs its CAS on the zero page; the CAS fails (the entry changed) but
  *   faults one 4 KiB page back in. That costs resident memory only, not
  *   accounting or content (the page reads as zeroes), and the chunk's next
@@ -215,7 +215,7 @@ int slot_table_get(struct vswap_slot_table *t, uint64_t slot, uint64_t budget,
 static void unlock_first(struct vswap_slot *chunk, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		__atomic_store_n(&chunk[i].w0, SLOT_EMPTY, __ATOMIC_RELEASE);
+		__atomic_store_n(&chunk[i].w, SLOT_EMPTY, __ATOMIC_RELEASE);
 }
 
 /* Drop the pages of @chunk, whose every entry we hold locked and EMPTY. */
@@ -239,7 +239,7 @@ static uint64_t chunk_release(struct vswap_slot_table *t,
 	for (unsigned i = 0; i < SLOT_CHUNK_ENTRIES; i++) {
 		uint64_t zero = SLOT_EMPTY;
 
-		if (!__atomic_compare_exchange_n(&chunk[i].w0, &zero, SLOT_LOCK,
+		if (!__atomic_compare_exchange_n(&chunk[i].w, &zero, SLOT_LOCK,
 						 false, __ATOMIC_ACQUIRE,
 						 __ATOMIC_RELAXED)) {
 			unlock_first(chunk, i);
@@ -296,10 +296,10 @@ uint64_t slot_lock(struct vswap_slot *e)
 	unsigned spins = 0;
 
 	for (;;) {
-		uint64_t old = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+		uint64_t old = __atomic_load_n(&e->w, __ATOMIC_RELAXED);
 
 		if (!(old & SLOT_LOCK) &&
-		    __atomic_compare_exchange_n(&e->w0, &old, old | SLOT_LOCK,
+		    __atomic_compare_exchange_n(&e->w, &old, old | SLOT_LOCK,
 						true, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return old;
@@ -312,12 +312,12 @@ uint64_t slot_lock_used(struct vswap_slot *e)
 	unsigned spins = 0;
 
 	for (;;) {
-		uint64_t old = __atomic_load_n(&e->w0, __ATOMIC_ACQUIRE);
+		uint64_t old = __atomic_load_n(&e->w, __ATOMIC_ACQUIRE);
 
 		if (old == SLOT_EMPTY)
 			return SLOT_EMPTY;
 		if (!(old & SLOT_LOCK) &&
-		    __atomic_compare_exchange_n(&e->w0, &old, old | SLOT_LOCK,
+		    __atomic_compare_exchange_n(&e->w, &old, old | SLOT_LOCK,
 						true, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return old;
@@ -377,15 +377,14 @@ bool slot_table_is_valid(struct vswap_slot_table *t, uint64_t *used)
 			/* Reads a released chunk's pages: the shared zero
 			 * page, nothing is allocated. */
 			for (unsigned i = 0; i < SLOT_CHUNK_ENTRIES; i++) {
-				uint64_t w0 = __atomic_load_n(&chunk[i].w0,
+				uint64_t w = __atomic_load_n(&chunk[i].w,
 							      __ATOMIC_RELAXED);
 
-				ok &= !(w0 & SLOT_LOCK);
-				ok &= w0 == SLOT_EMPTY ||
-				      slot_kind(w0) != SLOT_EMPTY;
-				ok &= (st & CHUNK_RESIDENT) ||
-				      (w0 == 0 && chunk[i].w1 == 0);
-				live += w0 != SLOT_EMPTY;
+				ok &= !(w & SLOT_LOCK);
+				ok &= w == SLOT_EMPTY ||
+				      slot_kind(w) != SLOT_EMPTY;
+				ok &= (st & CHUNK_RESIDENT) || w == 0;
+				live += w != SLOT_EMPTY;
 			}
 			ok &= (st & CHUNK_LIVE_MASK) == live;
 			n += live;

@@ -5,9 +5,9 @@
  * Layout: a three-level radix table, allocated lazily.
  *   dir[slot >> 20]                -> mid table   (1024 chunk pointers and
  *                                     1024 chunk state words, 12 KiB)
- *   mid->chunk[(slot >> 10) & 1023] -> chunk      (1024 entries, 16 KiB,
+ *   mid->chunk[(slot >> 10) & 1023] -> chunk      (1024 entries, 8 KiB,
  *                                     its own page-aligned mmap)
- *   chunk[slot & 1023]             -> struct vswap_slot (16 bytes)
+ *   chunk[slot & 1023]             -> struct vswap_slot (8 bytes)
  * dir is sized from the capacity at init (4096 pointers = 32 KiB for the
  * maximum 2^32 slots); mid tables and chunk mappings are installed with a
  * CAS on first store and stay at their address until slot_table_clear()
@@ -16,7 +16,7 @@
  * slot allocation fills it.
  *
  * Chunk release (memory follows use): mid->state[m] of chunk m is
- *   bit 31 (CHUNK_RESIDENT): the chunk's 16 KiB are charged (in t->bytes
+ *   bit 31 (CHUNK_RESIDENT): the chunk's 8 KiB are charged (in t->bytes
  *          and the pool budget) and may be resident;
  *   bits 0-30 (live): non-empty entries + reservations of stores in flight.
  * A store reserves its chunk (slot_table_get) before it looks at the entry
@@ -29,29 +29,36 @@
  * unlock. A reservation on a released chunk (state 0) charges the chunk
  * again (slot_table.c has the race analysis).
  *
- * Entry, two 64-bit words:
- *   w0 (atomic): bits 0-2   kind (enum vswap_slot_kind)
- *                bit  3     lock (SLOT_LOCK)
- *                bits 4-16  payload length in the pool (13 bits, <= 4096)
- *                bits 17-31 unused, zero
- *                bits 32-63 checksum of the payload (0 when disabled)
- *   w1 (plain, only under the lock):
- *                SAME:      the repeated 64-bit value (0 = zero page)
- *                COMP, RAW: pool handle (pool.h: segment id << 32 | offset)
- *                DISK_COMP, DISK_RAW: byte offset in the disk tier's file
- *                           of the object's 8-byte header (tier.h); the
- *                           object is the pool object as it was, so its
- *                           extent is obj_size(length) bytes
- *                EMPTY:     0
- * Locking: the lock bit protects both words. Take it with slot_lock(), which
- * returns w0 without the lock bit; release with slot_unlock(e, new_w0), which
- * publishes the new w0 and drops the lock in one release store. The only
- * lock-free access is the unlocked peek at w0 for an EMPTY fast path.
- * EMPTY is exactly w0 == 0 (w1 is ignored): nobody ever stores another
- * EMPTY value. Only a store holding a reservation of the chunk may lock an
- * EMPTY entry (slot_lock); every other locker uses slot_lock_used(), which
- * leaves an EMPTY entry alone, so nobody else writes to (and faults back
- * in) the pages of a released chunk.
+ * Entry, one 64-bit word w (atomic; it is its own lock):
+ *   bits 0-2   kind (enum vswap_slot_kind)
+ *   bit  3     lock (SLOT_LOCK)
+ *   bits 4-16  payload length (13 bits, 1..4096; 0 for EMPTY, ZERO, SAME)
+ *   bits 17-63 location (47 bits), by kind:
+ *     COMP, RAW: the pool object, segment id << 14 | offset / 8 (pool.h:
+ *                pool_loc; offsets are 8-aligned in a 128 KiB segment)
+ *     DISK_COMP, DISK_RAW: byte offset / 8 of the object in the disk
+ *                tier's file (tier.h; the file stays below 2^50 bytes);
+ *                the object is the pool object as it was, its extent
+ *                obj_size(length) bytes
+ *     SAME:      index of the fill value in the store's dictionary
+ *                (same_dict.h), which holds one reference for this entry
+ *     ZERO, EMPTY: 0
+ * The checksum of a payload lives in its object's header (pool.h), not
+ * here. Metadata per stored page: 8 bytes of entry + an object header of
+ * 4 bytes (8 with checksums); a ZERO page 8, a SAME page 8 plus its share
+ * of the dictionary entry of its value.
+ * Locking: the lock bit protects the entry and, for a pool or disk kind,
+ * the object it names (header included). Take it with slot_lock(), which
+ * returns w without the lock bit; release with slot_unlock(e, new_w),
+ * which publishes the new w and drops the lock in one release store. Since
+ * the whole entry is one word, an unlocked acquire load of w is a
+ * consistent snapshot: the segment walks (pool.h: pool_obj_walk) use that
+ * to decide whether an object is live without taking the lock.
+ * EMPTY is exactly w == 0: nobody ever stores another EMPTY value. Only a
+ * store holding a reservation of the chunk may lock an EMPTY entry
+ * (slot_lock); every other locker uses slot_lock_used(), which leaves an
+ * EMPTY entry alone, so nobody else writes to (and faults back in) the
+ * pages of a released chunk.
  */
 #ifndef VSWAP_SLOT_TABLE_H
 #define VSWAP_SLOT_TABLE_H
@@ -62,47 +69,56 @@
 
 enum vswap_slot_kind {
 	SLOT_EMPTY = 0,		/* holds nothing: loads zeroes */
-	SLOT_SAME = 1,		/* same-filled page; value in w1 */
+	SLOT_SAME = 1,		/* same-filled page; dictionary index */
 	SLOT_COMP = 2,		/* compressed pool object */
 	SLOT_RAW = 3,		/* incompressible page stored as-is (4096 B) */
 	SLOT_DISK_COMP = 4,	/* compressed object on the disk tier */
 	SLOT_DISK_RAW = 5,	/* as-is page on the disk tier */
-	/* 6, 7 reserved */
+	SLOT_ZERO = 6,		/* zero-filled page */
+	/* 7 reserved */
 };
 
 #define SLOT_KIND_MASK		UINT64_C(0x7)
 #define SLOT_LOCK		UINT64_C(0x8)
 #define SLOT_LEN_SHIFT		4
 #define SLOT_LEN_MASK		UINT64_C(0x1fff)	/* 13 bits: 0..8191 */
-#define SLOT_CSUM_SHIFT		32
+#define SLOT_LOC_SHIFT		17
+#define SLOT_LOC_BITS		47
+#define SLOT_LOC_MAX		((UINT64_C(1) << SLOT_LOC_BITS) - 1)
 
-/* Atomics: w0 is only accessed with __atomic builtins (it is the lock). */
+/* Atomics: w is only accessed with __atomic builtins (it is the lock). */
 struct vswap_slot {
-	uint64_t w0;		/* atomic */
-	uint64_t w1;		/* under the lock bit of w0 */
+	uint64_t w;
 };
 
-_Static_assert(sizeof(struct vswap_slot) == 16, "16 bytes of metadata per slot");
+_Static_assert(sizeof(struct vswap_slot) == 8, "8 bytes of entry per slot");
 
-static inline unsigned slot_kind(uint64_t w0)
+static inline unsigned slot_kind(uint64_t w)
 {
-	return (unsigned)(w0 & SLOT_KIND_MASK);
+	return (unsigned)(w & SLOT_KIND_MASK);
 }
 
-static inline uint32_t slot_len(uint64_t w0)
+static inline uint32_t slot_len(uint64_t w)
 {
-	return (uint32_t)((w0 >> SLOT_LEN_SHIFT) & SLOT_LEN_MASK);
+	return (uint32_t)((w >> SLOT_LEN_SHIFT) & SLOT_LEN_MASK);
 }
 
-static inline uint32_t slot_csum(uint64_t w0)
+static inline uint64_t slot_loc(uint64_t w)
 {
-	return (uint32_t)(w0 >> SLOT_CSUM_SHIFT);
+	return w >> SLOT_LOC_SHIFT;
 }
 
-static inline uint64_t slot_w0(unsigned kind, uint32_t len, uint32_t csum)
+/* @loc <= SLOT_LOC_MAX, @len <= SLOT_LEN_MASK (callers' invariants). */
+static inline uint64_t slot_w(unsigned kind, uint32_t len, uint64_t loc)
 {
 	return (uint64_t)kind | ((uint64_t)len << SLOT_LEN_SHIFT) |
-	       ((uint64_t)csum << SLOT_CSUM_SHIFT);
+	       (loc << SLOT_LOC_SHIFT);
+}
+
+/* Disk kinds: the object's byte offset in the file. */
+static inline uint64_t slot_disk_off(uint64_t w)
+{
+	return slot_loc(w) << 3;
 }
 
 static inline bool slot_in_pool(unsigned kind)
@@ -221,26 +237,26 @@ static inline uint64_t slot_table_skip(struct vswap_slot_table *t,
 }
 
 /*
- * Lock @e (spin, then yield); returns w0 without the lock bit. Only for a
+ * Lock @e (spin, then yield); returns w without the lock bit. Only for a
  * store holding a reservation of @e's chunk (see above).
  */
 uint64_t slot_lock(struct vswap_slot *e);
 
 /*
- * Lock @e unless it is EMPTY: returns its w0 (locked) or SLOT_EMPTY (not
+ * Lock @e unless it is EMPTY: returns its w (locked) or SLOT_EMPTY (not
  * locked, nothing to unlock). Never writes to an EMPTY entry.
  */
 uint64_t slot_lock_used(struct vswap_slot *e);
 
-static inline void slot_unlock(struct vswap_slot *e, uint64_t w0)
+static inline void slot_unlock(struct vswap_slot *e, uint64_t w)
 {
-	__atomic_store_n(&e->w0, w0 & ~SLOT_LOCK, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->w, w & ~SLOT_LOCK, __ATOMIC_RELEASE);
 }
 
 /* Unlocked peek: true if the entry is EMPTY and not locked right now. */
 static inline bool slot_peek_empty(struct vswap_slot *e)
 {
-	return __atomic_load_n(&e->w0, __ATOMIC_ACQUIRE) == SLOT_EMPTY;
+	return __atomic_load_n(&e->w, __ATOMIC_ACQUIRE) == SLOT_EMPTY;
 }
 
 /* Call fn on every entry of a RESIDENT chunk (for reset/destroy/debug;

@@ -11,28 +11,28 @@
 #include "store.h"
 
 /* Add (sign = +1) or remove (-1) one entry's content from the counters. */
-void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1, int sign)
+void stats_account(struct vswap_shard *sh, uint64_t w, uint32_t hdr, int sign)
 {
-	uint32_t len = slot_len(w0);
+	uint32_t len = slot_len(w);
 
-	switch (slot_kind(w0)) {
+	switch (slot_kind(w)) {
 	case SLOT_EMPTY:
 		return;
+	case SLOT_ZERO:
+		SHARD_ADD(sh, zero_pages, sign);
+		break;
 	case SLOT_SAME:
-		if (w1 == 0)
-			SHARD_ADD(sh, zero_pages, sign);
-		else
-			SHARD_ADD(sh, same_pages, sign);
+		SHARD_ADD(sh, same_pages, sign);
 		break;
 	case SLOT_COMP:
 		SHARD_ADD(sh, compressed_pages, sign);
 		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(hdr, len));
 		break;
 	case SLOT_RAW:
 		SHARD_ADD(sh, incompressible_pages, sign);
 		SHARD_ADD(sh, compressed_bytes, (int64_t)sign * len);
-		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(len));
+		SHARD_ADD(sh, obj_bytes, (int64_t)sign * obj_size(hdr, len));
 		break;
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
@@ -125,12 +125,14 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 					       __ATOMIC_RELAXED);
 	if (out->pool_bytes_peak < out->pool_bytes)
 		out->pool_bytes_peak = out->pool_bytes;
-	/* Slot table + arena descriptors + object headers (8 B each). */
+	/* Slot table + arena descriptors + same-fill dictionary + object
+	 * headers (8 B each with checksums, 4 B without). */
 	out->meta_bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED) +
 			  __atomic_load_n(&s->pool.ms.meta_bytes,
 					  __ATOMIC_RELAXED) +
+			  __atomic_load_n(&s->same.bytes, __ATOMIC_RELAXED) +
 			  (out->compressed_pages + out->incompressible_pages) *
-			  OBJ_HDR_SIZE;
+			  s->pool.hdr;
 	out->compactions = __atomic_load_n(&s->pool.compactions,
 					   __ATOMIC_RELAXED);
 	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,

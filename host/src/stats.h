@@ -60,8 +60,9 @@ struct vswap_shard {
 
 #define SHARD_READ(sh, field) __atomic_load_n(&(sh)->field, __ATOMIC_RELAXED)
 
-/* Add (sign = +1) or remove (-1) the content of slot entry (w0, w1). */
-void stats_account(struct vswap_shard *sh, uint64_t w0, uint64_t w1,
+/* Add (sign = +1) or remove (-1) the content of slot entry @w, in a pool
+ * of @hdr-byte object headers. */
+void stats_account(struct vswap_shard *sh, uint64_t w, uint32_t hdr,
 		   int sign);
 
 #endif /* VSWAP_STATS_H */

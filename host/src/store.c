@@ -6,10 +6,15 @@
  * Every entry point validates its arguments in one place (check_slot /
  * check_range) before touching anything, then runs holding one context
  * (context.h). The data path of a store:
- *   1. same-filled check (early exit on the first differing word);
+ *   1. same-filled check (early exit on the first differing word): a zero
+ *      page is an entry of kind ZERO, any other fill value takes a
+ *      reference in the store's value dictionary (same_dict.h) and the
+ *      entry holds its index; a full dictionary sends the page on to 2.;
  *   2. otherwise compress into the context's scratch, OUTSIDE any slot lock;
- *   3. append the payload to the context's pool head (pool.h);
- *   4. lock the slot, swap in the new entry, free the old object, unlock.
+ *   3. append the object (header: slot + checksum, pool.h) to the
+ *      context's pool head;
+ *   4. lock the slot, kill the old content (dead tag, dictionary
+ *      reference, disk extent), publish the new entry with the unlock.
  * A load locks the slot for the whole decode, so the object cannot be freed
  * or moved by compaction or writeback underneath it. A slot on disk is one
  * pread under its slot lock (decode_disk). A store that hits the pool cap
@@ -46,6 +51,8 @@ void vswap_params_init(struct vswap_params *p, uint64_t capacity)
 
 size_t vswap_slot_meta_bytes(void)
 {
+	/* The entry; a pool object adds its header (pool.h: 4 bytes, 8 with
+	 * checksums). */
 	return sizeof(struct vswap_slot);
 }
 
@@ -111,9 +118,10 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	 * page, twice over (garbage not yet compacted), plus one open head
 	 * per context and the GC head.
 	 */
-	max_segs = (p->capacity * obj_size(VSWAP_PAGE_SIZE) + VSWAP_SEG_SIZE -
+	max_segs = (p->capacity * obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE) +
+		    VSWAP_SEG_SIZE -
 		    1) / VSWAP_SEG_SIZE * 2 + s->ctx_cap + 2;
-	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max);
+	r = pool_init(&s->pool, &s->st, max_segs, p->pool_max, p->checksum);
 	if (r)
 		goto free_table;
 	memsource_charge_fixed(&s->pool.ms, s->st.bytes);	/* directory */
@@ -123,10 +131,13 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 	    memsource_set_policy(&s->pool.ms, p->mpol, p->mpol_nodes,
 				 &max_seg_ids))
 		goto free_pool;
+	r = same_dict_init(&s->same);
+	if (r)
+		goto free_pool;
 	tier_init(&s->tier);	/* no disk until vswap_store_attach_disk */
 	r = wb_init(&s->wb);
 	if (r)
-		goto free_pool;
+		goto free_same;
 	r = VSWAP_E_NOMEM;
 	if (pthread_mutex_init(&s->ctx_lock, NULL))
 		goto free_wb;
@@ -147,6 +158,8 @@ free_lock:
 	pthread_mutex_destroy(&s->ctx_lock);
 free_wb:
 	wb_fini(&s->wb);
+free_same:
+	same_dict_fini(&s->same);
 free_pool:
 	pool_fini(&s->pool);
 free_table:
@@ -160,16 +173,29 @@ out:
 	return NULL;
 }
 
-/* Drop what entry @e holds (slot locked, or store quiesced). */
+/*
+ * Kill what entry @w holds (its slot locked, or store quiesced): the pool
+ * object's dead tag, the disk extent, the dictionary reference. The caller
+ * then publishes the entry's next value.
+ */
 static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
-		       struct vswap_slot *e, uint64_t w0)
+		       uint64_t w)
 {
-	if (slot_in_pool(slot_kind(w0)))
-		pool_free(&s->pool, e->w1);
-	else if (slot_on_disk(slot_kind(w0)))
-		tier_free(&s->tier, e->w1, obj_size(slot_len(w0)));
-	stats_account(sh, w0, e->w1, -1);
-	e->w1 = 0;
+	switch (slot_kind(w)) {
+	case SLOT_COMP:
+	case SLOT_RAW:
+		pool_free(&s->pool, pool_loc_handle(slot_loc(w)), slot_len(w));
+		break;
+	case SLOT_DISK_COMP:
+	case SLOT_DISK_RAW:
+		tier_free(&s->tier, slot_disk_off(w),
+			  pool_obj_size(&s->pool, slot_len(w)));
+		break;
+	case SLOT_SAME:
+		same_dict_put(&s->same, slot_loc(w));
+		break;
+	}
+	stats_account(sh, w, s->pool.hdr, -1);
 }
 
 /* Word @i of a page at any alignment (callers' buffers need not be
@@ -272,8 +298,9 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
-	uint64_t w0, w1, old;
+	uint64_t w = 0, old;
 	uint64_t val;
+	uint32_t idx;
 	int r = check_slot(s, slot, page);
 
 	if (r)
@@ -289,9 +316,14 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	if (!e)
 		goto fail;
 	if (page_same_filled(page, &val)) {
-		w0 = slot_w0(SLOT_SAME, 0, 0);
-		w1 = val;
-	} else {
+		if (!val)
+			w = slot_w(SLOT_ZERO, 0, 0);
+		else if (same_dict_get(&s->same, &s->pool.ms, POOL_GC_HEADROOM,
+				       val, &idx))
+			w = slot_w(SLOT_SAME, 0, idx);
+		/* else: dictionary full, compress it (a tiny object) */
+	}
+	if (!w) {
 		/* Compress straight into the head when it has room for the
 		 * worst case (all but the last few KiB of a segment). */
 		unsigned char *out = pool_head_room(&s->pool, &c->head,
@@ -299,6 +331,7 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 		const void *src;
 		unsigned kind = SLOT_COMP;
 		uint32_t csum = 0;
+		uint64_t handle;
 		void *dst;
 		int n;
 
@@ -321,29 +354,28 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 		}
 		if (s->params.checksum)
 			csum = vswap_xxh32(src, (size_t)n, 0);
-		r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n, 0, &w1,
-			       &dst);
+		r = pool_alloc(&s->pool, &c->head, (uint32_t)slot, (uint32_t)n,
+			       csum, 0, &handle, &dst);
 		/* src is not in the head here: pool_alloc only fails when it
 		 * needed a new segment, i.e. the head had no room for it. */
 		for (int i = 0; r == VSWAP_E_NOSPACE && i < WB_STORE_TRIES &&
 		     wb_pressure(s, c); i++)
-			r = pool_alloc(&s->pool, &c->head, slot, (uint32_t)n,
-				       0, &w1, &dst);
+			r = pool_alloc(&s->pool, &c->head, (uint32_t)slot,
+				       (uint32_t)n, csum, 0, &handle, &dst);
 		if (r)
 			goto fail;
 		if (dst != src)
 			memcpy(dst, src, (size_t)n);
-		w0 = slot_w0(kind, (uint32_t)n, csum);
+		w = slot_w(kind, (uint32_t)n, pool_loc(handle));
 	}
 
 	old = slot_lock(e);
-	drop_entry(s, &c->shard, e, old);
-	e->w1 = w1;
-	slot_unlock(e, w0);
+	drop_entry(s, &c->shard, old);
+	slot_unlock(e, w);
 	/* An overwrite: the entry was counted already, not the reservation. */
 	if (slot_kind(old) != SLOT_EMPTY)
 		table_unref(s, slot);
-	stats_account(&c->shard, w0, w1, +1);
+	stats_account(&c->shard, w, s->pool.hdr, +1);
 	ctx_put(c);
 	return VSWAP_OK;
 
@@ -374,14 +406,17 @@ static unsigned lat_bucket(uint64_t ns)
 	return b < VSWAP_LAT_BUCKETS ? b : VSWAP_LAT_BUCKETS - 1;
 }
 
-/* Verify and decode a payload @src of @len bytes (entry w0) into @page. */
+/*
+ * Verify and decode a payload @src of @len bytes, checksum @csum from its
+ * header, of an entry of @kind into @page.
+ */
 static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
-			  uint64_t w0, const void *src, uint32_t len,
-			  void *page)
+			  unsigned kind, const void *src, uint32_t len,
+			  uint32_t csum, void *page)
 {
-	if (s->params.checksum && vswap_xxh32(src, len, 0) != slot_csum(w0))
+	if (s->params.checksum && vswap_xxh32(src, len, 0) != csum)
 		return VSWAP_E_INTEGRITY;
-	if (slot_kind(w0) == SLOT_RAW || slot_kind(w0) == SLOT_DISK_RAW) {
+	if (kind == SLOT_RAW || kind == SLOT_DISK_RAW) {
 		if (len != VSWAP_PAGE_SIZE)
 			return VSWAP_E_INTEGRITY;
 		memcpy(page, src, VSWAP_PAGE_SIZE);
@@ -394,49 +429,60 @@ static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 
 /*
  * A slot on disk: one pread of its object (header + payload, as it was in
- * the pool) into the context's scratch; the header must name this slot
- * and length (a misdirected or zeroed read is INTEGRITY, not data).
+ * the pool) into the context's scratch. The header must name this slot
+ * (and with checksums carry the payload's): a misdirected or zeroed read is
+ * INTEGRITY, not data. A dead object's header names its length instead of
+ * its slot, or carries it as its tag; no entry points at one.
  */
 static int decode_disk(struct vswap_store *s, struct vswap_ctx *c,
-		       uint64_t slot, uint64_t off, uint64_t w0, void *page)
+		       uint32_t slot, uint64_t w, void *page)
 {
-	uint32_t len = slot_len(w0);
-	uint64_t h;
+	uint32_t len = slot_len(w), hdr = s->pool.hdr, csum = 0;
 
-	if (len > VSWAP_PAGE_SIZE || !tier_attached(&s->tier))
+	if (!obj_len_sane(len) || !tier_attached(&s->tier))
 		return VSWAP_E_INTEGRITY;
-	if (tier_read(&s->tier, off, c->scratch, obj_size(len)))
+	if (tier_read(&s->tier, slot_disk_off(w), c->scratch,
+		      obj_size(hdr, len)))
 		return VSWAP_E_IO;
-	memcpy(&h, c->scratch, sizeof(h));
-	if ((h >> OBJ_SLOT_SHIFT) != slot || (h & OBJ_LEN_MASK) != len)
+	if (obj_field(c->scratch, 0) != obj_slot_code(slot))
 		return VSWAP_E_INTEGRITY;
-	return decode_payload(s, c, w0, c->scratch + OBJ_HDR_SIZE, len, page);
+	if (hdr == OBJ_HDR_CSUM)
+		csum = obj_field(c->scratch, 1);
+	return decode_payload(s, c, slot_kind(w), c->scratch + hdr, len, csum,
+			      page);
 }
 
-/* Decode entry @e of @slot (locked) into @page. */
-static int decode(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
-		  struct vswap_slot *e, uint64_t w0, void *page)
+/* Decode entry @w of @slot (locked) into @page. */
+static int decode(struct vswap_store *s, struct vswap_ctx *c, uint32_t slot,
+		  uint64_t w, void *page)
 {
-	uint32_t len = slot_len(w0);
+	uint32_t len = slot_len(w), csum;
 	const void *src;
+	uint64_t val;
 
-	switch (slot_kind(w0)) {
+	switch (slot_kind(w)) {
 	case SLOT_EMPTY:
 		memset(page, 0, VSWAP_PAGE_SIZE);
 		SHARD_ADD(&c->shard, loads_empty, 1);
 		return VSWAP_OK;
+	case SLOT_ZERO:
+		memset(page, 0, VSWAP_PAGE_SIZE);
+		return VSWAP_OK;
 	case SLOT_SAME:
-		fill_page(page, e->w1);
+		if (!same_dict_value(&s->same, slot_loc(w), &val))
+			return VSWAP_E_INTEGRITY;
+		fill_page(page, val);
 		return VSWAP_OK;
 	case SLOT_COMP:
 	case SLOT_RAW:
-		src = pool_lookup(&s->pool, e->w1, slot, len);
+		src = pool_lookup(&s->pool, pool_loc_handle(slot_loc(w)), slot,
+				  len, &csum);
 		if (!src)
 			return VSWAP_E_INTEGRITY;
-		return decode_payload(s, c, w0, src, len, page);
+		return decode_payload(s, c, slot_kind(w), src, len, csum, page);
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
-		return decode_disk(s, c, slot, e->w1, w0, page);
+		return decode_disk(s, c, slot, w, page);
 	default:
 		return VSWAP_E_INTEGRITY;	/* unknown kind: never guess */
 	}
@@ -446,7 +492,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
-	uint64_t t0, w0 = SLOT_EMPTY;
+	uint64_t t0, w = SLOT_EMPTY;
 	unsigned bucket;
 	int r = check_slot(s, slot, page);
 
@@ -461,10 +507,10 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 	} else {
 		/* Held across a disk read too: nobody may free (and reuse)
 		 * the extent underneath; only this slot waits. */
-		w0 = slot_lock_used(e);
-		r = decode(s, c, slot, e, w0, page);
-		if (w0 != SLOT_EMPTY)
-			slot_unlock(e, w0);
+		w = slot_lock_used(e);
+		r = decode(s, c, (uint32_t)slot, w, page);
+		if (w != SLOT_EMPTY)
+			slot_unlock(e, w);
 		if (r == VSWAP_E_INTEGRITY)
 			SHARD_ADD(&c->shard, integrity_errors, 1);
 		if (r == VSWAP_E_IO) {
@@ -475,7 +521,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 	bucket = lat_bucket(now_ns() - t0);	/* SHARD_ADD expands it twice */
 	SHARD_ADD(&c->shard, loads, 1);
 	SHARD_ADD(&c->shard, load_lat_hist[bucket], 1);
-	if (slot_on_disk(slot_kind(w0))) {
+	if (slot_on_disk(slot_kind(w))) {
 		SHARD_ADD(&c->shard, loads_from_disk, 1);
 		SHARD_ADD(&c->shard, disk_load_lat_hist[bucket], 1);
 	}
@@ -499,7 +545,7 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 	SHARD_ADD(&c->shard, invalidates, 1);
 	for (slot = first; slot < end;) {
 		struct vswap_slot *e = slot_table_lookup(&s->st, slot);
-		uint64_t w0;
+		uint64_t w;
 
 		if (!e) {
 			slot = slot_table_skip(&s->st, slot);
@@ -508,10 +554,10 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 		slot++;
 		if (slot_peek_empty(e))
 			continue;
-		w0 = slot_lock_used(e);
-		if (w0 == SLOT_EMPTY)
+		w = slot_lock_used(e);
+		if (w == SLOT_EMPTY)
 			continue;
-		drop_entry(s, &c->shard, e, w0);
+		drop_entry(s, &c->shard, w);
 		SHARD_ADD(&c->shard, invalidated_pages, 1);
 		slot_unlock(e, SLOT_EMPTY);
 		table_unref(s, slot - 1);	/* may release its chunk */
@@ -528,12 +574,12 @@ struct drop_all_arg {
 static void drop_all_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 {
 	struct drop_all_arg *a = arg;
-	uint64_t w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+	uint64_t w = __atomic_load_n(&e->w, __ATOMIC_RELAXED);
 
 	(void)slot;
-	if (slot_kind(w0) != SLOT_EMPTY)
-		drop_entry(a->s, a->shard, e, w0);
-	__atomic_store_n(&e->w0, SLOT_EMPTY, __ATOMIC_RELAXED);
+	if (slot_kind(w) != SLOT_EMPTY)
+		drop_entry(a->s, a->shard, w);
+	__atomic_store_n(&e->w, SLOT_EMPTY, __ATOMIC_RELAXED);
 }
 
 /* Drop every slot and give all pool memory back. Store quiesced. */
@@ -549,6 +595,7 @@ static void drop_all(struct vswap_store *s)
 	before = s->st.bytes;
 	slot_table_clear(&s->st);
 	memsource_uncharge(&s->pool.ms, before - s->st.bytes);
+	memsource_uncharge(&s->pool.ms, same_dict_clear(&s->same));
 	__atomic_store_n(&s->pool.gc_active, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->pool.gc_idle_until, 0, __ATOMIC_RELAXED);
 }
@@ -577,6 +624,7 @@ void vswap_store_destroy(struct vswap_store *s)
 		pthread_key_delete(s->ctx_key);
 	pthread_mutex_destroy(&s->ctx_lock);
 	wb_fini(&s->wb);
+	same_dict_fini(&s->same);
 	tier_fini(&s->tier);	/* the fd is the caller's: not closed */
 	pool_fini(&s->pool);
 	slot_table_fini(&s->st);

@@ -8,6 +8,7 @@
  *   codec      ops table of params.codec
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
+ *   same       dictionary of same-fill values (same_dict.h)
  *   tier       the disk tier, if attached (tier.h)
  *   wb         writeback state and its lock (writeback.h)
  *   ctx_lock   serialises context creation; held by ctx_quiesce
@@ -28,6 +29,7 @@
 #include "codec.h"
 #include "context.h"
 #include "pool.h"
+#include "same_dict.h"
 #include "slot_table.h"
 #include "tier.h"
 #include "vswap.h"
@@ -38,6 +40,7 @@ struct vswap_store {
 	const struct vswap_codec_ops *codec;
 	struct vswap_slot_table st;
 	struct vswap_pool pool;
+	struct vswap_same_dict same;
 	struct vswap_tier tier;
 	struct vswap_wb wb;
 	pthread_mutex_t ctx_lock;

@@ -25,8 +25,8 @@
 
 /*
  * The kernel reads the pool objects a pwritev writes while another thread
- * may set an OBJ_DEAD bit in one of their headers (atomically): the copy
- * has the bit or not, and nothing reads it from disk (writeback.h). That
+ * may write the dead tag into one of their headers (atomically): the copy
+ * has it or not, and nothing reads that copy from disk (writeback.h). That
  * is a race only for ThreadSanitizer, which sees pwritev's read as a plain
  * one; tell it to look away for that call (its dynamic annotations).
  */
@@ -81,7 +81,8 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 		return VSWAP_E_INVAL;
 	/* Worst case the capacity can need: every slot an as-is page, with
 	 * each chunk half full of holes. Bounds the descriptor directory. */
-	need = (capacity * obj_size(VSWAP_PAGE_SIZE) * 2 >> TIER_CHUNK_SHIFT) + 2;
+	need = (capacity * obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE) * 2 >>
+		TIER_CHUNK_SHIFT) + 2;
 	max_chunks = max_bytes ? max_bytes >> TIER_CHUNK_SHIFT : need;
 	if (max_chunks > need)
 		max_chunks = need;
@@ -97,6 +98,11 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 	}
 	if (max_chunks >= TIER_NONE)
 		max_chunks = TIER_NONE - 1;
+	/* A slot entry holds offset / 8 in SLOT_LOC_BITS: 2^50 bytes of file
+	 * (need above stays below 2^46; this only states the bound). */
+	if (max_chunks > UINT64_C(1) << (SLOT_LOC_BITS + 3 - TIER_CHUNK_SHIFT))
+		max_chunks = UINT64_C(1) << (SLOT_LOC_BITS + 3 -
+					     TIER_CHUNK_SHIFT);
 	t->ndir = (max_chunks + TIER_DIR_ENTRIES - 1) >> TIER_DIR_SHIFT;
 	t->dir = calloc(t->ndir, sizeof(*t->dir));
 	if (!t->dir)

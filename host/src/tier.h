@@ -7,7 +7,11 @@
  * offset i << TIER_CHUNK_SHIFT). Writeback (writeback.c) appends packed pool
  * objects (8-byte header + payload + padding, exactly as they are in the
  * pool, see pool.h) to the open "disk head" chunk, front to back; a slot on
- * disk names the byte offset of its object's header (slot_table.h). Freed
+ * disk names the byte offset / 8 of its object's header (slot_table.h),
+ * and its length. A live object's header on disk names its slot (and
+ * carries its checksum, with checksums on), which a load verifies; the
+ * length is only in the entry, so the file is not walkable on its own
+ * (nothing walks it: the slot table is the index). Freed
  * objects leave holes; a chunk whose live bytes reach 0 is given back: its
  * file range is punched (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, so the
  * file system frees the blocks) and the chunk goes on the free list, to be

@@ -142,29 +142,31 @@ static void acc_flush(struct vswap_store *s, struct vswap_shard *sh,
 static bool repoint(struct vswap_store *s, struct wb_acc *a,
 		    const struct wb_obj *o, struct vswap_slot *e)
 {
-	uint64_t w0;
+	uint64_t w;
 
 	/* slot_lock_used: an EMPTY entry (maybe of a released chunk) stays
 	 * untouched. */
-	if (e && (w0 = slot_lock_used(e)) != SLOT_EMPTY) {
-		if (slot_in_pool(slot_kind(w0)) && e->w1 == o->handle &&
-		    slot_len(w0) == o->len) {
-			bool raw = slot_kind(w0) == SLOT_RAW;
+	if (e && (w = slot_lock_used(e)) != SLOT_EMPTY) {
+		if (slot_in_pool(slot_kind(w)) &&
+		    slot_loc(w) == pool_loc(o->handle) &&
+		    slot_len(w) == o->len) {
+			bool raw = slot_kind(w) == SLOT_RAW;
 
-			pool_mark_dead_owned(&s->pool, o->handle);
-			e->w1 = o->doff;
-			slot_unlock(e, slot_w0(slot_disk_kind(slot_kind(w0)),
-					       o->len, slot_csum(w0)));
+			/* The disk copy keeps the live header (slot, and
+			 * checksum); the pool copy gets the dead length. */
+			pool_mark_dead_owned(&s->pool, o->handle, o->len);
+			slot_unlock(e, slot_w(slot_disk_kind(slot_kind(w)),
+					      o->len, o->doff >> 3));
 			a->comp += !raw;
 			a->raw += raw;
 			a->payload += o->len;
-			a->objb += obj_size(o->len);
-			a->freed[o->vi] += obj_size(o->len);
+			a->objb += pool_obj_size(&s->pool, o->len);
+			a->freed[o->vi] += pool_obj_size(&s->pool, o->len);
 			return true;
 		}
-		slot_unlock(e, w0);	/* replaced or dropped meanwhile */
+		slot_unlock(e, w);	/* replaced or dropped meanwhile */
 	}
-	tier_free(&s->tier, o->doff, obj_size(o->len));
+	tier_free(&s->tier, o->doff, pool_obj_size(&s->pool, o->len));
 	return false;
 }
 
@@ -200,33 +202,34 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 {
 	const struct wb_victim *v = &s->wb.victims[vi];
 	struct vswap_segment *seg = v->seg;
-	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
 	struct wb_obj ring[WB_PREFETCH];
 	struct vswap_slot *ering[WB_PREFETCH];
 	uint64_t pages = 0, dead = 0, n = 0;
 	uint32_t off = 0;
 
 	while (off < seg->used) {
-		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
-					     __ATOMIC_RELAXED);
-		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
 		struct wb_obj *o;
+		uint32_t slot, len;
+		bool live;
 
-		if (len > VSWAP_PAGE_SIZE) {
+		uint32_t size;
+
+		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
+		size = pool_obj_size(&s->pool, len);
+		if (!obj_len_sane(len) || off + size > seg->used) {
 			dead += seg->used - off;	/* corrupt: stop */
 			break;
 		}
-		if ((h & OBJ_DEAD) ||
-		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
-			dead += obj_size(len);
-			off += obj_size(len);
+		if (!live) {
+			dead += size;
+			off += size;
 			continue;
 		}
 		if (n >= WB_PREFETCH)
 			pages += repoint(s, a, &ring[n % WB_PREFETCH],
 					 ering[n % WB_PREFETCH]);
 		o = &ring[n % WB_PREFETCH];
-		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->slot = slot;
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = v->doff + off;
@@ -234,7 +237,7 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		ering[n % WB_PREFETCH] = slot_table_lookup(&s->st, o->slot);
 		__builtin_prefetch(ering[n % WB_PREFETCH], 1);
 		n++;
-		off += obj_size(len);
+		off += size;
 	}
 	for (uint64_t i = n > WB_PREFETCH ? n - WB_PREFETCH : 0; i < n; i++)
 		pages += repoint(s, a, &ring[i % WB_PREFETCH],
@@ -258,21 +261,20 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 	uint64_t added = 0;
 
 	for (uint32_t off = 0; off < seg->used;) {
-		uint64_t h = __atomic_load_n((uint64_t *)(base + off),
-					     __ATOMIC_RELAXED);
-		uint32_t len = (uint32_t)(h & OBJ_LEN_MASK);
-		uint32_t size = obj_size(len);
 		struct wb_obj *o;
+		uint32_t slot, len, size;
+		bool live;
 
-		if (len > VSWAP_PAGE_SIZE)
+		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
+		size = pool_obj_size(&s->pool, len);
+		if (!obj_len_sane(len) || off + size > seg->used)
 			break;		/* corrupt header: stop here */
-		if ((h & OBJ_DEAD) ||
-		    (h >> OBJ_SLOT_SHIFT) >= s->params.capacity) {
+		if (!live) {
 			off += size;
 			continue;
 		}
 		o = &wb->objs[(*nobj)++];
-		o->slot = h >> OBJ_SLOT_SHIFT;
+		o->slot = slot;
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = base_off + added;
@@ -316,7 +318,8 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		room = budget;
 	off = ((uint64_t)t->head << TIER_CHUNK_SHIFT) + t->head_used;
 	while (nv < WB_MAX_VICTIMS && total < room &&
-	       nobj + VSWAP_SEG_SIZE / obj_size(1) <= WB_MAX_OBJS) {
+	       nobj + VSWAP_SEG_SIZE / pool_obj_size(&s->pool, 1) <=
+	       WB_MAX_OBJS) {
 		struct vswap_segment *seg =
 			pool_take_oldest(&s->pool, born_before, room - total);
 		struct wb_victim *v;

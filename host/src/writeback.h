@@ -17,9 +17,9 @@
  *   3. pwritev the batch at once (one large sequential write), holding no
  *      slot lock: loads and stores of every slot go on meanwhile, served
  *      from the pool copy. The payloads are immutable; a header may get
- *      its OBJ_DEAD bit set (pool_free, atomic) while the kernel copies
- *      it: the disk copy has the bit or not, and disk loads ignore it
- *      (a benign race; tier.c tells ThreadSanitizer so);
+ *      its dead tag (pool_free, one atomic store) while the kernel copies
+ *      it: such a disk copy is never pointed at (step 4 frees it instead
+ *      of re-pointing; a benign race; tier.c tells ThreadSanitizer so);
  *   4. per object, under its slot lock: if the slot still points at the
  *      pool object (the back-pointer check), re-point it at the disk offset
  *      and free the pool object; otherwise (stored over or invalidated
@@ -49,12 +49,13 @@
 
 /*
  * Objects per batch: a batch is at most one 1 MiB chunk; the smallest
- * object is 16 bytes, but real compressed pages are hundreds of bytes or
- * more. 16384 objects (two segments of minimal objects) bound the arrays
- * (16384 x (32 + 16) B = 768 KiB per store with a disk); a batch stops
- * taking victims when another segment might not fit.
+ * object is 8 bytes (4-byte header, pool.h), but real compressed pages are
+ * hundreds of bytes or more. 32768 objects (two segments of minimal
+ * objects) bound the arrays (32768 x (32 + 16) B = 1.5 MiB per store with
+ * a disk); a batch stops taking victims when another segment might not
+ * fit.
  */
-#define WB_MAX_OBJS		16384u
+#define WB_MAX_OBJS		32768u
 /* Victims per batch: a batch of sparse segments still fills its chunk. */
 #define WB_MAX_VICTIMS		64u
 /* Write vector: one entry per gathered object at most, one per whole
