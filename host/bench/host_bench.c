@@ -52,6 +52,7 @@ struct result {
 	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
 	uint64_t pool_compacted;
 	uint64_t pool_full, meta_full, stored_full, payload_full;
+	uint64_t meta_csum, stored_csum;	/* the same corpus, checksums on */
 	uint64_t zpool_full;
 	uint64_t zero_pages, same_pages, incompressible, compressed;
 	uint32_t max_compressed;
@@ -224,7 +225,8 @@ static void keep_min(double *best, double t)
 
 /* ---- libvswap ---- */
 
-static struct vswap_store *new_store(enum vswap_codec codec, int level)
+static struct vswap_store *new_store_csum(enum vswap_codec codec, int level,
+					  bool checksum)
 {
 	struct vswap_params p;
 	struct vswap_store *s;
@@ -233,10 +235,16 @@ static struct vswap_store *new_store(enum vswap_codec codec, int level)
 	vswap_params_init(&p, C.n);
 	p.codec = codec;
 	p.level = level;
+	p.checksum = checksum;
 	s = vswap_store_create(&p, &err);
 	if (!s)
 		die("vswap_store_create: %s", vswap_strerror(err));
 	return s;
+}
+
+static struct vswap_store *new_store(enum vswap_codec codec, int level)
+{
+	return new_store_csum(codec, level, false);
 }
 
 struct job {
@@ -638,6 +646,15 @@ int main(int argc, char **argv)
 	churn(s, &r);
 	vswap_store_destroy(s);
 
+	/* Checksums (off by default) widen each object header by 4 bytes. */
+	s = new_store_csum(VSWAP_CODEC_LZ4, 0, true);
+	run_threads(s, false, 1);
+	verify_all(s, NULL, "after store with checksums");
+	vswap_get_stats(s, &st);
+	r.meta_csum = st.meta_bytes;
+	r.stored_csum = st.stored_pages;
+	vswap_store_destroy(s);
+
 	const double logical = (double)r.stored_churn * CPAGE;
 	struct target t[] = {
 		{ "store_vs_raw_lz4", "store / raw LZ4_compress_default",
@@ -701,11 +718,14 @@ int main(int argc, char **argv)
 	printf("  effective ratio after churn: %.2f (logical / pool)\n",
 	       logical / (double)r.pool_churn);
 	printf("  metadata per stored slot: %.2f bytes = slot table %zu "
-	       "(vswap_slot_meta_bytes) + object headers etc. %.2f\n\n",
+	       "(vswap_slot_meta_bytes) + object headers etc. %.2f\n",
 	       (double)r.meta_full / (double)r.stored_full,
 	       vswap_slot_meta_bytes(),
 	       (double)r.meta_full / (double)r.stored_full -
 	       (double)vswap_slot_meta_bytes());
+	printf("  metadata per stored slot with checksums on (not a "
+	       "target): %.2f bytes\n\n",
+	       (double)r.meta_csum / (double)r.stored_csum);
 
 	printf("targets (load average at start %.2f)\n", r.load1);
 	for (size_t i = 0; i < nt; i++) {
@@ -726,6 +746,8 @@ int main(int argc, char **argv)
 		fprintf(jf, "  \"%s\": %.4f,\n", t[i].key, t[i].value);
 	fprintf(jf, "  \"effective_ratio\": %.4f,\n",
 		logical / (double)r.pool_churn);
+	fprintf(jf, "  \"meta_bytes_per_slot_checksum\": %.4f,\n",
+		(double)r.meta_csum / (double)r.stored_csum);
 	fprintf(jf, "  \"scaling_2_threads_cpu\": %.4f,\n",
 		r.store_cpu_s / r.store2_cpu_s);
 	fprintf(jf, "  \"store_2_threads_cores_used\": %.3f,\n",

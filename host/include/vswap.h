@@ -228,7 +228,8 @@ struct vswap_stats {
 	uint64_t compressed_bytes;	/* payload bytes of pool objects, as-is incl. */
 	uint64_t pool_bytes;		/* host memory held: segments + metadata */
 	uint64_t pool_bytes_peak;
-	uint64_t meta_bytes;		/* slot table + per-object headers */
+	uint64_t meta_bytes;		/* slot table, object headers, arena
+					 * descriptors, same-fill dictionary */
 
 	/* operation counts (totals) */
 	uint64_t stores;
@@ -368,7 +369,10 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 #define VSWAP_NUMA_QUERY_PAGES		512
 int vswap_refresh_nodes(struct vswap_store *s);
 
-/* Bytes of slot-table metadata per stored slot (a compile-time constant). */
+/*
+ * Bytes of one slot-table entry (8). Each pool object adds a 4-byte header
+ * (8 with checksums); meta_bytes in the stats counts everything.
+ */
 size_t vswap_slot_meta_bytes(void);
 
 /*
