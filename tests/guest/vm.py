@@ -139,14 +139,15 @@ class VM:
         return the re.Match. Raises VMError on timeout, QEMU exit or panic."""
         rx = re.compile(pattern)
         end = min(time.time() + timeout, self.deadline)
-        partial = b""
         while True:
             with open(self.log, "rb") as f:
                 f.seek(self.pos)
                 data = f.read()
             if data:
-                lines = (partial + data).split(b"\n")
-                partial = lines.pop()
+                # A line without its newline yet stays unconsumed: the
+                # next read starts at it again (pos is not moved past it).
+                lines = data.split(b"\n")
+                lines.pop()
                 consumed = 0
                 for raw in lines:
                     consumed += len(raw) + 1
