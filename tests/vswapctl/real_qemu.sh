@@ -22,6 +22,8 @@ REAL_QEMU_CHECKS=(
 	"real QEMU NUMA: vswapctl numa changes the policy and prints the placement in force"
 	"real QEMU NUMA: vswapctl numa with a node this host lacks: QEMU's reason, nothing changed"
 	"real QEMU NUMA: vswapctl numa with garbage nodes: usage error (exit 2)"
+	"real QEMU integrity: a corrupted disk tier (checksum=on): every load refused with INTEGRITY, no wrong data"
+	"real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR; counts agree with query-vswap"
 )
 
 # qemu_start NAME EXTRA_ARGS...: a paused q35 VM, QMP on $T/NAME.qmp.
@@ -125,7 +127,7 @@ real_qemu_numa() {
 		-chardev socket,id=qt,path="$T/rqn.qtest",server=on,wait=off \
 		-qtest chardev:qt \
 		-device virtio-vswap-pci,id=vsn,addr=04.0,policy=bind,host-nodes=0; then
-		for c in "${REAL_QEMU_CHECKS[@]:10}"; do nok "$c"; done
+		for c in "${REAL_QEMU_CHECKS[@]:10:7}"; do nok "$c"; done
 		return
 	fi
 	check "real QEMU NUMA: 256 pages stored on a device with policy=bind,host-nodes=0" \
@@ -177,6 +179,70 @@ assert d[\"numa_migrate_pending_bytes\"] == 0 and d[\"numa_migrate_failures\"] =
 		 '$VSWAPCTL' stats --json -q '$T/rqn.qmp' | '$PY' -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"devices\"][0][\"numa_policy\"] != \"bind\")'"
 	check "real QEMU NUMA: vswapctl numa with garbage nodes: usage error (exit 2)" \
 		run_vc 2 "'0-x' is not a list of host nodes (0-63) such as 1 or 0-1,3" numa rqn -q "$T/rqn.qmp" bind 0-x
+}
+
+# Disk rot, the fault an operator can actually meet: pages written back
+# with checksum=on, then bytes of the backing file flipped behind QEMU's
+# back. Every load must fail with INTEGRITY (none returns other data), and
+# VSWAP_INTEGRITY_ERROR must report them.
+real_qemu_integrity() {
+	local drv="$PY $HERE/qtest_driver.py $T/rqi.qtest" evpid
+	if ! qemu_start rqi -accel qtest -qtest-log /dev/null \
+		-chardev socket,id=qt,path="$T/rqi.qtest",server=on,wait=off \
+		-qtest chardev:qt -qmp "unix:$T/rqi-ev.qmp,server=on,wait=off" \
+		-device virtio-vswap-pci,id=vsi,addr=04.0,checksum=on,backing-file="$T/rqi.swap"; then
+		for c in "${REAL_QEMU_CHECKS[@]:17:2}"; do nok "$c"; done
+		return
+	fi
+	"$VSWAPCTL" events -q "$T/rqi-ev.qmp" >"$T/rqi.events" 2>"$T/rqi.events.err" &
+	evpid=$!
+	PIDS+=($evpid)
+	for _ in $(seq 100); do
+		grep -q following "$T/rqi.events.err" && break
+		sleep 0.05
+	done
+	{
+		$drv store 0 64 5 &&
+		"$VSWAPCTL" writeback rqi -q "$T/rqi.qmp" --min-age 0 &&
+		"$PY" - "$T/rqi.swap" <<'PY' &&
+import sys
+# One flipped byte every 512: each 4 KiB object gets several, some
+# headers too (slot or checksum no longer match).
+with open(sys.argv[1], "r+b") as f:
+    data = bytearray(f.read())
+    assert len(data) >= 64 * 4096, len(data)
+    for off in range(100, len(data), 512):
+        data[off] ^= 0x5a
+    f.seek(0)
+    f.write(data)
+PY
+		$drv load 0 64 5
+	} >"$T/rqi.log" 2>&1
+	check "real QEMU integrity: a corrupted disk tier (checksum=on): every load refused with INTEGRITY, no wrong data" \
+		bash -c "cat '$T/rqi.log'; grep -q 'writeback done' '$T/rqi.log' &&
+			 grep -qx 'load integrity 64' '$T/rqi.log' &&
+			 grep -qx 'load data 0' '$T/rqi.log' &&
+			 grep -qx 'load mismatch 0' '$T/rqi.log'"
+	check "real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR; counts agree with query-vswap" bash -c \
+		"for _ in \$(seq 50); do
+			'$VSWAPCTL' stats --json -q '$T/rqi.qmp' >'$T/rqi.json' || exit 1
+			'$PY' - '$T/rqi.events' '$T/rqi.json' <<'PY' && exit 0
+import json, sys
+ev = []
+for line in open(sys.argv[1]):
+    ts, vm, name, data = line.split(' ', 3)
+    if name == 'VSWAP_INTEGRITY_ERROR':
+        ev.append(json.loads(data))
+dev = json.load(open(sys.argv[2]))['devices'][0]
+ok = (ev and all(e['id'] == 'vsi' for e in ev)
+      and sum(e['count'] for e in ev) == 64
+      and dev['integrity_errors'] == 64 and dev['disk_read_errors'] == 0)
+sys.exit(0 if ok else 1)
+PY
+			sleep 0.2
+		 done
+		 cat '$T/rqi.events' '$T/rqi.json'; exit 1"
+	kill $evpid 2>/dev/null
 }
 
 if [ ! -x "$QEMU" ]; then
@@ -234,4 +300,5 @@ print("# vswapctl fields this QEMU does not report:",
 	fi
 	real_qemu_disk_tier
 	real_qemu_numa
+	real_qemu_integrity
 fi
