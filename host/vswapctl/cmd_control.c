@@ -173,6 +173,28 @@ static int open_device(const struct control_opts *o, const char *name,
 	return 0;
 }
 
+/*
+ * Query the device of *entry again (after a change), replacing *list; the
+ * new *entry is borrowed from it. Errors are printed; VEXIT_FAIL.
+ */
+static int reread_device(struct vm *vm, struct json_object **list,
+			 struct json_object **entry)
+{
+	char *label = xstrdup(vm_device_label(*entry));
+	struct verr e;
+	int r;
+
+	json_object_put(*list);
+	*list = NULL;
+	r = vm_pick_device(vm, label, list, entry, &e);
+	free(label);
+	if (r) {
+		vwarn("%s", e.msg);
+		return VEXIT_FAIL;
+	}
+	return 0;
+}
+
 static void print_return(struct json_object *ret)
 {
 	if (!ret || (json_object_is_type(ret, json_type_object) &&
@@ -267,7 +289,6 @@ int cmd_set(int argc, char **argv)
 	struct vmset set = { 0 };
 	uint64_t *vals = NULL;
 	const char *path;
-	char *label;
 	struct vm *vm;
 	char **words;
 	int nr, r, i;
@@ -340,16 +361,9 @@ int cmd_set(int argc, char **argv)
 	}
 
 	/* Read back what the device reports now. */
-	label = xstrdup(vm_device_label(entry));
-	json_object_put(list);
-	list = NULL;
-	r = vm_pick_device(vm, label, &list, &entry, &e);
-	free(label);
-	if (r) {
-		vwarn("%s", e.msg);
-		r = VEXIT_FAIL;
+	r = reread_device(vm, &list, &entry);
+	if (r)
 		goto out;
-	}
 	printf("%s %s:", vm->name, vm_device_label(entry));
 	for (i = 1; i < nr; i++)
 		print_readback(keys[i], entry);
@@ -446,7 +460,6 @@ int cmd_numa(int argc, char **argv)
 	struct json_object *nodes = NULL;
 	struct vmset set = { 0 };
 	const char *cls = NULL;
-	char *label;
 	struct vm *vm;
 	char **words;
 	int nr, r;
@@ -500,16 +513,9 @@ int cmd_numa(int argc, char **argv)
 	}
 
 	/* Read back the placement in force. */
-	label = xstrdup(vm_device_label(entry));
-	json_object_put(list);
-	list = NULL;
-	r = vm_pick_device(vm, label, &list, &entry, &e);
-	free(label);
-	if (r) {
-		vwarn("%s", e.msg);
-		r = VEXIT_FAIL;
+	r = reread_device(vm, &list, &entry);
+	if (r)
 		goto out;
-	}
 	printf("%s %s:", vm->name, vm_device_label(entry));
 	print_placement(entry);
 	r = VEXIT_OK;
