@@ -20,9 +20,10 @@
  *   - counters: stored == zero + same + compressed + incompressible +
  *     disk, and each matches what the slot table holds;
  *   - disk tier: every entry on disk names an 8-aligned extent inside a
- *     chunk in use whose object (one pread) names the entry's slot and
- *     (with checksums on) carries its payload's checksum, and each
- *     chunk's live bytes == the obj_size() sum of the entries on it
+ *     chunk in use whose object (one pread; 8-byte header in every store,
+ *     tier.h) names the entry's slot and carries its payload's checksum,
+ *     and each chunk's live bytes == the tier_obj_size() sum of the
+ *     entries on it
  *     (tier_is_valid, tier.h); the free list is sound.
  * O(stored slots + pool bytes + disk bytes in use); for tests and
  * VSWAP_DEBUG builds.
@@ -58,8 +59,7 @@ static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 {
 	struct vswap_tier *t = &a->s->tier;
 	uint64_t off = slot_disk_off(w), id = off >> TIER_CHUNK_SHIFT;
-	uint32_t len = slot_len(w), size = pool_obj_size(&a->s->pool, len);
-	uint32_t hdr = a->s->pool.hdr;
+	uint32_t len = slot_len(w), size = tier_obj_size(len);
 
 	if (!a->chunk_live || id >= t->nchunks || !obj_len_sane(len) ||
 	    (off & (TIER_CHUNK_SIZE - 1)) + size > TIER_CHUNK_SIZE ||
@@ -67,12 +67,13 @@ static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 		a->ok = false;
 		return;
 	}
-	/* The object on disk names this slot and carries its checksum (a
-	 * read that fails proves nothing either way: not checked). */
+	/* The object on disk names this slot and carries its checksum, in
+	 * every store (a read that fails proves nothing either way: not
+	 * checked). */
 	if (tier_read(t, off, a->buf, size) == VSWAP_OK &&
 	    (obj_field(a->buf, 0) != obj_slot_code((uint32_t)slot) ||
-	     !csum_ok(a, a->buf + hdr, len,
-		      hdr == OBJ_HDR_CSUM ? obj_field(a->buf, 1) : 0)))
+	     vswap_xxh32(a->buf + TIER_OBJ_HDR, len, 0) !=
+	     obj_field(a->buf, 1)))
 		a->ok = false;
 	a->chunk_live[id] += size;
 	a->dpages++;
@@ -154,7 +155,7 @@ int vswap_store_check_locked(struct vswap_store *s)
 	uint64_t used = 0;
 
 	a.same_refs = calloc(s->same.nalloc + 1, sizeof(*a.same_refs));
-	a.buf = malloc(obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE));
+	a.buf = malloc(tier_obj_size(VSWAP_PAGE_SIZE));
 	if (tier_attached(&s->tier) && s->tier.nchunks)
 		a.chunk_live = calloc(s->tier.nchunks, sizeof(*a.chunk_live));
 	if (!a.same_refs || !a.buf ||

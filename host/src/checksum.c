@@ -36,12 +36,20 @@ static inline uint32_t round32(uint32_t acc, uint32_t in)
 	return acc * P1;
 }
 
-uint32_t vswap_xxh32(const void *buf, size_t len, uint32_t seed)
+/*
+ * XXH32 of [buf, buf + len); with @dst, also copy the bytes there in the
+ * same pass (writeback packs a payload it hashes: one read of the source).
+ */
+static inline uint32_t xxh32_body(const void *buf, size_t len, uint32_t seed,
+				  unsigned char *dst)
 {
 	const unsigned char *p = buf;
 	const unsigned char *end = p + len;
 	uint32_t h;
 
+	if (dst)
+		memcpy(dst + (len & ~(size_t)15), p + (len & ~(size_t)15),
+		       len & 15);	/* the tail; stripes below */
 	if (len >= 16) {
 		const unsigned char *limit = end - 16;
 		uint32_t v1 = seed + P1 + P2;
@@ -50,6 +58,10 @@ uint32_t vswap_xxh32(const void *buf, size_t len, uint32_t seed)
 		uint32_t v4 = seed - P1;
 
 		do {
+			if (dst) {
+				memcpy(dst, p, 16);
+				dst += 16;
+			}
 			v1 = round32(v1, rd32(p));
 			v2 = round32(v2, rd32(p + 4));
 			v3 = round32(v3, rd32(p + 8));
@@ -78,4 +90,15 @@ uint32_t vswap_xxh32(const void *buf, size_t len, uint32_t seed)
 	h *= P3;
 	h ^= h >> 16;
 	return h;
+}
+
+uint32_t vswap_xxh32(const void *buf, size_t len, uint32_t seed)
+{
+	return xxh32_body(buf, len, seed, NULL);
+}
+
+uint32_t vswap_xxh32_copy(void *dst, const void *buf, size_t len,
+			  uint32_t seed)
+{
+	return xxh32_body(buf, len, seed, dst);
 }

@@ -10,7 +10,9 @@
  *   - it is verified BEFORE the decompressor ever reads corrupted input;
  *   - the same value stays valid when the object is moved by compaction or
  *     written back to disk as-is (compressed writeback), so the disk tier
- *     can verify what it reads without decompressing.
+ *     can verify what it reads without decompressing. Objects on disk
+ *     always carry it: a store without checksums gets it computed at
+ *     writeback (tier.h).
  * Codec bugs that produce a wrong page from intact input are not caught by
  * this; decompression failures (bad length, LZ4/zstd error) are.
  */
@@ -21,5 +23,9 @@
 #include <stdint.h>
 
 uint32_t vswap_xxh32(const void *buf, size_t len, uint32_t seed);
+/* The same, copying the @len bytes to @dst (not overlapping @buf) in the
+ * same pass. */
+uint32_t vswap_xxh32_copy(void *dst, const void *buf, size_t len,
+			  uint32_t seed);
 
 #endif /* VSWAP_CHECKSUM_H */

@@ -38,8 +38,9 @@
  *                pool_loc; offsets are 8-aligned in a 128 KiB segment)
  *     DISK_COMP, DISK_RAW: byte offset / 8 of the object in the disk
  *                tier's file (tier.h; the file stays below 2^50 bytes);
- *                the object is the pool object as it was, its extent
- *                obj_size(length) bytes
+ *                the object is the payload as it was in the pool behind
+ *                an 8-byte header with checksum (in every store), its
+ *                extent tier_obj_size(length) bytes
  *     SAME:      index of the fill value in the store's dictionary
  *                (same_dict.h), which holds one reference for this entry
  *     ZERO, EMPTY: 0

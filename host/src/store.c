@@ -189,7 +189,7 @@ static void drop_entry(struct vswap_store *s, struct vswap_shard *sh,
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
 		tier_free(&s->tier, slot_disk_off(w),
-			  pool_obj_size(&s->pool, slot_len(w)));
+			  tier_obj_size(slot_len(w)));
 		break;
 	case SLOT_SAME:
 		same_dict_put(&s->same, slot_loc(w));
@@ -408,13 +408,14 @@ static unsigned lat_bucket(uint64_t ns)
 
 /*
  * Verify and decode a payload @src of @len bytes, checksum @csum from its
- * header, of an entry of @kind into @page.
+ * header, of an entry of @kind into @page. @verify: @csum is real (a pool
+ * object of a checksum store, or any object read from disk).
  */
 static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 			  unsigned kind, const void *src, uint32_t len,
-			  uint32_t csum, void *page)
+			  uint32_t csum, bool verify, void *page)
 {
-	if (s->params.checksum && vswap_xxh32(src, len, 0) != csum)
+	if (verify && vswap_xxh32(src, len, 0) != csum)
 		return VSWAP_E_INTEGRITY;
 	if (kind == SLOT_RAW || kind == SLOT_DISK_RAW) {
 		if (len != VSWAP_PAGE_SIZE)
@@ -428,28 +429,27 @@ static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 }
 
 /*
- * A slot on disk: one pread of its object (header + payload, as it was in
- * the pool) into the context's scratch. The header must name this slot
- * (and with checksums carry the payload's): a misdirected or zeroed read is
- * INTEGRITY, not data. A dead object's header names its length instead of
- * its slot, or carries it as its tag; no entry points at one.
+ * A slot on disk: one pread of its object (8-byte header + payload, tier.h,
+ * in every store) into the context's scratch. The header must name this
+ * slot and carry the payload's checksum, whatever the store's checksum
+ * setting: a misdirected or zeroed read, or bytes that changed in the file,
+ * are INTEGRITY, never data. A dead object's header carries its length as
+ * its tag; no entry points at one.
  */
 static int decode_disk(struct vswap_store *s, struct vswap_ctx *c,
 		       uint32_t slot, uint64_t w, void *page)
 {
-	uint32_t len = slot_len(w), hdr = s->pool.hdr, csum = 0;
+	uint32_t len = slot_len(w);
 
 	if (!obj_len_sane(len) || !tier_attached(&s->tier))
 		return VSWAP_E_INTEGRITY;
 	if (tier_read(&s->tier, slot_disk_off(w), c->scratch,
-		      obj_size(hdr, len)))
+		      tier_obj_size(len)))
 		return VSWAP_E_IO;
 	if (obj_field(c->scratch, 0) != obj_slot_code(slot))
 		return VSWAP_E_INTEGRITY;
-	if (hdr == OBJ_HDR_CSUM)
-		csum = obj_field(c->scratch, 1);
-	return decode_payload(s, c, slot_kind(w), c->scratch + hdr, len, csum,
-			      page);
+	return decode_payload(s, c, slot_kind(w), c->scratch + TIER_OBJ_HDR,
+			      len, obj_field(c->scratch, 1), true, page);
 }
 
 /* Decode entry @w of @slot (locked) into @page. */
@@ -479,7 +479,8 @@ static int decode(struct vswap_store *s, struct vswap_ctx *c, uint32_t slot,
 				  len, &csum);
 		if (!src)
 			return VSWAP_E_INTEGRITY;
-		return decode_payload(s, c, slot_kind(w), src, len, csum, page);
+		return decode_payload(s, c, slot_kind(w), src, len, csum,
+				      s->params.checksum, page);
 	case SLOT_DISK_COMP:
 	case SLOT_DISK_RAW:
 		return decode_disk(s, c, slot, w, page);

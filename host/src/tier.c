@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tier.c - disk chunks of the backing file: allocation, freeing with hole
- * punching, and the pwritev/pread calls. See tier.h for the layout, the
+ * punching, and the pwritev/pread calls. See tier.h for the layout (every
+ * object on disk: 8-byte header with checksum, tier_obj_size() bytes), the
  * lv word, who frees an emptied chunk, and the invariants.
  *
  * Lock: tier->lock protects the free list, nchunks, nfree, dir growth and
@@ -22,6 +23,9 @@
 
 #include "pool.h"
 #include "tier.h"
+
+_Static_assert(TIER_OBJ_HDR == OBJ_HDR_CSUM,
+	       "a disk object's header is the checksum store's (tier.h)");
 
 /*
  * The kernel reads the pool objects a pwritev writes while another thread
@@ -81,7 +85,7 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 		return VSWAP_E_INVAL;
 	/* Worst case the capacity can need: every slot an as-is page, with
 	 * each chunk half full of holes. Bounds the descriptor directory. */
-	need = (capacity * obj_size(OBJ_HDR_MAX, VSWAP_PAGE_SIZE) * 2 >>
+	need = (capacity * tier_obj_size(VSWAP_PAGE_SIZE) * 2 >>
 		TIER_CHUNK_SHIFT) + 2;
 	max_chunks = max_bytes ? max_bytes >> TIER_CHUNK_SHIFT : need;
 	if (max_chunks > need)

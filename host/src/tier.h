@@ -4,12 +4,21 @@
  * caller hands in, and the only place that does file I/O.
  *
  * The file is cut into chunks of TIER_CHUNK_SIZE bytes (chunk i at byte
- * offset i << TIER_CHUNK_SHIFT). Writeback (writeback.c) appends packed pool
- * objects (8-byte header + payload + padding, exactly as they are in the
- * pool, see pool.h) to the open "disk head" chunk, front to back; a slot on
- * disk names the byte offset / 8 of its object's header (slot_table.h),
- * and its length. A live object's header on disk names its slot (and
- * carries its checksum, with checksums on), which a load verifies; the
+ * offset i << TIER_CHUNK_SHIFT). Writeback (writeback.c) appends packed
+ * objects to the open "disk head" chunk, front to back; a slot on disk
+ * names the byte offset / 8 of its object's header (slot_table.h), and its
+ * length. An object on disk ALWAYS has the 8-byte header of a checksum
+ * store (pool.h: u32 slot, inverted; u32 XXH32 of the payload), then the
+ * payload as stored (compressed, never decompressed), padded to 8: its
+ * extent is tier_obj_size(len) bytes whatever the store's checksum
+ * setting. A checksum store's objects go out exactly as they are in the
+ * pool; a store without checksums (4-byte pool headers) gets the header
+ * built, and the payload hashed, at writeback time. Why: pool memory
+ * without checksums is the operator's choice (ECC memory, 4 bytes less
+ * metadata per slot), but a file can rot or be written by anyone with
+ * access to it, and a page comes back bit-exact or the load fails, so a
+ * load from disk always verifies slot and checksum (INTEGRITY otherwise).
+ * The checksum lives only on disk: the slot entry does not change. The
  * length is only in the entry, so the file is not walkable on its own
  * (nothing walks it: the slot table is the index). Freed
  * objects leave holes; a chunk whose live bytes reach 0 is given back: its
@@ -20,7 +29,8 @@
  * store never reads what an earlier store or boot left there.
  *
  * Chunk lv word (atomic), same scheme as a pool segment's (pool.h):
- *   TCH_SEALED | live bytes, live = sum of obj_size() of the objects on it
+ *   TCH_SEALED | live bytes, live = sum of tier_obj_size() of the objects
+ *   on it
  *   that a slot points at or that a writeback in flight has not settled yet.
  * Who frees an emptied chunk (exactly one party, by the atomic RMW that sees
  * live reach 0): tier_free() if its fetch_sub saw SEALED; tier_seal_head() if
@@ -43,7 +53,8 @@
  *   every chunk id < nchunks is FREE (on the free list, lv == 0), HEAD
  *   (== head), or SEALED (lv has TCH_SEALED, live > 0);
  *   nfree == length of the free list; live of each chunk == sum of
- *   obj_size() of the slot entries on it; head_used <= TIER_CHUNK_SIZE.
+ *   tier_obj_size() of the slot entries on it;
+ *   head_used <= TIER_CHUNK_SIZE.
  *
  * Lock order: ... slot lock > pool->lock > tier->lock > ms->lock. The punch
  * of a freed chunk runs outside tier->lock (it may be under a slot lock).
@@ -69,6 +80,20 @@
 /* Descriptor blocks of 1024 chunks (1 GiB of file each, 24 KiB). */
 #define TIER_DIR_SHIFT		10
 #define TIER_DIR_ENTRIES	(1u << TIER_DIR_SHIFT)
+
+/*
+ * Header bytes of an object on disk, in every store: slot + XXH32 of the
+ * payload, the checksum store's format (OBJ_HDR_CSUM, pool.h; tier.c
+ * asserts they agree).
+ */
+#define TIER_OBJ_HDR		8u
+
+/* Extent of an object of @len payload bytes on disk: header + payload,
+ * padded to 8. */
+static inline uint32_t tier_obj_size(uint32_t len)
+{
+	return (TIER_OBJ_HDR + len + 7u) & ~7u;
+}
 
 #define TIER_NONE		UINT32_MAX
 #define TCH_SEALED		(UINT64_C(1) << 63)
@@ -168,8 +193,9 @@ static inline void tier_event(struct vswap_tier *t, unsigned ev)
 }
 
 /*
- * Debug: check the invariants above, given @live[i] = sum of obj_size() of
- * the slot entries on chunk i (i < nchunks). Quiesced store only.
+ * Debug: check the invariants above, given @live[i] = sum of
+ * tier_obj_size() of the slot entries on chunk i (i < nchunks). Quiesced
+ * store only.
  */
 bool tier_is_valid(struct vswap_tier *t, const uint64_t *live);
 

@@ -12,16 +12,22 @@
  * except by a load of a slot on disk (its own slot, for one pread).
  *
  * Invariants of a batch (wb->lock held):
- *   bytes claimed at the head for the batch == sum of obj_size() of objs;
+ *   every object written has the 8-byte header with checksum (tier.h):
+ *   the pool's own with checksums, built in the stage without;
+ *   bytes claimed at the head for the batch == bytes written == sum of
+ *   tier_obj_size() of the objects written (objs, and those of whole
+ *   victims, dead ones included);
  *   after step 4 every claimed byte is either pointed at by exactly one
  *   slot entry or was given back with tier_free() (so a chunk's live bytes
- *   stay == the obj_size() sum of the slots on it, as check.c verifies);
+ *   stay == the tier_obj_size() sum of the slots on it, as check.c
+ *   verifies);
  *   a victim is owned (COMPACTING, off the sealed list) from take to put.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "checksum.h"
 #include "stats.h"
 #include "store.h"
 
@@ -46,6 +52,7 @@ void wb_fini(struct vswap_wb *wb)
 {
 	free(wb->objs);
 	free(wb->iov);
+	free(wb->stage);
 	pthread_cond_destroy(&wb->gen_cv);
 	pthread_mutex_destroy(&wb->gen_lock);
 	pthread_mutex_destroy(&wb->lock);
@@ -78,15 +85,22 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 {
 	struct wb_obj *objs;
 	struct iovec *iov;
+	unsigned char *stage = NULL;
+	bool build;
 	int r;
 
 	if (!s)
 		return VSWAP_E_INVAL;
+	/* Pool headers without a checksum: writeback builds the disk's. */
+	build = s->pool.hdr != TIER_OBJ_HDR;
 	objs = calloc(WB_MAX_OBJS, sizeof(*objs));
-	iov = calloc(WB_MAX_IOV, sizeof(*iov));
-	if (!objs || !iov) {
+	iov = calloc(build ? 1 : WB_MAX_IOV, sizeof(*iov));
+	if (build)
+		stage = malloc(TIER_CHUNK_SIZE);
+	if (!objs || !iov || (build && !stage)) {
 		free(objs);
 		free(iov);
+		free(stage);
 		return VSWAP_E_NOMEM;
 	}
 	ctx_quiesce(s);
@@ -95,13 +109,16 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 	if (!r) {
 		s->wb.objs = objs;
 		s->wb.iov = iov;
+		s->wb.stage = stage;
 		objs = NULL;
 		iov = NULL;
+		stage = NULL;
 	}
 	pthread_mutex_unlock(&s->wb.lock);
 	ctx_unquiesce(s);
 	free(objs);
 	free(iov);
+	free(stage);
 	return r;
 }
 
@@ -152,7 +169,7 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 		    slot_len(w) == o->len) {
 			bool raw = slot_kind(w) == SLOT_RAW;
 
-			/* The disk copy keeps the live header (slot, and
+			/* The disk copy has the live header (slot and
 			 * checksum); the pool copy gets the dead length. */
 			pool_mark_dead_owned(&s->pool, o->handle, o->len);
 			slot_unlock(e, slot_w(slot_disk_kind(slot_kind(w)),
@@ -166,7 +183,7 @@ static bool repoint(struct vswap_store *s, struct wb_acc *a,
 		}
 		slot_unlock(e, w);	/* replaced or dropped meanwhile */
 	}
-	tier_free(&s->tier, o->doff, pool_obj_size(&s->pool, o->len));
+	tier_free(&s->tier, o->doff, tier_obj_size(o->len));
 	return false;
 }
 
@@ -185,7 +202,8 @@ static void iov_add(struct vswap_wb *wb, unsigned *niov, void *p, size_t n)
 }
 
 /*
- * After the write of a victim written whole (bytes [0, used) at @doff):
+ * After the write of a victim written whole (bytes [0, used) at @doff; a
+ * checksum store only, so pool and disk sizes agree):
  * re-point every object its slot still names, and settle the rest (dead
  * objects, implausible headers) as dead bytes on disk. Walking after the
  * write finds the headers in cache (the write just read them). Returns
@@ -248,21 +266,26 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 }
 
 /*
- * Gather the live objects of @seg (owned) into the batch. Returns the bytes
- * added. Objects whose header is not plausible are left in the pool (the
- * victim then does not empty and goes back on the sealed list).
+ * Gather the live objects of @seg (owned) into the batch, at most @room
+ * bytes on disk from @base_off (disk offset; @stage: the stage at the same
+ * place, without checksums). Returns the bytes added. Objects whose header
+ * is not plausible, or that do not fit (without checksums a disk object
+ * can be 8 bytes larger than the pool's), are left in the pool (the victim
+ * then does not empty and goes back on the sealed list).
  */
 static uint64_t gather(struct vswap_store *s, unsigned vi,
-		       unsigned *nobj, unsigned *niov, uint64_t base_off)
+		       unsigned *nobj, unsigned *niov, uint64_t base_off,
+		       uint64_t room, unsigned char *stage)
 {
 	struct vswap_wb *wb = &s->wb;
 	struct vswap_segment *seg = wb->victims[vi].seg;
 	unsigned char *base = memsource_addr(&s->pool.ms, seg->id);
+	uint32_t phdr = s->pool.hdr;
 	uint64_t added = 0;
 
 	for (uint32_t off = 0; off < seg->used;) {
 		struct wb_obj *o;
-		uint32_t slot, len, size;
+		uint32_t slot, len, size, dsize;
 		bool live;
 
 		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
@@ -273,14 +296,32 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 			off += size;
 			continue;
 		}
-		o = &wb->objs[(*nobj)++];
+		dsize = tier_obj_size(len);
+		if (added + dsize > room)
+			break;
+		o = &wb->objs[*nobj];
 		o->slot = slot;
 		o->handle = pool_handle(seg->id, off);
 		o->len = len;
 		o->doff = base_off + added;
 		o->vi = vi;
-		iov_add(wb, niov, base + off, size);
-		added += size;
+		if (stage) {
+			/* The payload is immutable while we own the victim
+			 * (only the pool header gets a dead tag): hash it,
+			 * copy it as stored behind the built header. */
+			unsigned char *d = stage + added;
+			uint32_t h[2] = { obj_slot_code(slot) };
+
+			h[1] = vswap_xxh32_copy(d + TIER_OBJ_HDR,
+						base + off + phdr, len, 0);
+			memcpy(d, h, sizeof(h));
+			memset(d + TIER_OBJ_HDR + len, 0,
+			       dsize - TIER_OBJ_HDR - len);
+		} else {
+			iov_add(wb, niov, base + off, size);
+		}
+		(*nobj)++;
+		added += dsize;
 		off += size;
 	}
 	return added;
@@ -332,7 +373,9 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		v->doff = off + total;
 		live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
 		       SEG_LIVE_MASK;
-		v->whole = seg->used - live <= seg->used / WB_WHOLE_DEAD_FRAC &&
+		/* Whole: pool objects are disk objects (checksum store). */
+		v->whole = !wb->stage &&
+			   seg->used - live <= seg->used / WB_WHOLE_DEAD_FRAC &&
 			   seg->used <= room - total;
 		if (v->whole) {
 			iov_add(wb, &niov,
@@ -340,11 +383,18 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 				seg->used);
 			total += seg->used;
 		} else {
-			total += gather(s, nv - 1, &nobj, &niov, off + total);
+			total += gather(s, nv - 1, &nobj, &niov, off + total,
+					room - total,
+					wb->stage ? wb->stage + total : NULL);
 		}
 	}
 	if (!nv)
 		return WB_NOTHING;
+	if (wb->stage && total) {
+		wb->iov[0].iov_base = wb->stage;
+		wb->iov[0].iov_len = total;
+		niov = 1;
+	}
 	if (total) {
 		(void)tier_claim(t, (uint32_t)total);
 		r = tier_write(t, wb->iov, (int)niov, off, total, &ios);

@@ -9,11 +9,21 @@
  * batch:
  *   1. take victims (pool_take_oldest: COMPACTING, unlinked) until their
  *      live bytes would overflow the head chunk's room or the byte budget;
- *   2. a victim with few dead bytes goes in whole ([0, used), one iovec,
- *      dead objects included); of a sparser one, walk the headers and
- *      gather each live object (header + payload, as stored: never
- *      decompressed) into the iovec, adjacent live objects sharing an
- *      entry; claim the same number of bytes at the head chunk;
+ *   2. every object goes to disk with an 8-byte header carrying the
+ *      payload's checksum (tier.h), the payload as stored (compressed,
+ *      never decompressed). A checksum store's pool objects already have
+ *      it: a victim with few dead bytes goes in whole ([0, used), one
+ *      iovec, dead objects included); of a sparser one, walk the headers
+ *      and gather each live object (header + payload) into the iovec,
+ *      adjacent live objects sharing an entry. A store without checksums
+ *      (4-byte pool headers) has every live object packed into the stage
+ *      buffer: a header built now (slot, XXH32 of the payload, hashed
+ *      here, once), the payload copied as stored, zero padding; the
+ *      stage is then the one iovec entry (its victims are never written
+ *      whole). Why a copy: three entries per object (header, payload,
+ *      padding) took several pwritev calls per batch (IOV_MAX) and were
+ *      slower than one memcpy of a payload the hash just brought into
+ *      cache. Claim the bytes written at the head chunk;
  *   3. pwritev the batch at once (one large sequential write), holding no
  *      slot lock: loads and stores of every slot go on meanwhile, served
  *      from the pool copy. The payloads are immutable; a header may get
@@ -33,9 +43,10 @@
  * head chunk, puts the victims back untouched: nothing is lost, the data is
  * still in memory; it is counted and raised as an event.
  *
- * Fields (all under wb->lock unless said otherwise): objs / iov, the current batch's gathered
- * objects and write vector (allocated when a disk is attached); victims,
- * segs: the batch's victims.
+ * Fields (all under wb->lock unless said otherwise): objs / iov / stage,
+ * the current batch's gathered objects, write vector and packed disk
+ * objects (allocated when a disk is attached); victims, segs: the batch's
+ * victims.
  */
 #ifndef VSWAP_WRITEBACK_H
 #define VSWAP_WRITEBACK_H
@@ -49,17 +60,18 @@
 
 /*
  * Objects per batch: a batch is at most one 1 MiB chunk; the smallest
- * object is 8 bytes (4-byte header, pool.h), but real compressed pages are
- * hundreds of bytes or more. 32768 objects (two segments of minimal
- * objects) bound the arrays (32768 x (32 + 16) B = 1.5 MiB per store with
- * a disk); a batch stops taking victims when another segment might not
- * fit.
+ * pool object is 8 bytes (4-byte header, pool.h), but real compressed
+ * pages are hundreds of bytes or more. 32768 objects (two segments of
+ * minimal objects) bound the arrays (32768 x (32 + 16) B = 1.5 MiB per
+ * store with a disk; without checksums 32768 x 32 B + the 1 MiB stage,
+ * one write entry); a batch stops taking victims when another segment
+ * might not fit.
  */
 #define WB_MAX_OBJS		32768u
 /* Victims per batch: a batch of sparse segments still fills its chunk. */
 #define WB_MAX_VICTIMS		64u
-/* Write vector: one entry per gathered object at most, one per whole
- * victim. */
+/* Write vector of a checksum store: one entry per gathered object at
+ * most, one per whole victim; without checksums: the stage. */
 #define WB_MAX_IOV		(WB_MAX_OBJS + WB_MAX_VICTIMS)
 /*
  * A victim with at most 1/8 of its used bytes dead is written whole,
@@ -125,7 +137,10 @@ struct vswap_wb {
 	pthread_cond_t gen_cv;
 	uint64_t gen;
 	struct wb_obj *objs;	/* WB_MAX_OBJS */
-	struct iovec *iov;	/* WB_MAX_IOV */
+	struct iovec *iov;	/* WB_MAX_IOV (1 without checksums) */
+	/* Without checksums: the batch's disk objects (built header,
+	 * payload, zero padding), TIER_CHUNK_SIZE bytes; NULL with. */
+	unsigned char *stage;
 	struct wb_victim victims[WB_MAX_VICTIMS];
 	struct vswap_segment *segs[WB_MAX_VICTIMS];	/* put back at once */
 	struct wb_acc acc;	/* writeback.c: the batch's deferred sums */
