@@ -24,6 +24,8 @@ REAL_QEMU_CHECKS=(
 	"real QEMU NUMA: vswapctl numa with garbage nodes: usage error (exit 2)"
 	"real QEMU integrity: a corrupted disk tier (checksum=on): every load refused with INTEGRITY, no wrong data"
 	"real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR; counts agree with query-vswap"
+	"real QEMU integrity: a corrupted disk tier (checksum=off, the default): every load refused with INTEGRITY, no wrong data"
+	"real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR (checksum=off); counts agree with query-vswap"
 )
 
 # qemu_start NAME EXTRA_ARGS...: a paused q35 VM, QMP on $T/NAME.qmp.
@@ -181,30 +183,37 @@ assert d[\"numa_migrate_pending_bytes\"] == 0 and d[\"numa_migrate_failures\"] =
 		run_vc 2 "'0-x' is not a list of host nodes (0-63) such as 1 or 0-1,3" numa rqn -q "$T/rqn.qmp" bind 0-x
 }
 
-# Disk rot, the fault an operator can actually meet: pages written back
-# with checksum=on, then bytes of the backing file flipped behind QEMU's
-# back. Every load must fail with INTEGRITY (none returns other data), and
-# VSWAP_INTEGRITY_ERROR must report them.
-real_qemu_integrity() {
-	local drv="$PY $HERE/qtest_driver.py $T/rqi.qtest" evpid
-	if ! qemu_start rqi -accel qtest -qtest-log /dev/null \
-		-chardev socket,id=qt,path="$T/rqi.qtest",server=on,wait=off \
-		-qtest chardev:qt -qmp "unix:$T/rqi-ev.qmp,server=on,wait=off" \
-		-device virtio-vswap-pci,id=vsi,addr=04.0,checksum=on,backing-file="$T/rqi.swap"; then
-		for c in "${REAL_QEMU_CHECKS[@]:17:2}"; do nok "$c"; done
+# Disk rot, the fault an operator can actually meet: pages written back,
+# then bytes of the backing file flipped behind QEMU's back. Every load
+# must fail with INTEGRITY (none returns other data), and
+# VSWAP_INTEGRITY_ERROR must report them. With checksum=on and with
+# checksum=off (the default): objects on disk always carry a checksum.
+# real_qemu_integrity_mode on|off FIRST: FIRST indexes the mode's two
+# REAL_QEMU_CHECKS.
+real_qemu_integrity_mode() {
+	local mode=$1 first=$2 vm=rqi-$1
+	local drv="$PY $HERE/qtest_driver.py $T/$vm.qtest" evpid
+	local c_load=${REAL_QEMU_CHECKS[$first]}
+	local c_events=${REAL_QEMU_CHECKS[$((first + 1))]}
+	if ! qemu_start "$vm" -accel qtest -qtest-log /dev/null \
+		-chardev socket,id=qt,path="$T/$vm.qtest",server=on,wait=off \
+		-qtest chardev:qt -qmp "unix:$T/$vm-ev.qmp,server=on,wait=off" \
+		-device virtio-vswap-pci,id=vsi,addr=04.0,checksum="$mode",backing-file="$T/$vm.swap"; then
+		nok "$c_load"
+		nok "$c_events"
 		return
 	fi
-	"$VSWAPCTL" events -q "$T/rqi-ev.qmp" >"$T/rqi.events" 2>"$T/rqi.events.err" &
+	"$VSWAPCTL" events -q "$T/$vm-ev.qmp" >"$T/$vm.events" 2>"$T/$vm.events.err" &
 	evpid=$!
 	PIDS+=($evpid)
 	for _ in $(seq 100); do
-		grep -q following "$T/rqi.events.err" && break
+		grep -q following "$T/$vm.events.err" && break
 		sleep 0.05
 	done
 	{
 		$drv store 0 64 5 &&
-		"$VSWAPCTL" writeback rqi -q "$T/rqi.qmp" --min-age 0 &&
-		"$PY" - "$T/rqi.swap" <<'PY' &&
+		"$VSWAPCTL" writeback "$vm" -q "$T/$vm.qmp" --min-age 0 &&
+		"$PY" - "$T/$vm.swap" <<'PY' &&
 import sys
 # One flipped byte every 512: each 4 KiB object gets several, some
 # headers too (slot or checksum no longer match).
@@ -217,16 +226,16 @@ with open(sys.argv[1], "r+b") as f:
     f.write(data)
 PY
 		$drv load 0 64 5
-	} >"$T/rqi.log" 2>&1
-	check "real QEMU integrity: a corrupted disk tier (checksum=on): every load refused with INTEGRITY, no wrong data" \
-		bash -c "cat '$T/rqi.log'; grep -q 'writeback done' '$T/rqi.log' &&
-			 grep -qx 'load integrity 64' '$T/rqi.log' &&
-			 grep -qx 'load data 0' '$T/rqi.log' &&
-			 grep -qx 'load mismatch 0' '$T/rqi.log'"
-	check "real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR; counts agree with query-vswap" bash -c \
+	} >"$T/$vm.log" 2>&1
+	check "$c_load" \
+		bash -c "cat '$T/$vm.log'; grep -q 'writeback done' '$T/$vm.log' &&
+			 grep -qx 'load integrity 64' '$T/$vm.log' &&
+			 grep -qx 'load data 0' '$T/$vm.log' &&
+			 grep -qx 'load mismatch 0' '$T/$vm.log'"
+	check "$c_events" bash -c \
 		"for _ in \$(seq 50); do
-			'$VSWAPCTL' stats --json -q '$T/rqi.qmp' >'$T/rqi.json' || exit 1
-			'$PY' - '$T/rqi.events' '$T/rqi.json' <<'PY' && exit 0
+			'$VSWAPCTL' stats --json -q '$T/$vm.qmp' >'$T/$vm.json' || exit 1
+			'$PY' - '$T/$vm.events' '$T/$vm.json' <<'PY' && exit 0
 import json, sys
 ev = []
 for line in open(sys.argv[1]):
@@ -241,8 +250,13 @@ sys.exit(0 if ok else 1)
 PY
 			sleep 0.2
 		 done
-		 cat '$T/rqi.events' '$T/rqi.json'; exit 1"
+		 cat '$T/$vm.events' '$T/$vm.json'; exit 1"
 	kill $evpid 2>/dev/null
+}
+
+real_qemu_integrity() {
+	real_qemu_integrity_mode on 17
+	real_qemu_integrity_mode off 19
 }
 
 if [ ! -x "$QEMU" ]; then
