@@ -45,7 +45,8 @@
  *               installed under lock, never moved until fini
  *   head, head_used [writeback lock holder (writeback.h)] the open chunk
  *   full        [atomic] the last write hit ENOSPC or max_chunks: pressure
- *               writeback is not retried until a chunk is freed
+ *               writeback is not retried until a chunk is freed, a write
+ *               succeeds, or once per WB_FULL_RETRY_NS (writeback.h)
  *   events      [atomic] VSWAP_EVENT_* bits not yet taken by the caller
  *   wb_*        [atomic] writeback totals (vswap_stats)
  *

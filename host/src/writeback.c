@@ -592,13 +592,31 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 	return r;
 }
 
+/*
+ * The tier is full: true for one caller per WB_FULL_RETRY_NS, which then
+ * tries the disk again (a failed write marks it full again, a good one
+ * clears it). The first look after the disk filled may retry at once: one
+ * more failed write, then the period applies.
+ */
+static bool full_retry_due(struct vswap_wb *wb)
+{
+	uint64_t now = mono_ns();
+	uint64_t due = __atomic_load_n(&wb->full_retry_ns, __ATOMIC_RELAXED);
+
+	return now >= due &&
+	       __atomic_compare_exchange_n(&wb->full_retry_ns, &due,
+					   now + WB_FULL_RETRY_NS, false,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 {
 	struct vswap_writeback_result res = { 0 };
 	uint64_t target, gen;
 
 	if (!tier_attached(&s->tier) ||
-	    __atomic_load_n(&s->tier.full, __ATOMIC_RELAXED))
+	    (__atomic_load_n(&s->tier.full, __ATOMIC_RELAXED) &&
+	     !full_retry_due(&s->wb)))
 		return false;
 	target = low_watermark(s);
 	if (target == UINT64_MAX)

@@ -99,6 +99,11 @@
  */
 #define WB_SYNC_MAX_FREED	(UINT64_C(8) << 20)
 /*
+ * A full disk tier is retried from the store path at most this often, so
+ * space freed outside our file is found without a caller's writeback.
+ */
+#define WB_FULL_RETRY_NS	UINT64_C(1000000000)
+/*
  * Pressure writebacks a store tries before NOSPACE: one is enough when it
  * writes back itself; a store that waited for someone else's batch may
  * find the room taken by other stores and try again.
@@ -144,6 +149,13 @@ struct vswap_wb {
 	struct wb_victim victims[WB_MAX_VICTIMS];
 	struct vswap_segment *segs[WB_MAX_VICTIMS];	/* put back at once */
 	struct wb_acc acc;	/* writeback.c: the batch's deferred sums */
+	/*
+	 * [atomic] While the tier is full, the earliest CLOCK_MONOTONIC ns
+	 * at which one store may try the disk again (0 = at once): space can come back
+	 * outside our file (another file deleted), which frees no chunk of
+	 * ours and so would never clear tier.full by itself.
+	 */
+	uint64_t full_retry_ns;
 };
 
 struct vswap_store;

@@ -8,6 +8,10 @@
  *                       stays in memory, errors are counted and raised,
  *                       stores end in NOSPACE, every accepted page loads;
  *                       invalidating makes room again
+ *   enospc_space_returns the tmpfs fills up because of another file; once
+ *                       that file is deleted (no slot of ours freed, no
+ *                       caller writeback), stores reach the disk again
+ *                       within WB_FULL_RETRY_NS
  *   max_bytes_full      the same with the attach-time size limit
  *   read_error_truncated the file is truncated behind the library's back:
  *                       loads of pages on disk fail with IO, counted
@@ -17,6 +21,7 @@
  *   write_error_readonly the fd is made read-only (dup2): writeback fails
  *                       (EBADF), nothing moves, then succeeds once writable
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +32,7 @@
 
 #include "vswap_test.h"
 #include "tier_test.h"
+#include "writeback.h"	/* WB_FULL_RETRY_NS */
 
 static enum page_kind mix(unsigned i)
 {
@@ -122,6 +128,84 @@ static void enospc_tmpfs(void **state)
 	}
 	fd = tier_tmpfile_in(dir);
 	full_disk(fd, 0, true);
+	close(fd);
+	if (umount2(dir, MNT_DETACH))
+		printf("# umount %s: %s\n", dir, strerror(errno));
+	rmdir(dir);
+}
+
+/* Fill @fd up to @bytes (or ENOSPC) with a non-zero pattern. */
+static void write_filler(int fd, size_t bytes)
+{
+	static unsigned char buf[64 << 10];
+
+	memset(buf, 0xa5, sizeof(buf));
+	for (size_t done = 0; done < bytes; done += sizeof(buf))
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			break;
+}
+
+static void enospc_space_returns(void **state)
+{
+	static bool ok[NFILL], ok2[NFILL];
+	char dir[] = "/tmp/vswap-tmpfs-XXXXXX", filler[64];
+	struct vswap_params p;
+	struct vswap_store *s;
+	unsigned refused, refused2;
+	uint64_t on_disk;
+	int fd, ffd;
+
+	(void)state;
+	if (!mkdtemp(dir))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m,mode=0700")) {
+		printf("# mount tmpfs: %s: skipped\n", strerror(errno));
+		rmdir(dir);
+		skip();
+	}
+	/* Someone else's file takes all but about 1 MiB. */
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	ffd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(ffd >= 0);
+	write_filler(ffd, 3 * MIB);
+	close(ffd);
+	fd = tier_tmpfile_in(dir);
+	vswap_params_init(&p, 2 * NFILL);
+	p.pool_max = MIB;
+	s = tier_store_new(&p, fd, 0);
+	refused = store_all(s, NFILL, 0, ok);
+	on_disk = test_stats(s).disk_pages;
+	printf("# disk full: %u of %u stores refused, %" PRIu64 " on disk\n",
+	       refused, NFILL, on_disk);
+	assert_true(refused > 0);
+	assert_true(vswap_take_events(s) & VSWAP_EVENT_DISK_FULL);
+
+	/* Space comes back outside our file: nothing of ours was freed. */
+	assert_int_equal(unlink(filler), 0);
+	usleep(WB_FULL_RETRY_NS / 1000 + 100000);
+	refused2 = 0;
+	for (unsigned i = 0; i < NFILL; i++) {
+		unsigned char page[PAGE];
+		int r;
+
+		page_fill(page, mix(i), 7000 + i);
+		r = vswap_store_page(s, NFILL + i, page);
+		if (r != VSWAP_OK && r != VSWAP_E_NOSPACE)
+			fail_msg("store %u: %s", NFILL + i, vswap_error_name(r));
+		ok2[i] = r == VSWAP_OK;
+		refused2 += !ok2[i];
+	}
+	printf("# after the filler went: %u of %u stores refused\n", refused2,
+	       NFILL);
+	/* The pool stayed full: what was accepted went to the 3 MiB freed,
+	 * about three times what the first MiB of disk took. */
+	assert_true(NFILL - refused2 > 2 * on_disk);
+	check_all(s, NFILL, 0, ok);
+	for (unsigned i = 0; i < NFILL; i++)
+		check_slot(s, NFILL + i, ok2[i] ? mix(i) : PK_ZERO,
+			   ok2[i] ? 7000 + i : 0);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
 	close(fd);
 	if (umount2(dir, MNT_DETACH))
 		printf("# umount %s: %s\n", dir, strerror(errno));
@@ -259,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(enospc_tmpfs),
+		cmocka_unit_test(enospc_space_returns),
 		cmocka_unit_test(max_bytes_full),
 		cmocka_unit_test(read_error_truncated),
 		cmocka_unit_test(pipe_then_back),
