@@ -45,24 +45,37 @@ qemu_start() {
 	return 1
 }
 
+# qemu_start_qtest NAME EXTRA_ARGS...: qemu_start with -accel qtest and the
+# qtest socket $T/NAME.qtest that qtest_driver.py plays the guest through.
+qemu_start_qtest() {
+	local name=$1; shift
+	qemu_start "$name" -accel qtest -qtest-log /dev/null \
+		-chardev socket,id=qt,path="$T/$name.qtest",server=on,wait=off \
+		-qtest chardev:qt "$@"
+}
+
+# events_follow NAME: vswapctl events on the second monitor $T/NAME-ev.qmp
+# into $T/NAME.events, once it follows; its pid in $evpid.
+events_follow() {
+	"$VSWAPCTL" events -q "$T/$1-ev.qmp" >"$T/$1.events" 2>"$T/$1.events.err" &
+	evpid=$!
+	PIDS+=($evpid)
+	for _ in $(seq 100); do
+		grep -q following "$T/$1.events.err" && break
+		sleep 0.05
+	done
+}
+
 # The disk tier with real pages: a 1 MiB pool and a 1 MiB disk tier
 # (backing-max) at 00:04.0, two QMP monitors (commands; events).
 real_qemu_disk_tier() {
 	local drv="$PY $HERE/qtest_driver.py $T/rqd.qtest" evpid
-	if ! qemu_start rqd -accel qtest -qtest-log /dev/null \
-		-chardev socket,id=qt,path="$T/rqd.qtest",server=on,wait=off \
-		-qtest chardev:qt -qmp "unix:$T/rqd-ev.qmp,server=on,wait=off" \
+	if ! qemu_start_qtest rqd -qmp "unix:$T/rqd-ev.qmp,server=on,wait=off" \
 		-device virtio-vswap-pci,id=vsd,addr=04.0,backing-file="$T/rqd.swap",backing-max=1M,pool-max=1M; then
 		for c in "${REAL_QEMU_CHECKS[@]:5:5}"; do nok "$c"; done
 		return
 	fi
-	"$VSWAPCTL" events -q "$T/rqd-ev.qmp" >"$T/rqd.events" 2>"$T/rqd.events.err" &
-	evpid=$!
-	PIDS+=($evpid)
-	for _ in $(seq 100); do
-		grep -q following "$T/rqd.events.err" && break
-		sleep 0.05
-	done
+	events_follow rqd
 
 	check "real QEMU disk tier: 128 pages stored through the virtqueue" \
 		bash -c "$drv store 0 128 1 | tee /dev/stderr | grep -qx 'store ok 128'"
@@ -125,9 +138,7 @@ PY
 # 1 s and answers with the previous ones) in all three outputs.
 real_qemu_numa() {
 	local drv="$PY $HERE/qtest_driver.py $T/rqn.qtest"
-	if ! qemu_start rqn -accel qtest -qtest-log /dev/null \
-		-chardev socket,id=qt,path="$T/rqn.qtest",server=on,wait=off \
-		-qtest chardev:qt \
+	if ! qemu_start_qtest rqn \
 		-device virtio-vswap-pci,id=vsn,addr=04.0,policy=bind,host-nodes=0; then
 		for c in "${REAL_QEMU_CHECKS[@]:10:7}"; do nok "$c"; done
 		return
@@ -195,21 +206,13 @@ real_qemu_integrity_mode() {
 	local drv="$PY $HERE/qtest_driver.py $T/$vm.qtest" evpid
 	local c_load=${REAL_QEMU_CHECKS[$first]}
 	local c_events=${REAL_QEMU_CHECKS[$((first + 1))]}
-	if ! qemu_start "$vm" -accel qtest -qtest-log /dev/null \
-		-chardev socket,id=qt,path="$T/$vm.qtest",server=on,wait=off \
-		-qtest chardev:qt -qmp "unix:$T/$vm-ev.qmp,server=on,wait=off" \
+	if ! qemu_start_qtest "$vm" -qmp "unix:$T/$vm-ev.qmp,server=on,wait=off" \
 		-device virtio-vswap-pci,id=vsi,addr=04.0,checksum="$mode",backing-file="$T/$vm.swap"; then
 		nok "$c_load"
 		nok "$c_events"
 		return
 	fi
-	"$VSWAPCTL" events -q "$T/$vm-ev.qmp" >"$T/$vm.events" 2>"$T/$vm.events.err" &
-	evpid=$!
-	PIDS+=($evpid)
-	for _ in $(seq 100); do
-		grep -q following "$T/$vm.events.err" && break
-		sleep 0.05
-	done
+	events_follow "$vm"
 	{
 		$drv store 0 64 5 &&
 		"$VSWAPCTL" writeback "$vm" -q "$T/$vm.qmp" --min-age 0 &&
