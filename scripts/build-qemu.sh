@@ -16,8 +16,9 @@
 # Cache: everything big lives outside the clone, in
 #   ${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}/qemu-<debver>/
 #     dl/            the source package as fetched by apt-get source
-#     src/           git repo: tag debian-base = dpkg-source -x result,
-#                    HEAD = debian-base + the series; built from
+#     src/           git repo (scripts/qemu/source.sh): tag debian-base =
+#                    dpkg-source -x result, HEAD = debian-base + the
+#                    series; built from
 #     apply/         git worktree where the series is applied afresh
 #     build[-asan]/  meson build directories
 #     vswap[-asan]/  staged libvswap (stable paths for pkg-config)
@@ -33,9 +34,6 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$repo/build}
 CACHE=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
 JOBS=${JOBS:-2}
-# The series is written against this Debian version; another one is used
-# (with a warning) only if the archive no longer has it.
-QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:10.0.13+ds-0+deb13u1}
 
 asan=0 tests=0 deps=1
 for a in "$@"; do
@@ -63,40 +61,10 @@ fi
 git_q() { git -c user.name=virtio-vswap -c user.email=virtio-vswap@localhost \
 	-c advice.detachedHead=false "$@"; }
 
-# --- 1. source package, fetched once through apt ---------------------------
-dl=$CACHE/dl
-mkdir -p "$dl"
-dsc=$(ls "$dl"/qemu_*.dsc 2>/dev/null | head -1 || true)
-if [ -z "$dsc" ]; then
-	log "fetching the QEMU source package ($QEMU_DEB_VERSION) with apt"
-	tmp=$(mktemp -d "$dl/.fetch.XXXXXX")
-	if ! (cd "$tmp" && apt-get source -qq --download-only \
-		"qemu=$QEMU_DEB_VERSION"); then
-		log "WARNING: qemu=$QEMU_DEB_VERSION not in the archive;" \
-		    "taking the newest trixie source; the series may not apply"
-		(cd "$tmp" && apt-get source -qq --download-only qemu)
-	fi
-	mv "$tmp"/* "$dl"/
-	rmdir "$tmp"
-	dsc=$(ls "$dl"/qemu_*.dsc | head -1)
-fi
-ver=$(basename "$dsc" .dsc)
-ver=${ver#qemu_}
-top=$CACHE/qemu-$ver
+# --- 1. source package, fetched and unpacked once ---------------------------
+top=$("$repo/scripts/qemu/source.sh")
 src=$top/src
-
-if [ ! -d "$src/.git" ]; then
-	log "unpacking $ver (dpkg-source -x applies Debian's patches)"
-	rm -rf "$top/.unpack" "$src"
-	mkdir -p "$top"
-	# (gpgv says it cannot check the signature: apt verified the files)
-	dpkg-source -q -x "$dsc" "$top/.unpack" >"$top/unpack.log" 2>&1 || {
-		cat "$top/unpack.log" >&2; exit 1; }
-	(cd "$top/.unpack" && git init -q && git add -A -f . &&
-	 git_q commit -q -m "Debian qemu $ver (dpkg-source -x)" &&
-	 git tag debian-base)
-	mv "$top/.unpack" "$src"
-fi
+ver=${top##*/qemu-}
 
 # --- 2. the series, re-applied only when it changed ------------------------
 series=$repo/qemu-patches/series

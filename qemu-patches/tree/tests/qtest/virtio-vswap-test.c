@@ -1,0 +1,1330 @@
+/*
+ * QTest testcase for virtio-vswap
+ *
+ * Drives the device like a guest driver would, through libqos virtqueues:
+ * stores and loads pages of every kind, multi-page requests, invalidation,
+ * malformed requests of every sort, a chain that cannot carry a status,
+ * and finally checks that query-vswap counts exactly what was sent.
+ * The disk tier cases give the device a backing file and a small
+ * pool-max, and check that data goes to disk and comes back bit-exact.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest-single.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_vswap.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio-vswap.h"
+
+#define PAGE            VIRTIO_VSWAP_PAGE_SIZE
+#define HDR             sizeof(struct virtio_vswap_req_hdr)
+#define TIMEOUT_US      (30 * 1000 * 1000)
+#define NR_QUEUES       2
+#define MAX_PAGES       8
+#define DEV_SIZE        (64 * 1024 * 1024)
+#define DEV_OPTS        "size=64M,max-pages=8,num-queues=2"
+#define MAX_SEGS        64
+
+typedef struct VSwapTest {
+    QTestState *qts;
+    QVirtioDevice *dev;
+    QGuestAllocator *alloc;
+    QVirtQueue *vq[NR_QUEUES];
+    uint64_t capacity;
+    uint32_t max_pages;
+} VSwapTest;
+
+/* How a request's byte streams are cut into descriptors. */
+typedef enum {
+    LAYOUT_NATURAL,     /* header, one descriptor per page, status */
+    LAYOUT_SPLIT,       /* 1000-byte readable, 1500-byte writable pieces */
+} Layout;
+
+enum { KIND_ZERO, KIND_SAME, KIND_SAME_BYTE, KIND_TEXT, KIND_RANDOM, NKINDS };
+
+static void fill_page(uint8_t *p, int kind, uint32_t seed)
+{
+    uint64_t v = 0x0123456789abcdefULL ^ seed;
+    GRand *r;
+    size_t i, n;
+
+    switch (kind) {
+    case KIND_ZERO:
+        memset(p, 0, PAGE);
+        break;
+    case KIND_SAME:
+        for (i = 0; i < PAGE; i += 8) {
+            memcpy(p + i, &v, 8);
+        }
+        break;
+    case KIND_SAME_BYTE:
+        memset(p, 0xa5 ^ (seed & 0xff), PAGE);
+        break;
+    case KIND_TEXT:
+        for (i = 0; i < PAGE; i += n) {
+            char line[64];
+
+            n = snprintf(line, sizeof(line), "page %u line %zu: the quick "
+                         "brown fox\n", seed, i / 40);
+            n = MIN(n, PAGE - i);
+            memcpy(p + i, line, n);
+        }
+        break;
+    case KIND_RANDOM:
+        r = g_rand_new_with_seed(seed);
+        for (i = 0; i < PAGE; i += 4) {
+            uint32_t x = g_rand_int(r);
+
+            memcpy(p + i, &x, 4);
+        }
+        g_rand_free(r);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static void make_hdr(uint8_t *buf, uint16_t type, uint16_t flags,
+                     uint32_t nr_pages, uint64_t slot, uint64_t reserved)
+{
+    struct virtio_vswap_req_hdr h = {
+        .type = cpu_to_le16(type),
+        .flags = cpu_to_le16(flags),
+        .nr_pages = cpu_to_le32(nr_pages),
+        .slot = cpu_to_le64(slot),
+        .reserved = cpu_to_le64(reserved),
+    };
+
+    memcpy(buf, &h, sizeof(h));
+}
+
+static int cut(size_t len, Layout layout, bool readable, uint32_t *lens)
+{
+    int n = 0;
+
+    if (layout == LAYOUT_SPLIT) {
+        size_t piece = readable ? 1000 : 1500;
+
+        while (len) {
+            lens[n] = MIN(len, piece);
+            len -= lens[n++];
+        }
+        return n;
+    }
+    if (readable) {
+        if (len) {
+            lens[n] = MIN(len, HDR);
+            len -= lens[n++];
+        }
+        while (len) {
+            lens[n] = MIN(len, PAGE);
+            len -= lens[n++];
+        }
+    } else {
+        while (len > 1) {
+            lens[n] = MIN(len - 1, PAGE);
+            len -= lens[n++];
+        }
+        if (len) {
+            lens[n++] = 1;
+        }
+    }
+    return n;
+}
+
+/*
+ * Send one chain on queue @q: @out_len driver-readable bytes from @out,
+ * then @in_len device-writable bytes, read back into @in when done.
+ * Returns the used length.
+ */
+static uint32_t xfer(VSwapTest *t, int q, const void *out, size_t out_len,
+                     void *in, size_t in_len, Layout layout)
+{
+    QVirtQueue *vq = t->vq[q];
+    uint32_t rl[MAX_SEGS], wl[MAX_SEGS];
+    int nr = cut(out_len, layout, true, rl);
+    int nw = cut(in_len, layout, false, wl);
+    uint64_t addr = guest_alloc(t->alloc, out_len + in_len);
+    uint64_t a = addr;
+    uint32_t head = 0, used = UINT32_MAX;
+    int i;
+
+    g_assert_cmpint(nr + nw, >, 0);
+    g_assert_cmpint(nr + nw, <=, MAX_SEGS);
+    qvirtqueue_reset_pool(vq);
+    if (out_len) {
+        qtest_memwrite(t->qts, addr, out, out_len);
+    }
+    if (in_len) {
+        qtest_memset(t->qts, addr + out_len, 0xee, in_len);
+    }
+    for (i = 0; i < nr + nw; i++) {
+        bool write = i >= nr;
+        uint32_t len = write ? wl[i - nr] : rl[i];
+        uint32_t id = qvirtqueue_add(t->qts, vq, a, len, write,
+                                     i < nr + nw - 1);
+
+        if (i == 0) {
+            head = id;
+        }
+        a += len;
+    }
+    qvirtqueue_kick(t->qts, t->dev, vq, head);
+    qvirtio_wait_used_elem(t->qts, t->dev, vq, head, &used, TIMEOUT_US);
+    if (in_len) {
+        qtest_memread(t->qts, addr + out_len, in, in_len);
+    }
+    guest_free(t->alloc, addr);
+    return used;
+}
+
+/* A request with a header; returns its status byte (0xff: none). */
+static uint8_t req_full(VSwapTest *t, int q, const uint8_t *hdr,
+                        size_t hdr_len, const void *data_out, size_t out_len,
+                        void *data_in, size_t in_len, uint32_t *used,
+                        Layout layout)
+{
+    g_autofree uint8_t *out = g_malloc(hdr_len + out_len);
+    g_autofree uint8_t *in = g_malloc(in_len + 1);
+    uint32_t u;
+
+    memcpy(out, hdr, hdr_len);
+    if (out_len) {
+        memcpy(out + hdr_len, data_out, out_len);
+    }
+    u = xfer(t, q, out, hdr_len + out_len, in, in_len, layout);
+    if (used) {
+        *used = u;
+    }
+    if (data_in && in_len > 1) {
+        memcpy(data_in, in, in_len - 1);
+    }
+    return in_len ? in[in_len - 1] : 0xff;
+}
+
+static uint8_t vswap_store(VSwapTest *t, int q, uint64_t slot, uint32_t nr,
+                           const void *pages, Layout layout)
+{
+    uint8_t hdr[HDR];
+    uint32_t used;
+    uint8_t st;
+
+    make_hdr(hdr, VIRTIO_VSWAP_T_STORE, 0, nr, slot, 0);
+    st = req_full(t, q, hdr, HDR, pages, (size_t)nr * PAGE, NULL, 1, &used,
+                  layout);
+    g_assert_cmpuint(used, ==, 1);
+    return st;
+}
+
+static uint8_t vswap_load(VSwapTest *t, int q, uint64_t slot, uint32_t nr,
+                          void *pages, Layout layout)
+{
+    uint8_t hdr[HDR];
+    uint32_t used;
+    uint8_t st;
+
+    make_hdr(hdr, VIRTIO_VSWAP_T_LOAD, 0, nr, slot, 0);
+    st = req_full(t, q, hdr, HDR, NULL, 0, pages, (size_t)nr * PAGE + 1,
+                  &used, layout);
+    g_assert_cmpuint(used, ==, st == VIRTIO_VSWAP_S_OK ?
+                     (size_t)nr * PAGE + 1 : 1);
+    return st;
+}
+
+/* INVALIDATE, WRITE_ZEROES or any header-only request. */
+static uint8_t vswap_simple(VSwapTest *t, uint16_t type, uint64_t slot,
+                            uint32_t nr)
+{
+    uint8_t hdr[HDR];
+    uint32_t used;
+    uint8_t st;
+
+    make_hdr(hdr, type, 0, nr, slot, 0);
+    st = req_full(t, 0, hdr, HDR, NULL, 0, NULL, 1, &used, LAYOUT_NATURAL);
+    g_assert_cmpuint(used, ==, 1);
+    return st;
+}
+
+static void vswap_start(VSwapTest *t, bool write_zeroes)
+{
+    uint64_t features = qvirtio_get_features(t->dev);
+    uint64_t want = (1ULL << VIRTIO_F_VERSION_1) |
+                    (1ULL << VIRTIO_VSWAP_F_MQ);
+    int i;
+
+    g_assert(features & (1ULL << VIRTIO_F_VERSION_1));
+    g_assert(features & (1ULL << VIRTIO_VSWAP_F_MQ));
+    g_assert(features & (1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES));
+    if (write_zeroes) {
+        want |= 1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES;
+    }
+    qvirtio_set_features(t->dev, features & want);
+
+    t->capacity = qvirtio_config_readq(t->dev,
+                        offsetof(struct virtio_vswap_config, capacity));
+    t->max_pages = qvirtio_config_readl(t->dev,
+                        offsetof(struct virtio_vswap_config, max_pages));
+    g_assert_cmpuint(t->capacity, ==, DEV_SIZE / PAGE);
+    g_assert_cmpuint(t->max_pages, ==, MAX_PAGES);
+    g_assert_cmpuint(qvirtio_config_readw(t->dev,
+                        offsetof(struct virtio_vswap_config, num_queues)),
+                     ==, NR_QUEUES);
+
+    for (i = 0; i < NR_QUEUES; i++) {
+        t->vq[i] = qvirtqueue_setup(t->dev, t->alloc, i);
+    }
+    qvirtio_set_driver_ok(t->dev);
+}
+
+static void vswap_setup(VSwapTest *t, void *obj, QGuestAllocator *alloc,
+                        bool write_zeroes)
+{
+    QVirtioVSwap *vs = obj;
+
+    memset(t, 0, sizeof(*t));
+    t->qts = global_qtest;
+    t->dev = vs->vdev;
+    t->alloc = alloc;
+    vswap_start(t, write_zeroes);
+}
+
+static void vswap_teardown(VSwapTest *t)
+{
+    int i;
+
+    for (i = 0; i < NR_QUEUES; i++) {
+        qvirtqueue_cleanup(t->dev->bus, t->vq[i], t->alloc);
+    }
+}
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Stores and loads pages of every kind, one by one and in batches. */
+static void test_store_load(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    g_autofree uint8_t *pages = g_malloc(MAX_PAGES * PAGE);
+    g_autofree uint8_t *back = g_malloc(MAX_PAGES * PAGE);
+    uint8_t page[PAGE], got[PAGE];
+    int kind, layout, i;
+
+    vswap_setup(&t, obj, alloc, true);
+
+    /* every kind, both layouts, both queues */
+    for (kind = 0; kind < NKINDS; kind++) {
+        for (layout = 0; layout < 2; layout++) {
+            uint64_t slot = kind * 2 + layout;
+
+            fill_page(page, kind, slot);
+            g_assert_cmpuint(vswap_store(&t, layout, slot, 1, page, layout),
+                             ==, VIRTIO_VSWAP_S_OK);
+            memset(got, 0x5a, PAGE);
+            g_assert_cmpuint(vswap_load(&t, !layout, slot, 1, got, layout),
+                             ==, VIRTIO_VSWAP_S_OK);
+            g_assert(memcmp(page, got, PAGE) == 0);
+        }
+    }
+
+    /* overwrite a slot with another kind of page */
+    fill_page(page, KIND_RANDOM, 1000);
+    g_assert_cmpuint(vswap_store(&t, 0, 0, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 0, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+
+    /* a never-stored slot, the last one, loads as zeroes */
+    memset(got, 0x5a, PAGE);
+    g_assert_cmpuint(vswap_load(&t, 0, t.capacity - 1, 1, got,
+                                LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(got, PAGE));
+    fill_page(page, KIND_TEXT, 77);
+    g_assert_cmpuint(vswap_store(&t, 1, t.capacity - 1, 1, page,
+                                 LAYOUT_SPLIT), ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 1, t.capacity - 1, 1, got,
+                                LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+
+    /* multi-page: max_pages pages of mixed kinds, both layouts */
+    for (layout = 0; layout < 2; layout++) {
+        uint64_t base = 100 + layout * 100;
+
+        for (i = 0; i < MAX_PAGES; i++) {
+            fill_page(pages + i * PAGE, i % NKINDS, base + i);
+        }
+        g_assert_cmpuint(vswap_store(&t, layout, base, MAX_PAGES, pages,
+                                     layout), ==, VIRTIO_VSWAP_S_OK);
+        memset(back, 0x5a, MAX_PAGES * PAGE);
+        g_assert_cmpuint(vswap_load(&t, !layout, base, MAX_PAGES, back,
+                                    layout), ==, VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(pages, back, MAX_PAGES * PAGE) == 0);
+
+        /* a sub-range */
+        g_assert_cmpuint(vswap_load(&t, 0, base + 2, 3, back, !layout), ==,
+                         VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(pages + 2 * PAGE, back, 3 * PAGE) == 0);
+    }
+
+    /* invalidate the first half: loads give zeroes, the rest is intact */
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE, 100,
+                                  MAX_PAGES / 2), ==, VIRTIO_VSWAP_S_OK);
+    for (i = 0; i < MAX_PAGES; i++) {
+        fill_page(pages + i * PAGE, i % NKINDS, 100 + i);
+    }
+    g_assert_cmpuint(vswap_load(&t, 0, 100, MAX_PAGES, back, LAYOUT_NATURAL),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(back, MAX_PAGES / 2 * PAGE));
+    g_assert(memcmp(pages + MAX_PAGES / 2 * PAGE, back + MAX_PAGES / 2 * PAGE,
+                    MAX_PAGES / 2 * PAGE) == 0);
+
+    /* invalidating a range that holds nothing is fine too */
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE, 5000, 1000),
+                     ==, VIRTIO_VSWAP_S_OK);
+
+    /* write zeroes (negotiated here) */
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_WRITE_ZEROES, 200, 2),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 1, 200, 3, back, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(back, 2 * PAGE));
+    fill_page(page, 2 % NKINDS, 202);
+    g_assert(memcmp(page, back + 2 * PAGE, PAGE) == 0);
+
+    vswap_teardown(&t);
+}
+
+typedef struct BadCase {
+    const char *what;
+    uint16_t type, flags;
+    uint32_t nr_pages;
+    uint64_t slot;              /* relative to capacity if slot_from_end */
+    bool slot_from_end;
+    uint64_t reserved;
+    size_t hdr_len;             /* readable header bytes sent */
+    size_t out_data;            /* readable bytes after the header */
+    size_t in_len;              /* writable bytes, status included */
+    uint8_t status;
+} BadCase;
+
+#define BR VIRTIO_VSWAP_S_BAD_REQUEST
+#define UNSUP VIRTIO_VSWAP_S_UNSUPPORTED
+#define T_ST VIRTIO_VSWAP_T_STORE
+#define T_LD VIRTIO_VSWAP_T_LOAD
+#define T_INV VIRTIO_VSWAP_T_INVALIDATE
+#define T_WZ VIRTIO_VSWAP_T_WRITE_ZEROES
+
+static const BadCase bad_cases[] = {
+    { "header too short", T_LD, 0, 1, 5, false, 0, 16, 0, PAGE + 1, BR },
+    { "header only 1 byte", T_INV, 0, 1, 5, false, 0, 1, 0, 1, BR },
+    { "store data 1000 bytes", T_ST, 0, 1, 5, false, 0, HDR, 1000, 1, BR },
+    { "store data not a page multiple", T_ST, 0, 1, 5, false, 0, HDR,
+      PAGE + 512, 1, BR },
+    { "store data short of nr_pages", T_ST, 0, 2, 5, false, 0, HDR, PAGE, 1,
+      BR },
+    { "load buffer not a page multiple", T_LD, 0, 1, 5, false, 0, HDR, 0,
+      PAGE / 2 + 1, BR },
+    { "load without room for status", T_LD, 0, 1, 5, false, 0, HDR, 0, PAGE,
+      BR },
+    { "load with extra writable byte", T_LD, 0, 1, 5, false, 0, HDR, 0,
+      PAGE + 2, BR },
+    { "store with two status bytes", T_ST, 0, 1, 5, false, 0, HDR, PAGE, 2,
+      BR },
+    { "invalidate with data", T_INV, 0, 1, 5, false, 0, HDR, PAGE, 1, BR },
+    { "load slot == capacity", T_LD, 0, 1, 0, true, 0, HDR, 0, PAGE + 1, BR },
+    { "store slot == capacity", T_ST, 0, 1, 0, true, 0, HDR, PAGE, 1, BR },
+    { "store slot + count past the end", T_ST, 0, 2, 1, true, 0, HDR,
+      2 * PAGE, 1, BR },
+    { "invalidate slot + count past the end", T_INV, 0, 2, 1, true, 0, HDR, 0,
+      1, BR },
+    { "invalidate count overflows", T_INV, 0, UINT32_MAX, 1, true, 0, HDR, 0,
+      1, BR },
+    { "invalidate slot near 2^64", T_INV, 0, 4, UINT64_MAX - 1, false, 0,
+      HDR, 0, 1, BR },
+    { "load slot 2^63", T_LD, 0, 1, 1ULL << 63, false, 0, HDR, 0, PAGE + 1,
+      BR },
+    { "load more than max_pages", T_LD, 0, MAX_PAGES + 1, 5, false, 0, HDR, 0,
+      (MAX_PAGES + 1) * PAGE + 1, BR },
+    { "store more than max_pages", T_ST, 0, MAX_PAGES + 1, 5, false, 0, HDR,
+      (MAX_PAGES + 1) * PAGE, 1, BR },
+    { "load into read-only buffer", T_LD, 0, 1, 5, false, 0, HDR, PAGE, 1,
+      BR },
+    { "store from device-writable buffer", T_ST, 0, 1, 5, false, 0, HDR, 0,
+      PAGE + 1, BR },
+    { "nr_pages 0", T_LD, 0, 0, 5, false, 0, HDR, 0, 1, BR },
+    { "nonzero flags", T_LD, 1, 1, 5, false, 0, HDR, 0, PAGE + 1, BR },
+    { "nonzero reserved", T_ST, 0, 1, 5, false, 1ULL << 40, HDR, PAGE, 1, BR },
+    { "unknown type 99", 99, 0, 1, 5, false, 0, HDR, 0, 1, UNSUP },
+    { "type 0", 0, 0, 1, 5, false, 0, HDR, 0, 1, UNSUP },
+    { "write zeroes not negotiated", T_WZ, 0, 1, 5, false, 0, HDR, 0, 1,
+      UNSUP },
+};
+
+/* Malformed requests get their status, change nothing, break nothing. */
+static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    g_autofree uint8_t *junk = g_malloc0((MAX_PAGES + 2) * PAGE);
+    g_autofree uint8_t *in = g_malloc((MAX_PAGES + 2) * PAGE + 2);
+    uint8_t page[PAGE], got[PAGE], hdr[HDR];
+    uint32_t used;
+    int i;
+
+    vswap_setup(&t, obj, alloc, false);
+
+    fill_page(page, KIND_RANDOM, 5);
+    g_assert_cmpuint(vswap_store(&t, 0, 5, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    memset(junk, 0x77, (MAX_PAGES + 2) * PAGE);
+
+    for (i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+        const BadCase *c = &bad_cases[i];
+        uint64_t slot = c->slot_from_end ? t.capacity - c->slot : c->slot;
+        uint8_t st;
+
+        make_hdr(hdr, c->type, c->flags, c->nr_pages, slot, c->reserved);
+        st = req_full(&t, i % NR_QUEUES, hdr, c->hdr_len, junk, c->out_data,
+                      in, c->in_len, &used, i % 2);
+        g_test_message("%s: status %u used %u", c->what, st, used);
+        g_assert_cmpuint(st, ==, c->status);
+        g_assert_cmpuint(used, ==, 1);
+    }
+
+    /* no device-writable byte: completed with used length 0 */
+    make_hdr(hdr, T_ST, 0, 1, 5, 0);
+    req_full(&t, 0, hdr, HDR, junk, PAGE, NULL, 0, &used, LAYOUT_NATURAL);
+    g_assert_cmpuint(used, ==, 0);
+    make_hdr(hdr, T_INV, 0, 1, 5, 0);
+    req_full(&t, 1, hdr, HDR, NULL, 0, NULL, 0, &used, LAYOUT_SPLIT);
+    g_assert_cmpuint(used, ==, 0);
+
+    /* nothing above touched slot 5, and the device still works */
+    g_assert_cmpuint(vswap_load(&t, 1, 5, 1, got, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+    fill_page(page, KIND_TEXT, 6);
+    g_assert_cmpuint(vswap_store(&t, 1, 6, 1, page, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 6, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+
+    vswap_teardown(&t);
+}
+
+/*
+ * An empty chain: its only descriptor is 0 bytes long.  QEMU's virtqueue
+ * core refuses zero-sized buffers before the device sees the chain and
+ * marks the device broken (NEEDS_RESET).  The driver resets it; the
+ * device then serves again, with an empty store.
+ */
+static void test_empty_chain(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t page[PAGE], got[PAGE];
+    gint64 start;
+    uint64_t addr;
+    uint32_t head;
+
+    vswap_setup(&t, obj, alloc, true);
+    fill_page(page, KIND_TEXT, 1);
+    g_assert_cmpuint(vswap_store(&t, 0, 1, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+
+    addr = guest_alloc(alloc, 16);
+    qvirtqueue_reset_pool(t.vq[0]);
+    head = qvirtqueue_add(t.qts, t.vq[0], addr, 0, false, false);
+    qvirtqueue_kick(t.qts, t.dev, t.vq[0], head);
+    start = g_get_monotonic_time();
+    while (!(t.dev->bus->get_status(t.dev) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+        g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
+    }
+    guest_free(alloc, addr);
+
+    vswap_teardown(&t);
+    qvirtio_start_device(t.dev);
+    vswap_start(&t, true);
+
+    /* reset dropped every slot */
+    g_assert_cmpuint(vswap_load(&t, 0, 1, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(got, PAGE));
+    g_assert_cmpuint(vswap_store(&t, 1, 1, 1, page, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 1, 1, got, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+
+    vswap_teardown(&t);
+}
+
+static QDict *query_vswap_one(VSwapTest *t)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'query-vswap' }");
+    QList *list;
+    QDict *info;
+
+    g_assert(qdict_haskey(resp, "return"));
+    list = qdict_get_qlist(resp, "return");
+    g_assert_cmpint(qlist_size(list), ==, 1);
+    info = qobject_to(QDict, qlist_peek(list));
+    qobject_ref(info);
+    qobject_unref(resp);
+    return info;
+}
+
+static void check_counts(QDict *d, const char *const *names,
+                         const uint64_t *want, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        g_test_message("%s = %" PRId64 " (want %" PRIu64 ")", names[i],
+                       qdict_get_int(d, names[i]), want[i]);
+        g_assert_cmpuint(qdict_get_int(d, names[i]), ==, want[i]);
+    }
+}
+
+/* query-vswap counts exactly what the test did. */
+static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const char *const dev_names[] = {
+        "requests", "store-requests", "load-requests",
+        "invalidate-requests", "write-zeroes-requests", "pages-stored",
+        "pages-loaded", "status-ok", "status-bad-request",
+        "status-no-space", "status-ioerr", "status-integrity",
+        "status-unsupported", "bad-header", "bad-flags", "bad-nr-pages",
+        "bad-too-many-pages", "bad-range", "bad-layout", "no-status",
+    };
+    static const uint64_t dev_want[] = {
+        10, 2, 3,
+        1, 1, 4,
+        5, 5, 3,
+        0, 0, 0,
+        1, 1, 0, 0,
+        0, 1, 1, 1,
+    };
+    static const char *const store_names[] = {
+        "stored-pages", "zero-pages", "same-pages", "compressed-pages",
+        "incompressible-pages", "stores", "loads", "loads-empty",
+        "invalidates", "invalidated-pages", "store-nospace",
+        "integrity-errors",
+    };
+    static const uint64_t store_mid[] = { 4, 1, 1, 1, 1, 4, 0, 0, 0, 0, 0, 0 };
+    static const uint64_t store_end[] = { 1, 0, 0, 0, 1, 4, 5, 1, 2, 3, 0, 0 };
+    VSwapTest t;
+    g_autofree uint8_t *pages = g_malloc(4 * PAGE);
+    g_autofree uint8_t *back = g_malloc(4 * PAGE);
+    uint8_t hdr[HDR];
+    uint32_t used;
+    QDict *info, *cfg;
+    QList *lat;
+    QListEntry *e;
+    uint64_t sum = 0;
+
+    G_STATIC_ASSERT(ARRAY_SIZE(dev_names) == ARRAY_SIZE(dev_want));
+    G_STATIC_ASSERT(ARRAY_SIZE(store_names) == ARRAY_SIZE(store_mid));
+    G_STATIC_ASSERT(ARRAY_SIZE(store_names) == ARRAY_SIZE(store_end));
+
+    vswap_setup(&t, obj, alloc, true);
+
+    /* 1: store one page of each kind that the store accounts apart */
+    fill_page(pages, KIND_ZERO, 10);
+    fill_page(pages + PAGE, KIND_SAME, 11);
+    fill_page(pages + 2 * PAGE, KIND_TEXT, 12);
+    fill_page(pages + 3 * PAGE, KIND_RANDOM, 13);
+    g_assert_cmpuint(vswap_store(&t, 0, 10, 4, pages, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+
+    info = query_vswap_one(&t);
+    check_counts(qdict_get_qdict(info, "store"), store_names, store_mid,
+                 ARRAY_SIZE(store_names));
+    cfg = qdict_get_qdict(info, "config");
+    g_assert_cmpuint(qdict_get_int(cfg, "size"), ==, DEV_SIZE);
+    g_assert_cmpuint(qdict_get_int(cfg, "capacity"), ==, DEV_SIZE / PAGE);
+    g_assert_cmpuint(qdict_get_int(cfg, "num-queues"), ==, NR_QUEUES);
+    g_assert_cmpuint(qdict_get_int(cfg, "queue-size"), ==, 256);
+    g_assert_cmpuint(qdict_get_int(cfg, "max-pages"), ==, MAX_PAGES);
+    g_assert_cmpstr(qdict_get_str(cfg, "compress"), ==, "lz4");
+    g_assert_cmpuint(qdict_get_int(cfg, "compress-level"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(cfg, "pool-max"), ==, 0);
+    g_assert(!qdict_get_bool(cfg, "checksum"));
+    qobject_unref(info);
+
+    /* 2, 3: load them back, and an empty slot */
+    g_assert_cmpuint(vswap_load(&t, 1, 10, 4, back, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(pages, back, 4 * PAGE) == 0);
+    g_assert_cmpuint(vswap_load(&t, 0, 20, 1, back, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    /* 4, 5: drop 10..11, zero 12 */
+    g_assert_cmpuint(vswap_simple(&t, T_INV, 10, 2), ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_simple(&t, T_WZ, 12, 1), ==, VIRTIO_VSWAP_S_OK);
+    /* 6: out of range store */
+    g_assert_cmpuint(vswap_store(&t, 0, t.capacity, 1, pages,
+                                 LAYOUT_NATURAL), ==, BR);
+    /* 7: short header */
+    make_hdr(hdr, T_LD, 0, 1, 0, 0);
+    g_assert_cmpuint(req_full(&t, 0, hdr, 8, NULL, 0, NULL, 1, &used,
+                              LAYOUT_NATURAL), ==, BR);
+    /* 8: unknown type */
+    g_assert_cmpuint(vswap_simple(&t, 42, 0, 1), ==, UNSUP);
+    /* 9: no status byte (not counted by type) */
+    make_hdr(hdr, T_INV, 0, 1, 0, 0);
+    req_full(&t, 0, hdr, HDR, NULL, 0, NULL, 0, &used, LAYOUT_NATURAL);
+    g_assert_cmpuint(used, ==, 0);
+    /* 10: load into a read-only buffer */
+    make_hdr(hdr, T_LD, 0, 1, 13, 0);
+    g_assert_cmpuint(req_full(&t, 1, hdr, HDR, pages, PAGE, NULL, 1, &used,
+                              LAYOUT_NATURAL), ==, BR);
+
+    info = query_vswap_one(&t);
+    g_assert_cmpint(qdict_size(qdict_get_qdict(info, "device")), ==,
+                    ARRAY_SIZE(dev_names));
+    check_counts(qdict_get_qdict(info, "device"), dev_names, dev_want,
+                 ARRAY_SIZE(dev_names));
+    check_counts(qdict_get_qdict(info, "store"), store_names, store_end,
+                 ARRAY_SIZE(store_names));
+    lat = qdict_get_qlist(qdict_get_qdict(info, "store"), "load-latency");
+    g_assert_cmpint(qlist_size(lat), ==, 32);
+    QLIST_FOREACH_ENTRY(lat, e) {
+        sum += qnum_get_uint(qobject_to(QNum, qlist_entry_obj(e)));
+    }
+    g_assert_cmpuint(sum, ==, 5);
+    qobject_unref(info);
+
+    vswap_teardown(&t);
+}
+
+/* pool-max at run time: a full pool refuses stores and says so. */
+static void test_pool_max(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t page[PAGE], got[PAGE];
+    g_autofree char *path = NULL;
+    QDict *info, *resp, *ev;
+    uint8_t st = VIRTIO_VSWAP_S_OK;
+    int i, j;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    qobject_unref(info);
+
+    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
+                     "{ 'path': %s, 'property': 'pool-max', 'value': 1 } }",
+                     path);
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-get', 'arguments': "
+                     "{ 'path': %s, 'property': 'pool-max' } }", path);
+    g_assert_cmpint(qdict_get_int(resp, "return"), ==, 1);
+    qobject_unref(resp);
+
+    /* random pages need pool memory: refused sooner or later */
+    for (i = 0; i < 64 && st == VIRTIO_VSWAP_S_OK; i++) {
+        fill_page(page, KIND_RANDOM, 100 + i);
+        st = vswap_store(&t, 0, 100 + i, 1, page, LAYOUT_NATURAL);
+    }
+    g_assert_cmpuint(st, ==, VIRTIO_VSWAP_S_NO_SPACE);
+    /* three more refusals within the same second */
+    for (j = 0; j < 3; j++) {
+        g_assert_cmpuint(vswap_store(&t, 1, 100 + i - 1, 1, page,
+                                     LAYOUT_SPLIT), ==,
+                         VIRTIO_VSWAP_S_NO_SPACE);
+    }
+    /* the first refusal is reported at once, the others a second later */
+    ev = qtest_qmp_eventwait_ref(t.qts, "VSWAP_NO_SPACE");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "qom-path"),
+                    ==, path);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(ev, "data"), "count"), ==,
+                    1);
+    qobject_unref(ev);
+    ev = qtest_qmp_eventwait_ref(t.qts, "VSWAP_NO_SPACE");
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(ev, "data"), "count"), ==,
+                    3);
+    qobject_unref(ev);
+
+    /* the refused slot kept nothing new; lifting the cap lets it in */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
+                     "{ 'path': %s, 'property': 'pool-max', 'value': 0 } }",
+                     path);
+    qobject_unref(resp);
+    g_assert_cmpuint(vswap_store(&t, 0, 100 + i - 1, 1, page,
+                                 LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 100 + i - 1, 1, got, LAYOUT_NATURAL),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+
+    info = query_vswap_one(&t);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "device"),
+                                  "status-no-space"), ==, 4);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "store"),
+                                  "store-nospace"), ==, 4);
+    qobject_unref(info);
+    vswap_teardown(&t);
+}
+
+static int64_t store_stat(VSwapTest *t, const char *name)
+{
+    QDict *info = query_vswap_one(t);
+    int64_t v = qdict_get_int(qdict_get_qdict(info, "store"), name);
+
+    qobject_unref(info);
+    return v;
+}
+
+static void qom_set_pool_max(VSwapTest *t, const char *path, uint64_t v)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-set', 'arguments': "
+                            "{ 'path': %s, 'property': 'pool-max', "
+                            "'value': %" PRIu64 " } }", path, v);
+
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+}
+
+/* Disk tier: 1024 pages, a quarter text, some zero, the rest random. */
+#define DISK_BASE       1000
+#define DISK_PAGES      1024
+#define DISK_POOL_MAX   (2 * 1024 * 1024)
+
+static int disk_kind(int i)
+{
+    return i % 16 == 0 ? KIND_ZERO : i % 4 == 0 ? KIND_TEXT : KIND_RANDOM;
+}
+
+static void disk_check_all(VSwapTest *t, Layout layout)
+{
+    uint8_t want[MAX_PAGES * PAGE], got[MAX_PAGES * PAGE];
+    int i, j;
+
+    for (i = 0; i < DISK_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(want + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        memset(got, 0x5a, sizeof(got));
+        g_assert_cmpuint(vswap_load(t, i / MAX_PAGES % NR_QUEUES,
+                                    DISK_BASE + i, MAX_PAGES, got, layout),
+                         ==, VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(want, got, sizeof(got)) == 0);
+    }
+}
+
+static void disk_remove(gpointer path)
+{
+    unlink(path);
+    g_free(path);
+}
+
+/* The backing file the device of a disk test uses (data of the test). */
+static void *disk_before(GString *cmd_line, void *arg)
+{
+    g_autoptr(GError) err = NULL;
+    char *path = NULL;
+    int fd;
+
+    fd = g_file_open_tmp("vswap-backing-XXXXXX", &path, &err);
+    g_assert_no_error(err);
+    close(fd);
+    g_string_append_printf(cmd_line, " -global virtio-vswap-device."
+                           "backing-file=%s ", path);
+    g_test_queue_destroy(disk_remove, path);
+    return path;
+}
+
+/*
+ * More than pool-max through the virtqueue: stores at the cap write the
+ * oldest data to the backing file instead of failing; everything loads
+ * back bit-exact; vswap-writeback moves the rest; invalidation gives
+ * the disk space back; lowering pool-max reclaims at once.
+ */
+static void test_disk_tier(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const char *backing = data;
+    VSwapTest t;
+    uint8_t pages[MAX_PAGES * PAGE];
+    g_autofree char *path = NULL;
+    QDict *info, *cfg, *st, *resp, *ret;
+    int64_t pool, disk_pages, disk_bytes, wb_pages;
+    gint64 deadline;
+    int i, j;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    cfg = qdict_get_qdict(info, "config");
+    g_assert_cmpstr(qdict_get_str(cfg, "backing-file"), ==, backing);
+    g_assert_cmpint(qdict_get_int(cfg, "backing-max"), ==, 0);
+    g_assert_cmpint(qdict_get_int(cfg, "writeback-age"), ==, 0);
+    st = qdict_get_qdict(info, "store");
+    g_assert_cmpint(qdict_get_int(st, "disk-pages"), ==, 0);
+    g_assert_cmpint(qlist_size(qdict_get_qlist(st, "disk-load-latency")),
+                    ==, 32);
+    qobject_unref(info);
+
+    qom_set_pool_max(&t, path, DISK_POOL_MAX);
+    for (i = 0; i < DISK_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
+                                     DISK_BASE + i, MAX_PAGES, pages,
+                                     i % 2 ? LAYOUT_SPLIT : LAYOUT_NATURAL),
+                         ==, VIRTIO_VSWAP_S_OK);
+    }
+
+    info = query_vswap_one(&t);
+    st = qdict_get_qdict(info, "store");
+    disk_pages = qdict_get_int(st, "disk-pages");
+    g_test_message("after stores: pool-bytes %" PRId64 " disk-pages %"
+                   PRId64 " disk-bytes %" PRId64,
+                   qdict_get_int(st, "pool-bytes"), disk_pages,
+                   qdict_get_int(st, "disk-bytes"));
+    g_assert_cmpint(disk_pages, >, 0);
+    g_assert_cmpint(qdict_get_int(st, "disk-bytes"), >, 0);
+    g_assert_cmpint(qdict_get_int(st, "writeback-pages"), >=, disk_pages);
+    g_assert_cmpint(qdict_get_int(st, "writeback-ios"), >, 0);
+    g_assert_cmpint(qdict_get_int(st, "writeback-freed-bytes"), >, 0);
+    g_assert_cmpint(qdict_get_int(st, "writeback-errors"), ==, 0);
+    g_assert_cmpint(qdict_get_int(st, "pool-bytes"), <=, DISK_POOL_MAX);
+    g_assert_cmpint(qdict_get_int(st, "stored-pages"), ==, DISK_PAGES);
+    g_assert_cmpint(qdict_get_int(st, "store-nospace"), ==, 0);
+    qobject_unref(info);
+
+    /* everything back, some of it from disk */
+    disk_check_all(&t, LAYOUT_NATURAL);
+    g_assert_cmpint(store_stat(&t, "loads-from-disk"), >, 0);
+
+    /* the rest of the pool goes to disk on request */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-writeback', 'arguments': "
+                     "{ 'id': %s, 'min-age': 0 } }", path);
+    g_assert(qdict_haskey(resp, "return"));
+    ret = qdict_get_qdict(resp, "return");
+    wb_pages = qdict_get_int(ret, "pages");
+    g_test_message("vswap-writeback: pages %" PRId64 " bytes %" PRId64
+                   " pool-freed %" PRId64 " ios %" PRId64, wb_pages,
+                   qdict_get_int(ret, "bytes"),
+                   qdict_get_int(ret, "pool-freed"),
+                   qdict_get_int(ret, "ios"));
+    g_assert_cmpint(wb_pages, >, 0);
+    g_assert_cmpint(qdict_get_int(ret, "bytes"), >, 0);
+    g_assert_cmpint(qdict_get_int(ret, "ios"), >, 0);
+    g_assert_cmpint(qdict_get_int(ret, "segments"), >, 0);
+    qobject_unref(resp);
+    g_assert_cmpint(store_stat(&t, "disk-pages"), ==, disk_pages + wb_pages);
+    disk_check_all(&t, LAYOUT_SPLIT);
+
+    /* an unknown id is refused, naming it */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-writeback', 'arguments': "
+                     "{ 'id': 'no-such-device' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(resp, "error"), "class"),
+                    ==, "DeviceNotFound");
+    qobject_unref(resp);
+
+    /* invalidating gives the disk space back */
+    disk_bytes = store_stat(&t, "disk-bytes");
+    g_assert_cmpint(disk_bytes, >, 0);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE, DISK_BASE,
+                                  DISK_PAGES / 2), ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpint(store_stat(&t, "disk-bytes"), <, disk_bytes);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
+                                  DISK_BASE + DISK_PAGES / 2,
+                                  DISK_PAGES / 2), ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpint(store_stat(&t, "disk-bytes"), ==, 0);
+    g_assert_cmpint(store_stat(&t, "disk-pages"), ==, 0);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+
+    /* no cap, fill the pool, then lower the cap: reclaim runs at once */
+    qom_set_pool_max(&t, path, 0);
+    for (i = 0; i < DISK_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, 0, DISK_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+    pool = store_stat(&t, "pool-bytes");
+    g_assert_cmpint(pool, >, DISK_POOL_MAX);
+    wb_pages = store_stat(&t, "writeback-pages");
+    qom_set_pool_max(&t, path, DISK_POOL_MAX);
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    while (store_stat(&t, "pool-bytes") > DISK_POOL_MAX) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(10 * 1000);
+    }
+    g_assert_cmpint(store_stat(&t, "writeback-pages"), >, wb_pages);
+    disk_check_all(&t, LAYOUT_NATURAL);
+
+    vswap_teardown(&t);
+}
+
+/* A disk test device with writeback-age=1 (the timer ticks every 1 s). */
+static void *disk_age_before(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -global virtio-vswap-device."
+                    "writeback-age=1 ");
+    return disk_before(cmd_line, arg);
+}
+
+/*
+ * writeback-age: without a cap and without any QMP command, the timer
+ * moves data older than the age to disk; it still loads bit-exact.
+ */
+static void test_writeback_age(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t pages[MAX_PAGES * PAGE];
+    QDict *info;
+    gint64 deadline;
+    int i, j;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "config"),
+                                  "writeback-age"), ==, 1);
+    qobject_unref(info);
+
+    for (i = 0; i < DISK_PAGES / 4; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, 0, DISK_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+    /* every stored page that takes pool memory: all but the zero pages */
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    while (store_stat(&t, "disk-pages") < DISK_PAGES / 4 - DISK_PAGES / 64) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(100 * 1000);
+    }
+    g_assert_cmpint(store_stat(&t, "disk-pages"), ==,
+                    DISK_PAGES / 4 - DISK_PAGES / 64);
+    for (i = 0; i < DISK_PAGES / 4; i += MAX_PAGES) {
+        uint8_t got[MAX_PAGES * PAGE];
+
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_load(&t, 1, DISK_BASE + i, MAX_PAGES, got,
+                                    LAYOUT_SPLIT), ==, VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(pages, got, sizeof(got)) == 0);
+    }
+    g_assert_cmpint(store_stat(&t, "loads-from-disk"), >, 0);
+
+    vswap_teardown(&t);
+}
+
+/*
+ * The backing file of the disk-full case: on the small filesystem
+ * VSWAP_QTEST_FULL_DIR names if set (tests/qemu/run.sh mounts a 1 MiB
+ * tmpfs there), else anywhere with backing-max=1M.
+ */
+static void *disk_full_before(GString *cmd_line, void *arg)
+{
+    const char *dir = g_getenv("VSWAP_QTEST_FULL_DIR");
+    char *path;
+
+    if (!dir) {
+        g_string_append(cmd_line, " -global virtio-vswap-device."
+                        "backing-max=1M ");
+        return disk_before(cmd_line, arg);
+    }
+    path = g_build_filename(dir, "vswap-full.swap", NULL);
+    g_string_append_printf(cmd_line, " -global virtio-vswap-device."
+                           "backing-file=%s ", path);
+    g_test_queue_destroy(disk_remove, path);
+    return path;
+}
+
+#define FULL_PAGES      1024
+#define FULL_POOL_MAX   (1024 * 1024)
+
+/*
+ * A disk tier that fills up: stores get NO_SPACE once both the pool and
+ * the disk are full, VSWAP_WRITEBACK_ERROR says disk-full, and every
+ * page a store accepted loads back bit-exact; refused slots stay empty.
+ */
+static void test_disk_full(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t page[PAGE], got[PAGE];
+    g_autofree char *path = NULL;
+    g_autofree bool *stored = g_new0(bool, FULL_PAGES);
+    QDict *info, *cfg, *st, *dev, *ev, *resp;
+    bool fs_full;
+    int i, ok = 0, refused = 0;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    cfg = qdict_get_qdict(info, "config");
+    fs_full = qdict_get_int(cfg, "backing-max") == 0;
+    g_test_message("disk full by %s (%s)", fs_full ? "the filesystem" :
+                   "backing-max", qdict_get_str(cfg, "backing-file"));
+    qobject_unref(info);
+    qom_set_pool_max(&t, path, FULL_POOL_MAX);
+
+    /* random pages: 4 MiB against 1 MiB of pool and 1 MiB of disk */
+    for (i = 0; i < FULL_PAGES; i++) {
+        uint8_t status;
+
+        fill_page(page, KIND_RANDOM, 5000 + i);
+        status = vswap_store(&t, i % NR_QUEUES, 2000 + i, 1, page,
+                             LAYOUT_NATURAL);
+        g_assert(status == VIRTIO_VSWAP_S_OK ||
+                 status == VIRTIO_VSWAP_S_NO_SPACE);
+        stored[i] = status == VIRTIO_VSWAP_S_OK;
+        ok += stored[i];
+        refused += !stored[i];
+    }
+    g_test_message("stores: %d ok, %d refused", ok, refused);
+    g_assert_cmpint(refused, >, 0);
+
+    ev = qtest_qmp_eventwait_ref(t.qts, "VSWAP_WRITEBACK_ERROR");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "reason"), ==,
+                    "disk-full");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "qom-path"),
+                    ==, path);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(ev, "data"), "count"), >=,
+                    1);
+    if (fs_full) {
+        g_assert_cmpint(qdict_get_int(qdict_get_qdict(ev, "data"), "total"),
+                        >=, 1);
+    }
+    qobject_unref(ev);
+
+    info = query_vswap_one(&t);
+    st = qdict_get_qdict(info, "store");
+    dev = qdict_get_qdict(info, "device");
+    g_test_message("disk-pages %" PRId64 " disk-bytes %" PRId64
+                   " writeback-errors %" PRId64,
+                   qdict_get_int(st, "disk-pages"),
+                   qdict_get_int(st, "disk-bytes"),
+                   qdict_get_int(st, "writeback-errors"));
+    g_assert_cmpint(qdict_get_int(st, "disk-pages"), >, 0);
+    g_assert_cmpint(qdict_get_int(st, "stored-pages"), ==, ok);
+    g_assert_cmpint(qdict_get_int(st, "store-nospace"), ==, refused);
+    g_assert_cmpint(qdict_get_int(dev, "status-no-space"), ==, refused);
+    if (fs_full) {
+        g_assert_cmpint(qdict_get_int(st, "writeback-errors"), >, 0);
+    }
+    qobject_unref(info);
+
+    /* a writeback on request fails the same way, and says why */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-writeback', 'arguments': "
+                     "{ 'id': %s } }", path);
+    g_assert(qdict_haskey(resp, "error"));
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(resp, "error"), "desc"),
+                    "the disk tier is full"));
+    qobject_unref(resp);
+
+    /* nothing lost: accepted pages exact, refused slots still empty */
+    for (i = 0; i < FULL_PAGES; i++) {
+        if (stored[i]) {
+            fill_page(page, KIND_RANDOM, 5000 + i);
+        } else {
+            memset(page, 0, PAGE);
+        }
+        memset(got, 0x5a, PAGE);
+        g_assert_cmpuint(vswap_load(&t, i % NR_QUEUES, 2000 + i, 1, got,
+                                    LAYOUT_SPLIT), ==, VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(page, got, PAGE) == 0);
+    }
+    g_assert_cmpint(store_stat(&t, "disk-read-errors"), ==, 0);
+
+    vswap_teardown(&t);
+}
+
+/* vswap-set-numa-policy on the device named @path; true if accepted. */
+static bool set_numa_policy(VSwapTest *t, const char *path,
+                            const char *policy, int node)
+{
+    QDict *resp;
+    bool ok;
+
+    if (node < 0) {
+        resp = qtest_qmp(t->qts, "{ 'execute': 'vswap-set-numa-policy', "
+                         "'arguments': { 'id': %s, 'policy': %s } }",
+                         path, policy);
+    } else {
+        resp = qtest_qmp(t->qts, "{ 'execute': 'vswap-set-numa-policy', "
+                         "'arguments': { 'id': %s, 'policy': %s, "
+                         "'host-nodes': [ %d ] } }", path, policy, node);
+    }
+    ok = qdict_haskey(resp, "return");
+    qobject_unref(resp);
+    return ok;
+}
+
+/*
+ * Host NUMA placement, on node 0 only (any host has it): the device
+ * starts with policy=bind,host-nodes=0; 1024 pages are stored while
+ * vswap-set-numa-policy cycles through every policy; the background
+ * migration ends; every page loads back bit-exact; and the per-node
+ * figures, refreshed in the background, put all segment bytes on node 0.
+ */
+static void test_numa_policy(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const char *const cycle[] = {
+        "interleave", "default", "preferred", "bind",
+    };
+    VSwapTest t;
+    uint8_t pages[MAX_PAGES * PAGE];
+    g_autofree char *path = NULL;
+    QDict *info, *cfg, *st, *node;
+    QList *nodes;
+    int64_t stored_at, deadline;
+    int i, j, change = 0;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    cfg = qdict_get_qdict(info, "config");
+    g_assert_cmpstr(qdict_get_str(cfg, "policy"), ==, "bind");
+    nodes = qdict_get_qlist(cfg, "host-nodes");
+    g_assert_cmpint(qlist_size(nodes), ==, 1);
+    g_assert_cmpint(qnum_get_int(qobject_to(QNum, qlist_peek(nodes))), ==,
+                    0);
+    qobject_unref(info);
+
+    for (i = 0; i < DISK_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, disk_kind(i + j), DISK_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
+                                     DISK_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==,
+                         VIRTIO_VSWAP_S_OK);
+        if (i % 64 == 0) {
+            const char *pol = cycle[change++ % G_N_ELEMENTS(cycle)];
+
+            g_assert(set_numa_policy(&t, path, pol,
+                                     strcmp(pol, "default") ? 0 : -1));
+        }
+    }
+    g_assert(set_numa_policy(&t, path, "bind", 0));
+    /* a refused change leaves bind [0] */
+    g_assert(!set_numa_policy(&t, path, "preferred", -1));
+
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    while (store_stat(&t, "numa-migrate-pending-bytes")) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(50 * 1000);
+    }
+    /* on node 0 already: nothing to move, nothing failed */
+    g_assert_cmpint(store_stat(&t, "numa-migrate-failures"), ==, 0);
+    g_assert_cmpint(store_stat(&t, "numa-migrated-bytes"), ==, 0);
+
+    disk_check_all(&t, LAYOUT_NATURAL);
+
+    /* figures read after the stores: query-vswap refreshes them */
+    stored_at = g_get_monotonic_time();
+    for (;;) {
+        info = query_vswap_one(&t);
+        st = qdict_get_qdict(info, "store");
+        if (qdict_haskey(st, "nodes-age-ms") &&
+            g_get_monotonic_time() -
+            qdict_get_int(st, "nodes-age-ms") * 1000 > stored_at) {
+            break;
+        }
+        qobject_unref(info);
+        g_assert(g_get_monotonic_time() < deadline + TIMEOUT_US);
+        g_usleep(100 * 1000);
+    }
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(info, "config"),
+                                  "policy"), ==, "bind");
+    g_assert_cmpint(qdict_get_int(st, "segment-bytes"), >, 0);
+    nodes = qdict_get_qlist(st, "nodes");
+    g_assert_cmpint(qlist_size(nodes), ==, 1);
+    node = qobject_to(QDict, qlist_peek(nodes));
+    g_assert_cmpint(qdict_get_int(node, "node"), ==, 0);
+    g_assert_cmpint(qdict_get_int(node, "pool-bytes"), ==,
+                    qdict_get_int(st, "segment-bytes"));
+    qobject_unref(info);
+
+    vswap_teardown(&t);
+}
+
+static void register_virtio_vswap_test(void)
+{
+    QOSGraphTestOptions opts = {
+        .edge.extra_device_opts = DEV_OPTS,
+    };
+    QOSGraphTestOptions opts_io = {
+        .edge.after_cmd_line = "-object iothread,id=io0",
+        .edge.extra_device_opts = DEV_OPTS ",iothread=io0",
+    };
+    QOSGraphTestOptions opts_disk = opts;
+    QOSGraphTestOptions opts_disk_io = opts_io;
+
+    QOSGraphTestOptions opts_full = opts;
+    QOSGraphTestOptions opts_full_io = opts_io;
+    QOSGraphTestOptions opts_age = opts;
+    QOSGraphTestOptions opts_age_io = opts_io;
+    QOSGraphTestOptions opts_numa = {
+        .edge.extra_device_opts = DEV_OPTS ",policy=bind,host-nodes=0",
+    };
+    QOSGraphTestOptions opts_numa_io = {
+        .edge.after_cmd_line = "-object iothread,id=io0",
+        .edge.extra_device_opts = DEV_OPTS ",iothread=io0,policy=bind,"
+                                  "host-nodes=0",
+    };
+
+    opts_disk.before = disk_before;
+    opts_disk_io.before = disk_before;
+    opts_full.before = disk_full_before;
+    opts_full_io.before = disk_full_before;
+    opts_age.before = disk_age_before;
+    opts_age_io.before = disk_age_before;
+
+    qos_add_test("store-load", "virtio-vswap", test_store_load, &opts);
+    qos_add_test("malformed", "virtio-vswap", test_malformed, &opts);
+    qos_add_test("empty-chain", "virtio-vswap", test_empty_chain, &opts);
+    qos_add_test("counters", "virtio-vswap", test_counters, &opts);
+    qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
+    qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
+    qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
+    qos_add_test("writeback-age", "virtio-vswap", test_writeback_age,
+                 &opts_age);
+    qos_add_test("numa-policy", "virtio-vswap", test_numa_policy,
+                 &opts_numa);
+
+    /* The same cases with the queues served by an iothread. */
+    qos_add_test("iothread-store-load", "virtio-vswap", test_store_load,
+                 &opts_io);
+    qos_add_test("iothread-malformed", "virtio-vswap", test_malformed,
+                 &opts_io);
+    qos_add_test("iothread-empty-chain", "virtio-vswap", test_empty_chain,
+                 &opts_io);
+    qos_add_test("iothread-counters", "virtio-vswap", test_counters,
+                 &opts_io);
+    qos_add_test("iothread-pool-max", "virtio-vswap", test_pool_max,
+                 &opts_io);
+    qos_add_test("iothread-disk-tier", "virtio-vswap", test_disk_tier,
+                 &opts_disk_io);
+    qos_add_test("iothread-disk-full", "virtio-vswap", test_disk_full,
+                 &opts_full_io);
+    qos_add_test("iothread-writeback-age", "virtio-vswap",
+                 test_writeback_age, &opts_age_io);
+    qos_add_test("iothread-numa-policy", "virtio-vswap", test_numa_policy,
+                 &opts_numa_io);
+}
+
+libqos_init(register_virtio_vswap_test);
