@@ -22,8 +22,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "memsource.h"
 #include "mempolicy.h"
 #include "store.h"
@@ -82,14 +82,6 @@ int vswap_mempolicy_parse(const char *name, enum vswap_mempolicy *out)
 		}
 	}
 	return VSWAP_E_INVAL;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int __attribute__((format(printf, 3, 4)))
@@ -207,7 +199,7 @@ bool mpol_admit(struct vswap_numa *n, uint64_t bytes)
 	if (mpol_policy(n) != VSWAP_MPOL_BIND)
 		return true;
 	nodes = mpol_nodes_of(n);
-	t = now_ns();
+	t = mono_ns();
 	at = __atomic_load_n(&n->free_ns, __ATOMIC_ACQUIRE);
 	if (!at || t - at > (uint64_t)VSWAP_NUMA_FREE_CACHE_MS * 1000000u) {
 		/* Two threads may both re-read: harmless, the last wins. */
@@ -450,6 +442,6 @@ int vswap_refresh_nodes(struct vswap_store *s)
 	for (unsigned i = 0; i < VSWAP_MAX_NODES; i++)
 		__atomic_store_n(&ms->numa.node_bytes[i],
 				 count[i] * VSWAP_PAGE_SIZE, __ATOMIC_RELAXED);
-	__atomic_store_n(&ms->numa.refreshed_ns, now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&ms->numa.refreshed_ns, mono_ns(), __ATOMIC_RELEASE);
 	return VSWAP_OK;
 }

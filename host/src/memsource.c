@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
+#include "clock.h"
 #include "memsource.h"
 #include "vswap.h"
 
@@ -142,14 +142,6 @@ void memsource_uncharge(struct vswap_memsource *ms, uint64_t n)
 	__atomic_fetch_sub(&ms->charged, n, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Called with ms->lock held. */
 static int grow(struct vswap_memsource *ms, uint64_t headroom)
 {
@@ -226,7 +218,7 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 	seg->used = 0;
 	seg->next_free = VSWAP_SEG_NONE;
 	seg->prev = seg->next = NULL;
-	seg->birth_ns = now_ns();
+	seg->birth_ns = mono_ns();
 	__atomic_fetch_add(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
 #ifdef MADV_POPULATE_WRITE
 	/*

@@ -26,10 +26,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "checksum.h"
+#include "clock.h"
 #include "debug.h"
 #include "store.h"
 
@@ -390,14 +390,6 @@ fail:
 	return r;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Histogram bucket of a duration: floor(log2(ns)), clamped. */
 static unsigned lat_bucket(uint64_t ns)
 {
@@ -499,7 +491,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 
 	if (r)
 		return r;
-	t0 = now_ns();
+	t0 = mono_ns();
 	c = ctx_get(s);
 	e = slot_table_lookup(&s->st, slot);
 	if (!e || slot_peek_empty(e)) {
@@ -519,7 +511,7 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 			tier_event(&s->tier, VSWAP_EVENT_READ_ERROR);
 		}
 	}
-	bucket = lat_bucket(now_ns() - t0);	/* SHARD_ADD expands it twice */
+	bucket = lat_bucket(mono_ns() - t0);	/* SHARD_ADD expands it twice */
 	SHARD_ADD(&c->shard, loads, 1);
 	SHARD_ADD(&c->shard, load_lat_hist[bucket], 1);
 	if (slot_on_disk(slot_kind(w))) {

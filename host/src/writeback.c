@@ -25,9 +25,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "checksum.h"
+#include "clock.h"
 #include "stats.h"
 #include "store.h"
 
@@ -71,14 +71,6 @@ static void wb_unlock(struct vswap_wb *wb)
 {
 	pthread_mutex_unlock(&wb->lock);
 	wb_progress(wb);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
