@@ -389,17 +389,16 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 			n->cursor = cursor + nseg;
 		pthread_mutex_unlock(&n->lock);
 	}
-	out.bytes_remaining = mpol_pending_bytes(ms);
+	out.bytes_remaining = mpol_pending_bytes(n,
+			__atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED));
 	pthread_mutex_unlock(&n->migrate_lock);
 	if (res)
 		*res = out;
 	return VSWAP_OK;
 }
 
-uint64_t mpol_pending_bytes(struct vswap_memsource *ms)
+uint64_t mpol_pending_bytes(struct vswap_numa *n, uint64_t held)
 {
-	struct vswap_numa *n = &ms->numa;
-	uint64_t held = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
 	uint64_t b;
 
 	pthread_mutex_lock(&n->lock);

@@ -10,6 +10,15 @@
  * policy says. Pages already present stay; migration (mempolicy.c) moves them
  * segment by segment with move_pages(2), which reports every page's fate.
  *
+ * Who owns what: this header is the policy, below the memsource: the
+ * state (struct vswap_numa) and what is done with it to a range of memory
+ * (mbind, BIND admission); it knows nothing of segments or arenas. The
+ * memsource (memsource.h) embeds the state, includes this header and calls
+ * these on its arenas; never the other way round. The public NUMA calls
+ * (vswap_store_set_mempolicy, vswap_migrate, vswap_refresh_nodes) walk the
+ * memsource's segments and so live above both, in mempolicy.c, which
+ * includes memsource.h.
+ *
  * Fields (protection in brackets):
  *   mpol, nodes   [ms->lock to write; atomic to read] policy in force.
  *                 Written together under ms->lock, so an arena created by
@@ -81,9 +90,12 @@ int mpol_apply(const struct vswap_numa *n, void *base, size_t len);
  */
 bool mpol_admit(struct vswap_numa *n, uint64_t bytes);
 
-struct vswap_memsource;
-/* Segment bytes migration has still to examine (0 under DEFAULT). */
-uint64_t mpol_pending_bytes(struct vswap_memsource *ms);
+/*
+ * Segment bytes migration has still to examine (0 under DEFAULT), given
+ * @held, the memsource's segment bytes now (free segments in the range to
+ * examine hold nothing, so that caps the answer). Takes n->lock.
+ */
+uint64_t mpol_pending_bytes(struct vswap_numa *n, uint64_t held);
 
 /* Policy in force, read atomically (one of the pair may be a change
  * newer than the other for an instant; callers only report it). */

@@ -17,6 +17,8 @@
  * NUMA (mempolicy.h): every arena carries the store's policy (mbind), so pages
  * land where the policy says when they are faulted in; under BIND a
  * segment is only handed out if the bound nodes have the memory for it.
+ * The memsource owns the policy state (struct vswap_numa, embedded) and
+ * applies it; mempolicy.h is below this header and never includes it.
  */
 #ifndef VSWAP_MEMSOURCE_H
 #define VSWAP_MEMSOURCE_H

@@ -59,7 +59,8 @@ static void stats_fill_numa(struct vswap_memsource *ms,
 	out->segment_bytes = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
 	out->migrate_bytes = __atomic_load_n(&n->migrated, __ATOMIC_RELAXED);
 	out->migrate_failures = __atomic_load_n(&n->failed, __ATOMIC_RELAXED);
-	out->migrate_pending_bytes = mpol_pending_bytes(ms);
+	out->migrate_pending_bytes = mpol_pending_bytes(&ms->numa,
+							out->segment_bytes);
 	out->mpol = mpol_policy(n);
 	out->mpol_nodes = mpol_nodes_of(n);
 }
