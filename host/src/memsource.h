@@ -97,7 +97,8 @@ struct vswap_memsource {
 	uint64_t seg_bytes;		/* atomic: segments handed out */
 	uint64_t meta_bytes;		/* atomic: arena dir + descriptors */
 	uint64_t charged;		/* atomic: pool_bytes, see above */
-	uint64_t max;			/* atomic: cap of charged, 0 = none */
+	uint64_t max;			/* atomic: cap of charged, 0 = none;
+					 * users: pool_max(), pool.h */
 	uint64_t peak;			/* atomic: high-water mark of charged */
 	struct vswap_numa numa;		/* placement policy, see mempolicy.h */
 };

@@ -304,6 +304,21 @@ static inline uint64_t pool_bytes(struct vswap_pool *p)
 }
 
 /*
+ * The pool cap (vswap_params.pool_max, 0 = none). Its one home is the
+ * memsource, whose charge CAS enforces it (memsource.h); everything above
+ * the pool reads and changes it through these two, at any time.
+ */
+static inline uint64_t pool_max(struct vswap_pool *p)
+{
+	return __atomic_load_n(&p->ms.max, __ATOMIC_RELAXED);
+}
+
+static inline void pool_set_max(struct vswap_pool *p, uint64_t max)
+{
+	__atomic_store_n(&p->ms.max, max, __ATOMIC_RELAXED);
+}
+
+/*
  * Charge @n bytes of store metadata (slot table growth) against the cap,
  * compacting first if that is what it takes. False: no room (NOSPACE).
  * Called holding a context and no slot lock.

@@ -83,7 +83,7 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 	if (!s)
 		return;
 	out->capacity = s->params.capacity;
-	out->pool_max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
+	out->pool_max = pool_max(&s->pool);
 	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; i < n; i++) {
 		struct vswap_shard *sh =

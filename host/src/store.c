@@ -628,7 +628,7 @@ int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max)
 {
 	if (!s)
 		return VSWAP_E_INVAL;
-	__atomic_store_n(&s->pool.ms.max, pool_max, __ATOMIC_RELAXED);
+	pool_set_max(&s->pool, pool_max);
 	return VSWAP_OK;
 }
 

@@ -4,7 +4,8 @@
  *
  * Fields:
  *   params     copy of the creation parameters, level and max_compressed
- *              resolved (never 0); pool_max lives in pool.ms.max (atomic)
+ *              resolved (never 0); params.pool_max is the value at
+ *              creation only: the cap in force is pool_max() (pool.h)
  *   codec      ops table of params.codec
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource

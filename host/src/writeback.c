@@ -548,7 +548,7 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
  */
 static uint64_t low_watermark(struct vswap_store *s)
 {
-	uint64_t max = __atomic_load_n(&s->pool.ms.max, __ATOMIC_RELAXED);
+	uint64_t max = pool_max(&s->pool);
 	uint64_t pct = max / 100 * WB_LOW_WATERMARK_PCT;
 	uint64_t segs = (uint64_t)WB_LOW_WATERMARK_SEGS * VSWAP_SEG_SIZE;
 
