@@ -143,6 +143,16 @@ void vswap_reset(struct vswap_store *s);
 int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max);
 
 /*
+ * Host memory the store holds now, in bytes: vswap_stats.pool_bytes alone.
+ * Cost: one relaxed atomic load, no lock, no allocation (vswap_get_stats
+ * fills a struct of over 1 KiB and sums every context's counters). Meant
+ * for decisions such as "after vswap_set_pool_max(), is the pool over the
+ * new cap?" (then run vswap_reclaim() from a worker). Any thread; 0 for
+ * NULL.
+ */
+uint64_t vswap_pool_bytes(const struct vswap_store *s);
+
+/*
  * Move live objects out of sparsely used pool segments and free the emptied
  * segments. Safe to run while traffic continues. Returns bytes freed (>= 0)
  * or an error.

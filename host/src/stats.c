@@ -70,6 +70,12 @@ static uint64_t clamp0(int64_t v)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+uint64_t vswap_pool_bytes(const struct vswap_store *cs)
+{
+	/* An atomic read only; the cast drops const for the helper. */
+	return cs ? pool_bytes(&((struct vswap_store *)cs)->pool) : 0;
+}
+
 void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 {
 	/* Only atomic reads below; the cast drops const for the helpers. */

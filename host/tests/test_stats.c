@@ -313,6 +313,27 @@ static void set_pool_max_echo(void **state)
 	vswap_store_destroy(s);
 }
 
+/* vswap_pool_bytes() is vswap_stats.pool_bytes, without the snapshot. */
+static void pool_bytes_call(void **state)
+{
+	struct vswap_store *s = test_store_new(256, VSWAP_CODEC_LZ4, 0);
+	uint64_t empty;
+
+	(void)state;
+	assert_int_equal(vswap_pool_bytes(NULL), 0);
+	empty = vswap_pool_bytes(s);
+	assert_int_equal(empty, test_stats(s).pool_bytes);
+	for (uint64_t i = 0; i < 256; i++)
+		store_kind(s, i, PK_RANDOM, i);
+	assert_true(vswap_pool_bytes(s) >= empty + 256 * PAGE);
+	assert_int_equal(vswap_pool_bytes(s), test_stats(s).pool_bytes);
+	/* the decision QEMU makes after lowering the cap */
+	assert_int_equal(vswap_set_pool_max(s, vswap_pool_bytes(s) / 2),
+			 VSWAP_OK);
+	assert_true(vswap_pool_bytes(s) > test_stats(s).pool_max);
+	vswap_store_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test(slot_meta_bound),
 		cmocka_unit_test(latency_histogram_counts_every_load),
 		cmocka_unit_test(set_pool_max_echo),
+		cmocka_unit_test(pool_bytes_call),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
