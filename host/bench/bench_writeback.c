@@ -290,13 +290,13 @@ int main(int argc, char **argv)
 		    memcmp(page, corpus_page(&C, i), CPAGE))
 			bad++;
 	vswap_get_stats(s, &st);
-	disk_ns = hist_mean_ns(st.disk_load_lat_hist, &ndisk);
+	disk_ns = hist_mean_ns(st.disk_load_latency, &ndisk);
 	{
 		uint64_t mem_hist[VSWAP_LAT_BUCKETS];
 
 		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
-			mem_hist[b] = st.load_lat_hist[b] -
-				      st.disk_load_lat_hist[b];
+			mem_hist[b] = st.load_latency[b] -
+				      st.disk_load_latency[b];
 		mem_ns = hist_mean_ns(mem_hist, &nmem);
 	}
 

@@ -220,56 +220,138 @@ unsigned vswap_take_events(struct vswap_store *s);
 #define VSWAP_LAT_BUCKETS	32
 
 /*
- * Counters of one store. "current" values go up and down; "total" values only
- * go up; peaks are high-water marks. Read with vswap_get_stats() at any time;
- * each field is read atomically (the set is not one atomic snapshot).
+ * The counters of a store, defined once. Each X() line below makes a field
+ * of struct vswap_stats and, from the same line, QEMU's query-vswap member
+ * (qapi/vswap.json VswapStoreStats, written by scripts/gen-counters.py: the
+ * member is the name with '-' for '_'), vswapctl's --json key, Prometheus
+ * metric and help, and the vswapctl JSON schema entry.
+ *
+ * VSWAP_STATS_COUNTERS(X): X(name, KIND, UNIT, "help"), one uint64_t each
+ *   KIND  CUR    a current amount: goes up and down
+ *         TOTAL  only goes up, from the store's creation on
+ *         PEAK   high-water mark of a CUR
+ *   UNIT  PAGES, BYTES, or COUNT (operations or events)
+ *   help  what it counts, lower case, no final period, no unit (the
+ *         generators add it); another counter is named by its field name,
+ *         which the QAPI doc turns into a @member reference
+ * VSWAP_STATS_HISTOGRAMS(X): X(name, "help"), uint64_t name[VSWAP_LAT_BUCKETS]
+ *   counting operations per bucket.
+ * The order is QEMU's member order (the histograms and QEMU's own members
+ * are placed among them by the generator; a new one goes last).
+ *
+ * Adding a counter (docs/libvswap.md): one X() line here, its value in
+ * vswap_get_stats() (src/stats.c), then run scripts/gen-counters.py and
+ * regenerate docs/vswapctl-json-schema.json (vswapctl schema); the tests
+ * fail while QAPI, vswapctl and the schema disagree with this list.
+ * Adding one changes sizeof(struct vswap_stats): see docs/libvswap.md, ABI.
+ */
+#define VSWAP_STATS_COUNTERS(X)						\
+	/* content, current */						\
+	X(stored_pages, CUR, PAGES,					\
+	  "slots currently holding a page, of every kind")		\
+	X(zero_pages, CUR, PAGES,					\
+	  "stored pages that are all zero; they take no pool memory")	\
+	X(same_pages, CUR, PAGES,					\
+	  "stored pages filled with one repeated non-zero value; "	\
+	  "they take no pool memory")					\
+	X(incompressible_pages, CUR, PAGES,				\
+	  "stored pages kept as-is, 4096 bytes each")			\
+	X(compressed_pages, CUR, PAGES,					\
+	  "stored pages kept compressed")				\
+	X(compressed_bytes, CUR, BYTES,					\
+	  "payload bytes of all pool objects, including pages kept "	\
+	  "as-is")							\
+	X(pool_bytes, CUR, BYTES,					\
+	  "host memory the store holds, including overhead: segments "	\
+	  "and metadata")						\
+	X(pool_bytes_peak, PEAK, BYTES,					\
+	  "high-water mark of pool_bytes")				\
+	X(meta_bytes, CUR, BYTES,					\
+	  "memory of the slot table, per-object headers, arena "	\
+	  "descriptors and the same-fill dictionary")			\
+	/* operations */						\
+	X(stores, TOTAL, COUNT,						\
+	  "pages stored")						\
+	X(loads, TOTAL, COUNT,						\
+	  "pages loaded")						\
+	X(invalidates, TOTAL, COUNT,					\
+	  "invalidate requests, each for a range of slots")		\
+	X(invalidated_pages, TOTAL, PAGES,				\
+	  "slots that held a page when they were dropped")		\
+	X(loads_empty, TOTAL, COUNT,					\
+	  "loads of slots holding nothing, answered with zeroes")	\
+	X(store_nospace, TOTAL, COUNT,					\
+	  "stores refused because the pool is full")			\
+	X(store_nomem, TOTAL, COUNT,					\
+	  "stores that failed to allocate host memory")			\
+	X(integrity_errors, TOTAL, COUNT,				\
+	  "loads whose checksum did not match")				\
+	X(compactions, TOTAL, COUNT,					\
+	  "pool segments compacted (live objects moved out, segment "	\
+	  "freed)")							\
+	X(compacted_bytes, TOTAL, BYTES,				\
+	  "live bytes moved by compaction")				\
+	/* disk tier (vswap_store_attach_disk) */			\
+	X(disk_pages, CUR, PAGES,					\
+	  "slots whose page is on the disk tier")			\
+	X(disk_bytes, CUR, BYTES,					\
+	  "payload bytes of the pages on the disk tier, as stored "	\
+	  "(compressed)")						\
+	X(disk_file_bytes, CUR, BYTES,					\
+	  "blocks the disk tier's file holds (st_blocks); freed space "	\
+	  "is given back to the filesystem")				\
+	X(writeback_pages, TOTAL, PAGES,				\
+	  "pages moved from the pool to the disk tier")			\
+	X(writeback_bytes, TOTAL, BYTES,				\
+	  "bytes written to the disk tier (objects as stored)")		\
+	X(writeback_ios, TOTAL, COUNT,					\
+	  "write system calls of writeback")				\
+	X(writeback_errors, TOTAL, COUNT,				\
+	  "writes to the disk tier that failed (disk full, I/O "	\
+	  "error); their data stayed in the pool")			\
+	X(writeback_freed_bytes, TOTAL, BYTES,				\
+	  "pool memory given back to the host by writeback")		\
+	X(loads_from_disk, TOTAL, COUNT,				\
+	  "loads served from the disk tier")				\
+	X(disk_read_errors, TOTAL, COUNT,				\
+	  "loads that failed reading the disk tier; they returned an "	\
+	  "I/O error")							\
+	/* host NUMA placement (docs/numa.md) */			\
+	X(segment_bytes, CUR, BYTES,					\
+	  "the part of pool_bytes in pool segments, which is what the "	\
+	  "NUMA policy places; the rest is metadata")			\
+	X(numa_migrated_bytes, TOTAL, BYTES,				\
+	  "pool memory moved to the nodes of a new NUMA policy")	\
+	X(numa_migrate_failures, TOTAL, PAGES,				\
+	  "pages the kernel did not move (busy, target node full); "	\
+	  "they keep their data where they are")			\
+	X(numa_migrate_pending_bytes, CUR, BYTES,			\
+	  "pool memory placed before the last NUMA policy change that "	\
+	  "migration has still to examine; 0 when it is done")
+
+#define VSWAP_STATS_HISTOGRAMS(X)					\
+	X(load_latency,							\
+	  "load latency histogram: element i counts the loads that "	\
+	  "took from 2^i to 2^(i+1) nanoseconds")			\
+	X(disk_load_latency,						\
+	  "the part of load_latency served from the disk tier, same "	\
+	  "buckets (load_latency minus this: loads from memory)")
+
+/*
+ * A snapshot of one store's counters. Read with vswap_get_stats() at any
+ * time; each field is read atomically (the set is not one atomic snapshot).
  */
 struct vswap_stats {
 	/* configuration echo */
 	uint64_t capacity;		/* slots */
 	uint64_t pool_max;		/* bytes, 0 = unlimited */
 
-	/* current content */
-	uint64_t stored_pages;		/* slots holding a page, all kinds */
-	uint64_t zero_pages;		/* all-zero pages (no pool memory) */
-	uint64_t same_pages;		/* same-filled, non-zero (no pool memory) */
-	uint64_t incompressible_pages;	/* stored as-is (4096 bytes each) */
-	uint64_t compressed_pages;	/* stored compressed */
-	uint64_t compressed_bytes;	/* payload bytes of pool objects, as-is incl. */
-	uint64_t pool_bytes;		/* host memory held: segments + metadata */
-	uint64_t pool_bytes_peak;
-	uint64_t meta_bytes;		/* slot table, object headers, arena
-					 * descriptors, same-fill dictionary */
-
-	/* operation counts (totals) */
-	uint64_t stores;
-	uint64_t loads;
-	uint64_t invalidates;		/* requests */
-	uint64_t invalidated_pages;	/* slots that held a page when dropped */
-	uint64_t loads_empty;		/* loads of slots holding nothing */
-	uint64_t store_nospace;		/* stores refused with NOSPACE */
-	uint64_t store_nomem;
-	uint64_t integrity_errors;
-	uint64_t compactions;		/* segments compacted */
-	uint64_t compacted_bytes;	/* live bytes moved by compaction */
-
-	uint64_t load_lat_hist[VSWAP_LAT_BUCKETS];	/* every load */
-
-	/* disk tier (vswap_store_attach_disk), current content */
-	uint64_t disk_pages;		/* slots whose page is on disk */
-	uint64_t disk_bytes;		/* payload bytes on disk (compressed) */
-	uint64_t disk_file_bytes;	/* file blocks allocated (st_blocks) */
-	/* disk tier totals */
-	uint64_t writeback_pages;	/* slots moved to disk */
-	uint64_t writeback_bytes;	/* bytes written (objects as stored) */
-	uint64_t writeback_ios;		/* write system calls */
-	uint64_t writeback_errors;	/* failed writes (ENOSPC, EIO): the
-					 * data stayed in memory */
-	uint64_t writeback_freed_bytes;	/* pool bytes freed by writeback */
-	uint64_t loads_from_disk;
-	uint64_t disk_read_errors;	/* loads that failed with IO */
-	/* loads served from disk; load_lat_hist minus this = from memory */
-	uint64_t disk_load_lat_hist[VSWAP_LAT_BUCKETS];
+#define VSWAP_STATS_FIELD_(name, kind, unit, help)	uint64_t name;
+	VSWAP_STATS_COUNTERS(VSWAP_STATS_FIELD_)
+#undef VSWAP_STATS_FIELD_
+#define VSWAP_STATS_HIST_(name, help)	uint64_t name[VSWAP_LAT_BUCKETS];
+	VSWAP_STATS_HISTOGRAMS(VSWAP_STATS_HIST_)
+#undef VSWAP_STATS_HIST_
 
 	/*
 	 * Host NUMA placement (docs/numa.md). node_bytes is the kernel's view
@@ -280,14 +362,6 @@ struct vswap_stats {
 	uint64_t node_bytes[VSWAP_MAX_NODES];	/* resident pool bytes per node */
 	uint64_t nodes_refreshed_ns;	/* CLOCK_MONOTONIC of that refresh,
 					 * 0 = never */
-	uint64_t segment_bytes;		/* pool bytes in segments (the part
-					 * that policy places; pool_bytes
-					 * minus metadata) */
-	uint64_t migrate_bytes;		/* total bytes moved by vswap_migrate */
-	uint64_t migrate_failures;	/* total pages the kernel would not
-					 * move (busy, target node full) */
-	uint64_t migrate_pending_bytes;	/* segment bytes not yet examined
-					 * since the last policy change */
 	uint32_t mpol;			/* enum vswap_mempolicy in force */
 	uint64_t mpol_nodes;		/* its node mask */
 };

@@ -57,10 +57,12 @@ static void stats_fill_numa(struct vswap_memsource *ms,
 	out->nodes_refreshed_ns = __atomic_load_n(&n->refreshed_ns,
 						  __ATOMIC_ACQUIRE);
 	out->segment_bytes = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
-	out->migrate_bytes = __atomic_load_n(&n->migrated, __ATOMIC_RELAXED);
-	out->migrate_failures = __atomic_load_n(&n->failed, __ATOMIC_RELAXED);
-	out->migrate_pending_bytes = mpol_pending_bytes(&ms->numa,
-							out->segment_bytes);
+	out->numa_migrated_bytes = __atomic_load_n(&n->migrated,
+						   __ATOMIC_RELAXED);
+	out->numa_migrate_failures = __atomic_load_n(&n->failed,
+						     __ATOMIC_RELAXED);
+	out->numa_migrate_pending_bytes = mpol_pending_bytes(&ms->numa,
+							     out->segment_bytes);
 	out->mpol = mpol_policy(n);
 	out->mpol_nodes = mpol_nodes_of(n);
 }
@@ -80,7 +82,11 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 {
 	/* Only atomic reads below; the cast drops const for the helpers. */
 	struct vswap_store *s = (struct vswap_store *)cs;
-	int64_t cur[9] = { 0 };
+	struct {			/* signed sums of the current amounts */
+#define CUR_SUM_(name)		int64_t name;
+		SHARD_CUR_COUNTERS(CUR_SUM_)
+#undef CUR_SUM_
+	} cur = { 0 };
 	unsigned n;
 
 	if (!out)
@@ -91,42 +97,37 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 	out->capacity = s->params.capacity;
 	out->pool_max = pool_max(&s->pool);
 	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
+	/* The shards' part: sum the lists of stats.h over every context. */
 	for (unsigned i = 0; i < n; i++) {
 		struct vswap_shard *sh =
 			&__atomic_load_n(&s->ctx[i], __ATOMIC_ACQUIRE)->shard;
 
-		cur[0] += SHARD_READ(sh, stored_pages);
-		cur[1] += SHARD_READ(sh, zero_pages);
-		cur[2] += SHARD_READ(sh, same_pages);
-		cur[3] += SHARD_READ(sh, incompressible_pages);
-		cur[4] += SHARD_READ(sh, compressed_pages);
-		cur[5] += SHARD_READ(sh, compressed_bytes);
-		cur[6] += SHARD_READ(sh, obj_bytes);
-		cur[7] += SHARD_READ(sh, disk_pages);
-		cur[8] += SHARD_READ(sh, disk_bytes);
-		out->loads_from_disk += SHARD_READ(sh, loads_from_disk);
-		out->disk_read_errors += SHARD_READ(sh, disk_read_errors);
-		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
-			out->disk_load_lat_hist[b] +=
-				SHARD_READ(sh, disk_load_lat_hist[b]);
-		out->stores += SHARD_READ(sh, stores);
-		out->loads += SHARD_READ(sh, loads);
-		out->invalidates += SHARD_READ(sh, invalidates);
-		out->invalidated_pages += SHARD_READ(sh, invalidated_pages);
-		out->loads_empty += SHARD_READ(sh, loads_empty);
-		out->store_nospace += SHARD_READ(sh, store_nospace);
-		out->store_nomem += SHARD_READ(sh, store_nomem);
-		out->integrity_errors += SHARD_READ(sh, integrity_errors);
-		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)
-			out->load_lat_hist[b] += SHARD_READ(sh,
-							    load_lat_hist[b]);
+#define SUM_CUR_(name)		cur.name += SHARD_READ(sh, name);
+		SHARD_CUR_COUNTERS(SUM_CUR_)
+#undef SUM_CUR_
+#define SUM_TOTAL_(name)	out->name += SHARD_READ(sh, name);
+		SHARD_TOTAL_COUNTERS(SUM_TOTAL_)
+#undef SUM_TOTAL_
+#define SUM_HIST_(name, help)						\
+		for (unsigned b = 0; b < VSWAP_LAT_BUCKETS; b++)	\
+			out->name[b] += SHARD_READ(sh, name[b]);
+		VSWAP_STATS_HISTOGRAMS(SUM_HIST_)
+#undef SUM_HIST_
 	}
-	out->stored_pages = clamp0(cur[0]);
-	out->zero_pages = clamp0(cur[1]);
-	out->same_pages = clamp0(cur[2]);
-	out->incompressible_pages = clamp0(cur[3]);
-	out->compressed_pages = clamp0(cur[4]);
-	out->compressed_bytes = clamp0(cur[5]);
+	/* Signed deltas sum to >= 0 once quiesced; in flight, a page
+	 * stored through one shard and dropped through another may be
+	 * seen dropped first: report 0, not 2^64 - 1. */
+#define SET_CUR_(name)		out->name = clamp0(cur.name);
+	SHARD_CUR_COUNTERS(SET_CUR_)
+#undef SET_CUR_
+
+	/*
+	 * The rest comes from where it is kept, one read each: the pool and
+	 * its memsource, the slot table, the same-fill dictionary, the tier
+	 * and the NUMA state. These don't line up with a loop over
+	 * VSWAP_STATS_COUNTERS (different objects and field names, sums such
+	 * as meta_bytes, the peak's fix-up), so they are written out.
+	 */
 	out->pool_bytes = pool_bytes(&s->pool);
 	out->pool_bytes_peak = __atomic_load_n(&s->pool.ms.peak,
 					       __ATOMIC_RELAXED);
@@ -144,8 +145,6 @@ void vswap_get_stats(const struct vswap_store *cs, struct vswap_stats *out)
 					   __ATOMIC_RELAXED);
 	out->compacted_bytes = __atomic_load_n(&s->pool.compacted_bytes,
 					       __ATOMIC_RELAXED);
-	out->disk_pages = clamp0(cur[7]);
-	out->disk_bytes = clamp0(cur[8]);
 	out->disk_file_bytes = tier_file_bytes(&s->tier);
 	out->writeback_pages = __atomic_load_n(&s->tier.wb_pages,
 					       __ATOMIC_RELAXED);

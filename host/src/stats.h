@@ -18,6 +18,13 @@
  *   objects == incompressible_pages + compressed_pages
  *   disk_bytes == sum of payload lengths of slots on disk
  * (a page on disk counts in disk_pages only, whatever its encoding)
+ *
+ * Which counters of struct vswap_stats are kept here: the two lists below
+ * (by how they sum: signed current amounts, totals) and every latency
+ * histogram (VSWAP_STATS_HISTOGRAMS). They declare the shard's fields and
+ * drive the sum in vswap_get_stats(); a name must be a vswap_stats field
+ * (the sum does not compile otherwise). The rest of vswap_stats is kept by
+ * the pool, the tier and the NUMA state and read from there.
  */
 #ifndef VSWAP_STATS_H
 #define VSWAP_STATS_H
@@ -26,30 +33,29 @@
 
 #include "vswap.h"
 
+/* disk_pages: DISK_COMP + DISK_RAW entries; disk_bytes their payload. */
+#define SHARD_CUR_COUNTERS(X)						\
+	X(stored_pages) X(zero_pages) X(same_pages)			\
+	X(incompressible_pages) X(compressed_pages) X(compressed_bytes)	\
+	X(disk_pages) X(disk_bytes)
+
+#define SHARD_TOTAL_COUNTERS(X)						\
+	X(stores) X(loads) X(invalidates) X(invalidated_pages)		\
+	X(loads_empty) X(store_nospace) X(store_nomem)			\
+	X(integrity_errors) X(loads_from_disk) X(disk_read_errors)
+
 struct vswap_shard {
-	/* current (signed deltas) */
-	int64_t stored_pages;
-	int64_t zero_pages;
-	int64_t same_pages;
-	int64_t incompressible_pages;
-	int64_t compressed_pages;
-	int64_t compressed_bytes;
-	int64_t obj_bytes;		/* sum of obj_size(): headers + padding */
-	int64_t disk_pages;		/* DISK_COMP + DISK_RAW entries */
-	int64_t disk_bytes;		/* their payload bytes */
-	/* totals */
-	uint64_t stores;
-	uint64_t loads;
-	uint64_t invalidates;
-	uint64_t invalidated_pages;
-	uint64_t loads_empty;
-	uint64_t store_nospace;
-	uint64_t store_nomem;
-	uint64_t integrity_errors;
-	uint64_t load_lat_hist[VSWAP_LAT_BUCKETS];
-	uint64_t loads_from_disk;
-	uint64_t disk_read_errors;
-	uint64_t disk_load_lat_hist[VSWAP_LAT_BUCKETS];
+#define SHARD_CUR_(name)		int64_t name;
+	SHARD_CUR_COUNTERS(SHARD_CUR_)
+#undef SHARD_CUR_
+	int64_t obj_bytes;		/* sum of obj_size(): headers + padding;
+					 * not a vswap_stats field */
+#define SHARD_TOTAL_(name)		uint64_t name;
+	SHARD_TOTAL_COUNTERS(SHARD_TOTAL_)
+#undef SHARD_TOTAL_
+#define SHARD_HIST_(name, help)		uint64_t name[VSWAP_LAT_BUCKETS];
+	VSWAP_STATS_HISTOGRAMS(SHARD_HIST_)
+#undef SHARD_HIST_
 } __attribute__((aligned(64)));
 
 /* Single-writer add: see above. @field is evaluated twice: no side effects. */

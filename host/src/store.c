@@ -513,10 +513,10 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 	}
 	bucket = lat_bucket(mono_ns() - t0);	/* SHARD_ADD expands it twice */
 	SHARD_ADD(&c->shard, loads, 1);
-	SHARD_ADD(&c->shard, load_lat_hist[bucket], 1);
+	SHARD_ADD(&c->shard, load_latency[bucket], 1);
 	if (slot_on_disk(slot_kind(w))) {
 		SHARD_ADD(&c->shard, loads_from_disk, 1);
-		SHARD_ADD(&c->shard, disk_load_lat_hist[bucket], 1);
+		SHARD_ADD(&c->shard, disk_load_latency[bucket], 1);
 	}
 	ctx_put(c);
 	return r;

@@ -238,7 +238,7 @@ static void refresh_counts_resident_bytes(void **state)
 	st = test_stats(s);
 	assert_int_equal(node_sum(&st), 0);
 	assert_int_equal(st.mpol, VSWAP_MPOL_DEFAULT);
-	assert_int_equal(st.migrate_pending_bytes, 0);
+	assert_int_equal(st.numa_migrate_pending_bytes, 0);
 
 	fill(s, 16384, 21);
 	assert_int_equal(vswap_refresh_nodes(s), VSWAP_OK);
@@ -305,7 +305,7 @@ static void migrate_same_policy_is_noop(void **state)
 	fill(s, 2048, 41);
 	/* Created with the policy: nothing pending. */
 	st = test_stats(s);
-	assert_int_equal(st.migrate_pending_bytes, 0);
+	assert_int_equal(st.numa_migrate_pending_bytes, 0);
 	assert_int_equal(vswap_migrate(s, 0, &res), VSWAP_OK);
 	assert_int_equal(res.bytes_moved, 0);
 	assert_int_equal(res.bytes_remaining, 0);
@@ -314,21 +314,21 @@ static void migrate_same_policy_is_noop(void **state)
 	assert_int_equal(vswap_store_set_mempolicy(s, VSWAP_MPOL_BIND, 1),
 			 VSWAP_OK);
 	st = test_stats(s);
-	assert_int_equal(st.migrate_pending_bytes, st.segment_bytes);
+	assert_int_equal(st.numa_migrate_pending_bytes, st.segment_bytes);
 	/* A small budget does not stop examination when nothing moves. */
 	assert_int_equal(vswap_migrate(s, PAGE, &res), VSWAP_OK);
 	assert_int_equal(res.bytes_moved, 0);
 	assert_int_equal(res.pages_failed, 0);
 	assert_int_equal(res.bytes_remaining, 0);
 	st = test_stats(s);
-	assert_int_equal(st.migrate_pending_bytes, 0);
-	assert_int_equal(st.migrate_bytes, 0);
-	assert_int_equal(st.migrate_failures, 0);
+	assert_int_equal(st.numa_migrate_pending_bytes, 0);
+	assert_int_equal(st.numa_migrated_bytes, 0);
+	assert_int_equal(st.numa_migrate_failures, 0);
 
 	/* DEFAULT: nowhere to move to, nothing pending. */
 	assert_int_equal(vswap_store_set_mempolicy(s, VSWAP_MPOL_DEFAULT, 0),
 			 VSWAP_OK);
-	assert_int_equal(test_stats(s).migrate_pending_bytes, 0);
+	assert_int_equal(test_stats(s).numa_migrate_pending_bytes, 0);
 	assert_int_equal(vswap_migrate(s, 0, &res), VSWAP_OK);
 	assert_int_equal(res.bytes_moved + res.bytes_remaining, 0);
 	verify(s, 2048, 41);

@@ -17,7 +17,7 @@ static uint64_t hist_sum(const struct vswap_stats *st)
 	uint64_t n = 0;
 
 	for (int i = 0; i < VSWAP_LAT_BUCKETS; i++)
-		n += st->load_lat_hist[i];
+		n += st->load_latency[i];
 	return n;
 }
 
@@ -297,7 +297,7 @@ static void latency_histogram_counts_every_load(void **state)
 	assert_true(empty == 0 || empty == 500);
 	assert_int_equal(st.loads_empty, 500);
 	/* nothing takes 2^31 ns (2 s) or more here */
-	assert_int_equal(st.load_lat_hist[VSWAP_LAT_BUCKETS - 1], 0);
+	assert_int_equal(st.load_latency[VSWAP_LAT_BUCKETS - 1], 0);
 	vswap_store_destroy(s);
 }
 

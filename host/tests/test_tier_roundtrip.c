@@ -90,8 +90,8 @@ static void one_config(enum vswap_codec codec, bool csum)
 		check_slot(s, i, kind_of(i), i);
 	st = test_stats(s);
 	assert_int_equal(st.loads_from_disk, pooled);
-	assert_int_equal(sum_hist(st.disk_load_lat_hist), pooled);
-	assert_int_equal(sum_hist(st.load_lat_hist), NPAGES);
+	assert_int_equal(sum_hist(st.disk_load_latency), pooled);
+	assert_int_equal(sum_hist(st.load_latency), NPAGES);
 	assert_int_equal(st.disk_read_errors, 0);
 	assert_int_equal(st.integrity_errors, 0);
 

@@ -327,13 +327,14 @@ static void test_migrate(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vswap_get_stats(s, &st);
 	note("to bind {1}: moved %.1f MiB in %u calls, %.0f ms (TCG), %"
-	     PRIu64 " page failures (retried), stats: migrate_bytes %.1f MiB",
+	     PRIu64 " page failures (retried), "
+	     "stats: numa_migrated_bytes %.1f MiB",
 	     moved / 1048576.0, calls,
 	     (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-	     failed, st.migrate_bytes / 1048576.0);
-	ok(moved >= 15 * MiB && st.migrate_bytes == moved,
+	     failed, st.numa_migrated_bytes / 1048576.0);
+	ok(moved >= 15 * MiB && st.numa_migrated_bytes == moved,
 	   "migrate to bind {1} under traffic: >= 15 MiB moved, counted");
-	ok(st.migrate_pending_bytes == 0, "migrate: nothing pending after");
+	ok(st.numa_migrate_pending_bytes == 0, "migrate: nothing pending after");
 	look(s, &v);
 	ok(v.kernel[1] == v.present,
 	   "migrate: kernel sees every pool page on node 1 (%" PRIu64 "/%"
