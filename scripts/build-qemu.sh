@@ -21,13 +21,14 @@
 #                    series; built from
 #     apply/         git worktree where the series is applied afresh
 #     build[-asan]/  meson build directories
-#     vswap[-asan]/  staged libvswap (stable paths for pkg-config)
+#     vswap[-asan]/  libvswap installed there (make -C host install), with
+#                    lib/pkgconfig/vswap.pc: stable paths for pkg-config
 # keyed by (QEMU version, hash of qemu-patches/* and the ABI header): when
 # the key is unchanged nothing is re-applied and ninja finds nothing to do.
 # When it changed, the series is applied to a fresh copy of debian-base in
 # apply/, then src/ is moved to that commit with git checkout, which rewrites
 # only the files whose content differs, so ninja rebuilds only what changed.
-# A changed libvswap.a forces a relink.  One build at a time (flock).
+# A changed libvswap.so forces a relink.  One build at a time (flock).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,26 +116,22 @@ if ! cmp -s "$gen" "$std"; then
 fi
 rm -f "$gen"
 
-# --- 3. libvswap, staged at a stable path for pkg-config ------------------
+# --- 3. libvswap, installed at a stable path for pkg-config ---------------
 if [ $asan = 1 ]; then
 	flavour=-asan
-	make -s -C "$repo/host" BUILD="$BUILD" SAN=asan OPT=-O1 lib >&2
-	libout=$BUILD/host-asan
+	san=(SAN=asan OPT=-O1)
 else
 	flavour=
-	make -s -C "$repo/host" BUILD="$BUILD" lib >&2
-	libout=$BUILD/host
+	san=()
 fi
 stage=$top/vswap$flavour
-mkdir -p "$stage/lib" "$stage/include" "$stage/pkgconfig"
-put "$repo/host/include/vswap.h" "$stage/include/vswap.h"
-put "$libout/libvswap.a" "$stage/lib/libvswap.a"
-private=$(sed -n 's/^Libs.private: *//p' "$libout/pkgconfig/vswap.pc")
+make -s -C "$repo/host" BUILD="$BUILD" "${san[@]}" install PREFIX="$stage" >&2
+# QEMU runs from its build directory and from $BUILD/qemu, never installed:
+# it finds the shared library through an rpath to the stage, added to the
+# staged copy of vswap.pc only.
 pc=$(mktemp)
-printf '%s\n' "Name: vswap" "Description: libvswap staged for QEMU" \
-	"Version: 0.1" "Cflags: -I$stage/include" \
-	"Libs: -L$stage/lib -lvswap" "Libs.private: $private" > "$pc"
-put "$pc" "$stage/pkgconfig/vswap.pc"
+sed 's|^Libs: .*|& -Wl,-rpath,${libdir}|' "$stage/lib/pkgconfig/vswap.pc" > "$pc"
+put "$pc" "$stage/lib/pkgconfig/vswap.pc"
 rm -f "$pc"
 
 # --- 4. configure (once per flag set) and build ----------------------------
@@ -150,7 +147,7 @@ mkdir -p "$bdir"
 if [ ! -f "$bdir/build.ninja" ] ||
    [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]}" ]; then
 	log "configuring $bdir"
-	(cd "$bdir" && PKG_CONFIG_PATH=$stage/pkgconfig \
+	(cd "$bdir" && PKG_CONFIG_PATH=$stage/lib/pkgconfig \
 		"$src/configure" "${conf[@]}" > configure.log 2>&1) || {
 		tail -30 "$bdir/configure.log" >&2
 		log "ERROR: configure failed (log: $bdir/configure.log)"
@@ -159,8 +156,9 @@ if [ ! -f "$bdir/build.ninja" ] ||
 	echo "${conf[*]}" > "$bdir/vswap-configure"
 fi
 
-# ninja does not see through -lvswap: relink when the archive changed.
-libsum=$(sha256sum "$stage/lib/libvswap.a" | cut -c1-16)
+# ninja does not see through -lvswap: relink when the library changed (a
+# call gone from it then fails the link here, not QEMU's start).
+libsum=$(sha256sum "$stage/lib/libvswap.so" | cut -c1-16)
 if [ "$(cat "$bdir/vswap-lib.sum" 2>/dev/null)" != "$libsum" ]; then
 	rm -f "$bdir/qemu-system-x86_64"
 	echo "$libsum" > "$bdir/vswap-lib.sum"
@@ -169,7 +167,7 @@ fi
 targets=(qemu-system-x86_64)
 [ $tests = 1 ] && targets+=(tests/qtest/qos-test)
 log "ninja -j$JOBS ${targets[*]} in $bdir"
-PKG_CONFIG_PATH=$stage/pkgconfig ninja -C "$bdir" -j"$JOBS" "${targets[@]}" \
+PKG_CONFIG_PATH=$stage/lib/pkgconfig ninja -C "$bdir" -j"$JOBS" "${targets[@]}" \
 	> "$bdir/ninja.log" 2>&1 || {
 	grep -E -B2 -A8 'error|FAILED' "$bdir/ninja.log" | tail -60 >&2
 	log "ERROR: build failed (log: $bdir/ninja.log)"

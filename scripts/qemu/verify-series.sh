@@ -71,14 +71,14 @@ for i in "${!patches[@]}"; do
 		--disable-docs --disable-werror --disable-install-blobs "${opts[@]}")
 	mkdir -p "$bdir"
 	if [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]}" ]; then
-		(cd "$bdir" && PKG_CONFIG_PATH=$top/vswap/pkgconfig \
+		(cd "$bdir" && PKG_CONFIG_PATH=$top/vswap/lib/pkgconfig \
 			"$wt/configure" "${conf[@]}" >configure.log 2>&1) &&
 			echo "${conf[*]}" > "$bdir/vswap-configure"
 	fi
 	targets=(qemu-system-x86_64)
 	[ -f "$wt/tests/qtest/virtio-vswap-test.c" ] && targets+=(tests/qtest/qos-test)
 	t0=$(date +%s)
-	if PKG_CONFIG_PATH=$top/vswap/pkgconfig ninja -C "$bdir" -j"$JOBS" \
+	if PKG_CONFIG_PATH=$top/vswap/lib/pkgconfig ninja -C "$bdir" -j"$JOBS" \
 		"${targets[@]}" >"$bdir/ninja-$num.log" 2>&1; then
 		echo "ok $((++n)) - QEMU builds after $p ($(grep -c '^\[' "$bdir/ninja-$num.log") steps, $(($(date +%s) - t0)) s)"
 	else
