@@ -49,5 +49,6 @@ int cmd_writeback(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 
 #endif /* VSWAPCTL_CLI_H */

@@ -445,7 +445,7 @@ static void print_placement(struct json_object *entry)
 			printf("%s%d", i ? "," : "",
 			       json_object_get_int(json_object_array_get_idx(nodes, i)));
 	}
-	field_get(&vswap_fields[F_NUMA_MIGRATE_PENDING_BYTES], entry, &pending);
+	field_get(&vswap_fields[F_STORE_numa_migrate_pending_bytes], entry, &pending);
 	if (pending.present) {
 		format_size(pending.u, buf, sizeof(buf));
 		printf(" migration-pending=%s", buf);

@@ -245,3 +245,23 @@ int cmd_stats(int argc, char **argv)
 	free(src.qmp);
 	return c.status;
 }
+
+static const char schema_help[] =
+"Usage: vswapctl schema\n"
+"\n"
+"Print the JSON Schema (draft-07) of 'vswapctl stats --json' for this\n"
+"vswapctl: every key, its type, meaning and query-vswap member. The\n"
+"project's docs/vswapctl-json-schema.json is this output.\n";
+
+int cmd_schema(int argc, char **argv)
+{
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(schema_help, stdout);
+		return VEXIT_OK;
+	}
+	if (argc > 1)
+		return usage_error("schema", "takes no arguments");
+	out_schema(stdout);
+	return VEXIT_OK;
+}

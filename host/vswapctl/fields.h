@@ -5,12 +5,20 @@
  * Every value vswapctl prints about a device comes from vswap_fields[]
  * (fields.c, indexed by enum field_id): where it sits in one entry of
  * query-vswap's reply (a JSON pointer), its stable --json key, its
- * Prometheus metric and help text, its table column. Aligning with a renamed
- * QAPI member is one word there; adding a counter (writeback, disk,
- * per-node) is one row there plus its id in enum field_id (a static assert
- * keeps the two the same length); the outputs iterate the table and never
- * name a counter themselves. A member QEMU does not report
- * is shown as "-" (table), null (--json) and omitted (--prometheus).
+ * Prometheus metric and help text, its JSON schema entry. The outputs
+ * iterate the table and never name a counter themselves. A member QEMU
+ * does not report is shown as "-" (table), null (--json) and omitted
+ * (--prometheus).
+ *
+ * The store's counters are not written here: one row per entry of
+ * libvswap's VSWAP_STATS_COUNTERS (vswap.h), which QEMU reports under the
+ * same names in query-vswap's "store" (kebab-case): --json key = the
+ * counter's name, QMP member = the name with '-' for '_', kind and metric
+ * from its UNIT and KIND, help = its help text. So a counter added to
+ * libvswap shows up here with no change. What is vswapctl's own is written
+ * out: configuration, derived values (ratio), QEMU's per-node list, the
+ * device's request counters, and the table's columns and short headers
+ * (vswap_columns[]).
  *
  * The QMP commands, their argument names and the device's QOM property
  * names vswapctl drives are defined here as well, for the same reason.
@@ -22,6 +30,8 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+
+#include "vswap.h"
 
 /* QMP interface of the device (qapi/vswap.json of the QEMU series). */
 #define QMP_QUERY_VSWAP		"query-vswap"
@@ -62,46 +72,20 @@ enum field_metric {
 
 /* One id per row of vswap_fields[], in table order. */
 enum field_id {
+	/* configuration (VswapConfig) */
 	F_CAPACITY_BYTES,
 	F_CODEC,
 	F_POOL_MAX_BYTES,
 	F_NUMA_POLICY,
-	F_STORED_PAGES,
-	F_ZERO_PAGES,
-	F_SAME_PAGES,
-	F_INCOMPRESSIBLE_PAGES,
-	F_COMPRESSED_PAGES,
-	F_COMPRESSED_BYTES,
-	F_POOL_BYTES,
-	F_POOL_BYTES_PEAK,
-	F_META_BYTES,
+	/* the store's counters: F_STORE_stored_pages, ... */
+#define FIELD_ID_(name, kind, unit, help)	F_STORE_##name,
+	VSWAP_STATS_COUNTERS(FIELD_ID_)
+#undef FIELD_ID_
+	/* derived, and QEMU's own members of "store" */
 	F_RATIO,
 	F_NODE_BYTES,
 	F_NODE_BYTES_AGE_MS,
-	F_SEGMENT_BYTES,
-	F_NUMA_MIGRATE_PENDING_BYTES,
-	F_DISK_BYTES,
-	F_DISK_PAGES,
-	F_DISK_FILE_BYTES,
-	F_STORES,
-	F_LOADS,
-	F_INVALIDATES,
-	F_INVALIDATED_PAGES,
-	F_LOADS_EMPTY,
-	F_STORE_NOSPACE,
-	F_STORE_NOMEM,
-	F_INTEGRITY_ERRORS,
-	F_COMPACTIONS,
-	F_COMPACTED_BYTES,
-	F_WRITEBACK_PAGES,
-	F_WRITEBACK_BYTES,
-	F_WRITEBACK_IOS,
-	F_WRITEBACK_ERRORS,
-	F_WRITEBACK_FREED_BYTES,
-	F_LOADS_FROM_DISK,
-	F_DISK_READ_ERRORS,
-	F_NUMA_MIGRATED_BYTES,
-	F_NUMA_MIGRATE_FAILURES,
+	/* the device's request counters (VswapDeviceStats) */
 	F_REQUESTS,
 	F_BAD_REQUESTS,
 	F_NOSPACE_REQUESTS,
@@ -110,17 +94,38 @@ enum field_id {
 };
 
 struct field {
-	const char *qmp;	/* JSON pointer into one query-vswap entry */
+	const char *qmp;	/* JSON pointer into one query-vswap entry;
+				 * NULL for a counter (see field_qmp) */
+	const char *counter;	/* VSWAP_STATS_COUNTERS name, or NULL */
 	uint64_t scale;		/* multiply the QMP number by this (0 = 1) */
 	const char *name;	/* --json key, Prometheus "vswap_<name>" */
-	const char *column;	/* table header; NULL = not in the table */
 	enum field_kind kind;
 	enum field_metric metric;
-	const char *help;	/* one line, also the Prometheus # HELP */
+	const char *help;	/* one line, lower case, no final period (as
+				 * libvswap's counter help): the Prometheus
+				 * # HELP and the schema's description */
 };
 
 extern const struct field vswap_fields[];
 extern const unsigned int vswap_nr_fields;
+
+/* Longest JSON pointer field_qmp() builds, with its NUL. */
+#define FIELD_QMP_MAX	64
+/*
+ * The JSON pointer of @f into a query-vswap entry: f->qmp, or for a counter
+ * "/store/" and its name with '-' for '_' (QAPI spelling), built in @buf.
+ * NULL for a derived field (ratio).
+ */
+const char *field_qmp(const struct field *f, char buf[FIELD_QMP_MAX]);
+
+/* Table columns, left to right after VM and DEVICE. */
+struct column {
+	enum field_id field;
+	const char *header;	/* short: the table is for people */
+};
+
+extern const struct column vswap_columns[];
+extern const unsigned int vswap_nr_columns;
 
 /* One device's reply entry, as the outputs see it. */
 struct field_val {

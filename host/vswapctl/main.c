@@ -5,7 +5,7 @@
  * Map of the files
  *   main.c            command dispatch and top-level help
  *   cli.c             source options (--qmp, --libvirt), usage errors
- *   cmd_stats.c       stats: collect rows, hand them to an output
+ *   cmd_stats.c       stats: collect rows, hand them to an output; schema
  *   cmd_control.c     writeback, set, numa
  *   cmd_events.c      events
  *   vm.c              a VM as something that executes QMP; device choice
@@ -13,7 +13,8 @@
  *   source_libvirt.c  VMs as libvirt domains (libvirt-qemu passthrough)
  *   qmp.c             QMP client: framing, greeting, replies, event queue
  *   fields.c          THE table: QMP member -> json key, metric, column
- *   out_table.c, out_json.c, out_prom.c   the three output formats
+ *   out_table.c, out_json.c, out_prom.c   the three output formats (and
+ *                     out_json.c the schema of its document)
  *   units.c           sizes (K/M/G/T) and durations
  *   util.c            errors, exit codes, allocation
  */
@@ -34,6 +35,7 @@ static const char main_help[] =
 "  set VM KEY=VALUE...        change a running device's setting (pool-max)\n"
 "  numa VM POLICY [NODES]     change the host NUMA placement of its pool\n"
 "  events                     follow VSWAP_* QMP events\n"
+"  schema                     the JSON Schema of 'stats --json'\n"
 "\n"
 "Sizes take K, M, G, T suffixes (powers of 1024). 'vswapctl COMMAND --help'\n"
 "describes each command. Exit status: 0 ok, 1 failure, 2 usage error.\n";
@@ -47,6 +49,7 @@ static const struct {
 	{ "set", cmd_set },
 	{ "numa", cmd_numa },
 	{ "events", cmd_events },
+	{ "schema", cmd_schema },
 };
 
 int main(int argc, char **argv)

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * vswapctl: --json output. The document's shape is a contract
- * (docs/vswapctl-json-schema.json): every field of the table is always a
- * key of every device, null when QEMU did not report it; new fields may be
- * added, existing keys keep their name and meaning while "version" stays.
+ * vswapctl: --json output, and its JSON Schema. The document's shape is a
+ * contract (docs/vswapctl-json-schema.json): every field of the table is
+ * always a key of every device, null when QEMU did not report it; new
+ * fields may be added, existing keys keep their name and meaning while
+ * "version" stays. The schema is printed from the same table (out_schema,
+ * `vswapctl schema`); the committed file is its output, and the tests fail
+ * when the two differ.
  */
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "fields.h"
 #include "output.h"
 
@@ -93,6 +99,228 @@ void out_json(const struct report *r, FILE *f)
 	}
 	json_object_object_add(doc, "devices", devs);
 	json_object_object_add(doc, "errors", errs);
+	fprintf(f, "%s\n", json_object_to_json_string_ext(doc,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+}
+
+/* Helpers that keep out_schema() readable: {"type": [t, "null"]}, ... */
+static struct json_object *str(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+static struct json_object *obj(void)
+{
+	return json_object_new_object();
+}
+
+static void put(struct json_object *o, const char *key, struct json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+static struct json_object *nullable(const char *type)
+{
+	struct json_object *t = json_object_new_array();
+
+	json_object_array_add(t, str(type));
+	json_object_array_add(t, str("null"));
+	return t;
+}
+
+static struct json_object *strings(const char *const *v, unsigned int n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned int i = 0; i < n; i++)
+		json_object_array_add(a, str(v[i]));
+	return a;
+}
+
+/* {"type": "integer", "minimum": 0} */
+static struct json_object *natural(void)
+{
+	struct json_object *o = obj();
+
+	put(o, "type", str("integer"));
+	put(o, "minimum", json_object_new_int(0));
+	return o;
+}
+
+/* A number that may be null: "count" and "bytes" of the definitions. */
+static struct json_object *number_def(const char *what)
+{
+	struct json_object *o = obj();
+
+	put(o, "type", nullable("integer"));
+	put(o, "minimum", json_object_new_int(0));
+	put(o, "description", str(what));
+	return o;
+}
+
+static struct json_object *field_schema(const struct field *f)
+{
+	struct json_object *o = obj(), *items;
+	char buf[FIELD_QMP_MAX];
+	const char *ptr = field_qmp(f, buf);
+
+	switch (f->kind) {
+	case FK_COUNT:
+		put(o, "$ref", str("#/definitions/count"));
+		break;
+	case FK_BYTES:
+		put(o, "$ref", str("#/definitions/bytes"));
+		break;
+	case FK_STRING:
+		put(o, "type", nullable("string"));
+		break;
+	case FK_RATIO:
+		put(o, "type", nullable("number"));
+		put(o, "minimum", json_object_new_int(0));
+		break;
+	case FK_NODES:
+		put(o, "type", nullable("array"));
+		items = obj();
+		put(items, "type", str("object"));
+		put(items, "additionalProperties", json_object_new_boolean(0));
+		put(items, "required",
+		    strings((const char *const[]){ "node", "bytes" }, 2));
+		put(items, "properties", obj());
+		put(json_object_object_get(items, "properties"), "node",
+		    natural());
+		put(json_object_object_get(items, "properties"), "bytes",
+		    natural());
+		put(o, "items", items);
+		break;
+	}
+	put(o, "description", str(f->help));
+	/* Where the value comes from, for readers and tests/vswapctl. */
+	if (ptr) {
+		char note[FIELD_QMP_MAX + 16];
+
+		snprintf(note, sizeof(note), "query-vswap %s", ptr);
+		put(o, "$comment", str(note));
+	}
+	return o;
+}
+
+/* A property of the device object that is not a field (vm, device...). */
+static void row_key(struct json_object *props, struct json_object *req,
+		    const char *key, bool maybe_null, const char *what)
+{
+	struct json_object *o = obj();
+
+	put(o, "type", maybe_null ? nullable("string") : str("string"));
+	put(o, "description", str(what));
+	put(props, key, o);
+	json_object_array_add(req, str(key));
+}
+
+static struct json_object *device_schema(void)
+{
+	struct json_object *o = obj(), *req = json_object_new_array();
+	struct json_object *props = obj();
+	unsigned int i;
+
+	put(o, "type", str("object"));
+	put(o, "additionalProperties", json_object_new_boolean(0));
+	row_key(props, req, "vm", false,
+		"VM name: libvirt domain name, QMP query-name, or the QMP socket's file name.");
+	row_key(props, req, "device", false,
+		"Device id, or its QOM path when it has no id.");
+	row_key(props, req, "qom_path", true,
+		"QOM path of the device (qom-get/qom-set target).");
+	row_key(props, req, "source", false,
+		"How the VM was reached: \"qmp:<socket path>\" or \"libvirt:<URI>\" (empty URI = libvirt's default).");
+	for (i = 0; i < vswap_nr_fields; i++) {
+		put(props, vswap_fields[i].name, field_schema(&vswap_fields[i]));
+		json_object_array_add(req, str(vswap_fields[i].name));
+	}
+	put(o, "required", req);
+	put(o, "properties", props);
+	return o;
+}
+
+static struct json_object *error_schema(void)
+{
+	struct json_object *o = obj(), *props = obj(), *p;
+
+	put(o, "type", str("object"));
+	put(o, "additionalProperties", json_object_new_boolean(0));
+	put(o, "required", strings((const char *const[]){ "vm", "source",
+							  "message" }, 3));
+	p = obj();
+	put(p, "type", nullable("string"));
+	put(props, "vm", p);
+	p = obj();
+	put(p, "type", str("string"));
+	put(props, "source", p);
+	p = obj();
+	put(p, "type", str("string"));
+	put(props, "message", p);
+	put(o, "properties", props);
+	return o;
+}
+
+static struct json_object *ref(const char *where)
+{
+	struct json_object *o = obj();
+
+	put(o, "$ref", str(where));
+	return o;
+}
+
+static struct json_object *konst(struct json_object *v)
+{
+	struct json_object *o = obj();
+
+	put(o, "const", v);
+	return o;
+}
+
+void out_schema(FILE *f)
+{
+	struct json_object *doc = obj(), *props = obj(), *defs = obj(), *p;
+
+	put(doc, "$schema", str("http://json-schema.org/draft-07/schema#"));
+	put(doc, "$id", str(JSON_SCHEMA_URI));
+	put(doc, "title", str("vswapctl stats --json"));
+	put(doc, "description", str(
+		"Output of `vswapctl stats --json`, version 1. Every device "
+		"object carries every key; a value the running QEMU does not "
+		"report is null. While version stays 1, keys keep their names "
+		"and meanings and new keys may be added, so consumers should "
+		"ignore keys they do not know. This file lists every key of "
+		"this vswapctl and forbids others, so the project's tests "
+		"catch an undocumented change. Generated by `vswapctl schema` "
+		"from vswapctl's field table (host/vswapctl/fields.c), whose "
+		"store counters are libvswap's VSWAP_STATS_COUNTERS; each "
+		"key's $comment names the query-vswap member it comes from."));
+	put(doc, "type", str("object"));
+	put(doc, "additionalProperties", json_object_new_boolean(0));
+	put(doc, "required", strings((const char *const[]){
+		"schema", "version", "devices", "errors" }, 4));
+	put(props, "schema", konst(str(JSON_SCHEMA_ID)));
+	put(props, "version", konst(json_object_new_int(JSON_SCHEMA_VERSION)));
+	p = obj();
+	put(p, "type", str("array"));
+	put(p, "items", ref("#/definitions/device"));
+	put(props, "devices", p);
+	p = obj();
+	put(p, "type", str("array"));
+	put(p, "description", str(
+		"VMs that could not be read; the exit status is 1 when non-empty."));
+	put(p, "items", ref("#/definitions/error"));
+	put(props, "errors", p);
+	put(doc, "properties", props);
+	put(defs, "count", number_def(
+		"A number of pages or requests; null = not reported."));
+	put(defs, "bytes", number_def("Bytes; null = not reported."));
+	put(defs, "device", device_schema());
+	put(defs, "error", error_schema());
+	put(doc, "definitions", defs);
 	fprintf(f, "%s\n", json_object_to_json_string_ext(doc,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 			JSON_C_TO_STRING_NOSLASHESCAPE));

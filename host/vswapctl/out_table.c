@@ -10,7 +10,7 @@
 
 #define CELL	128
 
-/* Column 0 is VM, 1 is DEVICE, then every field that has a column. */
+/* Column 0 is VM, 1 is DEVICE, then vswap_columns[]. */
 struct col {
 	const char *header;
 	const struct field *f;	/* NULL for VM and DEVICE */
@@ -82,12 +82,12 @@ void out_table(const struct report *r, FILE *f, bool raw_bytes)
 
 	cols[nc++] = (struct col){ "VM", NULL, false, 0 };
 	cols[nc++] = (struct col){ "DEVICE", NULL, false, 0 };
-	for (i = 0; i < vswap_nr_fields && nc < ARRAY_SIZE(cols); i++)
-		if (vswap_fields[i].column)
-			cols[nc++] = (struct col){
-				vswap_fields[i].column, &vswap_fields[i],
-				vswap_fields[i].kind != FK_STRING &&
-				vswap_fields[i].kind != FK_NODES, 0 };
+	for (i = 0; i < vswap_nr_columns && nc < ARRAY_SIZE(cols); i++) {
+		const struct field *fd = &vswap_fields[vswap_columns[i].field];
+
+		cols[nc++] = (struct col){ vswap_columns[i].header, fd,
+			fd->kind != FK_STRING && fd->kind != FK_NODES, 0 };
+	}
 
 	cells = xcalloc((size_t)r->nr_rows * nc, CELL);
 	for (c = 0; c < nc; c++)

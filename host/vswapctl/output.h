@@ -2,7 +2,8 @@
 /*
  * vswapctl: what `stats` collected, and the three ways to print it.
  *   out_table.c       columns for people (zramctl-like), "-" for absent
- *   out_json.c        one stable document, schema docs/vswapctl-json-schema.json
+ *   out_json.c        one stable document, and its schema
+ *                     (docs/vswapctl-json-schema.json is out_schema's output)
  *   out_prom.c        Prometheus text exposition format
  * Each prints every field of fields.c in table order and names none itself.
  */
@@ -39,9 +40,13 @@ struct report {
 
 #define JSON_SCHEMA_ID		"vswapctl-stats"
 #define JSON_SCHEMA_VERSION	1
+#define JSON_SCHEMA_URI	\
+	"https://virtio-vswap.example/schemas/vswapctl-stats-1.json"
 
 void out_table(const struct report *r, FILE *f, bool raw_bytes);
 void out_json(const struct report *r, FILE *f);
+/* The JSON Schema of out_json's document (`vswapctl schema`). */
+void out_schema(FILE *f);
 void out_prom(const struct report *r, FILE *f);
 
 #endif /* VSWAPCTL_OUTPUT_H */

@@ -137,6 +137,8 @@ check "absent fields show as '-'" bash -c \
 check "--json validates against docs/vswapctl-json-schema.json" bash -c \
 	"'$VSWAPCTL' stats --json --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/j' &&
 	 '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/j'"
+check "docs/vswapctl-json-schema.json is what 'vswapctl schema' prints" bash -c \
+	"'$VSWAPCTL' schema >'$T/schema.json' && diff -u '$SCHEMA' '$T/schema.json'"
 cat >"$T/expect.json" <<'JSON'
 { "web1|vs0|stored_pages": 10000, "web1|vs0|pool_bytes": 8388608,
   "web1|vs0|capacity_bytes": 17179869184, "web1|vs0|codec": "lz4",
