@@ -262,8 +262,7 @@ unsigned vswap_take_events(struct vswap_store *s);
 	  "payload bytes of all pool objects, including pages kept "	\
 	  "as-is")							\
 	X(pool_bytes, CUR, BYTES,					\
-	  "host memory the store holds, including overhead: segments "	\
-	  "and metadata")						\
+	  "host memory the store holds, including overhead")		\
 	X(pool_bytes_peak, PEAK, BYTES,					\
 	  "high-water mark of pool_bytes")				\
 	X(meta_bytes, CUR, BYTES,					\
@@ -275,7 +274,7 @@ unsigned vswap_take_events(struct vswap_store *s);
 	X(loads, TOTAL, COUNT,						\
 	  "pages loaded")						\
 	X(invalidates, TOTAL, COUNT,					\
-	  "invalidate requests, each for a range of slots")		\
+	  "invalidate operations, each on a range of slots")		\
 	X(invalidated_pages, TOTAL, PAGES,				\
 	  "slots that held a page when they were dropped")		\
 	X(loads_empty, TOTAL, COUNT,					\
@@ -287,8 +286,8 @@ unsigned vswap_take_events(struct vswap_store *s);
 	X(integrity_errors, TOTAL, COUNT,				\
 	  "loads whose checksum did not match")				\
 	X(compactions, TOTAL, COUNT,					\
-	  "pool segments compacted (live objects moved out, segment "	\
-	  "freed)")							\
+	  "pool segments compacted: live objects moved out, the "	\
+	  "segment freed")						\
 	X(compacted_bytes, TOTAL, BYTES,				\
 	  "live bytes moved by compaction")				\
 	/* disk tier (vswap_store_attach_disk) */			\
@@ -298,12 +297,12 @@ unsigned vswap_take_events(struct vswap_store *s);
 	  "payload bytes of the pages on the disk tier, as stored "	\
 	  "(compressed)")						\
 	X(disk_file_bytes, CUR, BYTES,					\
-	  "blocks the disk tier's file holds (st_blocks); freed space "	\
-	  "is given back to the filesystem")				\
+	  "blocks the disk tier's file holds; freed space is given "	\
+	  "back to the filesystem")					\
 	X(writeback_pages, TOTAL, PAGES,				\
 	  "pages moved from the pool to the disk tier")			\
 	X(writeback_bytes, TOTAL, BYTES,				\
-	  "bytes written to the disk tier (objects as stored)")		\
+	  "bytes written to the disk tier")				\
 	X(writeback_ios, TOTAL, COUNT,					\
 	  "write system calls of writeback")				\
 	X(writeback_errors, TOTAL, COUNT,				\
@@ -335,7 +334,8 @@ unsigned vswap_take_events(struct vswap_store *s);
 	  "took from 2^i to 2^(i+1) nanoseconds")			\
 	X(disk_load_latency,						\
 	  "the part of load_latency served from the disk tier, same "	\
-	  "buckets (load_latency minus this: loads from memory)")
+	  "buckets; load_latency minus this counts the loads from "	\
+	  "memory")
 
 /*
  * A snapshot of one store's counters. Read with vswap_get_stats() at any
