@@ -139,6 +139,10 @@ check "--json validates against docs/vswapctl-json-schema.json" bash -c \
 	 '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/j'"
 check "docs/vswapctl-json-schema.json is what 'vswapctl schema' prints" bash -c \
 	"'$VSWAPCTL' schema >'$T/schema.json' && diff -u '$SCHEMA' '$T/schema.json'"
+check "qapi/vswap.json VswapStoreStats is what gen-counters.py makes of vswap.h" \
+	"$PY" "$REPO/scripts/gen-counters.py" --check
+check "every store counter is in vswap.h, QAPI, vswapctl and its schema" \
+	"$PY" "$HERE/check_counters.py" "$REPO" "$T/schema.json"
 cat >"$T/expect.json" <<'JSON'
 { "web1|vs0|stored_pages": 10000, "web1|vs0|pool_bytes": 8388608,
   "web1|vs0|capacity_bytes": 17179869184, "web1|vs0|codec": "lz4",
