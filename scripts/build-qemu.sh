@@ -145,7 +145,7 @@ conf=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
 [ $asan = 1 ] && conf+=(--enable-asan --enable-ubsan)
 mkdir -p "$bdir"
 if [ ! -f "$bdir/build.ninja" ] ||
-   [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]}" ]; then
+   [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]} $stage" ]; then
 	log "configuring $bdir"
 	(cd "$bdir" && PKG_CONFIG_PATH=$stage/lib/pkgconfig \
 		"$src/configure" "${conf[@]}" > configure.log 2>&1) || {
@@ -153,7 +153,9 @@ if [ ! -f "$bdir/build.ninja" ] ||
 		log "ERROR: configure failed (log: $bdir/configure.log)"
 		exit 1
 	}
-	echo "${conf[*]}" > "$bdir/vswap-configure"
+	# The stage is in the stamp: meson keeps the pkg-config path it was
+	# configured with, so a new stage layout needs a new configure.
+	echo "${conf[*]} $stage" > "$bdir/vswap-configure"
 fi
 
 # ninja does not see through -lvswap: relink when the library changed (a

@@ -118,8 +118,8 @@ def main():
          "-chardev", "socket,id=qt,path=%s,server=on,wait=off" % QTEST_PATH,
          "-qtest", "chardev:qt",
          "-qmp", "unix:%s,server=on,wait=off" % QMP_PATH,
-         "-device", "virtio-vswap-pci,id=vsb,addr=04.0,policy=bind,"
-                    "host-nodes=0",
+         "-device", '{"driver": "virtio-vswap-pci", "id": "vsb", '
+                    '"addr": "04.0", "policy": "bind", "host-nodes": [0]}',
          "-device", "virtio-vswap,id=vsd,addr=05.0"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -256,7 +256,7 @@ def run(q):
     r = [q.cmd("qom-get", path="/machine/peripheral/vsb/virtio-backend",
                property=p).get("return") for p in ("policy", "host-nodes")]
     check("qom-get policy, host-nodes follow the run-time change",
-          r == ["bind", "0"], r)
+          r == ["bind", [0]], r)
 
 
 if __name__ == "__main__":

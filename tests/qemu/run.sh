@@ -120,32 +120,40 @@ bad_setting backing-file=/dev/fdset/7 "'backing-file': Failed to find fdset"
 # properties.  A node this host lacks: 5, or 63 on a host that has a node 5.
 absent=5
 [ -e /sys/devices/system/node/node5 ] && absent=63
-bad_setting policy=bind,host-nodes=$absent \
-	"'policy=bind,host-nodes=$absent': host node $absent is not online, has no memory or is not allowed to this process"
-bad_setting policy=preferred,host-nodes=0-1 \
-	"'policy=preferred,host-nodes=0-1': policy 'preferred' takes exactly one host node"
-bad_setting policy=bind "'policy=bind,host-nodes=': policy 'bind' needs at least one host node"
-bad_setting policy=interleave "policy 'interleave' needs at least one host node"
-bad_setting host-nodes=0 "'policy=default,host-nodes=0': policy 'default' takes no host nodes"
-bad_setting policy=bind,host-nodes=zero \
-	"'host-nodes': 'zero' is not a list of host nodes such as 1 or 0-1,3"
-bad_setting policy=bind,host-nodes=0,,x "'host-nodes': '0,x' is not a list of host nodes"
-bad_setting policy=bind,host-nodes=1-0 "'host-nodes': '1-0' is not a list of host nodes"
-bad_setting policy=bind,host-nodes=64 "'host-nodes': host node 64 is above the highest supported, 63"
-bad_setting policy=near "Parameter 'policy' does not accept value 'near'"
-# JSON -device takes host-nodes as the same string, not as a list.
-bad_setting_json() {	# json expected-word
+# host-nodes is a list (as for memory backends): JSON -device or -global.
+bad_setting_json() {	# json expected-word [qemu-args...]
 	local msg
 	msg=$(timeout 10 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
-		-device "$1" 2>&1 </dev/null | grep -v '==WARNING: ASan')
+		"${@:3}" -device "$1" 2>&1 </dev/null | grep -v '==WARNING: ASan')
 	if [ $? -ne 0 ] && grep -q -- "$2" <<<"$msg"; then
-		ok "realize rejects $1 ($(head -1 <<<"$msg" | cut -c1-160))"
+		ok "realize rejects $1 ${*:3} ($(head -1 <<<"$msg" | cut -c1-160))"
 	else
-		not_ok "realize rejects $1: got: $msg"
+		not_ok "realize rejects $1 ${*:3}: got: $msg"
 	fi
 }
-bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":[0]}' \
-	"Invalid parameter type for 'host-nodes', expected: string"
+bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":['$absent']}' \
+	"'policy=bind', 'host-nodes=\[$absent\]': host node $absent is not online, has no memory or is not allowed to this process"
+bad_setting_json '{"driver":"virtio-vswap","policy":"preferred","host-nodes":[0,1]}' \
+	"'policy=preferred', 'host-nodes=\[0, 1\]': policy 'preferred' takes exactly one host node"
+bad_setting policy=bind "'policy=bind', 'host-nodes=\[\]': policy 'bind' needs at least one host node"
+bad_setting policy=interleave "policy 'interleave' needs at least one host node"
+bad_setting_json '{"driver":"virtio-vswap","host-nodes":[0]}' \
+	"'policy=default', 'host-nodes=\[0\]': policy 'default' takes no host nodes"
+bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":[64]}' \
+	"'host-nodes': host node 64 is above the highest supported, 63"
+bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":["zero"]}' \
+	"Parameter 'host-nodes\[0\]' expects uint64"
+bad_setting_json '{"driver":"virtio-vswap","policy":"bind","host-nodes":"0"}' \
+	"Invalid parameter type for 'host-nodes', expected: array"
+# -device key=value cannot carry a list at all; -global (QEMU's string
+# visitor) reads "0-1,3"-style lists, so the same rules apply there.
+bad_setting policy=bind,host-nodes=0 "Invalid parameter type for 'host-nodes', expected: array"
+bad_setting policy=preferred \
+	"'policy=preferred', 'host-nodes=\[0, 1\]': policy 'preferred' takes exactly one host node" \
+	-global virtio-vswap-device.host-nodes=0-1
+bad_setting policy=bind "can't apply global virtio-vswap-device.host-nodes=zero: .*expects list of uint64 values or ranges" \
+	-global virtio-vswap-device.host-nodes=zero
+bad_setting policy=near "Parameter 'policy' does not accept value 'near'"
 
 # One QMP session: query-vswap, info vswap, qom-set, migration blocker.
 qmp_out=$( (
@@ -157,8 +165,8 @@ qmp_out=$( (
 	echo '{"execute":"quit"}'
 	sleep 5) | q -M q35 -smp 2 -S -device virtio-vswap,id=vs0,size=1G \
 		-device virtio-vswap-pci,id=vs1,num-queues=1,compress=zstd \
-		-device virtio-vswap,id=vs2,policy=bind,host-nodes=0 \
-		-device '{"driver":"virtio-vswap","id":"vs3","policy":"interleave","host-nodes":"0"}' \
+		-device '{"driver":"virtio-vswap","id":"vs2","policy":"bind","host-nodes":[0]}' \
+		-device '{"driver":"virtio-vswap","id":"vs3","policy":"interleave","host-nodes":[0]}' \
 		-qmp stdio 2>&1)
 echo "$qmp_out" | grep -v '^{"QMP"' | cut -c1-300 | sed 's/^/# /'
 qmp_check() {		# what python-expression-on-the-query-vswap-list
@@ -176,7 +184,7 @@ for line in sys.stdin:
 sys.exit(1)' "$2" <<<"$qmp_out" && ok "$1" || not_ok "$1"
 }
 qmp_check "QMP query-vswap lists the four devices" 'sorted(d) == ["vs0", "vs1", "vs2", "vs3"]'
-qmp_check "query-vswap: policy=bind,host-nodes=0 in force; default without nodes; JSON -device host-nodes \"0\"" \
+qmp_check "query-vswap: bind [0] and interleave [0] (JSON -device) in force; default without nodes" \
 	'(d["vs2"]["config"]["policy"], d["vs2"]["config"]["host-nodes"]) == ("bind", [0]) and (d["vs0"]["config"]["policy"], d["vs0"]["config"]["host-nodes"]) == ("default", []) and (d["vs3"]["config"]["policy"], d["vs3"]["config"]["host-nodes"]) == ("interleave", [0])'
 qmp_check "query-vswap: the NUMA members of an empty store (nodes [], counters 0)" \
 	'all(d[i]["store"]["nodes"] == [] and d[i]["store"]["segment-bytes"] == 0 and d[i]["store"]["numa-migrated-bytes"] == 0 and d[i]["store"]["numa-migrate-failures"] == 0 and d[i]["store"]["numa-migrate-pending-bytes"] == 0 for i in d)'

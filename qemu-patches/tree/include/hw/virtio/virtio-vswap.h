@@ -1,6 +1,16 @@
 /*
  * virtio-vswap: a swap device backed by host memory
  *
+ * The device is split by concept, one file each (hw/virtio/):
+ *   virtio-vswap.c       request path and queues, lifecycle, properties
+ *   virtio-vswap-tier.c  disk tier: backing file, writeback jobs and timer,
+ *                        the vswap-writeback command
+ *   virtio-vswap-numa.c  host NUMA placement: host-nodes, migration and
+ *                        per-node refresh jobs, vswap-set-numa-policy
+ *   virtio-vswap-qmp.c   QMP commands (built with or without the device)
+ *   virtio-vswap-hmp.c   HMP info vswap
+ * virtio-vswap-internal.h holds what the device files share.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -8,7 +18,6 @@
 #define QEMU_VIRTIO_VSWAP_H
 
 #include "hw/virtio/virtio.h"
-#include "qemu/thread.h"
 #include "qemu/timer.h"
 #include "system/iothread.h"
 #include "qapi/qapi-types-vswap.h"
@@ -39,7 +48,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 /* Upper bound of num-queues (config space field is 16 bits wide). */
 #define VIRTIO_VSWAP_MAX_QUEUES         256
 
-/* Operator settings; fixed once realized except pool_max. */
+/* Operator settings; fixed once realized except pool_max and the NUMA pair. */
 typedef struct VirtIOVSwapConf {
     uint64_t size;              /* bytes; multiple of 4096 */
     uint16_t num_queues;        /* VIRTIO_VSWAP_AUTO_NUM_QUEUES until set */
@@ -54,43 +63,16 @@ typedef struct VirtIOVSwapConf {
     uint64_t backing_max;       /* bytes of disk tier; 0 = no cap */
     uint32_t writeback_age;     /* seconds; 0 = no age writeback timer */
     int policy;                 /* HostMemPolicy of the pool */
-    char *host_nodes;           /* numactl-style list ("0-1,3"); NULL */
+    uint64_t host_nodes;        /* bit n = host node n */
 } VirtIOVSwapConf;
 
 /*
- * Device counters.  Touched only where the queues are served: under the
- * BQL, or in the iothread when there is one (request parsing and
- * completion both run there), so plain uint64_t; query-vswap reads them
- * without a lock (aligned 64-bit loads; a value may lag by a request).
- * Names for traces and HMP come from vswap_counter_names[].
+ * Conditions reported as QMP events, for the running totals they carry
+ * (occurrences on this device since realize).  QEMU's monitor throttles
+ * the events themselves (monitor_qapi_event_conf: one per second per
+ * device and kind, the last one always delivered), so a dropped event
+ * loses nothing: the next one carries the sum.
  */
-typedef enum VSwapCounter {
-    VSWAP_CNT_REQUESTS,
-    VSWAP_CNT_REQ_STORE,
-    VSWAP_CNT_REQ_LOAD,
-    VSWAP_CNT_REQ_INVALIDATE,
-    VSWAP_CNT_REQ_WRITE_ZEROES,
-    VSWAP_CNT_PAGES_STORED,
-    VSWAP_CNT_PAGES_LOADED,
-    VSWAP_CNT_S_OK,
-    VSWAP_CNT_S_BAD_REQUEST,
-    VSWAP_CNT_S_NO_SPACE,
-    VSWAP_CNT_S_IOERR,
-    VSWAP_CNT_S_INTEGRITY,
-    VSWAP_CNT_S_UNSUPPORTED,
-    VSWAP_CNT_BAD_HEADER,
-    VSWAP_CNT_BAD_FLAGS,
-    VSWAP_CNT_BAD_NR_PAGES,
-    VSWAP_CNT_BAD_TOO_MANY_PAGES,
-    VSWAP_CNT_BAD_RANGE,
-    VSWAP_CNT_BAD_LAYOUT,
-    VSWAP_CNT_NO_STATUS,
-    VSWAP_CNT__MAX
-} VSwapCounter;
-
-struct vswap_store;
-
-/* Rate-limited QMP events of a device. */
 typedef enum VSwapEventKind {
     VSWAP_EV_NO_SPACE,          /* VSWAP_NO_SPACE */
     VSWAP_EV_INTEGRITY,         /* VSWAP_INTEGRITY_ERROR */
@@ -100,13 +82,7 @@ typedef enum VSwapEventKind {
     VSWAP_EV__MAX
 } VSwapEventKind;
 
-typedef struct VSwapEventState {
-    VirtIOVSwap *s;
-    VSwapEventKind kind;
-    QEMUTimer *timer;           /* main loop */
-    int64_t last_ms;            /* QEMU_CLOCK_REALTIME of the last event */
-    uint64_t pending;           /* occurrences not yet reported */
-} VSwapEventState;
+struct vswap_store;
 
 struct VirtIOVSwap {
     VirtIODevice parent_obj;
@@ -117,7 +93,6 @@ struct VirtIOVSwap {
     /* Set in realize, cleared in unrealize. */
     VirtQueue **vqs;
     struct vswap_store *store;  /* thread-safe; used by pool workers */
-    int backing_fd;             /* disk tier file; -1 without backing-file */
     Error *migration_blocker;
 
     /*
@@ -135,45 +110,45 @@ struct VirtIOVSwap {
     bool ioeventfd_stopping;
     bool ioeventfd_disabled;    /* no notifiers: served in the vCPU thread */
 
-    uint64_t counters[VSWAP_CNT__MAX];
+    /*
+     * Request counters, the QAPI type query-vswap returns (qapi/vswap.json
+     * is their one list).  Touched only where the queues are served:
+     * under the BQL, or in the iothread when there is one, so plain
+     * uint64_t; query-vswap reads them without a lock (aligned 64-bit
+     * loads; a value may lag by a request).
+     */
+    VswapDeviceStats counters;
+    /* Running totals of the events; atomic (main loop and iothread). */
+    uint64_t event_totals[VSWAP_EV__MAX];
 
     /*
-     * Disk tier jobs (vswap_writeback, vswap_reclaim) in the thread pool.
-     * jobs counts them (atomic; unrealize waits for 0).  At most one
-     * writeback (QMP or writeback_timer) at a time: writeback_running,
-     * main loop only.  At most one reclaim: reclaim_running, atomic
-     * (kicked from the iothread too).
+     * Background jobs in the thread pool (disk tier and NUMA; atomic;
+     * unrealize waits for 0 after the tier and NUMA parts stopped
+     * starting new ones).
      */
     unsigned jobs;
+
+    /*
+     * Disk tier (virtio-vswap-tier.c).  backing_fd: -1 without
+     * backing-file.  At most one writeback (QMP or writeback_timer) at
+     * a time: writeback_running, main loop only.  At most one reclaim:
+     * reclaim_running, atomic (kicked from the iothread too).
+     */
+    int backing_fd;
     bool writeback_running;
     bool reclaim_running;
     QEMUTimer *writeback_timer; /* main loop; NULL without writeback-age */
 
     /*
-     * Host NUMA placement.  host_node_mask is conf.host_nodes parsed
-     * (bit n = host node n); both follow vswap-set-numa-policy.  The
-     * library's migration (vswap_migrate) and per-node refresh
-     * (vswap_refresh_nodes) run in the main loop's thread pool, counted
-     * in jobs, one of each at a time; these flags are main loop only.
-     * numa_migrate_again: the policy changed while a migration job ran,
+     * Host NUMA placement (virtio-vswap-numa.c), main loop only.
+     * numa_migrate_again: the policy changed while a migration step ran,
      * so run another pass even if that one found nothing left.
      * numa_stop: unrealize is waiting, start nothing new.
      */
-    uint64_t host_node_mask;
     bool numa_migrating;
     bool numa_migrate_again;
     bool nodes_refreshing;
     bool numa_stop;
-
-    /*
-     * Event rate limit (VSWAP_NO_SPACE, VSWAP_INTEGRITY_ERROR,
-     * VSWAP_WRITEBACK_ERROR per reason, VSWAP_DISK_READ_ERROR): at most
-     * one event of each kind per second.  The timers run in the main loop;
-     * event_lock protects the state against completions in the
-     * iothread.
-     */
-    QemuMutex event_lock;
-    VSwapEventState events[VSWAP_EV__MAX];
 };
 
 struct VirtIOVSwapClass {
