@@ -49,7 +49,9 @@ enum vswap_err {
 	VSWAP_E_INTEGRITY	= -5,	/* checksum mismatch: data not returned */
 	VSWAP_E_IO		= -6,	/* disk tier I/O failed */
 	VSWAP_E_BUSY		= -7,	/* operation refused in the current state */
-	VSWAP_E__COUNT		= 8	/* number of codes, for tables */
+	VSWAP_E_WOULDBLOCK	= -8,	/* VSWAP_NOWAIT: would block on the disk
+					 * tier; nothing done, call again without */
+	VSWAP_E__COUNT		= 9	/* number of codes, for tables */
 };
 
 static inline bool vswap_is_error(int ret) { return ret < 0; }
@@ -128,6 +130,25 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page);
  * Errors: RANGE, INTEGRITY, IO, NOMEM.
  */
 int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page);
+
+/*
+ * Flags of vswap_store_page_flags() and vswap_load_page_flags().
+ * VSWAP_NOWAIT: never block on the disk tier. A load of a page that is on
+ * disk, or a store at the pool cap that would have to write back first,
+ * returns VSWAP_E_WOULDBLOCK and does nothing (counts nothing): the caller
+ * runs the same call again without the flag from a thread that may block.
+ * Everything else (compression, pool memory, the slot locks of other
+ * threads, held for a page copy at most) is done as usual. Lets a caller
+ * on an event loop do the common case inline and hand only disk I/O off.
+ */
+#define VSWAP_NOWAIT		0x1u
+
+/* vswap_store_page() / vswap_load_page() with @flags (VSWAP_NOWAIT);
+ * INVAL for an unknown flag. */
+int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
+			   const void *page, unsigned flags);
+int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
+			  unsigned flags);
 
 /*
  * Make @count slots from @first empty; their memory is freed at once.

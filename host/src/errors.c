@@ -23,6 +23,7 @@ static const struct err_desc err_table[] = {
 	[-VSWAP_E_INTEGRITY]	= { "integrity", "stored data failed its integrity check" },
 	[-VSWAP_E_IO]		= { "io",	 "disk tier I/O error" },
 	[-VSWAP_E_BUSY]		= { "busy",	 "operation refused in the current state" },
+	[-VSWAP_E_WOULDBLOCK]	= { "wouldblock", "would block on the disk tier" },
 };
 
 static_assert(sizeof(err_table) / sizeof(err_table[0]) == VSWAP_E__COUNT,

@@ -294,7 +294,26 @@ static int check_slot(const struct vswap_store *s, uint64_t slot,
 	return VSWAP_OK;
 }
 
-int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
+/*
+ * At the cap: with VSWAP_NOWAIT, WOULDBLOCK if writing back could make
+ * room (the caller retries from a thread that may block); else write the
+ * oldest data back and say whether to retry the allocation.
+ */
+static bool store_make_room(struct vswap_store *s, struct vswap_ctx *c,
+			    unsigned flags, int *r)
+{
+	if (*r != VSWAP_E_NOSPACE)
+		return false;
+	if (flags & VSWAP_NOWAIT) {
+		if (wb_pressure_due(s))
+			*r = VSWAP_E_WOULDBLOCK;
+		return false;
+	}
+	return wb_pressure(s, c);
+}
+
+int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
+			   const void *page, unsigned flags)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
@@ -305,13 +324,14 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 
 	if (r)
 		return r;
+	if (flags & ~VSWAP_NOWAIT)
+		return VSWAP_E_INVAL;
 	c = ctx_get(s);
-	SHARD_ADD(&c->shard, stores, 1);
 	e = get_entry(s, slot, &r);
 	/* At the cap with a disk tier: write the oldest data back, retry
 	 * (a few times: a concurrent writeback's batch may free little). */
-	for (int i = 0; !e && r == VSWAP_E_NOSPACE && i < WB_STORE_TRIES &&
-	     wb_pressure(s, c); i++)
+	for (int i = 0; !e && i < WB_STORE_TRIES &&
+	     store_make_room(s, c, flags, &r); i++)
 		e = get_entry(s, slot, &r);
 	if (!e)
 		goto fail;
@@ -358,8 +378,8 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 			       csum, 0, &handle, &dst);
 		/* src is not in the head here: pool_alloc only fails when it
 		 * needed a new segment, i.e. the head had no room for it. */
-		for (int i = 0; r == VSWAP_E_NOSPACE && i < WB_STORE_TRIES &&
-		     wb_pressure(s, c); i++)
+		for (int i = 0; i < WB_STORE_TRIES &&
+		     store_make_room(s, c, flags, &r); i++)
 			r = pool_alloc(&s->pool, &c->head, (uint32_t)slot,
 				       (uint32_t)n, csum, 0, &handle, &dst);
 		if (r)
@@ -376,18 +396,27 @@ int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
 	if (slot_kind(old) != SLOT_EMPTY)
 		table_unref(s, slot);
 	stats_account(&c->shard, w, s->pool.hdr, +1);
+	SHARD_ADD(&c->shard, stores, 1);
 	ctx_put(c);
 	return VSWAP_OK;
 
 fail:
 	if (e)
 		table_unref(s, slot);
+	/* A WOULDBLOCK store is not a store yet: its retry is counted. */
+	if (r != VSWAP_E_WOULDBLOCK)
+		SHARD_ADD(&c->shard, stores, 1);
 	if (r == VSWAP_E_NOSPACE)
 		SHARD_ADD(&c->shard, store_nospace, 1);
-	else
+	else if (r != VSWAP_E_WOULDBLOCK)
 		SHARD_ADD(&c->shard, store_nomem, 1);
 	ctx_put(c);
 	return r;
+}
+
+int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page)
+{
+	return vswap_store_page_flags(s, slot, page, 0);
 }
 
 /* Histogram bucket of a duration: floor(log2(ns)), clamped. */
@@ -481,7 +510,8 @@ static int decode(struct vswap_store *s, struct vswap_ctx *c, uint32_t slot,
 	}
 }
 
-int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
+int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
+			  unsigned flags)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
@@ -491,6 +521,8 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 
 	if (r)
 		return r;
+	if (flags & ~VSWAP_NOWAIT)
+		return VSWAP_E_INVAL;
 	t0 = mono_ns();
 	c = ctx_get(s);
 	e = slot_table_lookup(&s->st, slot);
@@ -501,6 +533,12 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 		/* Held across a disk read too: nobody may free (and reuse)
 		 * the extent underneath; only this slot waits. */
 		w = slot_lock_used(e);
+		if ((flags & VSWAP_NOWAIT) && slot_on_disk(slot_kind(w))) {
+			/* Not a load yet: its retry is counted. */
+			slot_unlock(e, w);
+			ctx_put(c);
+			return VSWAP_E_WOULDBLOCK;
+		}
 		r = decode(s, c, (uint32_t)slot, w, page);
 		if (w != SLOT_EMPTY)
 			slot_unlock(e, w);
@@ -520,6 +558,11 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 	}
 	ctx_put(c);
 	return r;
+}
+
+int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
+{
+	return vswap_load_page_flags(s, slot, page, 0);
 }
 
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)

@@ -601,6 +601,15 @@ static bool full_retry_due(struct vswap_wb *wb)
 					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+bool wb_pressure_due(struct vswap_store *s)
+{
+	return tier_attached(&s->tier) &&
+	       (!__atomic_load_n(&s->tier.full, __ATOMIC_RELAXED) ||
+		mono_ns() >= __atomic_load_n(&s->wb.full_retry_ns,
+					     __ATOMIC_RELAXED)) &&
+	       low_watermark(s) != UINT64_MAX;
+}
+
 bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 {
 	struct vswap_writeback_result res = { 0 };

@@ -170,5 +170,11 @@ void wb_fini(struct vswap_wb *wb);
  * the allocation may now succeed. Caller holds @c and no slot lock.
  */
 bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c);
+/*
+ * Would wb_pressure() try to write anything back now (a disk tier, not
+ * known full, a cap to get under)? No side effects, never blocks: what a
+ * VSWAP_NOWAIT store asks before answering VSWAP_E_WOULDBLOCK.
+ */
+bool wb_pressure_due(struct vswap_store *s);
 
 #endif /* VSWAP_WRITEBACK_H */

@@ -15,6 +15,7 @@
 static const int all_errors[] = {
 	VSWAP_OK, VSWAP_E_INVAL, VSWAP_E_RANGE, VSWAP_E_NOSPACE,
 	VSWAP_E_NOMEM, VSWAP_E_INTEGRITY, VSWAP_E_IO, VSWAP_E_BUSY,
+	VSWAP_E_WOULDBLOCK,
 };
 
 static void error_codes_stable(void **state)
@@ -29,6 +30,7 @@ static void error_codes_stable(void **state)
 	assert_int_equal(VSWAP_E_INTEGRITY, -5);
 	assert_int_equal(VSWAP_E_IO, -6);
 	assert_int_equal(VSWAP_E_BUSY, -7);
+	assert_int_equal(VSWAP_E_WOULDBLOCK, -8);
 	assert_int_equal(sizeof(all_errors) / sizeof(all_errors[0]),
 			 VSWAP_E__COUNT);
 	assert_false(vswap_is_error(VSWAP_OK));
