@@ -5,35 +5,31 @@
 #
 #   tests/guest/demo.sh [guest MiB, default 192]
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 mem=${1:-192}
-mkdir -p "$GBUILD"
 
 [ -x "$QEMU" ] || die "no QEMU at $QEMU: run 'make qemu'"
-"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' ||
+qemu_has_vswap ||
 	die "$QEMU has no virtio-vswap-pci device (qemu-patches/ not applied?)"
 
-log "fetching the Debian 6.12 cloud kernel into $CACHE (once)"
-"$REPO/tests/guest/fetch-kernels.sh" 6.12 >&2
-. "$(kernel_dir 6.12)/env"
-log "building virtio_vswap.ko for $KVER"
-make -s -C "$REPO/guest-driver" KDIR="$KDIR" OUT="$GBUILD/mod-6.12" >&2
-"$REPO/tests/guest/mkinitramfs.sh" 6.12 "$GBUILD/mod-6.12/virtio_vswap.ko" \
-	"$GBUILD/initramfs-6.12.cpio.gz"
+log "the test guest: Debian 6.12 cloud kernel (fetched into $CACHE once)," \
+	"virtio_vswap.ko built for it, initramfs"
+image=$("$TESTLIB/guest/image.sh")
+. "$image"
 
-out=$GBUILD/demo
+out=$BUILD/guest/demo
 mkdir -p "$out"
 log "booting a ${mem} MiB, 2-vCPU guest under TCG; workload = 3x its RAM"
 log "(takes a few minutes; console in $out/console.log)"
 rc=0
-python3 "$REPO/tests/guest/e2e.py" --backend vswap --qemu "$QEMU" \
-	--kernel "$VMLINUZ" --initrd "$GBUILD/initramfs-6.12.cpio.gz" \
+"$PY" "$REPO/tests/guest/e2e.py" --backend vswap --qemu "$QEMU" \
+	--kernel "$VMLINUZ" --initrd "$INITRD" \
 	--workdir "$out" --mem "$mem" --percent 25 --report "$out/report.json" \
 	> "$out/tap.txt" 2>&1 || rc=$?
 sed -n 's/^\(ok\|not ok\) [0-9]* - /  [\1] /p' "$out/tap.txt"
 
-python3 - "$out/report.json" <<'EOF'
+"$PY" - "$out/report.json" <<'EOF'
 import json, sys
 
 r = json.load(open(sys.argv[1]))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Guest end-to-end scenarios (called by e2e.sh and demo.sh), TAP output.
+"""Guest end-to-end scenarios (called by e2e.sh and demo.sh), TAP output
+(tests/lib/tap.py); the guest runs under tests/lib/vm.py.
 
   e2e.py --backend vswap|zram --kernel K --initrd I --qemu Q [options]
 
@@ -34,37 +35,12 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from tap import Tap  # noqa: E402
 from vm import VM, VMError  # noqa: E402
 
 PAGE = 4096
-
-
-class Tap:
-    def __init__(self, start):
-        self.n = start - 1
-        self.failed = 0
-
-    def ok(self, cond, what, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if diag:
-            for line in str(diag).splitlines():
-                print("#   " + line)
-        if not cond:
-            self.failed += 1
-        sys.stdout.flush()
-        return cond
-
-    def skip(self, what, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, what, why))
-        sys.stdout.flush()
-
-    def diag(self, msg):
-        for line in str(msg).splitlines():
-            print("# " + line)
-        sys.stdout.flush()
 
 
 def kv(s):
@@ -796,7 +772,6 @@ def main():
     ap.add_argument("--pool-slack", type=int, default=1 << 20,
                     help="pool bytes still 'near 0' after everything is freed")
     ap.add_argument("--timeout", type=int, default=900)
-    ap.add_argument("--tap-start", type=int, default=1)
     ap.add_argument("--report", help="write the numbers as JSON here")
     args = ap.parse_args()
     if args.scenario != "basic":
@@ -805,7 +780,7 @@ def main():
         args.mib = (4 if args.scenario == "tier" else 3) * args.mem
     if not args.swap_mib:
         args.swap_mib = args.mib + args.mem
-    tap = Tap(args.tap_start)
+    tap = Tap()
     if args.scenario == "tier":
         report = tier_scenario(args, tap)
     elif args.scenario == "diskfull":
@@ -816,8 +791,7 @@ def main():
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=1, sort_keys=True)
-    print("# next %d" % (tap.n + 1))
-    return 1 if tap.failed else 0
+    return tap.end()
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@
 #
 # Build checks (no VM): ABI header as a kernel module and the driver, each
 # against Debian's 6.12 and 6.1 headers with W=1 (any warning fails), and
-# checkpatch --strict. Then the guest: the Debian 6.12 cloud kernel under
-# build/qemu/qemu-system-x86_64 (TCG) with the initramfs from
-# mkinitramfs.sh, running tests/guest/e2e.py:
+# checkpatch --strict. Then the guest: the test guest image
+# (tests/lib/guest/image.sh: the Debian 6.12 cloud kernel, the driver, an
+# initramfs) under build/qemu/qemu-system-x86_64 (TCG), running
+# tests/guest/e2e.py:
 #   --short  160 MiB guest, workload 3x RAM (480 MiB, 2 processes), one
 #            random pass over 25% of the pages; vswap if the QEMU has the
 #            device, else the zram peer (checks the workload and the checks)
@@ -27,7 +28,8 @@
 #             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
 # A VM that hangs is killed at its deadline and fails its test.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$TESTLIB/tap.sh"
 
 mode=short
 case ${1:-} in
@@ -36,32 +38,20 @@ case ${1:-} in
 *) die "usage: $0 [--short|--long]" ;;
 esac
 
-n=0 failed=0
-ok() {			# ok <status> <description> [log file]
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-		[ -n "${3:-}" ] && [ -f "$3" ] && tail -n 30 "$3" | sed 's/^/#   /'
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-
+GBUILD=$BUILD/guest
 mkdir -p "$GBUILD"
 logs=$GBUILD/logs
 mkdir -p "$logs"
 t_start=$(date +%s)
 
 "$REPO/scripts/install-deps.sh" guest > "$logs/deps.log" 2>&1
-ok $? "guest build dependencies installed" "$logs/deps.log"
+check_rc $? "guest build dependencies installed" "$logs/deps.log"
 if [ ! -f /usr/share/seabios/bios-256k.bin ]; then
 	"$REPO/scripts/install-deps.sh" qemu >> "$logs/deps.log" 2>&1
 fi
 
-"$REPO/tests/guest/fetch-kernels.sh" 6.12 6.1 > "$logs/fetch.log" 2>&1
-ok $? "Debian 6.12 cloud kernel + headers and 6.1 headers in the cache" \
+"$TESTLIB/guest/fetch-kernels.sh" 6.12 6.1 > "$logs/fetch.log" 2>&1
+check_rc $? "Debian 6.12 cloud kernel + headers and 6.1 headers in the cache" \
 	"$logs/fetch.log"
 
 # kbuild <name> <series> <make args...>: W=1 build, any warning fails.
@@ -75,7 +65,7 @@ kbuild() {
 		make -C "$@" KDIR="$KDIR" W=1 > "$log" 2>&1 || exit 1
 		! grep -E 'warning:|error:' "$log"
 	) > /dev/null
-	ok $? "$name builds against $series headers with W=1, no warnings" "$log"
+	check_rc $? "$name builds against $series headers with W=1, no warnings" "$log"
 }
 
 for s in 6.12 6.1; do
@@ -88,9 +78,9 @@ cp=$("$REPO/tests/guest/get-checkpatch.sh" 2> "$logs/checkpatch.log")
 if [ -n "$cp" ]; then
 	make -s -C "$REPO/guest-driver" checkpatch CHECKPATCH="$cp" \
 		>> "$logs/checkpatch.log" 2>&1
-	ok $? "guest-driver is checkpatch.pl --strict clean" "$logs/checkpatch.log"
+	check_rc $? "guest-driver is checkpatch.pl --strict clean" "$logs/checkpatch.log"
 else
-	ok 1 "checkpatch.pl from linux-source-6.12" "$logs/checkpatch.log"
+	not_ok "checkpatch.pl from linux-source-6.12" "$logs/checkpatch.log"
 fi
 
 # DKMS: the source tree `make dkms-install` makes, built by dkms itself in
@@ -109,15 +99,12 @@ rm -rf "$dk"
 		-m virtio-vswap -v "$ver" -k "$KVER" --kernelsourcedir "$KDIR" &&
 	find "$dk/tree" -name virtio_vswap.ko | grep -q .
 ) > "$logs/dkms.log" 2>&1
-ok $? "dkms add + build of the DKMS source tree against 6.12" "$logs/dkms.log"
+check_rc $? "dkms add + build of the DKMS source tree against 6.12" "$logs/dkms.log"
 
-initrd=$GBUILD/initramfs-6.12.cpio.gz
-"$REPO/tests/guest/mkinitramfs.sh" 6.12 "$GBUILD/mod-6.12/virtio_vswap.ko" \
-	"$initrd" > "$logs/initramfs.log" 2>&1
-ok $? "initramfs: busybox, virtio_vswap.ko, zram/virtio_blk, workload" \
+image=$("$TESTLIB/guest/image.sh" 2> "$logs/initramfs.log")
+check_rc $? "test guest image: 6.12 kernel, initramfs with busybox, virtio_vswap.ko, zram/virtio_blk, workload, blkpages" \
 	"$logs/initramfs.log"
-
-. "$(kernel_dir 6.12)/env"
+[ -n "$image" ] && . "$image"
 vm_timeout=900
 [ $mode = long ] && vm_timeout=3000
 guest() {		# guest <name> <e2e.py args...>
@@ -125,23 +112,11 @@ guest() {		# guest <name> <e2e.py args...>
 	shift
 	out=$GBUILD/run-$name
 	mkdir -p "$out"
-	# e2e.py kills its VM at --timeout; timeout(1) backs that up.
-	timeout -k 30 $((vm_timeout + 120)) \
-	python3 "$REPO/tests/guest/e2e.py" --qemu "$QEMU" --kernel "$VMLINUZ" \
-		--initrd "$initrd" --workdir "$out" --report "$out/report.json" \
-		--timeout $vm_timeout --tap-start $((n + 1)) "$@" \
-		> "$out/tap.txt" 2>&1
-	local rc=$?
-	grep -v '^# next ' "$out/tap.txt"
-	local next
-	next=$(sed -n 's/^# next //p' "$out/tap.txt" | tail -1)
-	if [ -n "$next" ]; then
-		failed=$((failed + $(grep -c '^not ok' "$out/tap.txt")))
-		n=$((next - 1))
-	else
-		ok 1 "guest run $name finished" "$out/tap.txt"
-	fi
-	return $rc
+	# e2e.py stops its VM at --timeout; timeout(1) backs that up.
+	tap_pipe timeout -k 30 $((vm_timeout + 120)) \
+	"$PY" "$REPO/tests/guest/e2e.py" --qemu "$QEMU" --kernel "$VMLINUZ" \
+		--initrd "$INITRD" --workdir "$out" --report "$out/report.json" \
+		--timeout $vm_timeout "$@"
 }
 
 # short: 160 MiB guest (workload 480 MiB), one random pass over a quarter of
@@ -178,8 +153,7 @@ if [ $mode = long ]; then
 fi
 
 tier_runs() {
-	if ! "$QEMU" -device virtio-vswap-pci,help 2>/dev/null |
-	     grep -q 'backing-file='; then
+	if ! qemu_has_vswap backing-file; then
 		skip "vswap disk tier: pool cap, writeback, disk full" \
 			"this QEMU's virtio-vswap-pci has no backing-file property"
 		return
@@ -193,7 +167,7 @@ tier_runs() {
 	tierfs=$(mktemp -d "${TMPDIR:-/tmp}/vswap-tierfs.XXXXXX")
 	if ! mount -t tmpfs -o size=$tierfs_size,mode=0700 vswap-tier "$tierfs" \
 		> "$logs/tierfs.log" 2>&1; then
-		ok 1 "tmpfs for the disk-full run mounted" "$logs/tierfs.log"
+		not_ok "tmpfs for the disk-full run mounted" "$logs/tierfs.log"
 		rmdir "$tierfs"
 		tierfs=""
 		return
@@ -205,9 +179,11 @@ tier_runs() {
 
 if [ ! -x "$QEMU" ]; then
 	skip "guest end-to-end" "no QEMU at build/qemu (make qemu)"
+elif [ -z "$image" ]; then
+	not_ok "guest end-to-end: no test guest image"
 else
 	has_dev=0
-	"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_dev=1
+	qemu_has_vswap && has_dev=1
 	if [ $has_dev = 1 ]; then
 		guest vswap --backend vswap "${vswap_args[@]}"
 		tier_runs
@@ -221,16 +197,15 @@ else
 	if [ $mode = long ]; then
 		out=$GBUILD/run-selfcheck
 		mkdir -p "$out"
-		if gcc -O2 -static -o "$out/workload" "$REPO/tests/guest/workload.c" &&
+		if gcc -O2 -static -o "$out/workload" "$TESTLIB/guest/workload.c" &&
 		   ! "$out/workload" -m 16 -X > "$out/log" 2>&1 &&
 		   grep -q 'wrong=2 ' "$out/log"; then
-			ok 0 "workload finds a planted wrong byte (checks the checker)"
+			ok "workload finds a planted wrong byte (checks the checker)"
 		else
-			ok 1 "workload finds a planted wrong byte" "$out/log"
+			not_ok "workload finds a planted wrong byte" "$out/log"
 		fi
 	fi
 fi
 
-echo "# guest suite ($mode) took $(( $(date +%s) - t_start )) s"
-echo "1..$n"
-[ $failed -eq 0 ]
+diag "guest suite ($mode) took $(( $(date +%s) - t_start )) s"
+tap_end

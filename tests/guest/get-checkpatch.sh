@@ -4,7 +4,7 @@
 # of Debian's linux-source-6.12 package (apt-get download, unpacked in the
 # cache; only the needed members are kept).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 dst=$CACHE/checkpatch
 if [ ! -x "$dst/scripts/checkpatch.pl" ]; then

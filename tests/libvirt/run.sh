@@ -9,8 +9,8 @@
 # Then: virsh qemu-monitor-command query-vswap, vswapctl stats --libvirt,
 # vswapctl set through libvirt; destroy + undefine.
 #
-# With the guest image of tests/guest (a 6.12 kernel in the cache and
-# $BUILD/guest/initramfs-6.12.cpio.gz with the driver) the domain boots it,
+# With the test guest image (tests/lib/guest/image.sh: the 6.12 kernel, an
+# initramfs with the driver; built here if need be) the domain boots it,
 # swaps a workload into the device, and the test checks that vswapctl sees
 # the stored pages through libvirt and that a pool cap below the store's
 # size raises VSWAP_NO_SPACE, followed by `vswapctl events --libvirt`.
@@ -20,29 +20,19 @@
 # disk with `virsh qemu-monitor-command ... vswap-writeback` and with
 # `vswapctl writeback`, and sees VSWAP_WRITEBACK_ERROR (disk-full) when the
 # pool cap pushes more than backing-max to disk.
-# Without the image the domain boots nothing, which is enough for the monitor.
+# Without the image (it could not be built) the domain boots nothing, which
+# is enough for the monitor.
 #
 # Not part of `make check` yet: `make check-libvirt`.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BUILD=${BUILD:-$REPO/build}
-QEMU=${QEMU:-$BUILD/qemu/qemu-system-x86_64}
+. "$HERE/../lib/common.sh"
+. "$TESTLIB/tap.sh"
 VSWAPCTL=$BUILD/host/vswapctl
 URI=qemu:///system
 DOM=vswapctl-libvirt-test
 VIRSH=(timeout 120 virsh -q -c "$URI")
-
-n=0 failed=0
-ok()   { n=$((n + 1)); echo "ok $n - $1"; }
-nok()  { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/vswap-libvirt.XXXXXX")
-check() {
-	local name=$1; shift
-	if "$@" >"$T/out" 2>&1; then ok "$name"; else nok "$name"; sed 's/^/# /' "$T/out"; fi
-}
 
 started=()		# pids of daemons this script started
 cleanup() {
@@ -65,15 +55,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$(id -u)" -ne 0 ]; then
-	skip "libvirt tests" "need root (libvirtd, qemu:///system)"; finish
+	skip "libvirt tests" "need root (libvirtd, qemu:///system)"; tap_end
 fi
 if [ ! -x "$QEMU" ]; then
-	skip "libvirt tests" "no $QEMU (make qemu)"; finish
+	skip "libvirt tests" "no $QEMU (make qemu)"; tap_end
 fi
 has_vswap=0 has_tier=0
-"$QEMU" -device help 2>/dev/null | grep -q '"virtio-vswap-pci"' && has_vswap=1
-"$QEMU" -device virtio-vswap-pci,help 2>/dev/null | grep -q 'backing-file=' &&
-	has_tier=1
+qemu_has_vswap && has_vswap=1
+qemu_has_vswap backing-file && has_tier=1
 
 # --- what libvirtd needs ---
 check "dependencies installed" "$REPO/scripts/install-deps.sh" host libvirt
@@ -107,32 +96,30 @@ done
 if [ $up = 1 ]; then
 	ok "libvirtd answers on $URI"
 else
-	nok "libvirtd answers on $URI"
+	not_ok "libvirtd answers on $URI"
 	[ -f "$T/libvirtd.log" ] && tail -20 "$T/libvirtd.log" | sed 's/^/# /'
-	finish
+	tap_end
 fi
 
-# --- the guest image, if tests/guest built one ---
+# --- the test guest image ---
 guest=0
-if [ $has_vswap = 1 ] && [ -f "$REPO/tests/guest/lib.sh" ]; then
-	kenv=$(BUILD=$BUILD bash -c ". '$REPO/tests/guest/lib.sh'; echo \$(kernel_dir 6.12)/env")
-	vmlinuz=$( [ -f "$kenv" ] && bash -c ". '$kenv'; echo \$VMLINUZ")
-	initrd=$BUILD/guest/initramfs-6.12.cpio.gz
-	if [ -n "$vmlinuz" ] && [ -f "$vmlinuz" ] && [ -f "$initrd" ]; then
-		# QEMU runs as libvirt-qemu: give it copies on a path it can reach.
-		chmod 755 "$T"
-		mkdir -p "$T/boot"
-		cp "$vmlinuz" "$T/boot/vmlinuz"
-		cp "$initrd" "$T/boot/initrd"
-		guest=1
-	fi
+if [ $has_vswap = 1 ] && image=$("$TESTLIB/guest/image.sh" 2>"$T/image.log"); then
+	. "$image"
+	# QEMU runs as libvirt-qemu: give it copies on a path it can reach.
+	chmod 755 "$T"
+	mkdir -p "$T/boot"
+	cp "$VMLINUZ" "$T/boot/vmlinuz"
+	cp "$INITRD" "$T/boot/initrd"
+	guest=1
+elif [ $has_vswap = 1 ]; then
+	sed 's/^/# /' "$T/image.log"
 fi
-[ $guest = 1 ] || echo "# no guest image (tests/guest): the domain boots nothing" >&2
+[ $guest = 1 ] || echo "# no test guest image: the domain boots nothing" >&2
 
 # --- a guest swapping into the device, seen through libvirt ---
 gsend() {		# one command line to the guest's control port
 	seq=$((seq + 1))
-	/usr/bin/python3 "$HERE/guest_console.py" --send "$T/ctl.sock" "$seq $1"
+	"$PY" "$HERE/guest_console.py" --send "$T/ctl.sock" "$seq $1"
 }
 gwait() {		# gwait FILE ERE SECONDS
 	local end=$((SECONDS + $3))
@@ -155,9 +142,9 @@ guest_phase() {
 	started+=($!)
 	check "vswapctl events --libvirt: registered" \
 		gwait "$T/events.err" "following VSWAP_" 60
-	/usr/bin/python3 "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
+	"$PY" "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
 	started+=($!)
-	check "guest: boots the tests/guest image under libvirt" \
+	check "guest: boots the test guest image (tests/lib/guest) under libvirt" \
 		gwait "$T/console.log" "VSWAP: READY" 180 || return
 	gsend "load_vswap && swap_on /dev/vswap0"
 	check "guest: driver loaded, swapon /dev/vswap0" \
@@ -167,7 +154,7 @@ guest_phase() {
 		gwait "$T/console.log" "WORKLOAD: HOLD" 300 || return
 	"$VSWAPCTL" stats --libvirt "$URI" "$DOM" | sed 's/^/# /'
 	check "vswapctl stats --libvirt: the guest's pages are in the store" bash -c \
-		"'$VSWAPCTL' stats --json --libvirt '$URI' '$DOM' | /usr/bin/python3 -c '
+		"'$VSWAPCTL' stats --json --libvirt '$URI' '$DOM' | '$PY' -c '
 import json, sys
 d = json.load(sys.stdin)[\"devices\"][0]
 # (zero_pages stays 0 here: Linux 6.12 keeps zero pages out of swap I/O)
@@ -194,7 +181,7 @@ assert d[\"pool_bytes\"] > 0 and d[\"ratio\"] > 1, d'"
 	kill -INT $evpid
 	wait $evpid; rc=$?
 	if [ $rc -eq 0 ]; then ok "vswapctl events --libvirt: SIGINT ends it with 0"
-	else nok "vswapctl events --libvirt: SIGINT ends it with 0"; echo "# exit $rc"; sed 's/^/# /' "$T/events.err"; fi
+	else not_ok "vswapctl events --libvirt: SIGINT ends it with 0"; echo "# exit $rc"; sed 's/^/# /' "$T/events.err"; fi
 }
 
 # --- the disk tier through libvirt (the guest holds its swapped-out data) ---
@@ -205,13 +192,13 @@ qmp() {			# qmp JSON: virsh qemu-monitor-command, the reply on stdout
 wb_by_virsh() {
 	qmp '{"execute":"vswap-writeback","arguments":{"id":"vswap0","min-age":0,"max-bytes":16777216}}' |
 		tee "$T/wb.json" || return 1
-	/usr/bin/python3 - "$T/wb.json" "$T/tier/$DOM.swap" <<'PY' || return 1
+	"$PY" - "$T/wb.json" "$T/tier/$DOM.swap" <<'PY' || return 1
 import json, sys
 r = json.load(open(sys.argv[1]))["return"]
 assert r["pages"] > 0 and 0 < r["bytes"] <= 16 << 20, r
 PY
 	qmp '{"execute":"query-vswap"}' > "$T/q.json" || return 1
-	/usr/bin/python3 - "$T/q.json" "$T/tier/$DOM.swap" <<'PY'
+	"$PY" - "$T/q.json" "$T/tier/$DOM.swap" <<'PY'
 import json, os, sys
 s = json.load(open(sys.argv[1]))["return"][0]["store"]
 print("disk-pages", s["disk-pages"], "disk-bytes", s["disk-bytes"],
@@ -224,7 +211,7 @@ wb_by_vswapctl() {
 	"$VSWAPCTL" writeback "$DOM" --libvirt "$URI" --min-age 0 \
 		--max-bytes 16M > "$T/wb.txt" || return 1
 	cat "$T/wb.txt"
-	/usr/bin/python3 - "$T/wb.txt" "$DOM vswap0: writeback done" <<'PY'
+	"$PY" - "$T/wb.txt" "$DOM vswap0: writeback done" <<'PY'
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 assert lines[0] == sys.argv[2], lines
@@ -234,7 +221,7 @@ PY
 }
 tier_stats() {
 	"$VSWAPCTL" stats --json --libvirt "$URI" "$DOM" > "$T/st.json" || return 1
-	/usr/bin/python3 - "$T/st.json" <<'PY'
+	"$PY" - "$T/st.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["devices"][0]
 print("disk_pages", d["disk_pages"], "writeback_bytes", d["writeback_bytes"])
@@ -301,25 +288,25 @@ check "domain defined (type=qemu, built QEMU as emulator)" "${VIRSH[@]}" define 
 if "${VIRSH[@]}" start "$DOM" >"$T/out" 2>&1; then
 	ok "domain starts"
 else
-	nok "domain starts"; sed 's/^/# /' "$T/out"
+	not_ok "domain starts"; sed 's/^/# /' "$T/out"
 	tail -20 "/var/log/libvirt/qemu/$DOM.log" 2>/dev/null | sed 's/^/# /'
-	finish
+	tap_end
 fi
 
 if [ $has_vswap = 1 ]; then
 	check "virsh qemu-monitor-command query-vswap returns the device" bash -c \
 		"${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' | tee /dev/stderr |
-		 /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[\"return\"]; sys.exit([d[\"id\"] for d in r] != [\"vswap0\"])'"
+		 '$PY' -c 'import json,sys; r=json.load(sys.stdin)[\"return\"]; sys.exit([d[\"id\"] for d in r] != [\"vswap0\"])'"
 	check "vswapctl stats --libvirt shows the row" bash -c \
 		"'$VSWAPCTL' stats --libvirt '$URI' | tee /dev/stderr | grep -Eq '^$DOM +vswap0 '"
 	check "vswapctl stats --libvirt --json validates" bash -c \
-		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | /usr/bin/python3 '$REPO/tests/vswapctl/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
+		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | '$PY' '$REPO/tests/vswapctl/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
 	check "virsh qemu-monitor-command --hmp 'info vswap' shows the device" bash -c \
 		"${VIRSH[*]} qemu-monitor-command '$DOM' --hmp 'info vswap' | tee /dev/stderr | grep -q vswap0"
 	check "virsh qemu-monitor-command qom-set pool-max=2G, seen in query-vswap" bash -c \
 		"${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"qom-set\",\"arguments\":{\"path\":\"/machine/peripheral/vswap0/virtio-backend\",\"property\":\"pool-max\",\"value\":2147483648}}' &&
 		 ${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' |
-		 /usr/bin/python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"return\"][0][\"config\"][\"pool-max\"] != 2147483648)'"
+		 '$PY' -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"return\"][0][\"config\"][\"pool-max\"] != 2147483648)'"
 	check "vswapctl set through libvirt: pool-max=32M" bash -c \
 		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=32M | tee /dev/stderr | grep -q 'pool-max=32M'"
 	check "vswapctl set through libvirt: pool-max=0 (unlimited) again" bash -c \
@@ -347,4 +334,4 @@ check "vswapctl on an undefined domain: clear error" bash -c \
 
 check "domain destroyed" "${VIRSH[@]}" destroy "$DOM"
 check "domain undefined" "${VIRSH[@]}" undefine "$DOM"
-finish
+tap_end

@@ -8,11 +8,11 @@
 # Env:   QEMU     QEMU 10 binary (default build/qemu/qemu-system-x86_64;
 #                 the vswap device is not needed)
 #        TIMEOUT  seconds before the VM is killed (default 600)
-# Needs: the Debian 6.12 cloud kernel (tests/guest/fetch-kernels.sh 6.12),
-#        busybox-static, and the static archives of liblz4-dev, libzstd-dev,
-#        libnuma-dev (scripts/install-deps.sh).
+# Needs: the Debian 6.12 cloud kernel (tests/lib/guest/fetch-kernels.sh
+#        6.12), busybox-static, and the static archives of liblz4-dev,
+#        libzstd-dev, libnuma-dev (scripts/install-deps.sh).
 set -euo pipefail
-. "$(dirname "$0")/../guest/lib.sh"	# REPO, BUILD, CACHE, QEMU, log, die
+. "$(dirname "$0")/../lib/common.sh"	# REPO, BUILD, CACHE, QEMU, log, die
 
 TIMEOUT=${TIMEOUT:-600}
 out=$BUILD/numa
@@ -20,7 +20,7 @@ mkdir -p "$out"
 
 [ -x "$QEMU" ] || die "no QEMU at $QEMU (make qemu, or set QEMU=)"
 env=$(kernel_dir 6.12)/env
-[ -f "$env" ] || "$REPO/tests/guest/fetch-kernels.sh" 6.12 >&2
+[ -f "$env" ] || "$TESTLIB/guest/fetch-kernels.sh" 6.12 >&2
 . "$env"
 [ -f "$VMLINUZ" ] || die "no 6.12 kernel in the cache"
 for a in liblz4 libzstd libnuma; do
@@ -36,22 +36,18 @@ gcc -std=gnu11 -O2 -Wall -Wextra -static -pthread \
 	-o "$out/numa_guest" "$REPO/tests/numa/numa_guest.c" \
 	"$BUILD/host/libvswap.a" -llz4 -lzstd -lnuma -lm
 
-root=$(mktemp -d "$out/initramfs.XXXXXX")
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp}
-cp /bin/busybox "$root/bin/busybox"
-install -m 755 "$REPO/tests/numa/init.sh" "$root/init"
-cp "$out/numa_guest" "$root/bin/numa_guest"
-(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.gz"
+"$TESTLIB/guest/mkinitramfs.sh" "$out/initramfs.gz" "$REPO/tests/numa/init.sh" \
+	"$out/numa_guest"
 
 # 512 MiB: node 0 320 MiB (kernel, initramfs), node 1 128 MiB, node 2
 # 64 MiB without CPUs. Distances as a two-socket host with a far tier.
 console=$out/console.log
 log "booting ($QEMU, TCG, 3 NUMA nodes, deadline ${TIMEOUT}s)"
 rc=0
-timeout --foreground -k 10 "$TIMEOUT" "$QEMU" -accel tcg -M q35 \
-	-m 512M -smp 2 -nodefaults -no-user-config -display none -no-reboot \
-	-L /usr/share/seabios -L /usr/share/qemu \
+timeout --foreground -k 10 $((TIMEOUT + 60)) \
+"$PY" "$TESTLIB/vm.py" --qemu "$QEMU" --kernel "$VMLINUZ" \
+	--initrd "$out/initramfs.gz" --workdir "$out" --mem 512M --smp 2 \
+	--append loglevel=3 --timeout "$TIMEOUT" --until 'NUMA: DONE' -- \
 	-object memory-backend-ram,id=m0,size=320M \
 	-object memory-backend-ram,id=m1,size=128M \
 	-object memory-backend-ram,id=m2,size=64M \
@@ -60,20 +56,15 @@ timeout --foreground -k 10 "$TIMEOUT" "$QEMU" -accel tcg -M q35 \
 	-numa node,nodeid=2,memdev=m2 \
 	-numa dist,src=0,dst=1,val=21 -numa dist,src=0,dst=2,val=30 \
 	-numa dist,src=1,dst=2,val=30 \
-	-kernel "$VMLINUZ" -initrd "$out/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=3" \
-	-chardev file,id=con,path="$console" -serial chardev:con \
-	2> "$out/qemu.stderr" || rc=$?
+	> "$out/vm.log" 2>&1 || rc=$?
 
 # TAP: the program's lines, prefix removed, CRs of the serial line gone.
-tr -d '\r' < "$console" | sed -n 's/^.*NUMA: //p' | grep -v '^DONE$' || true
-if ! grep -q 'NUMA: DONE' "$console"; then
-	echo "not ok 0 - guest did not finish (rc $rc; see $console)"
-	exit 1
-fi
+set +e
+. "$TESTLIB/tap.sh"
+tap_pipe sed -n 's/\r$//; s/^.*NUMA: //p' "$console"
+check "the guest ran numa_guest to the end (NUMA: DONE; vm.py exit $rc)" \
+	grep -q 'NUMA: DONE' "$console"
 # A program that died before its summary (crash, OOM kill) is a failure.
-if ! tr -d '\r' < "$console" | grep -q '^NUMA: [0-9]* passed, [0-9]* failed'; then
-	echo "not ok 0 - numa_guest ended without its summary (see $console)"
-	exit 1
-fi
-tr -d '\r' < "$console" | grep -q '^NUMA: [0-9]* passed, 0 failed'
+check "numa_guest printed its summary" \
+	grep -Eq '^NUMA: [0-9]+ passed, [0-9]+ failed' <(tr -d '\r' < "$console")
+tap_end

@@ -10,7 +10,7 @@
 # to the unpacked tree and holds a small "env" file with KVER/KDIR/VMLINUZ.
 # Usage: fetch-kernels.sh [6.12] [6.1]     (default: both)
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common.sh"
 
 series=("$@")
 [ ${#series[@]} -gt 0 ] || series=(6.12 6.1)

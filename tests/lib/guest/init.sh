@@ -3,8 +3,9 @@
 # host sends, one per line, on the second serial port (ttyS1):
 #   "<seq> <shell command>"  ->  output on the console (ttyS0), then
 #   "VSWAP: RC <seq> <exit status>"
-# The functions below are the vocabulary the host uses (tests/guest/vm.py).
-# Lines the host parses start with "VSWAP: " or "WORKLOAD: ".
+# The functions below are the vocabulary the host uses (tests/lib/vm.py).
+# Lines the host parses start with "VSWAP: ", "WORKLOAD: " (workload) or
+# "PAGES: " (blkpages).
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -25,6 +26,15 @@ load_mods() {
 load_vswap() {
 	insmod /lib/modules/virtio_vswap.ko "$@" || return 1
 	say "MODULE loaded devices=$(ls /sys/block | grep -c '^vswap')"
+}
+
+# vswap_devs: "VSWAP: DEV vswapN <PCI address>" for every vswap disk, so
+# the host knows which -device (addr=) became which /dev/vswapN.
+vswap_devs() {
+	for d in /sys/block/vswap*; do
+		pci=$(readlink -f "$d/device/..")
+		say "DEV ${d##*/} ${pci##*/}"
+	done
 }
 
 # swap_on <dev> [discard policy for swapon -d: "" | once | pages]

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The test guest the suites boot: the Debian 6.12 cloud kernel
+# (fetch-kernels.sh, cached), virtio_vswap.ko built for it from
+# guest-driver/, and an initramfs holding init.sh as /init, the static
+# programs workload and blkpages, the module, and the kernel's own zram and
+# virtio_blk modules (peer runs).
+#
+#   image.sh      prints the path of a shell file setting KVER, VMLINUZ,
+#                 INITRD and KO (the module), for `. "$(image.sh)"`
+#
+# Everything goes under $BUILD/guest-image/ and is rebuilt only when an
+# input changed (the kernel version, guest-driver/, the ABI header, the
+# files here); one build at a time. Build output: $BUILD/guest-image/build.log.
+set -euo pipefail
+. "$(dirname "$0")/../common.sh"
+
+img=$BUILD/guest-image
+mkdir -p "$img"
+exec 9>"$img/lock"
+flock 9
+
+env612=$(kernel_dir 6.12)/env
+if [ ! -f "$env612" ]; then
+	"$TESTLIB/guest/fetch-kernels.sh" 6.12 >"$img/fetch.log" 2>&1 || {
+		tail -20 "$img/fetch.log" >&2; die "no 6.12 guest kernel"; }
+fi
+. "$env612"
+
+key=$( (echo "$KVER"; cd "$REPO" && cat guest-driver/Makefile guest-driver/*.[ch] \
+	include/linux/virtio_vswap.h tests/lib/common.sh tests/lib/guest/*) |
+	sha256sum | cut -c1-16)
+if [ "$(cat "$img/key" 2>/dev/null)" != "$key" ]; then
+	log "building the test guest image ($KVER, key $key)"
+	rm -f "$img/key"
+	if ! {
+		rm -rf "$img/mod" &&
+		make -C "$REPO/guest-driver" KDIR="$KDIR" OUT="$img/mod" &&
+		mkdir -p "$img/bin" &&
+		for p in workload blkpages; do
+			gcc -O2 -Wall -Wextra -static -o "$img/bin/$p" \
+				"$TESTLIB/guest/$p.c" || exit 1
+		done &&
+		"$TESTLIB/guest/mkinitramfs.sh" -k 6.12 -m zram -m virtio_blk \
+			-o "$img/mod/virtio_vswap.ko" "$img/initramfs.cpio.gz" \
+			"$TESTLIB/guest/init.sh" "$img/bin/workload" "$img/bin/blkpages"
+	} >"$img/build.log" 2>&1; then
+		tail -30 "$img/build.log" >&2
+		die "test guest image: build failed (see $img/build.log)"
+	fi
+	cat >"$img/env" <<EOT
+KVER=$KVER
+VMLINUZ=$VMLINUZ
+INITRD=$img/initramfs.cpio.gz
+KO=$img/mod/virtio_vswap.ko
+EOT
+	echo "$key" >"$img/key"
+fi
+echo "$img/env"
