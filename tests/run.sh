@@ -16,6 +16,7 @@ SUITES=(
 	"host-asan|make -s -C host check-asan"
 	"qemu|tests/qemu/run.sh"
 	"vswapctl|tests/vswapctl/run.sh"
+	"vswapctl-qemu|tests/vswapctl/run.sh --qemu"
 	"guest|tests/guest/e2e.sh --short"
 	"numa|tests/numa/run.sh"
 )

@@ -300,7 +300,7 @@ if [ $has_vswap = 1 ]; then
 	check "vswapctl stats --libvirt shows the row" bash -c \
 		"'$VSWAPCTL' stats --libvirt '$URI' | tee /dev/stderr | grep -Eq '^$DOM +vswap0 '"
 	check "vswapctl stats --libvirt --json validates" bash -c \
-		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | '$PY' '$REPO/tests/vswapctl/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
+		"'$VSWAPCTL' stats --json --libvirt '$URI' $DOM | '$PY' '$TESTLIB/check_output.py' json '$REPO/docs/vswapctl-json-schema.json'"
 	check "virsh qemu-monitor-command --hmp 'info vswap' shows the device" bash -c \
 		"${VIRSH[*]} qemu-monitor-command '$DOM' --hmp 'info vswap' | tee /dev/stderr | grep -q vswap0"
 	check "virsh qemu-monitor-command qom-set pool-max=2G, seen in query-vswap" bash -c \

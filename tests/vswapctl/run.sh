@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # vswapctl tests, TAP on stdout.
 #
-# Against qmp_peer.py (a QMP protocol double answering query-vswap with the
-# canned replies in this directory) always; against the real QEMU
-# ($BUILD/qemu/qemu-system-x86_64 with virtio-vswap) when it is built
-# (real_qemu.sh), skipped otherwise.
+#   tests/vswapctl/run.sh           unit tests (suite vswapctl, fast tier):
+#                                   the command line, and every output
+#                                   against qmp_peer.py, a QMP *server*
+#                                   double answering query-vswap with the
+#                                   canned replies in this directory; no
+#                                   QEMU
+#   tests/vswapctl/run.sh --qemu    against the real QEMU
+#                                   ($BUILD/qemu/qemu-system-x86_64 with
+#                                   virtio-vswap) and the test guest
+#                                   (real_qemu.py; suite vswapctl-qemu);
+#                                   skipped without that QEMU
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BUILD=${BUILD:-$REPO/build}
+. "$HERE/../lib/common.sh"	# REPO, BUILD, PY (with python3-jsonschema)
+. "$TESTLIB/tap.sh"
 VSWAPCTL=$BUILD/host/vswapctl
 SCHEMA=$REPO/docs/vswapctl-json-schema.json
-# Debian's python3 has python3-jsonschema; a python3 earlier on PATH may not.
-PY=${PYTHON:-/usr/bin/python3}
-[ -x "$PY" ] || PY=python3
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vswapctl-test.XXXXXX")
 PIDS=()
@@ -24,16 +28,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0 failed=0
-ok()   { n=$((n + 1)); echo "ok $n - $1"; }
-nok()  { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /' "$@"; }
-# check NAME CMD...: ok if CMD succeeds, else print its output as diagnostics.
-check() {
-	local name=$1; shift
-	if "$@" >"$T/out" 2>&1; then ok "$name"; else nok "$name"; diag "$T/out"; fi
-}
+mode=unit
+case ${1:-} in
+--qemu) mode=qemu ;;
+"") ;;
+*) die "usage: $0 [--qemu]" ;;
+esac
 
 # run_vc RC_WANT GREP_STDERR ARGS...: vswapctl exits RC_WANT and stderr
 # contains GREP_STDERR (fixed string; '' = don't look).
@@ -66,12 +66,29 @@ peer() {
 }
 
 # --- build ---
-check "vswapctl builds with -Wall -Wextra -Werror" \
-	make -s -C "$REPO/host/vswapctl" BUILD="$T/build" EXTRA_CFLAGS=-Werror
 if ! make -s -C "$REPO/host/vswapctl" BUILD="$BUILD" >"$T/out" 2>&1; then
-	nok "vswapctl builds"; diag "$T/out"; echo "1..$n"; exit 1
+	not_ok "vswapctl builds" "$T/out"; tap_end
 fi
 ok "vswapctl builds into \$BUILD/host/vswapctl"
+
+# --- the real QEMU, once it has the device, and the test guest ---
+if [ $mode = qemu ]; then
+	guest=()
+	if ! qemu_has_vswap; then
+		:	# real_qemu.py skips everything, saying why
+	elif image=$("$TESTLIB/guest/image.sh" 2>"$T/image.log"); then
+		. "$image"
+		guest=(--kernel "$VMLINUZ" --initrd "$INITRD")
+	else
+		not_ok "the test guest image (tests/lib/guest/image.sh)" "$T/image.log"
+	fi
+	tap_pipe timeout 1200 "$PY" "$HERE/real_qemu.py" --qemu "$QEMU" \
+		--vswapctl "$VSWAPCTL" --workdir "$T/real" "${guest[@]}"
+	tap_end
+fi
+
+check "vswapctl builds with -Wall -Wextra -Werror" \
+	make -s -j"$(nproc)" -C "$REPO/host/vswapctl" BUILD="$T/build" EXTRA_CFLAGS=-Werror
 
 # --- command line ---
 check "--help lists the commands" \
@@ -107,7 +124,7 @@ check "missing socket: exit 1, names the path" \
 check "socket nobody listens on: exit 1, connection refused" \
 	run_vc 1 "cannot connect: Connection refused" stats --qmp "$T/dead.sock"
 check "dead socket: --json still valid, error listed" bash -c \
-	"'$VSWAPCTL' stats --json --qmp '$T/dead.sock' 2>/dev/null | '$PY' '$HERE/check_output.py' json '$SCHEMA' && \
+	"'$VSWAPCTL' stats --json --qmp '$T/dead.sock' 2>/dev/null | '$PY' '$REPO/tests/lib/check_output.py' json '$SCHEMA' && \
 	 '$VSWAPCTL' stats --json --qmp '$T/dead.sock' 2>/dev/null | grep -q 'Connection refused'"
 check "writeback to a dead socket: exit 1" \
 	run_vc 1 "cannot connect" writeback "$T/dead.sock"
@@ -136,7 +153,7 @@ check "absent fields show as '-'" bash -c \
 	"'$VSWAPCTL' stats --qmp '$T/two.sock' | grep -Eq '^two.sock +/machine/peripheral-anon/device\[3\]/virtio-backend +2G +- +- +3 +- +- +- +4K +3.00 +- +- +-$'"
 check "--json validates against docs/vswapctl-json-schema.json" bash -c \
 	"'$VSWAPCTL' stats --json --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/j' &&
-	 '$PY' '$HERE/check_output.py' json '$SCHEMA' <'$T/j'"
+	 '$PY' '$REPO/tests/lib/check_output.py' json '$SCHEMA' <'$T/j'"
 check "docs/vswapctl-json-schema.json is what 'vswapctl schema' prints" bash -c \
 	"'$VSWAPCTL' schema >'$T/schema.json' && diff -u '$SCHEMA' '$T/schema.json'"
 check "qapi/vswap.json VswapStoreStats is what gen-counters.py makes of vswap.h" \
@@ -161,12 +178,12 @@ cat >"$T/expect.json" <<'JSON'
   "two.sock|/machine/peripheral-anon/device[3]/virtio-backend|zero_pages": null }
 JSON
 check "--json carries the canned values, null for absent ones" bash -c \
-	"'$PY' '$HERE/check_output.py' json '$SCHEMA' '$T/expect.json' <'$T/j'"
+	"'$PY' '$REPO/tests/lib/check_output.py' json '$SCHEMA' '$T/expect.json' <'$T/j'"
 check "--json: two VMs, three devices, no errors" bash -c \
 	"'$PY' -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (len(d[\"devices\"])==3 and d[\"errors\"]==[]))' <'$T/j'"
 check "--prometheus: well-formed exposition with HELP/TYPE" bash -c \
 	"'$VSWAPCTL' stats --prometheus --qmp '$T/web1.sock' --qmp '$T/two.sock' >'$T/p' &&
-	 '$PY' '$HERE/check_output.py' prom <'$T/p'"
+	 '$PY' '$REPO/tests/lib/check_output.py' prom <'$T/p'"
 check "--prometheus: labels, counters, per-node samples" bash -c \
 	"grep -qx 'vswap_stored_pages{vm=\"web1\",device=\"vs0\"} 10000' '$T/p' &&
 	 grep -qx '# TYPE vswap_stores_total counter' '$T/p' &&
@@ -234,9 +251,9 @@ evpid=$!
 if wait_for "$T/sig.out" "vswapctl: following VSWAP_* events"; then
 	kill -INT $evpid; wait $evpid; rc=$?
 	if [ $rc -eq 0 ]; then ok "events: SIGINT stops it with exit 0"
-	else nok "events: SIGINT stops it with exit 0"; echo "# exit $rc"; diag "$T/sig.out"; fi
+	else not_ok "events: SIGINT stops it with exit 0"; echo "# exit $rc"; diag <"$T/sig.out"; fi
 else
-	kill $evpid; wait $evpid; nok "events: SIGINT stops it with exit 0"; diag "$T/sig.out"
+	kill $evpid; wait $evpid; not_ok "events: SIGINT stops it with exit 0"; diag <"$T/sig.out"
 fi
 peer gone --name gone || exit 1
 gonepid=${PIDS[-1]}
@@ -248,14 +265,10 @@ if wait_for "$T/gone.out" "vswapctl: following VSWAP_* events"; then
 	if [ $rc -eq 1 ] && grep -q "vm gone: connection closed" "$T/gone.out"; then
 		ok "events: monitor going away is exit 1"
 	else
-		nok "events: monitor going away is exit 1"; echo "# exit $rc"; diag "$T/gone.out"
+		not_ok "events: monitor going away is exit 1"; echo "# exit $rc"; diag <"$T/gone.out"
 	fi
 else
-	kill $evpid; wait $evpid; nok "events: monitor going away is exit 1"; diag "$T/gone.out"
+	kill $evpid; wait $evpid; not_ok "events: monitor going away is exit 1"; diag <"$T/gone.out"
 fi
 
-# --- the real QEMU, once it has the device ---
-source "$HERE/real_qemu.sh"
-
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end
