@@ -3,6 +3,8 @@
 #   make demo-host   the host-only store demo (no VM)
 #   make e2e         long guest end-to-end suite + the libvirt test
 #   make check       every test suite, ends with "N passed, N failed"
+#   make check-quick the fast tier: ABI, libvswap and vswapctl unit tests,
+#                    series in sync; no VM, no QEMU build, under a minute
 #   make deps        install build/test dependencies through apt (idempotent)
 #   make lib         libvswap (host/)
 #   make qemu        QEMU 10.0 with the qemu-patches/ series
@@ -13,8 +15,8 @@
 BUILD ?= $(CURDIR)/build
 export BUILD
 
-.PHONY: all deps lib check check-asan qemu demo demo-host e2e bench-host \
-	clean vswapctl \
+.PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
+	bench-host clean vswapctl \
 	check-libvirt bench-writeback
 
 all: lib
@@ -31,6 +33,11 @@ qemu:
 
 check: deps
 	tests/run.sh
+
+# What the fast tier builds needs: libvswap's and vswapctl's (libvirt-dev).
+check-quick:
+	scripts/install-deps.sh host libvirt
+	tests/run.sh --quick
 
 # libvswap and QEMU (with the series) under ASan + UBSan.
 check-asan: deps

@@ -6,26 +6,33 @@
 # without reporting a failure counts as one failure, so a crash is never a pass.
 #
 # Usage: tests/run.sh [suite...]   (default: every suite in SUITES)
+#        tests/run.sh --quick        the fast tier (QUICK): no VM, no QEMU
+#                                    build (make check-quick)
+# tests/README.md says what each suite proves and how long it takes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # name|command -- in the order they run; cheap ones first.
 SUITES=(
 	"abi|make -s -C tests/abi check"
-	"host|make -s -C host check"
-	"host-asan|make -s -C host check-asan"
-	"qemu|tests/qemu/run.sh"
+	"host|make -s -j$(nproc) -C host check"
 	"vswapctl|tests/vswapctl/run.sh"
+	"series|scripts/qemu/check-series.py"
+	"host-asan|make -s -j$(nproc) -C host check-asan"
+	"qemu|tests/qemu/run.sh"
 	"vswapctl-qemu|tests/vswapctl/run.sh --qemu"
 	"guest|tests/guest/e2e.sh --short"
 	"numa|tests/numa/run.sh"
 )
+# The fast tier: seconds, no VM, no QEMU source or build.
+QUICK=(abi host vswapctl series)
 # Run only when named (slow: an ASan build of QEMU takes ~25 min cold).
 OPTIONAL_SUITES=(
 	"qemu-asan|tests/qemu/run.sh --asan"
 )
 
 want=("$@")
+[ "${1:-}" = --quick ] && want=("${QUICK[@]}")
 logdir=build/test-logs
 mkdir -p "$logdir"
 passed=0 failed=0 skipped=0 failed_names=()
@@ -44,6 +51,7 @@ for entry in "${candidates[@]}"; do
 	fi
 	echo "=== suite $name: $cmd"
 	log=$logdir/$name.log
+	t0=$SECONDS
 	bash -c "$cmd" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -Ec '^[[:space:]]*ok [0-9]+' "$log" | head -1)
@@ -59,7 +67,7 @@ for entry in "${candidates[@]}"; do
 		f=1
 	fi
 	[ "$f" -gt 0 ] && failed_names+=("$name")
-	echo "=== suite $name: $p passed, $f failed, $s skipped (rc=$rc)"
+	echo "=== suite $name: $p passed, $f failed, $s skipped (rc=$rc, $((SECONDS - t0)) s)"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 

@@ -4,7 +4,9 @@
 #   tests/qemu/run.sh [--asan]
 #
 # Builds (or finds cached) QEMU with scripts/build-qemu.sh --tests, then:
-#   - the series' standard header equals the one generated from the ABI header
+#   - the series' standard header equals the one generated from the ABI
+#     header, and the whole series regenerates byte for byte from
+#     qemu-patches/tree and commits (scripts/qemu/gen-series.sh --check)
 #   - -device virtio-vswap-pci,help lists every property; the alias works
 #   - realize rejects each bad setting with an error naming the property
 #   - tests/qemu/monitor.py (QEMU's python/qemu/machine and qmp, no guest):
@@ -58,6 +60,11 @@ git -C "$src" show HEAD:include/standard-headers/linux/virtio_vswap.h \
 	> "$tmp/series.h" 2>/dev/null
 check "qemu-patches/ standard header equals the generated one" \
 	cmp -s "$tmp/gen.h" "$tmp/series.h"
+
+# The committed series is exactly what tree/ and commits/ generate
+# (the fast tier runs scripts/qemu/check-series.py, no QEMU source).
+check "qemu-patches/*.patch regenerate byte for byte (gen-series.sh --check)" \
+	scripts/qemu/gen-series.sh --check --no-deps
 
 q() { timeout 60 "$qemu" -nodefaults -display none -accel tcg "$@"; }
 
