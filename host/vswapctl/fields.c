@@ -8,7 +8,7 @@
  * configuration under "config" (VswapConfig), the store's counters (struct
  * vswap_stats, kebab-case) under "store" (VswapStoreStats), request counters
  * under "device" (VswapDeviceStats). Every pointer below is a member of the
- * series (tests/vswapctl/real_qemu.sh lists any the running QEMU lacks).
+ * series (tests/vswapctl/real_qemu.py lists any the running QEMU lacks).
  */
 #include <stdio.h>
 #include <string.h>
