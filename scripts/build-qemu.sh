@@ -2,10 +2,13 @@
 # Build QEMU 10.0 (Debian's source package) with the qemu-patches/ series and
 # libvswap, for x86_64 only, with a small device set.
 #
-#   scripts/build-qemu.sh [--asan] [--tests] [--no-deps]
+#   scripts/build-qemu.sh [--asan|--plugins] [--tests] [--no-deps]
 #
 #   --asan     separate build with --enable-asan and libvswap built with
 #              ASan+UBSan; installs $BUILD/qemu-asan/ instead of $BUILD/qemu/
+#   --plugins  separate build with --enable-plugins (TCG plugins, for
+#              counting guest instructions); installs $BUILD/qemu-plugins/
+#              with libinsn.so (QEMU's tests/tcg/plugins/insn.c) beside it
 #   --tests    also build the qtest binary (qos-test) and install it
 #   --no-deps  do not run scripts/install-deps.sh
 #
@@ -20,7 +23,7 @@
 #                    dpkg-source -x result, HEAD = debian-base + the
 #                    series; built from
 #     apply/         git worktree where the series is applied afresh
-#     build[-asan]/  meson build directories
+#     build[-asan|-plugins]/  meson build directories
 #     vswap[-asan]/  libvswap installed there (make -C host install), with
 #                    lib/pkgconfig/vswap.pc: stable paths for pkg-config
 # keyed by (QEMU version, hash of qemu-patches/* and the ABI header): when
@@ -36,10 +39,11 @@ BUILD=${BUILD:-$repo/build}
 CACHE=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
 JOBS=${JOBS:-2}
 
-asan=0 tests=0 deps=1
+asan=0 plugins=0 tests=0 deps=1
 for a in "$@"; do
 	case $a in
 	--asan) asan=1 ;;
+	--plugins) plugins=1 ;;
 	--tests) tests=1 ;;
 	--no-deps) deps=0 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -49,6 +53,10 @@ done
 
 log() { echo "build-qemu: $*" >&2; }
 t0=$(date +%s)
+if [ $asan = 1 ] && [ $plugins = 1 ]; then
+	log "--asan and --plugins are separate builds: one at a time"
+	exit 2
+fi
 
 [ $deps = 1 ] && "$repo/scripts/install-deps.sh" qemu host
 
@@ -125,6 +133,8 @@ else
 	san=()
 fi
 stage=$top/vswap$flavour
+# The plugin build is an ordinary build with plugins on: same libvswap.
+[ $plugins = 1 ] && flavour=-plugins
 make -s -C "$repo/host" BUILD="$BUILD" "${san[@]}" install PREFIX="$stage" >&2
 # QEMU runs from its build directory and from $BUILD/qemu, never installed:
 # it finds the shared library through an rpath to the stage, added to the
@@ -143,6 +153,7 @@ conf=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
 	--enable-fdt=system --enable-vswap --disable-docs --disable-werror
 	--disable-install-blobs --firmwarepath=/usr/share/seabios:/usr/share/qemu)
 [ $asan = 1 ] && conf+=(--enable-asan --enable-ubsan)
+[ $plugins = 1 ] && conf+=(--enable-plugins)
 mkdir -p "$bdir"
 if [ ! -f "$bdir/build.ninja" ] ||
    [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]} $stage" ]; then
@@ -168,6 +179,7 @@ fi
 
 targets=(qemu-system-x86_64)
 [ $tests = 1 ] && targets+=(tests/qtest/qos-test)
+[ $plugins = 1 ] && targets+=(tests/tcg/plugins/libinsn.so)
 log "ninja -j$JOBS ${targets[*]} in $bdir"
 PKG_CONFIG_PATH=$stage/lib/pkgconfig ninja -C "$bdir" -j"$JOBS" "${targets[@]}" \
 	> "$bdir/ninja.log" 2>&1 || {
@@ -180,11 +192,21 @@ grep -c '^\[' "$bdir/ninja.log" | sed 's/^/build-qemu: ninja steps run: /' >&2
 # --- 5. install into the clone's build directory ---------------------------
 out=$BUILD/qemu$flavour
 mkdir -p "$out"
-install_copy() {	# file
+install_copy() {	# file [rpath]
 	cp "$1" "$out/.$(basename "$1").tmp"
+	[ -n "${2:-}" ] && patchelf --set-rpath "$2" "$out/.$(basename "$1").tmp"
 	mv -f "$out/.$(basename "$1").tmp" "$out/$(basename "$1")"
 }
-install_copy "$bdir/qemu-system-x86_64"
-[ $tests = 1 ] && install_copy "$bdir/tests/qtest/qos-test"
+# libvswap goes beside the binaries, found through $ORIGIN: the stage's
+# rpath points into the cache, which a QEMU that libvirt runs as another
+# user may not read.
+cp "$(readlink -f "$stage/lib/libvswap.so.0")" "$out/.libvswap.so.0.tmp"
+mv -f "$out/.libvswap.so.0.tmp" "$out/libvswap.so.0"
+bins=("$bdir/qemu-system-x86_64")
+[ $tests = 1 ] && bins+=("$bdir/tests/qtest/qos-test")
+for b in "${bins[@]}"; do
+	install_copy "$b" '$ORIGIN'
+done
+[ $plugins = 1 ] && install_copy "$bdir/tests/tcg/plugins/libinsn.so"
 echo "$ver $key" > "$out/VERSION"
 log "done in $(($(date +%s) - t0)) s: $out/qemu-system-x86_64 ($ver, series $key)"

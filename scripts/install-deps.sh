@@ -15,7 +15,7 @@ host_pkgs=(gcc make pkg-config liblz4-dev libzstd-dev libnuma-dev libcmocka-dev
 	   python3 gnuplot-nox libjson-c-dev python3-jsonschema)
 qemu_pkgs=(dpkg-dev ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
 	   libslirp-dev flex bison python3-venv seabios qemu-system-data
-	   libzstd-dev libnuma-dev)
+	   libzstd-dev libnuma-dev patchelf)
 guest_pkgs=(busybox-static cpio xz-utils kmod bc libelf-dev dkms dwarves)
 libvirt_pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	      libvirt-dev)

@@ -47,6 +47,13 @@
 /* Largest max-pages accepted: 4 MiB of data per request. */
 #define VIRTIO_VSWAP_MAX_PAGES_LIMIT    1024
 
+/*
+ * INVALIDATE and WRITE_ZEROES of up to this many slots run inline; a
+ * larger range walks that much of the slot table and goes to the thread
+ * pool, so one request never holds the queue's thread long.
+ */
+#define VIRTIO_VSWAP_INLINE_INVALIDATE  4096
+
 QEMU_BUILD_BUG_ON(VSWAP_PAGE != VSWAP_PAGE_SIZE);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_vswap_req_hdr) != 24);
 
@@ -222,14 +229,14 @@ static uint8_t *virtio_vswap_bounce(VirtIOVSwapReq *req)
     return req->bounce;
 }
 
-static int virtio_vswap_store_pages(VirtIOVSwapReq *req)
+/* Store the request's pages from req->done_pages on. */
+static int virtio_vswap_store_pages(VirtIOVSwapReq *req, unsigned flags)
 {
     VirtQueueElement *elem = &req->elem;
-    uint32_t i;
     int ret;
 
-    for (i = 0; i < req->nr_pages; i++) {
-        size_t off = VSWAP_HDR_SIZE + (size_t)i * VSWAP_PAGE;
+    for (; req->done_pages < req->nr_pages; req->done_pages++) {
+        size_t off = VSWAP_HDR_SIZE + (size_t)req->done_pages * VSWAP_PAGE;
         void *page = virtio_vswap_iov_ptr(elem->out_sg, elem->out_num,
                                           off, VSWAP_PAGE);
 
@@ -237,23 +244,24 @@ static int virtio_vswap_store_pages(VirtIOVSwapReq *req)
             page = virtio_vswap_bounce(req);
             iov_to_buf(elem->out_sg, elem->out_num, off, page, VSWAP_PAGE);
         }
-        ret = vswap_store_page(req->s->store, req->slot + i, page);
+        ret = vswap_store_page_flags(req->s->store,
+                                     req->slot + req->done_pages, page,
+                                     flags);
         if (ret < 0) {
             return ret;
         }
-        req->done_pages++;
     }
     return 0;
 }
 
-static int virtio_vswap_load_pages(VirtIOVSwapReq *req)
+/* Load the request's pages from req->done_pages on. */
+static int virtio_vswap_load_pages(VirtIOVSwapReq *req, unsigned flags)
 {
     VirtQueueElement *elem = &req->elem;
-    uint32_t i;
     int ret;
 
-    for (i = 0; i < req->nr_pages; i++) {
-        size_t off = (size_t)i * VSWAP_PAGE;
+    for (; req->done_pages < req->nr_pages; req->done_pages++) {
+        size_t off = (size_t)req->done_pages * VSWAP_PAGE;
         void *page = virtio_vswap_iov_ptr(elem->in_sg, elem->in_num,
                                           off, VSWAP_PAGE);
         bool bounced = !page;
@@ -261,77 +269,79 @@ static int virtio_vswap_load_pages(VirtIOVSwapReq *req)
         if (bounced) {
             page = virtio_vswap_bounce(req);
         }
-        ret = vswap_load_page(req->s->store, req->slot + i, page);
+        ret = vswap_load_page_flags(req->s->store,
+                                    req->slot + req->done_pages, page,
+                                    flags);
         if (ret < 0) {
             return ret;
         }
         if (bounced) {
             iov_from_buf(elem->in_sg, elem->in_num, off, page, VSWAP_PAGE);
         }
-        req->done_pages++;
     }
     return 0;
 }
 
-/* Thread pool worker: the only place that runs the store. */
-static int virtio_vswap_worker(void *opaque)
+/*
+ * Do the request's store work, from where it stopped.  Inline, in the
+ * thread that serves the queue, @flags is VSWAP_NOWAIT: nothing blocks on
+ * the disk tier, and VSWAP_E_WOULDBLOCK says the rest must go to the
+ * thread pool, which calls this again with 0.
+ */
+static int virtio_vswap_run(VirtIOVSwapReq *req, unsigned flags)
 {
-    VirtIOVSwapReq *req = opaque;
+    struct vswap_store *store = req->s->store;
+    int err;
 
     switch (req->type) {
     case VIRTIO_VSWAP_T_STORE:
-        req->err = virtio_vswap_store_pages(req);
+        err = virtio_vswap_store_pages(req, flags);
         /* stores at the cap write back: disk full, I/O error, pressure */
-        if (req->s->backing_fd >= 0) {
-            req->events = vswap_take_events(req->s->store);
+        if (req->s->backing_fd >= 0 && err != VSWAP_E_WOULDBLOCK) {
+            req->events = vswap_take_events(store);
         }
         break;
     case VIRTIO_VSWAP_T_LOAD:
-        req->err = virtio_vswap_load_pages(req);
+        err = virtio_vswap_load_pages(req, flags);
         break;
     case VIRTIO_VSWAP_T_INVALIDATE:
     case VIRTIO_VSWAP_T_WRITE_ZEROES:
         /* An empty slot loads as zeroes: both just drop the slots. */
-        req->err = vswap_invalidate(req->s->store, req->slot, req->nr_pages);
-        if (!req->err) {
+        if ((flags & VSWAP_NOWAIT) &&
+            req->nr_pages > VIRTIO_VSWAP_INLINE_INVALIDATE) {
+            return VSWAP_E_WOULDBLOCK;
+        }
+        err = vswap_invalidate(store, req->slot, req->nr_pages);
+        if (!err) {
             req->done_pages = req->nr_pages;
         }
         break;
     default:
         g_assert_not_reached();
     }
-    if (req->err) {
+    if (err && err != VSWAP_E_WOULDBLOCK) {
         trace_virtio_vswap_page_error(req, req->slot + req->done_pages,
-                                      vswap_error_name(req->err));
+                                      vswap_error_name(err));
     }
+    req->err = err;
+    return err;
+}
+
+/* Thread pool worker: the rest of a request that would have blocked. */
+static int virtio_vswap_worker(void *opaque)
+{
+    virtio_vswap_run(opaque, 0);
     return 0;
 }
 
-/* Write the status byte, hand the element back and free the request. */
-static void virtio_vswap_req_complete(VirtIOVSwapReq *req, uint8_t status)
+/*
+ * A request is done: count it, raise its events, write its status byte.
+ * Returns the used length for the element.
+ */
+static uint32_t virtio_vswap_req_finish(VirtIOVSwapReq *req, uint8_t status)
 {
     VirtIOVSwap *s = req->s;
     uint32_t len = 1;
-
-    iov_from_buf(req->elem.in_sg, req->elem.in_num, req->in_len - 1,
-                 &status, 1);
-    if (status == VIRTIO_VSWAP_S_OK && req->type == VIRTIO_VSWAP_T_LOAD) {
-        len = req->in_len;
-    }
-    virtio_vswap_count_status(s, status);
-    trace_virtio_vswap_complete(req, status, len);
-    virtqueue_push(req->vq, &req->elem, len);
-    virtio_vswap_notify(s, req->vq);
-    qemu_vfree(req->bounce);
-    g_free(req);
-}
-
-/* Completion, in the AioContext that submitted the request. */
-static void virtio_vswap_req_done(void *opaque, int ret)
-{
-    VirtIOVSwapReq *req = opaque;
-    VirtIOVSwap *s = req->s;
-    uint8_t status = virtio_vswap_status_from_err(req->err);
 
     if (req->type == VIRTIO_VSWAP_T_STORE) {
         s->counters.pages_stored += req->done_pages;
@@ -350,8 +360,34 @@ static void virtio_vswap_req_done(void *opaque, int ret)
     if (req->events) {
         virtio_vswap_tier_events(s, req->events);
     }
-    virtio_vswap_req_complete(req, status);
+    iov_from_buf(req->elem.in_sg, req->elem.in_num, req->in_len - 1,
+                 &status, 1);
+    if (status == VIRTIO_VSWAP_S_OK && req->type == VIRTIO_VSWAP_T_LOAD) {
+        len = req->in_len;
+    }
+    virtio_vswap_count_status(s, status);
+    trace_virtio_vswap_complete(req, status, len);
+    return len;
+}
 
+static void virtio_vswap_req_free(VirtIOVSwapReq *req)
+{
+    qemu_vfree(req->bounce);
+    g_free(req);
+}
+
+/* Completion of a request the thread pool finished, in its AioContext. */
+static void virtio_vswap_req_done(void *opaque, int ret)
+{
+    VirtIOVSwapReq *req = opaque;
+    VirtIOVSwap *s = req->s;
+    uint32_t len = virtio_vswap_req_finish(
+        req, virtio_vswap_status_from_err(req->err));
+
+    virtqueue_push(req->vq, &req->elem, len);
+    s->counters.notifies++;
+    virtio_vswap_notify(s, req->vq);
+    virtio_vswap_req_free(req);
     qatomic_dec(&s->inflight);
     aio_wait_kick();
 }
@@ -457,8 +493,13 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
     return VIRTIO_VSWAP_S_OK;
 }
 
-static void virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
-                                    VirtIOVSwapReq *req)
+/*
+ * One request, just popped.  Returns true if it completed here (its used
+ * length in *len, the element still to be filled by the caller), false if
+ * it went to the thread pool, which completes it itself.
+ */
+static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
+                                    VirtIOVSwapReq *req, uint32_t *len)
 {
     const char *reason;
     uint8_t status;
@@ -486,33 +527,42 @@ static void virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
     if (req->in_len == 0) {
         s->counters.no_status++;
         trace_virtio_vswap_no_status(req);
-        virtqueue_push(vq, &req->elem, 0);
-        virtio_vswap_notify(s, vq);
-        g_free(req);
-        return;
+        *len = 0;
+        return true;
     }
 
     status = virtio_vswap_req_check(s, req, &reason);
     if (status != VIRTIO_VSWAP_S_OK) {
         trace_virtio_vswap_bad_request(req, reason, status);
-        virtio_vswap_req_complete(req, status);
-        return;
+        *len = virtio_vswap_req_finish(req, status);
+        return true;
     }
 
+    if (virtio_vswap_run(req, VSWAP_NOWAIT) != VSWAP_E_WOULDBLOCK) {
+        *len = virtio_vswap_req_finish(req,
+                                       virtio_vswap_status_from_err(req->err));
+        return true;
+    }
     qatomic_inc(&s->inflight);
     trace_virtio_vswap_submit(req);
     thread_pool_submit_aio(virtio_vswap_worker, req,
                            virtio_vswap_req_done, req);
+    return false;
 }
 
 /*
  * One handler for every request queue: in the main loop, a vCPU thread,
- * or the iothread.
+ * or the iothread.  Serves the queue until it is empty with guest
+ * notifications off meanwhile, fills the used ring for everything done
+ * inline, then publishes it and interrupts the guest once: a batch of
+ * requests costs one notification each way.
  */
 static void virtio_vswap_handle_output(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
     VirtIOVSwapReq *req;
+    unsigned popped = 0, filled = 0;
+    uint32_t len;
 
     if (s->conf.iothread && !s->ioeventfd_disabled &&
         !s->ioeventfd_started) {
@@ -526,8 +576,26 @@ static void virtio_vswap_handle_output(VirtIODevice *vdev, VirtQueue *vq)
         }
     }
 
-    while ((req = virtqueue_pop(vq, sizeof(VirtIOVSwapReq)))) {
-        virtio_vswap_handle_one(s, vq, req);
+    do {
+        virtio_queue_set_notification(vq, 0);
+        while ((req = virtqueue_pop(vq, sizeof(VirtIOVSwapReq)))) {
+            popped++;
+            if (virtio_vswap_handle_one(s, vq, req, &len)) {
+                virtqueue_fill(vq, &req->elem, len, filled++);
+                virtio_vswap_req_free(req);
+            }
+        }
+        virtio_queue_set_notification(vq, 1);
+    } while (!virtio_queue_empty(vq));
+
+    /* a notification that found the queue empty was for a past batch */
+    if (popped) {
+        s->counters.kicks++;
+    }
+    if (filled) {
+        virtqueue_flush(vq, filled);
+        s->counters.notifies++;
+        virtio_vswap_notify(s, vq);
     }
 }
 

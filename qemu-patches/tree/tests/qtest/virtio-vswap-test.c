@@ -611,7 +611,9 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         "status-no-space", "status-ioerr", "status-integrity",
         "status-unsupported", "bad-header", "bad-flags", "bad-nr-pages",
         "bad-too-many-pages", "bad-range", "bad-layout", "no-status",
+        "kicks", "notifies",
     };
+    /* one request per notification each way: the test waits for each */
     static const uint64_t dev_want[] = {
         10, 2, 3,
         1, 1, 4,
@@ -619,6 +621,7 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         0, 0, 0,
         1, 1, 0, 0,
         0, 1, 1, 1,
+        10, 10,
     };
     static const char *const store_names[] = {
         "stored-pages", "zero-pages", "same-pages", "compressed-pages",
