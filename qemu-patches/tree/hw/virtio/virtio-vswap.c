@@ -29,6 +29,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/memalign.h"
 #include "qemu/units.h"
+#include "exec/memory.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "hw/virtio/virtio-bus.h"
@@ -494,6 +495,27 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
 }
 
 /*
+ * Whether every buffer of @iov is guest RAM.  virtqueue_pop() maps
+ * anything else (device memory, such as this device's own BAR) through
+ * a bounce buffer that is written back on completion: a store to a
+ * device register from inside a request, which could reset this device
+ * while it serves the queue (or deadlock its iothread).  Such a request
+ * is completed with a used length of 0, so nothing is written back.
+ */
+static bool virtio_vswap_iov_in_ram(const struct iovec *iov, unsigned cnt)
+{
+    ram_addr_t offset;
+    unsigned i;
+
+    for (i = 0; i < cnt; i++) {
+        if (!memory_region_from_host(iov[i].iov_base, &offset)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * One request, just popped.  Returns true if it completed here (its used
  * length in *len, the element still to be filled by the caller), false if
  * it went to the thread pool, which completes it itself.
@@ -514,6 +536,14 @@ static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
     trace_virtio_vswap_request(s, virtio_get_queue_index(vq), req,
                                iov_size(req->elem.out_sg, req->elem.out_num),
                                req->in_len);
+
+    if (!virtio_vswap_iov_in_ram(req->elem.out_sg, req->elem.out_num) ||
+        !virtio_vswap_iov_in_ram(req->elem.in_sg, req->elem.in_num)) {
+        s->counters.bad_memory++;
+        trace_virtio_vswap_bad_memory(req);
+        *len = 0;
+        return true;
+    }
 
     /*
      * No device-writable byte: there is nowhere to put a status.  Rather

@@ -19,8 +19,10 @@
 #include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_vswap.h"
 #include "libqos/qgraph.h"
+#include "libqos/virtio-pci.h"
 #include "libqos/virtio-vswap.h"
 
 #define PAGE            VIRTIO_VSWAP_PAGE_SIZE
@@ -528,6 +530,73 @@ static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
+/* Query one device counter. */
+static int64_t device_stat(VSwapTest *t, const char *name);
+
+/*
+ * A guest aims a request's buffer at the device's own registers: the
+ * status byte of an INVALIDATE at common config device_status (a 0
+ * written there resets the device in the middle of serving its queue),
+ * and a LOAD's data at the same register.  The device completes each
+ * with used length 0 and writes nothing; it stays live, nothing is
+ * dropped, and it counts them.
+ */
+static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    QVirtioPCIDevice *pci;
+    uint8_t page[PAGE], got[PAGE];
+    uint64_t reg, hdr_addr;
+    uint32_t head, used = UINT32_MAX;
+    uint8_t hdr[HDR];
+    int i;
+
+    vswap_setup(&t, obj, alloc, true);
+    pci = container_of(t.dev, QVirtioPCIDevice, vdev);
+    g_assert(!pci->bar.is_io);
+    reg = pci->bar.addr + pci->common_cfg_offset +
+          offsetof(struct virtio_pci_common_cfg, device_status);
+
+    fill_page(page, KIND_TEXT, 5);
+    g_assert_cmpuint(vswap_store(&t, 0, 5, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+
+    for (i = 0; i < 2; i++) {
+        /* i == 0: INVALIDATE slot 5, its status byte at the register;
+         * i == 1: LOAD slot 5, its page at the register, status in RAM */
+        QVirtQueue *vq = t.vq[i];
+
+        make_hdr(hdr, i ? VIRTIO_VSWAP_T_LOAD : VIRTIO_VSWAP_T_INVALIDATE,
+                 0, 1, 5, 0);
+        hdr_addr = guest_alloc(alloc, HDR + 1);
+        qtest_memwrite(t.qts, hdr_addr, hdr, HDR);
+        qvirtqueue_reset_pool(vq);
+        head = qvirtqueue_add(t.qts, vq, hdr_addr, HDR, false, true);
+        if (i) {
+            qvirtqueue_add(t.qts, vq, reg, PAGE, true, true);
+            qvirtqueue_add(t.qts, vq, hdr_addr + HDR, 1, true, false);
+        } else {
+            qvirtqueue_add(t.qts, vq, reg, 1, true, false);
+        }
+        qvirtqueue_kick(t.qts, t.dev, vq, head);
+        qvirtio_wait_used_elem(t.qts, t.dev, vq, head, &used, TIMEOUT_US);
+        g_assert_cmpuint(used, ==, 0);
+        guest_free(alloc, hdr_addr);
+        /* still DRIVER_OK, not reset */
+        g_assert_cmpuint(t.dev->bus->get_status(t.dev) &
+                         VIRTIO_CONFIG_S_DRIVER_OK, ==,
+                         VIRTIO_CONFIG_S_DRIVER_OK);
+    }
+
+    /* the INVALIDATE did not happen: slot 5 still holds its page */
+    g_assert_cmpuint(vswap_load(&t, 1, 5, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+    g_assert_cmpint(device_stat(&t, "bad-memory"), ==, 2);
+
+    vswap_teardown(&t);
+}
+
 /*
  * An empty chain: its only descriptor is 0 bytes long.  QEMU's virtqueue
  * core refuses zero-sized buffers before the device sees the chain and
@@ -611,7 +680,7 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         "status-no-space", "status-ioerr", "status-integrity",
         "status-unsupported", "bad-header", "bad-flags", "bad-nr-pages",
         "bad-too-many-pages", "bad-range", "bad-layout", "no-status",
-        "kicks", "notifies",
+        "bad-memory", "kicks", "notifies",
     };
     /* one request per notification each way: the test waits for each */
     static const uint64_t dev_want[] = {
@@ -621,7 +690,7 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         0, 0, 0,
         1, 1, 0, 0,
         0, 1, 1, 1,
-        10, 10,
+        0, 10, 10,
     };
     static const char *const store_names[] = {
         "stored-pages", "zero-pages", "same-pages", "compressed-pages",
@@ -794,6 +863,15 @@ static int64_t store_stat(VSwapTest *t, const char *name)
 {
     QDict *info = query_vswap_one(t);
     int64_t v = qdict_get_int(qdict_get_qdict(info, "store"), name);
+
+    qobject_unref(info);
+    return v;
+}
+
+static int64_t device_stat(VSwapTest *t, const char *name)
+{
+    QDict *info = query_vswap_one(t);
+    int64_t v = qdict_get_int(qdict_get_qdict(info, "device"), name);
 
     qobject_unref(info);
     return v;
@@ -1308,6 +1386,7 @@ static void register_virtio_vswap_test(void)
     qos_add_test("store-load", "virtio-vswap", test_store_load, &opts);
     qos_add_test("malformed", "virtio-vswap", test_malformed, &opts);
     qos_add_test("empty-chain", "virtio-vswap", test_empty_chain, &opts);
+    qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
     qos_add_test("counters", "virtio-vswap", test_counters, &opts);
     qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
@@ -1323,6 +1402,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("iothread-malformed", "virtio-vswap", test_malformed,
                  &opts_io);
     qos_add_test("iothread-empty-chain", "virtio-vswap", test_empty_chain,
+                 &opts_io);
+    qos_add_test("iothread-bar-buffers", "virtio-vswap", test_bar_buffers,
                  &opts_io);
     qos_add_test("iothread-counters", "virtio-vswap", test_counters,
                  &opts_io);
