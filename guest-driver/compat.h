@@ -32,6 +32,7 @@ struct vswap_limits {
 	unsigned int max_segment_size;
 	unsigned int max_discard_sectors;
 	unsigned int max_write_zeroes_sectors;
+	bool synchronous;	/* SWP_SYNCHRONOUS_IO swap (see 2. above) */
 };
 
 #ifdef VSWAP_HAVE_BLK_FEATURES
@@ -52,13 +53,13 @@ vswap_compat_alloc_disk(struct blk_mq_tag_set *set,
 		.discard_granularity	= VIRTIO_VSWAP_PAGE_SIZE,
 		.max_write_zeroes_sectors = l->max_write_zeroes_sectors,
 		/* not BLK_FEAT_ROTATIONAL, not BLK_FEAT_ADD_RANDOM */
-		.features		= BLK_FEAT_SYNCHRONOUS,
+		.features		= l->synchronous ? BLK_FEAT_SYNCHRONOUS : 0,
 	};
 
 	return blk_mq_alloc_disk(set, &lim, data);
 }
 
-#define VSWAP_COMPAT_FOPS
+#define VSWAP_COMPAT_SYNC_FOPS
 
 #else /* !VSWAP_HAVE_BLK_FEATURES */
 
@@ -90,7 +91,8 @@ vswap_compat_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
 #ifdef VSWAP_HAVE_QUEUE_FLAG_SYNCHRONOUS
-	blk_queue_flag_set(QUEUE_FLAG_SYNCHRONOUS, q);
+	if (l->synchronous)
+		blk_queue_flag_set(QUEUE_FLAG_SYNCHRONOUS, q);
 #endif
 	return disk;
 }
@@ -104,9 +106,10 @@ static inline int vswap_compat_rw_page(struct block_device *bdev,
 	return -EOPNOTSUPP;
 }
 
-#define VSWAP_COMPAT_FOPS	.rw_page = vswap_compat_rw_page,
+/* In the fops of a synchronous disk only. */
+#define VSWAP_COMPAT_SYNC_FOPS	.rw_page = vswap_compat_rw_page,
 #else
-#define VSWAP_COMPAT_FOPS
+#define VSWAP_COMPAT_SYNC_FOPS
 #endif
 
 #endif /* VSWAP_HAVE_BLK_FEATURES */
@@ -115,7 +118,8 @@ static inline int vswap_compat_find_vqs(struct virtio_device *vdev,
 					unsigned int nvqs,
 					struct virtqueue *vqs[],
 					vq_callback_t *callback,
-					const char * const names[])
+					const char * const names[],
+					struct irq_affinity *desc)
 {
 #ifdef VSWAP_HAVE_VQ_INFO
 	struct virtqueue_info *info;
@@ -129,7 +133,7 @@ static inline int vswap_compat_find_vqs(struct virtio_device *vdev,
 		info[i].name = names[i];
 		info[i].callback = callback;
 	}
-	err = virtio_find_vqs(vdev, nvqs, vqs, info, NULL);
+	err = virtio_find_vqs(vdev, nvqs, vqs, info, desc);
 	kfree(info);
 	return err;
 #else
@@ -142,7 +146,7 @@ static inline int vswap_compat_find_vqs(struct virtio_device *vdev,
 		return -ENOMEM;
 	for (i = 0; i < nvqs; i++)
 		callbacks[i] = callback;
-	err = virtio_find_vqs(vdev, nvqs, vqs, callbacks, names, NULL);
+	err = virtio_find_vqs(vdev, nvqs, vqs, callbacks, names, desc);
 	kfree(callbacks);
 	return err;
 #endif
