@@ -161,6 +161,7 @@ int vswap_free_init(struct virtio_vswap *vs);
 void vswap_free_stop(struct virtio_vswap *vs);
 void vswap_free_start(struct virtio_vswap *vs);
 void vswap_free_exit(struct virtio_vswap *vs);
+void vswap_free_release(struct virtio_vswap *vs);
 void vswap_free_flush(struct virtio_vswap *vs);
 void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset);
 bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr);

@@ -82,12 +82,13 @@ static bool vswap_freeq_add(struct vswap_freeq *fq, u64 slot, u32 nr)
 	}
 append:
 	if (fq->nr_pend == VSWAP_FREEQ_LEN)
-		fq->nr_pend = vswap_range_coalesce(fq->pend, fq->nr_pend);
+		WRITE_ONCE(fq->nr_pend,
+			   vswap_range_coalesce(fq->pend, fq->nr_pend));
 	if (fq->nr_pend == VSWAP_FREEQ_LEN)
 		return false;
 	fq->pend[fq->nr_pend].slot = slot;
 	fq->pend[fq->nr_pend].nr = nr;
-	fq->nr_pend++;
+	WRITE_ONCE(fq->nr_pend, fq->nr_pend + 1);
 	return true;
 }
 
@@ -104,11 +105,15 @@ void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset)
 
 	spin_lock_irqsave(&fq->lock, flags);
 	queued = !fq->dead && vswap_freeq_add(fq, slot, nr);
-	spin_unlock_irqrestore(&fq->lock, flags);
-
+	/*
+	 * Under the lock: once vswap_free_stop() set @dead, the workqueue
+	 * may be destroyed (remove), and this disk may live on (swap).
+	 */
 	if (queued)
 		queue_work(fq->wq, &fq->work);
-	else
+	spin_unlock_irqrestore(&fq->lock, flags);
+
+	if (!queued)
 		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, nr);
 }
 
@@ -126,8 +131,16 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 	bool ok = true;
 	unsigned int i;
 
-	/* Racy peek: the common case has nothing queued. */
-	if (!READ_ONCE(fq->nr_pend) && !READ_ONCE(fq->nr_sending))
+	/*
+	 * Lockless peek, for the common case of nothing queued. The work
+	 * moves @pend to @sending by writing nr_sending before it
+	 * store-releases nr_pend = 0 (vswap_free_work()): a peek that
+	 * load-acquires that 0 then sees the new nr_sending, so a range on
+	 * its way is never missed, on weakly ordered CPUs either. A range
+	 * added to @pend concurrently is of a slot not being stored here:
+	 * the slot's free and its reuse are ordered by the swap code's locks.
+	 */
+	if (!smp_load_acquire(&fq->nr_pend) && !READ_ONCE(fq->nr_sending))
 		return true;
 
 	spin_lock_irqsave(&fq->lock, flags);
@@ -148,7 +161,8 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 		cancelled += min(r_end, end) - max(r->slot, slot);
 		if (r->slot >= slot && r_end <= end) {
 			/* fully replaced: drop the entry */
-			*r = fq->pend[--fq->nr_pend];
+			WRITE_ONCE(fq->nr_pend, fq->nr_pend - 1);
+			*r = fq->pend[fq->nr_pend];
 			continue;
 		}
 		if (r->slot < slot && r_end > end) {
@@ -159,7 +173,8 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 				break;
 			}
 			fq->pend[fq->nr_pend].slot = end;
-			fq->pend[fq->nr_pend++].nr = r_end - end;
+			fq->pend[fq->nr_pend].nr = r_end - end;
+			WRITE_ONCE(fq->nr_pend, fq->nr_pend + 1);
 			r->nr = slot - r->slot;
 		} else if (r->slot < slot) {
 			r->nr = slot - r->slot;		/* keep the head */
@@ -238,8 +253,9 @@ static void vswap_free_work(struct work_struct *work)
 		spin_lock_irq(&fq->lock);
 		n = vswap_range_coalesce(fq->pend, fq->nr_pend);
 		memcpy(fq->sending, fq->pend, n * sizeof(*fq->pend));
-		fq->nr_sending = n;
-		fq->nr_pend = 0;
+		WRITE_ONCE(fq->nr_sending, n);
+		/* pairs with the peek in vswap_free_claim() */
+		smp_store_release(&fq->nr_pend, 0);
 		spin_unlock_irq(&fq->lock);
 		if (!n)
 			break;
@@ -250,7 +266,7 @@ static void vswap_free_work(struct work_struct *work)
 		wait_event(fq->wait, !atomic_read(&fq->inflight));
 
 		spin_lock_irq(&fq->lock);
-		fq->nr_sending = 0;
+		WRITE_ONCE(fq->nr_sending, 0);
 		spin_unlock_irq(&fq->lock);
 		/* STOREs that waited for these INVALIDATEs may go now. */
 		blk_mq_run_hw_queues(vs->disk->queue, true);
@@ -273,6 +289,7 @@ int vswap_free_init(struct virtio_vswap *vs)
 				 1, vs->index);
 	if (!fq->pend || !fq->sending || !fq->wq) {
 		vswap_free_exit(vs);
+		vswap_free_release(vs);
 		return -ENOMEM;
 	}
 	return 0;
@@ -305,6 +322,7 @@ void vswap_free_start(struct virtio_vswap *vs)
 	queue_work(fq->wq, &fq->work);
 }
 
+/* No more sending: the work is gone (remove, probe failure). May sleep. */
 void vswap_free_exit(struct virtio_vswap *vs)
 {
 	struct vswap_freeq *fq = &vs->freeq;
@@ -312,6 +330,16 @@ void vswap_free_exit(struct virtio_vswap *vs)
 	if (fq->wq)
 		destroy_workqueue(fq->wq);
 	fq->wq = NULL;
+}
+
+/*
+ * Free the ranges. Only once nothing can call vswap_slot_free_notify()
+ * any more: when the disk is freed (it stays open while swap is on it).
+ */
+void vswap_free_release(struct virtio_vswap *vs)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+
 	kvfree(fq->pend);
 	kvfree(fq->sending);
 	fq->pend = NULL;

@@ -328,14 +328,35 @@ static const struct blk_mq_ops vswap_mq_ops = {
 	.map_queues	= vswap_map_queues,
 };
 
+/*
+ * The last reference to the disk is gone. A disk in use for swap outlives
+ * vswap_remove() (the swap code keeps it open and keeps calling
+ * ->swap_slot_free_notify() until swapoff), so what that path touches is
+ * freed only here: the counters, the slot-free arrays, the index, @vs.
+ * A disk whose probe failed has no private_data (vswap_probe()).
+ */
+static void vswap_free_disk(struct gendisk *disk)
+{
+	struct virtio_vswap *vs = disk->private_data;
+
+	if (!vs)
+		return;
+	vswap_free_release(vs);
+	free_percpu(vs->stats);
+	ida_free(&vswap_index_ida, vs->index);
+	kfree(vs);
+}
+
 static const struct block_device_operations vswap_fops = {
 	.owner			= THIS_MODULE,
 	.swap_slot_free_notify	= vswap_slot_free_notify,
+	.free_disk		= vswap_free_disk,
 };
 
 static const struct block_device_operations vswap_sync_fops = {
 	.owner			= THIS_MODULE,
 	.swap_slot_free_notify	= vswap_slot_free_notify,
+	.free_disk		= vswap_free_disk,
 	VSWAP_COMPAT_SYNC_FOPS
 };
 
@@ -546,11 +567,13 @@ static int vswap_probe(struct virtio_device *vdev)
 
 out_cleanup_disk:
 	virtio_reset_device(vdev);
+	vs->disk->private_data = NULL;	/* the error path frees @vs */
 	put_disk(vs->disk);
 out_free_tags:
 	blk_mq_free_tag_set(&vs->tag_set);
 out_free_freeq:
 	vswap_free_exit(vs);
+	vswap_free_release(vs);
 out_free_vqs:
 	vswap_del_vqs(vs);
 out_free_stats:
@@ -563,6 +586,12 @@ out_free_vs:
 	return err;
 }
 
+/*
+ * The device goes away, maybe with swap still active on its disk: the
+ * disk then stays open, every further I/O on it fails (del_gendisk), and
+ * slot-free notifications are dropped (vswap_free_stop()); @vs itself
+ * lives until vswap_free_disk().
+ */
 static void vswap_remove(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs = vdev->priv;
@@ -576,11 +605,8 @@ static void vswap_remove(struct virtio_device *vdev)
 	virtio_reset_device(vdev);
 	vswap_free_exit(vs);
 	vswap_del_vqs(vs);
-	put_disk(vs->disk);
-	free_percpu(vs->stats);
-	ida_free(&vswap_index_ida, vs->index);
-	kfree(vs);
 	vdev->priv = NULL;
+	put_disk(vs->disk);
 }
 
 #ifdef CONFIG_PM_SLEEP
