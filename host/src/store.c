@@ -365,10 +365,17 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 		 */
 		n = s->codec->compress(c->codec, page, out, VSWAP_CODEC_SCRATCH);
 		src = out;
-		/* Doesn't fit, or a codec failure: the raw page is always a
-		 * correct representation. */
+		/*
+		 * Doesn't fit, or a codec failure: the raw page is always a
+		 * correct representation. Copied first, then hashed and stored
+		 * from the copy: @page may be guest memory that changes under
+		 * us, and a checksum of other bytes than those stored would
+		 * fail every later load (scratch is free: the compressed
+		 * output, if it is there, is dropped).
+		 */
 		if (n <= 0 || (uint32_t)n > s->params.max_compressed) {
-			src = page;
+			memcpy(c->scratch, page, VSWAP_PAGE_SIZE);
+			src = c->scratch;
 			n = VSWAP_PAGE_SIZE;
 			kind = SLOT_RAW;
 		}
