@@ -148,6 +148,7 @@ bool same_dict_get(struct vswap_same_dict *d, struct vswap_memsource *ms,
 		for (i = d->bucket[bucket_of(d, value)]; i != SAME_DICT_NONE;
 		     i = x->next) {
 			x = ent(d, i);
+			d->probes++;
 			if (__atomic_load_n(&x->value, __ATOMIC_RELAXED) ==
 			    value) {
 				if (x->refs == UINT32_MAX)
@@ -199,8 +200,10 @@ void same_dict_put(struct vswap_same_dict *d, uint64_t idx)
 	/* Last reference: unchain it, onto the free list. */
 	pp = &d->bucket[bucket_of(d, __atomic_load_n(&x->value,
 						      __ATOMIC_RELAXED))];
-	while (*pp != (uint32_t)idx && *pp != SAME_DICT_NONE)
+	while (*pp != (uint32_t)idx && *pp != SAME_DICT_NONE) {
 		pp = &ent(d, *pp)->next;
+		d->probes++;
+	}
 	if (*pp == (uint32_t)idx)
 		*pp = x->next;
 	x->next = d->free_head;

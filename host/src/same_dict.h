@@ -27,6 +27,8 @@
  *   nlive     indexes with refs > 0
  *   bytes     atomic: blocks + bucket array, what the pool is charged
  *             (memsource) and what meta_bytes reports
+ *   probes    entries visited walking chains (lookups, unlinks): the
+ *             work a guest's choice of values can cause, for tests
  * Refcounts: refs of index i == the number of SAME entries holding i. An
  * entry takes its reference (same_dict_get) before it is installed and the
  * entry's killer drops it (same_dict_put) under the slot lock, so a load
@@ -78,6 +80,7 @@ struct vswap_same_dict {
 	uint32_t nlive;
 	uint32_t free_head;
 	uint64_t bytes;
+	uint64_t probes;
 };
 
 int same_dict_init(struct vswap_same_dict *d);
