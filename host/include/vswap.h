@@ -114,7 +114,11 @@ void vswap_params_init(struct vswap_params *p, uint64_t capacity);
 
 struct vswap_store;
 
-/* Create a store; on failure returns NULL and sets *err (if non-NULL). */
+/*
+ * Create a store; on failure returns NULL and sets *err (if non-NULL):
+ * INVAL (parameters), NOMEM, or IO (getrandom(2) failed: a store draws
+ * secret random keys at creation and does not run without them).
+ */
 struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err);
 /* Free every byte the store holds. NULL is accepted. No call may be running. */
 void vswap_store_destroy(struct vswap_store *s);
