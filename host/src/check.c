@@ -52,7 +52,7 @@ static bool csum_ok(struct check_arg *a, const void *payload, uint32_t len,
 {
 	if (!a->s->params.checksum)
 		return csum == 0;
-	return vswap_xxh32(payload, len, 0) == csum;
+	return store_csum(a->s, payload, len) == csum;
 }
 
 static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
@@ -72,7 +72,7 @@ static void check_disk(struct check_arg *a, uint64_t slot, uint64_t w)
 	 * checked). */
 	if (tier_read(t, off, a->buf, size) == VSWAP_OK &&
 	    (obj_field(a->buf, 0) != obj_slot_code((uint32_t)slot) ||
-	     vswap_xxh32(a->buf + TIER_OBJ_HDR, len, 0) !=
+	     store_csum(a->s, a->buf + TIER_OBJ_HDR, len) !=
 	     obj_field(a->buf, 1)))
 		a->ok = false;
 	a->chunk_live[id] += size;

@@ -31,6 +31,7 @@
 #include "checksum.h"
 #include "clock.h"
 #include "debug.h"
+#include "entropy.h"
 #include "store.h"
 
 /* Default params.max_compressed: 75% of a page, as the header promises. */
@@ -110,6 +111,10 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err)
 		s->params.max_compressed = VSWAP_DEFAULT_MAX_COMPRESSED;
 	s->codec = vswap_codec_ops(p->codec);
 	s->ctx_cap = ctx_cap_for_host();
+	r = entropy_get(&s->id, sizeof(s->id));
+	if (r)
+		goto free_store;
+	s->obj_seed = (uint32_t)s->id ^ (uint32_t)(s->id >> 32);
 	r = slot_table_init(&s->st, p->capacity);
 	if (r)
 		goto free_store;
@@ -380,7 +385,7 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 			kind = SLOT_RAW;
 		}
 		if (s->params.checksum)
-			csum = vswap_xxh32(src, (size_t)n, 0);
+			csum = store_csum(s, src, (size_t)n);
 		r = pool_alloc(&s->pool, &c->head, (uint32_t)slot, (uint32_t)n,
 			       csum, 0, &handle, &dst);
 		/* src is not in the head here: pool_alloc only fails when it
@@ -443,7 +448,7 @@ static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 			  unsigned kind, const void *src, uint32_t len,
 			  uint32_t csum, bool verify, void *page)
 {
-	if (verify && vswap_xxh32(src, len, 0) != csum)
+	if (verify && store_csum(s, src, len) != csum)
 		return VSWAP_E_INTEGRITY;
 	if (kind == SLOT_RAW || kind == SLOT_DISK_RAW) {
 		if (len != VSWAP_PAGE_SIZE)
@@ -459,8 +464,9 @@ static int decode_payload(struct vswap_store *s, struct vswap_ctx *c,
 /*
  * A slot on disk: one pread of its object (8-byte header + payload, tier.h,
  * in every store) into the context's scratch. The header must name this
- * slot and carry the payload's checksum, whatever the store's checksum
- * setting: a misdirected or zeroed read, or bytes that changed in the file,
+ * slot and carry the payload's checksum under this store's seed (store.h:
+ * another store's object for the same slot does not verify), whatever the
+ * store's checksum setting: a misdirected or zeroed read, or bytes that changed in the file,
  * are INTEGRITY, never data. A dead object's header carries its length as
  * its tag; no entry points at one.
  */

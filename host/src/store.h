@@ -7,6 +7,18 @@
  *              resolved (never 0); params.pool_max is the value at
  *              creation only: the cap in force is pool_max() (pool.h)
  *   codec      ops table of params.codec
+ *   id         random 64 bits drawn at creation (getrandom, entropy.h),
+ *              immutable; never shown to the guest
+ *   obj_seed   the XXH32 seed of every object checksum of this store, in
+ *              the pool and on disk (store_csum), folded from id. Why:
+ *              an object carries {slot, checksum} and nothing else, so
+ *              with one seed for everybody an object another store wrote
+ *              for the same slot (the same backing path reused by another
+ *              VM, a file region copied) verified and came back as this
+ *              store's page; under another store's seed it fails
+ *              (INTEGRITY) but for the 2^-32 chance any corrupt object
+ *              has. Not a MAC against whoever can read our file and our
+ *              memory: a binding of objects to their store.
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
  *   same       dictionary of same-fill values (same_dict.h)
@@ -27,6 +39,7 @@
 
 #include <pthread.h>
 
+#include "checksum.h"
 #include "codec.h"
 #include "context.h"
 #include "pool.h"
@@ -39,6 +52,8 @@
 struct vswap_store {
 	struct vswap_params params;
 	const struct vswap_codec_ops *codec;
+	uint64_t id;
+	uint32_t obj_seed;
 	struct vswap_slot_table st;
 	struct vswap_pool pool;
 	struct vswap_same_dict same;
@@ -51,5 +66,12 @@ struct vswap_store {
 	bool has_key;
 	struct vswap_ctx *ctx[VSWAP_CTX_MAX];
 };
+
+/* The checksum an object payload of this store carries (header above). */
+static inline uint32_t store_csum(const struct vswap_store *s,
+				  const void *payload, size_t len)
+{
+	return vswap_xxh32(payload, len, s->obj_seed);
+}
 
 #endif /* VSWAP_STORE_H */

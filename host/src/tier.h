@@ -8,7 +8,8 @@
  * objects to the open "disk head" chunk, front to back; a slot on disk
  * names the byte offset / 8 of its object's header (slot_table.h), and its
  * length. An object on disk ALWAYS has the 8-byte header of a checksum
- * store (pool.h: u32 slot, inverted; u32 XXH32 of the payload), then the
+ * store (pool.h: u32 slot, inverted; u32 XXH32 of the payload seeded with
+ * the store's obj_seed, store.h, so it verifies in no other store), then the
  * payload as stored (compressed, never decompressed), padded to 8: its
  * extent is tier_obj_size(len) bytes whatever the store's checksum
  * setting. A checksum store's objects go out exactly as they are in the

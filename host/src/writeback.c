@@ -305,7 +305,8 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 			uint32_t h[2] = { obj_slot_code(slot) };
 
 			h[1] = vswap_xxh32_copy(d + TIER_OBJ_HDR,
-						base + off + phdr, len, 0);
+						base + off + phdr, len,
+						s->obj_seed);
 			memcpy(d, h, sizeof(h));
 			memset(d + TIER_OBJ_HDR + len, 0,
 			       dsize - TIER_OBJ_HDR - len);

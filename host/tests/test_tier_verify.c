@@ -7,7 +7,8 @@
  * file make the load fail with INTEGRITY; it never returns another page.
  *
  *   disk_format          checksum off: a raw page's object on disk is
- *                        ~slot, XXH32(payload), the page itself; bytes
+ *                        ~slot, XXH32(payload, the store's seed), the
+ *                        page itself; bytes
  *                        written == payload + 8-byte headers + padding
  *   corrupt_payload      checksum off: one payload byte flipped in the file
  *                        (first, middle, last byte of raw and compressed
@@ -28,6 +29,7 @@
 #include <cmocka.h>
 
 #include "checksum.h"
+#include "store.h"
 #include "vswap_test.h"
 #include "tier_test.h"
 
@@ -83,7 +85,7 @@ static void disk_format(void **state)
 		memcpy(h, obj, sizeof(h));
 		page_fill(page, PK_RANDOM, slot);
 		assert_int_equal(h[0], ~slot);
-		assert_int_equal(h[1], vswap_xxh32(page, PAGE, 0));
+		assert_int_equal(h[1], vswap_xxh32(page, PAGE, s->obj_seed));
 		assert_memory_equal(obj + 8, page, PAGE);
 	}
 	assert_store_valid(s);
