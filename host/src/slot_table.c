@@ -75,6 +75,7 @@ int slot_table_init(struct vswap_slot_table *t, uint64_t capacity)
 		return VSWAP_E_NOMEM;
 	t->bytes = t->ndir * sizeof(*t->dir);
 	t->releases = 0;
+	t->walked = 0;
 	return VSWAP_OK;
 }
 

@@ -163,6 +163,9 @@ struct vswap_slot_table {
 	/* atomic: dir + mids + RESIDENT chunks (what the pool is charged) */
 	uint64_t bytes;
 	uint64_t releases;			/* atomic: chunks given back */
+	/* atomic: chunks whose entries a range walk (invalidate) read; the
+	 * work a large INVALIDATE costs, for tests */
+	uint64_t walked;
 };
 
 int slot_table_init(struct vswap_slot_table *t, uint64_t capacity);

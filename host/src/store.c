@@ -600,6 +600,8 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 			slot = slot_table_skip(&s->st, slot);
 			continue;
 		}
+		if (slot == first || !(slot & (SLOT_CHUNK_ENTRIES - 1)))
+			__atomic_fetch_add(&s->st.walked, 1, __ATOMIC_RELAXED);
 		slot++;
 		if (slot_peek_empty(e))
 			continue;
