@@ -34,11 +34,11 @@
 #define POOL_KEPT	(UINT64_C(64) << 10)
 /*
  * The same-fill dictionary (metadata, kept until reset like the arena
- * descriptors): one 16 KiB block of 1024 values and a bucket array of 4 B
+ * descriptors): one 24 KiB block of 1024 values and a bucket array of 4 B
  * per bucket, at most 2 buckets per value. DICT_ONE: its size for up to 64
  * values.
  */
-#define DICT_BLOCK	16384u
+#define DICT_BLOCK	24576u
 #define DICT_ONE	(DICT_BLOCK + 64u * 4u)
 
 /* Scattered slots: 3 per chunk over NCHUNK chunks in 4 mid tables. */
