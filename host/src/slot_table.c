@@ -170,10 +170,15 @@ int slot_table_get(struct vswap_slot_table *t, uint64_t slot, uint64_t budget,
 	chunk = __atomic_load_n(&mid->chunk[m], __ATOMIC_ACQUIRE);
 	if (!chunk) {
 		struct vswap_slot *expected = NULL;
-		void *fresh = mmap(NULL, SLOT_CHUNK_BYTES,
-				   PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *fresh;
 
+		/* A missing chunk is never RESIDENT: its charge is due, and
+		 * is checked BEFORE the mapping, so a store refused at the
+		 * cap maps nothing (no VMA, no page tables). */
+		if (budget < SLOT_CHUNK_BYTES)
+			return SLOT_TABLE_AGAIN;
+		fresh = mmap(NULL, SLOT_CHUNK_BYTES, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (fresh == MAP_FAILED)
 			return VSWAP_E_NOMEM;
 		if (__atomic_compare_exchange_n(&mid->chunk[m], &expected,

@@ -592,26 +592,38 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 	end = first + count;
 	c = ctx_get(s);
 	SHARD_ADD(&c->shard, invalidates, 1);
+	/*
+	 * Chunk by chunk: only RESIDENT chunks have entries worth reading
+	 * (slot_table_resident_chunk), so a full-range invalidate of a huge,
+	 * sparse store costs O(mapped mid tables + RESIDENT chunks), not
+	 * O(capacity) nor O(chunks ever mapped).
+	 */
 	for (slot = first; slot < end;) {
-		struct vswap_slot *e = slot_table_lookup(&s->st, slot);
-		uint64_t w;
+		uint64_t next, stop;
+		struct vswap_slot *chunk =
+			slot_table_resident_chunk(&s->st, slot, &next);
 
-		if (!e) {
-			slot = slot_table_skip(&s->st, slot);
+		stop = next < end ? next : end;
+		if (!chunk) {
+			slot = stop;
 			continue;
 		}
-		if (slot == first || !(slot & (SLOT_CHUNK_ENTRIES - 1)))
-			__atomic_fetch_add(&s->st.walked, 1, __ATOMIC_RELAXED);
-		slot++;
-		if (slot_peek_empty(e))
-			continue;
-		w = slot_lock_used(e);
-		if (w == SLOT_EMPTY)
-			continue;
-		drop_entry(s, &c->shard, w);
-		SHARD_ADD(&c->shard, invalidated_pages, 1);
-		slot_unlock(e, SLOT_EMPTY);
-		table_unref(s, slot - 1);	/* may release its chunk */
+		__atomic_fetch_add(&s->st.walked, 1, __ATOMIC_RELAXED);
+		for (; slot < stop; slot++) {
+			struct vswap_slot *e =
+				&chunk[slot & (SLOT_CHUNK_ENTRIES - 1)];
+			uint64_t w;
+
+			if (slot_peek_empty(e))
+				continue;
+			w = slot_lock_used(e);
+			if (w == SLOT_EMPTY)
+				continue;
+			drop_entry(s, &c->shard, w);
+			SHARD_ADD(&c->shard, invalidated_pages, 1);
+			slot_unlock(e, SLOT_EMPTY);
+			table_unref(s, slot);	/* may release the chunk */
+		}
 	}
 	ctx_put(c);
 	return VSWAP_OK;
