@@ -449,9 +449,19 @@ struct vswap_migrate_result {
 };
 
 /*
+ * A vswap_migrate() call with a @max_bytes examines at most
+ * VSWAP_MIGRATE_EXAMINE_FACTOR x @max_bytes of segment memory (rounded up
+ * to one query batch, VSWAP_NUMA_QUERY_PAGES pages), moved or not: a
+ * query costs about 1/8 of a move, so a step over memory that is already
+ * in place takes about as long as a step that moves @max_bytes.
+ */
+#define VSWAP_MIGRATE_EXAMINE_FACTOR	8
+
+/*
  * Move pool memory placed before the last policy change to where the
  * policy says (move_pages(2)), segment by segment, until @max_bytes were
- * moved (0 = no limit) or every segment was examined. Page moves are done
+ * moved, VSWAP_MIGRATE_EXAMINE_FACTOR x @max_bytes were examined (0 = no
+ * limit on either) or every segment was examined. Page moves are done
  * by the kernel under the page lock, so stores, loads, invalidates,
  * compaction and writeback continue meanwhile (a page being written just
  * waits for its move). Blocks for the copy: call it from a worker thread,

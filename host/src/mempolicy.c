@@ -348,6 +348,7 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 	struct vswap_migrate_result out = { 0, 0, 0 };
 	struct vswap_memsource *ms;
 	struct vswap_numa *n;
+	uint64_t examined = 0, max_examined;
 	uint32_t cursor;
 
 	if (res)
@@ -356,6 +357,15 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 		return VSWAP_E_INVAL;
 	ms = &s->pool.ms;
 	n = &ms->numa;
+	/*
+	 * A step is bounded by what it examines too, not only by what it
+	 * moves: memory already in place moves nothing, and a step over a
+	 * large pool of it would otherwise query all of it (50-100 ms per
+	 * GiB, docs/numa.md) while its caller (a worker thread, a device
+	 * unrealize waiting for it) waits.
+	 */
+	max_examined = max_bytes > UINT64_MAX / VSWAP_MIGRATE_EXAMINE_FACTOR ?
+		       UINT64_MAX : max_bytes * VSWAP_MIGRATE_EXAMINE_FACTOR;
 	pthread_mutex_lock(&n->migrate_lock);
 	for (;;) {
 		uint64_t moved = 0, failed = 0, gen, nodes;
@@ -370,7 +380,8 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 		nodes = mpol_nodes_of(n);
 		pthread_mutex_unlock(&n->lock);
 		if (cursor >= limit ||
-		    (max_bytes && out.bytes_moved >= max_bytes))
+		    (max_bytes && (out.bytes_moved >= max_bytes ||
+				   examined >= max_examined)))
 			break;
 		/* Whole segments, never across an arena. */
 		nseg = SEGS_PER_CALL;
@@ -380,6 +391,7 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 			nseg = VSWAP_ARENA_SEGS -
 			       (cursor & (VSWAP_ARENA_SEGS - 1));
 		migrate_batch(ms, cursor, nseg, pol, nodes, &moved, &failed);
+		examined += (uint64_t)nseg * VSWAP_SEG_SIZE;
 		out.bytes_moved += moved;
 		out.pages_failed += failed;
 		__atomic_add_fetch(&n->migrated, moved, __ATOMIC_RELAXED);

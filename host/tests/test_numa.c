@@ -315,11 +315,31 @@ static void migrate_same_policy_is_noop(void **state)
 			 VSWAP_OK);
 	st = test_stats(s);
 	assert_int_equal(st.numa_migrate_pending_bytes, st.segment_bytes);
-	/* A small budget does not stop examination when nothing moves. */
-	assert_int_equal(vswap_migrate(s, PAGE, &res), VSWAP_OK);
-	assert_int_equal(res.bytes_moved, 0);
-	assert_int_equal(res.pages_failed, 0);
-	assert_int_equal(res.bytes_remaining, 0);
+	/*
+	 * Nothing moves, yet a small budget bounds each call by what it
+	 * examines: one query batch here (8 x PAGE rounds up to it), so the
+	 * pending bytes go down by at most a batch per call.
+	 */
+	{
+		uint64_t pending = st.numa_migrate_pending_bytes, calls = 0;
+		const uint64_t batch = (uint64_t)VSWAP_NUMA_QUERY_PAGES * PAGE;
+
+		assert_true(pending > batch);	/* more than one step */
+		do {
+			assert_int_equal(vswap_migrate(s, PAGE, &res),
+					 VSWAP_OK);
+			assert_int_equal(res.bytes_moved, 0);
+			assert_int_equal(res.pages_failed, 0);
+			if (pending - res.bytes_remaining > batch)
+				fail_msg("one step of max_bytes %u examined "
+					 "%" PRIu64 " bytes", PAGE,
+					 pending - res.bytes_remaining);
+			assert_true(res.bytes_remaining < pending);
+			pending = res.bytes_remaining;
+			calls++;
+		} while (pending);
+		assert_true(calls >= 2);
+	}
 	st = test_stats(s);
 	assert_int_equal(st.numa_migrate_pending_bytes, 0);
 	assert_int_equal(st.numa_migrated_bytes, 0);
