@@ -118,7 +118,10 @@ def disk_tier_session():
     # written before shows the fd was attached.
     fdset = os.path.join(TMP, "fdset.swap")
     vsd = os.path.join(TMP, "vsd.swap")
-    with open(fdset, "wb") as f:
+    # 0600 and backing-reuse=on: a backing file holds guest memory, and a
+    # non-empty one is only taken when told to discard it
+    with open(os.open(fdset, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "wb") as f:
         f.write(os.urandom(100000))
     if os.path.exists(vsd):
         os.unlink(vsd)
@@ -129,7 +132,7 @@ def disk_tier_session():
             "-device", "virtio-vswap,id=vsd,size=1G,backing-file=%s,"
                        "backing-max=64M,writeback-age=30" % vsd,
             "-device", "virtio-vswap,id=vsf,size=1G,"
-                       "backing-file=/dev/fdset/2",
+                       "backing-file=/dev/fdset/2,backing-reuse=on",
             "-device", "virtio-vswap,id=vsn,size=1G"]
     wb = {}
     with Machine(QEMU, args, workdir=TMP, name="disk-tier") as m:

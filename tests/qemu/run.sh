@@ -117,6 +117,40 @@ bad_setting backing-file="$tmp/bad.swap",backing-max=1000 \
 	"'backing-max' must be 0 (no limit) or at least 1 MiB"
 bad_setting backing-file="$tmp/bad.swap",backing-max=lots "Parameter 'backing-max' expects size"
 bad_setting backing-file=/dev/fdset/7 "'backing-file': Failed to find fdset"
+# The backing file holds guest memory and belongs to one store (issue 13 #4).
+bad_setting backing-reuse=on "'backing-reuse' needs 'backing-file'"
+install -m 644 /dev/null "$tmp/shared.swap"
+bad_setting backing-file="$tmp/shared.swap" \
+	"'backing-file': '$tmp/shared.swap' is accessible to group or others (mode 0644)"
+head -c 8192 /dev/urandom >"$tmp/used.swap" && chmod 600 "$tmp/used.swap"
+bad_setting backing-file="$tmp/used.swap" \
+	"'backing-file': '$tmp/used.swap' is not empty (8192 bytes): it may be the disk tier of another VM"
+ln -s "$tmp/used.swap" "$tmp/link.swap"
+bad_setting backing-file="$tmp/link.swap" \
+	"'backing-file': Could not create '$tmp/link.swap': Too many levels of symbolic links"
+# A second QEMU with the same file: refused while the first holds it.
+install -m 600 /dev/null "$tmp/locked.swap"
+timeout 60 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
+	-device virtio-vswap,backing-file="$tmp/locked.swap" </dev/null &
+first=$!
+for _ in $(seq 50); do
+	grep -q locked.swap /proc/locks /proc/$first/fdinfo/* 2>/dev/null && break
+	sleep 0.1
+done
+sleep 1
+bad_setting backing-file="$tmp/locked.swap" \
+	"'backing-file': '$tmp/locked.swap' is in use by another process (the disk tier of another VM?)"
+kill $first; wait $first 2>/dev/null
+# accepted: QEMU still runs (waiting, -S) after realize; then stopped.
+accepts() {		# -device-setting
+	timeout 3 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \
+		-device "virtio-vswap,$1" </dev/null >/dev/null 2>&1
+	[ $? -eq 124 ]
+}
+check "backing-file: the lock goes with the QEMU that held it" \
+	accepts backing-file="$tmp/locked.swap"
+check "backing-file: backing-reuse=on takes a non-empty file" \
+	accepts backing-file="$tmp/used.swap",backing-reuse=on
 
 # Host NUMA placement (docs/numa.md): libvswap's reasons, naming the
 # properties.  A node this host lacks: 5, or 63 on a host that has a node 5.

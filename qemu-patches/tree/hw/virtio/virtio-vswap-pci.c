@@ -26,11 +26,20 @@ DECLARE_INSTANCE_CHECKER(VirtIOVSwapPCI, VIRTIO_VSWAP_PCI,
 struct VirtIOVSwapPCI {
     VirtIOPCIProxy parent_obj;
     VirtIOVSwap vdev;
+    OnOffAuto ioeventfd;
 };
 
+/*
+ * ioeventfd=auto (the default) is on with an iothread and off without:
+ * then a notification is served in the vCPU thread that wrote it, which
+ * completes the requests before the guest resumes, instead of handing
+ * them to the main loop and back (two thread hand-offs per batch, and a
+ * guest that sleeps on its swap-in meanwhile).  The main loop would run
+ * them under the BQL too, serialised with everything else it does.
+ */
 static const Property virtio_vswap_pci_properties[] = {
-    DEFINE_PROP_BIT("ioeventfd", VirtIOPCIProxy, flags,
-                    VIRTIO_PCI_FLAG_USE_IOEVENTFD_BIT, true),
+    DEFINE_PROP_ON_OFF_AUTO("ioeventfd", VirtIOVSwapPCI, ioeventfd,
+                            ON_OFF_AUTO_AUTO),
     DEFINE_PROP_UINT32("vectors", VirtIOPCIProxy, nvectors,
                        DEV_NVECTORS_UNSPECIFIED),
 };
@@ -52,6 +61,12 @@ static void virtio_vswap_pci_realize(VirtIOPCIProxy *vpci_dev, Error **errp)
     }
     if (vpci_dev->nvectors == DEV_NVECTORS_UNSPECIFIED) {
         vpci_dev->nvectors = conf->num_queues + 1;
+    }
+    if (dev->ioeventfd == ON_OFF_AUTO_ON ||
+        (dev->ioeventfd == ON_OFF_AUTO_AUTO && conf->iothread)) {
+        vpci_dev->flags |= VIRTIO_PCI_FLAG_USE_IOEVENTFD;
+    } else {
+        vpci_dev->flags &= ~VIRTIO_PCI_FLAG_USE_IOEVENTFD;
     }
 
     virtio_pci_force_virtio_1(vpci_dev);

@@ -21,6 +21,8 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "system/system.h"
 #include "qemu/units.h"
 #include "qemu/timer.h"
 #include "block/thread-pool.h"
@@ -63,6 +65,11 @@ bool virtio_vswap_tier_check_conf(VirtIOVSwap *s, Error **errp)
     }
     if (!conf->backing_file && conf->backing_max) {
         error_setg(errp, "'" VIRTIO_VSWAP_BACKING_MAX_PROP "' needs '"
+                   VIRTIO_VSWAP_BACKING_FILE_PROP "'");
+        return false;
+    }
+    if (!conf->backing_file && conf->backing_reuse) {
+        error_setg(errp, "'" VIRTIO_VSWAP_BACKING_REUSE_PROP "' needs '"
                    VIRTIO_VSWAP_BACKING_FILE_PROP "'");
         return false;
     }
@@ -266,20 +273,30 @@ virtio_vswap_tier_writeback(VirtIOVSwap *s, uint64_t min_age_s,
 
 /*
  * Open backing-file: /dev/fdset/N as passed with add-fd (the fd set
- * must hold a read-write fd), else a path, created with mode 0600 if
- * missing.  Returns the fd, or -1 with @errp set.
+ * must hold a read-write fd), else a path (not a symlink), created with
+ * mode 0600 if missing.  The file will hold guest memory, and it is this
+ * store's alone:
+ * - a regular file must not be accessible to group or others;
+ * - a non-empty regular file may be another VM's tier (or this VM's from
+ *   a QEMU that crashed): refused unless backing-reuse=on says to discard
+ *   it (a clean shutdown leaves the file empty, virtio_vswap_tier_close());
+ * - an exclusive lock (as QEMU locks disk images, OFD locks) keeps a
+ *   second QEMU from using it while this one runs.
+ * libvswap seeds the objects' checksums per store, so even a file shared
+ * behind the lock's back never passes another store's objects as this
+ * one's.  Returns the fd, or -1 with @errp set.
  */
 static int virtio_vswap_open_backing(VirtIOVSwap *s, Error **errp)
 {
     const char *path = s->conf.backing_file;
     Error *local_err = NULL;
     struct stat st;
-    int fd, fl;
+    int fd, fl, ret;
 
     if (strstart(path, "/dev/fdset/", NULL)) {
         fd = qemu_open(path, O_RDWR, &local_err);
     } else {
-        fd = qemu_create(path, O_RDWR, 0600, &local_err);
+        fd = qemu_create(path, O_RDWR | O_NOFOLLOW, 0600, &local_err);
     }
     if (fd < 0) {
         error_propagate_prepend(errp, local_err,
@@ -294,6 +311,28 @@ static int virtio_vswap_open_backing(VirtIOVSwap *s, Error **errp)
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         error_setg(errp, "'" VIRTIO_VSWAP_BACKING_FILE_PROP "': '%s' is "
                    "not a regular file or a block device", path);
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+        error_setg(errp, "'" VIRTIO_VSWAP_BACKING_FILE_PROP "': '%s' is "
+                   "accessible to group or others (mode %04o); it will "
+                   "hold guest memory: make it 0600",
+                   path, (unsigned)(st.st_mode & 07777));
+        goto fail;
+    }
+    ret = qemu_lock_fd(fd, 0, 0, true);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "'" VIRTIO_VSWAP_BACKING_FILE_PROP
+                         "': '%s' is in use by another process (the disk "
+                         "tier of another VM?)", path);
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && !s->conf.backing_reuse) {
+        error_setg(errp, "'" VIRTIO_VSWAP_BACKING_FILE_PROP "': '%s' is "
+                   "not empty (%" PRId64 " bytes): it may be the disk tier "
+                   "of another VM or of a QEMU that did not stop cleanly; "
+                   "set '" VIRTIO_VSWAP_BACKING_REUSE_PROP "=on' to discard "
+                   "its contents", path, (int64_t)st.st_size);
         goto fail;
     }
     /* An fd from add-fd may carry flags pwrite at an offset cannot use. */
@@ -342,6 +381,31 @@ static bool virtio_vswap_attach_backing(VirtIOVSwap *s, Error **errp)
     }
 }
 
+/*
+ * The contents of the disk tier die with the store: a regular file is
+ * left empty, so that the next QEMU of this VM may take it without
+ * backing-reuse.  At unrealize (after the store is destroyed) and when
+ * QEMU exits (devices are not unrealized then).
+ */
+static void virtio_vswap_empty_backing(VirtIOVSwap *s)
+{
+    struct stat st;
+
+    if (fstat(s->backing_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        ftruncate(s->backing_fd, 0) < 0) {
+        warn_report("virtio-vswap: cannot empty '%s' (%s): the next "
+                    "start needs '" VIRTIO_VSWAP_BACKING_REUSE_PROP "=on'",
+                    s->conf.backing_file, strerror(errno));
+    }
+}
+
+static void virtio_vswap_tier_exit(Notifier *n, void *data)
+{
+    VirtIOVSwap *s = container_of(n, VirtIOVSwap, backing_exit);
+
+    virtio_vswap_empty_backing(s);
+}
+
 bool virtio_vswap_tier_realize(VirtIOVSwap *s, Error **errp)
 {
     if (!s->conf.backing_file) {
@@ -355,6 +419,8 @@ bool virtio_vswap_tier_realize(VirtIOVSwap *s, Error **errp)
         /* the store keeps nothing of a refused fd: the caller closes it */
         return false;
     }
+    s->backing_exit.notify = virtio_vswap_tier_exit;
+    qemu_add_exit_notifier(&s->backing_exit);
     if (s->conf.writeback_age) {
         s->writeback_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
                                           virtio_vswap_writeback_tick, s);
@@ -376,15 +442,22 @@ void virtio_vswap_tier_stop(VirtIOVSwap *s)
 /* The store used the fd until destroyed (vswap_store_attach_disk). */
 void virtio_vswap_tier_close(VirtIOVSwap *s)
 {
-    if (s->backing_fd >= 0) {
-        qemu_close(s->backing_fd);
-        s->backing_fd = -1;
+    if (s->backing_fd < 0) {
+        return;
     }
+    if (s->backing_exit.notify) {
+        qemu_remove_exit_notifier(&s->backing_exit);
+        s->backing_exit.notify = NULL;
+    }
+    virtio_vswap_empty_backing(s);
+    qemu_close(s->backing_fd);
+    s->backing_fd = -1;
 }
 
 void virtio_vswap_tier_fill_info(VirtIOVSwap *s, VswapConfig *c)
 {
     c->backing_file = g_strdup(s->conf.backing_file);
     c->backing_max = s->conf.backing_max;
+    c->backing_reuse = s->conf.backing_reuse;
     c->writeback_age = s->conf.writeback_age;
 }

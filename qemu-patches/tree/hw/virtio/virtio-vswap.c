@@ -647,6 +647,14 @@ static uint64_t virtio_vswap_get_features(VirtIODevice *vdev,
 
     features |= s->host_features;
     virtio_add_feature(&features, VIRTIO_F_VERSION_1);
+    /*
+     * No per-queue reset: the device has no queue_reset/queue_enable, so
+     * a queue reset while requests of that queue are in the thread pool
+     * would let them complete into the re-enabled ring, and with an
+     * iothread a reset in the vCPU thread would race the thread serving
+     * the queue.  A driver that wants a clean queue resets the device.
+     */
+    virtio_clear_feature(&features, VIRTIO_F_RING_RESET);
     return features;
 }
 
@@ -1093,6 +1101,8 @@ static const Property virtio_vswap_properties[] = {
                      conf.backing_max, 0),
     DEFINE_PROP_UINT32(VIRTIO_VSWAP_WRITEBACK_AGE_PROP, VirtIOVSwap,
                        conf.writeback_age, 0),
+    DEFINE_PROP_BOOL(VIRTIO_VSWAP_BACKING_REUSE_PROP, VirtIOVSwap,
+                     conf.backing_reuse, false),
     /* host NUMA placement (virtio-vswap-numa.c) */
     DEFINE_PROP_SIGNED(VIRTIO_VSWAP_POLICY_PROP, VirtIOVSwap, conf.policy,
                        HOST_MEM_POLICY_DEFAULT, virtio_vswap_prop_policy, int),

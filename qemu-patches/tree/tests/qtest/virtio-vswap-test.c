@@ -263,6 +263,8 @@ static void vswap_start(VSwapTest *t, bool write_zeroes)
 
     g_assert(features & (1ULL << VIRTIO_F_VERSION_1));
     g_assert(features & (1ULL << VIRTIO_VSWAP_F_MQ));
+    /* not offered: the device cannot reset one queue (see get_features) */
+    g_assert(!(features & (1ULL << VIRTIO_F_RING_RESET)));
     g_assert(features & (1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES));
     if (write_zeroes) {
         want |= 1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES;

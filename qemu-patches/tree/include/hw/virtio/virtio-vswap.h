@@ -39,6 +39,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 #define VIRTIO_VSWAP_IOTHREAD_PROP      "iothread"
 #define VIRTIO_VSWAP_BACKING_FILE_PROP  "backing-file"
 #define VIRTIO_VSWAP_BACKING_MAX_PROP   "backing-max"
+#define VIRTIO_VSWAP_BACKING_REUSE_PROP "backing-reuse"
 #define VIRTIO_VSWAP_WRITEBACK_AGE_PROP "writeback-age"
 #define VIRTIO_VSWAP_POLICY_PROP        "policy"
 #define VIRTIO_VSWAP_HOST_NODES_PROP    "host-nodes"
@@ -61,6 +62,7 @@ typedef struct VirtIOVSwapConf {
     IOThread *iothread;         /* NULL: queues served by the main loop */
     char *backing_file;         /* disk tier: path or /dev/fdset/N; NULL */
     uint64_t backing_max;       /* bytes of disk tier; 0 = no cap */
+    bool backing_reuse;         /* a non-empty backing file may be taken */
     uint32_t writeback_age;     /* seconds; 0 = no age writeback timer */
     int policy;                 /* HostMemPolicy of the pool */
     uint64_t host_nodes;        /* bit n = host node n */
@@ -135,6 +137,7 @@ struct VirtIOVSwap {
      * reclaim_running, atomic (kicked from the iothread too).
      */
     int backing_fd;
+    Notifier backing_exit;      /* empties the file when QEMU exits */
     bool writeback_running;
     bool reclaim_running;
     QEMUTimer *writeback_timer; /* main loop; NULL without writeback-age */
