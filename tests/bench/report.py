@@ -160,7 +160,7 @@ def targets(j, by):
                 return
             pv = metric(wl, s, peer, key)
             note = "" if s == TARGET_SIZE else \
-                "at %dx: the largest size where %s completed" % (
+                "at %gx: the largest size where %s completed" % (
                     s, " and ".join(need))
             add(wl, name, what, metric(wl, s, DEVICE, key), op,
                 pv * factor if pv is not None else None, s, note)
@@ -172,7 +172,7 @@ def targets(j, by):
             s = pick_size(j, by, wl, [DEVICE])
             add(wl, name, what, metric(wl, s, DEVICE, key) if s else None,
                 op, limit, s, "" if s == TARGET_SIZE or s is None else
-                "at %dx: the largest size %s completed" % (s, DEVICE))
+                "at %gx: the largest size %s completed" % (s, DEVICE))
 
         vs("insns_vs_zram", "guest instructions per swapped page <= 0.33x "
            "guest zram's", "insns_per_page", "zram", 0.33)
@@ -186,7 +186,7 @@ def targets(j, by):
             add(wl, "capacity_vs_zram", "capacity >= 2.5x guest zram's "
                 "(largest workload completed bit-exact, x guest RAM)",
                 cap.get(DEVICE, 0), ">=", 2.5 * cap.get("zram", 0), None,
-                "%s completed the largest size run (%dx): its capacity is "
+                "%s completed the largest size run (%gx): its capacity is "
                 "at least that" % (DEVICE, largest)
                 if cap.get(DEVICE) == largest else "")
         else:
@@ -229,8 +229,8 @@ def md(j):
     for wl in meta["workloads"]:
         raw = (j.get("raw_lz4") or {}).get(wl)
         for size in meta["sizes"]:
-            L += ["", "**%s workload, %dx guest RAM (%d MiB)**" % (
-                wl, size, size * meta["mem_mib"]), ""]
+            L += ["", "**%s workload, %gx guest RAM (%d MiB)**" % (
+                wl, size, round(size * meta["mem_mib"])), ""]
             L.append("| config | result | time / no-swap | insns / swapped "
                      "page | swap insns (G) | pages moved | host µs/page "
                      "non-vCPU (all) | vs raw lz4 | QEMU peak RSS MiB | "
@@ -282,7 +282,7 @@ def md(j):
     fails = [r for r in j["runs"] if r["status"] not in ("ok", "skipped")]
     if fails:
         L += ["", "Did not complete:"]
-        L += ["- %s %dx %s: %s (%s)" % (r["workload"], r["size"],
+        L += ["- %s %gx %s: %s (%s)" % (r["workload"], r["size"],
                                         r["config"], r["status"],
                                         r.get("reason", "")[:160])
               for r in fails]
@@ -293,7 +293,7 @@ def md(j):
     for t in j["targets"]:
         L.append("| %s | %s%s | %s | %s | %s %s | %s | %s |" % (
             t["workload"], t["what"], " (%s)" % t["note"] if t["note"] else "",
-            "%dx" % t["size"] if t["size"] else "-", f(t["value"], "%.3g"),
+            "%gx" % t["size"] if t["size"] else "-", f(t["value"], "%.3g"),
             t["op"], f(t["limit"], "%.3g"),
             "**FAIL**" if t["result"] == "FAIL" else t["result"],
             f(100 * t["margin"], "%+.0f %%") if t.get("margin") is not None
@@ -322,8 +322,8 @@ def plot(j, dat, png, gp):
             fh.write(" ".join(row) + "\n")
     cols = " ".join(w for w in wls)
     subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'; "
-                    "workloads='%s'; size='%dx guest RAM (%d MiB)'" % (
-                        dat, png, cols, size, size * j["meta"]["mem_mib"]),
+                    "workloads='%s'; size='%gx guest RAM (%d MiB)'" % (
+                        dat, png, cols, size, round(size * j["meta"]["mem_mib"])),
                     gp], check=True)
 
 

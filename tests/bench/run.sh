@@ -12,7 +12,7 @@
 #     --mem 128  --seed 0x5eed5eed
 # Environment (what the make variables set):
 #   BENCH_CONFIGS BENCH_SIZES BENCH_WORKLOADS BENCH_MEM BENCH_VSWAP_PROPS
-#   BENCH_VSWAP_MODPARAMS; BENCH_QUICK=1: the short variant (sizes 1 2,
+#   BENCH_VSWAP_MODPARAMS; BENCH_QUICK=1: the short variant (sizes 0.75 2,
 #   the e2e workload and the configurations the targets need);
 #   BENCH_CORPUS_MIB (4): MiB of real pages per source process;
 #   BENCH_REPORT_ONLY=1: redo the report from an existing guest.json.
@@ -25,7 +25,7 @@ t0=$(date +%s)
 
 args=()
 quick=${BENCH_QUICK:-0}
-[ "$quick" = 1 ] && args+=(--sizes "1 2" --workloads e2e
+[ "$quick" = 1 ] && args+=(--sizes "0.75 2" --workloads e2e
 	--configs "vswap zram blk-none noswap")
 [ -n "${BENCH_CONFIGS:-}" ] && args+=(--configs "$BENCH_CONFIGS")
 [ -n "${BENCH_SIZES:-}" ] && args+=(--sizes "$BENCH_SIZES")
