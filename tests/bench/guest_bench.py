@@ -45,29 +45,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from vm import VM, VMError  # noqa: E402
+from vm import VM, VMError, kv, vswap_entry  # noqa: E402
 
 PAGE = 4096
 CONFIGS = ["vswap", "vswap-zstd", "zram", "zswap", "blk-none",
            "blk-writeback", "noswap"]
 WORKLOADS = ["e2e", "corpus"]
 CORPUS_IN_GUEST = "/data/corpus.bin"
-
-
-def kv(s):
-    """'a=1 b=2' -> {'a': 1, 'b': 2} (numbers where they parse)."""
-    out = {}
-    for tok in s.split():
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            for conv in (int, float):
-                try:
-                    v = conv(v)
-                    break
-                except ValueError:
-                    pass
-            out[k] = v
-    return out
 
 
 def log(msg):
@@ -115,20 +99,6 @@ def qemu_threads(pid):
     return out
 
 
-def vswap_device(vm):
-    """query-vswap's first device, its "store" and "device" members in one
-    dict (their names do not collide)."""
-    lst = vm.qmp.cmd("query-vswap")
-    flat = {}
-    for k, v in lst[0].items():
-        if isinstance(v, dict):
-            for kk, vv in v.items():
-                flat.setdefault(kk, vv)
-        else:
-            flat.setdefault(k, v)
-    return flat
-
-
 def guest_line(vm, cmd, pattern, timeout=120):
     m, rc = vm.run_capture(cmd, pattern, timeout)
     if rc != 0:
@@ -171,7 +141,7 @@ def setup(a, cfg, mib, mem, wd):
 def pool_at_hold(vm, cfg, disk):
     """The store's own bytes and pages while the workload holds."""
     if cfg.startswith("vswap"):
-        st = vswap_device(vm)
+        st = vswap_entry(vm)
         return {"pool_bytes": st.get("pool-bytes"),
                 "stored_pages": st.get("stored-pages"),
                 "meta_bytes": st.get("meta-bytes")}
@@ -232,7 +202,7 @@ def run_one(a, cfg, wl, size):
             if vm.run(c, 120) != 0:
                 raise VMError("setup %r failed" % c)
         v0 = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
-        h0 = vswap_device(vm) if cfg.startswith("vswap") else None
+        h0 = vswap_entry(vm) if cfg.startswith("vswap") else None
         c0 = qemu_threads(pid)
         w = "hold_start -m %d -p %d -r 1 -f 100 -s %s -L" % (
             mib, a.procs, a.seed)
@@ -243,7 +213,7 @@ def run_one(a, cfg, wl, size):
         vm.wait_for(r"WORKLOAD: HOLD", a.run_timeout)
         rec["fill_wall_seconds"] = round(time.time() - t_w, 1)
         ch = qemu_threads(pid)
-        hh = vswap_device(vm) if h0 else None
+        hh = vswap_entry(vm) if h0 else None
         rec["swap_in_use_kib_at_hold"] = swap_in_use_kib(vm)
         vh = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
         rec["pool_at_hold"] = pool_at_hold(vm, cfg, disk)
@@ -253,7 +223,7 @@ def run_one(a, cfg, wl, size):
         hist = vm.wait_for(r"WORKLOAD: LATHIST(.*)", 60).group(1)
         res = kv(vm.wait_for(r"WORKLOAD: RESULT (.*)", 120).group(1))
         c1 = qemu_threads(pid)
-        h1 = vswap_device(vm) if h0 else None
+        h1 = vswap_entry(vm) if h0 else None
         v1 = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
         rec.update(workload_result=res, kinds=kinds, latency=lat,
                    lathist={int(b): int(n) for b, n in

@@ -44,43 +44,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 from tap import Tap  # noqa: E402
-from vm import VM, VMError  # noqa: E402
+from vm import VM, VMError, kv, vswap_entry  # noqa: E402
 
 PAGE = 4096
-
-
-def kv(s):
-    """'a=1 b=2' -> {'a': 1, 'b': 2} (ints where they parse)."""
-    out = {}
-    for tok in s.split():
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            try:
-                out[k] = int(v)
-            except ValueError:
-                try:
-                    out[k] = float(v)
-                except ValueError:
-                    out[k] = v
-    return out
-
-
-def vswap_entry(vm):
-    """The first virtio-vswap device of query-vswap (qapi/vswap.json,
-    VswapInfo), flattened: the members of its "store", "device" and "config"
-    sub-objects in one dict (their names do not collide), plus "id" and
-    "qom-path"."""
-    lst = vm.qmp.cmd("query-vswap")
-    if not lst:
-        raise VMError("query-vswap returned no device")
-    flat = {}
-    for k, v in lst[0].items():
-        if isinstance(v, dict):
-            for kk, vv in v.items():
-                flat.setdefault(kk, vv)
-        else:
-            flat.setdefault(k, v)
-    return flat
 
 
 def guest_vmstat(vm):
