@@ -229,6 +229,9 @@ def md(j):
     for wl in meta["workloads"]:
         raw = (j.get("raw_lz4") or {}).get(wl)
         for size in meta["sizes"]:
+            if not any(r["workload"] == wl and r["size"] == size
+                       for r in j["runs"]):
+                continue
             L += ["", "**%s workload, %gx guest RAM (%d MiB)**" % (
                 wl, size, round(size * meta["mem_mib"])), ""]
             L.append("| config | result | time / no-swap | insns / swapped "
@@ -304,9 +307,16 @@ def md(j):
 def plot(j, dat, png, gp):
     """Bars per configuration at TARGET_SIZE (or the largest size run):
     workload time / no-swap and guest instructions per swapped page."""
-    sizes = j["meta"]["sizes"]
-    size = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
     wls = j["meta"]["workloads"]
+
+    def has(s):
+        return any(m.get("time_vs_noswap") is not None
+                   for w in wls for m in
+                   j["metrics"].get(w, {}).get(str(s), {}).values())
+    sizes = [s for s in j["meta"]["sizes"] if has(s)]
+    if not sizes:
+        return False
+    size = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
     with open(dat, "w") as fh:
         fh.write("# config " + " ".join("%s_time %s_kinsn" % (w, w)
                                         for w in wls) + "\n")
@@ -325,6 +335,7 @@ def plot(j, dat, png, gp):
                     "workloads='%s'; size='%gx guest RAM (%d MiB)'" % (
                         dat, png, cols, size, round(size * j["meta"]["mem_mib"])),
                     gp], check=True)
+    return True
 
 
 def main():
@@ -345,8 +356,10 @@ def main():
             fh.write(text)
     if a.plot and a.gp and a.dat and j["metrics"]:
         try:
-            plot(j, a.dat, a.plot, a.gp)
-            print("plot: %s" % a.plot)
+            if plot(j, a.dat, a.plot, a.gp):
+                print("plot: %s" % a.plot)
+            else:
+                print("no plot: no size with a no-swap run to compare")
         except (OSError, subprocess.CalledProcessError) as e:
             print("no plot: %s" % e)
     failed = [t for t in j["targets"] if t["result"] == "FAIL"]
