@@ -10,6 +10,10 @@
 #   make qemu        QEMU 10.0 with the qemu-patches/ series
 #   make bench-host  host store benchmark -> build/bench/host.json
 #   make bench-writeback  disk-tier writeback vs raw write -> build/bench/writeback.json
+#   make bench-guest virtio-vswap vs guest zram, zswap, virtio-blk swap, in
+#                    guests -> build/bench/guest.json (docs/benchmarks.md);
+#                    BENCH_CONFIGS, BENCH_SIZES, BENCH_WORKLOADS, BENCH_MEM,
+#                    BENCH_VSWAP_PROPS, BENCH_VSWAP_MODPARAMS, BENCH_QUICK=1
 #   make vswapctl    operator CLI -> build/host/vswapctl
 #   make check-libvirt  vswapctl + the device through a real libvirtd (root)
 BUILD ?= $(CURDIR)/build
@@ -17,7 +21,7 @@ export BUILD
 
 .PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
 	bench-host clean vswapctl \
-	check-libvirt bench-writeback
+	check-libvirt bench-writeback bench-guest
 
 all: lib
 
@@ -55,6 +59,14 @@ bench-host: deps
 bench-writeback: deps
 	$(MAKE) -C host $(BUILD)/host/bench/bench_writeback
 	BUILD=$(BUILD) OUT=$(BUILD)/host host/bench/writeback.sh
+
+# Builds its own QEMU (scripts/build-qemu.sh --plugins) and guest image.
+bench-guest: deps
+	BENCH_CONFIGS="$(BENCH_CONFIGS)" BENCH_SIZES="$(BENCH_SIZES)" \
+	BENCH_WORKLOADS="$(BENCH_WORKLOADS)" BENCH_MEM="$(BENCH_MEM)" \
+	BENCH_VSWAP_PROPS="$(BENCH_VSWAP_PROPS)" \
+	BENCH_VSWAP_MODPARAMS="$(BENCH_VSWAP_MODPARAMS)" \
+	BENCH_QUICK="$(BENCH_QUICK)" tests/bench/run.sh
 
 demo: deps qemu
 	tests/guest/demo.sh

@@ -20,6 +20,12 @@ Scenario "tier" (vswap with pool-max and a backing file, docs/writeback.md):
   wrote -> the workload re-reads everything bit-exact, partly from disk ->
   swapoff + blkdiscard leave the store and the file empty.
 
+Scenario "compare" (make check's short version of bench-guest): one guest
+  with the vswap device runs the same workload (same seed) with swap on
+  vswap, then, after swapoff, on guest zram (lz4, never full); both
+  bit-exact, and vswap's workload time (the workload's own clock) must not
+  be above zram's.
+
 Scenario "diskfull" (the backing file on a small file system, --backing-dir,
   mounted by the caller): workload fills and holds -> a filler file takes all
   but --keep-free of the file system -> the guest pushes its memory out
@@ -38,43 +44,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 from tap import Tap  # noqa: E402
-from vm import VM, VMError  # noqa: E402
+from vm import VM, VMError, kv, vswap_entry  # noqa: E402
 
 PAGE = 4096
-
-
-def kv(s):
-    """'a=1 b=2' -> {'a': 1, 'b': 2} (ints where they parse)."""
-    out = {}
-    for tok in s.split():
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            try:
-                out[k] = int(v)
-            except ValueError:
-                try:
-                    out[k] = float(v)
-                except ValueError:
-                    out[k] = v
-    return out
-
-
-def vswap_entry(vm):
-    """The first virtio-vswap device of query-vswap (qapi/vswap.json,
-    VswapInfo), flattened: the members of its "store", "device" and "config"
-    sub-objects in one dict (their names do not collide), plus "id" and
-    "qom-path"."""
-    lst = vm.qmp.cmd("query-vswap")
-    if not lst:
-        raise VMError("query-vswap returned no device")
-    flat = {}
-    for k, v in lst[0].items():
-        if isinstance(v, dict):
-            for kk, vv in v.items():
-                flat.setdefault(kk, vv)
-        else:
-            flat.setdefault(k, v)
-    return flat
 
 
 def guest_vmstat(vm):
@@ -709,6 +681,59 @@ def diskfull_scenario(args, tap):
     return report
 
 
+def compare_scenario(args, tap):
+    """vswap vs guest zram on one workload in one guest (see the doc)."""
+    report = {"scenario": "compare", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, timeout=args.timeout,
+            devices=["virtio-vswap-pci,id=vs0," + args.device_opts])
+    t0 = time.time()
+    wl = "workload -m %d -p %d -r %d -f %d" % (args.mib, args.procs,
+                                               args.rounds, args.percent)
+    per_proc = args.mib * MIB // PAGE // args.procs
+    expect = args.procs * (2 * per_proc + args.rounds *
+                           (per_proc * args.percent // 100))
+    try:
+        vm.start()
+        vm.wait_for(r"VSWAP: READY", 240)
+        secs = {}
+        for name, setup, dev in (
+                ("vswap", "load_vswap", "/dev/vswap0"),
+                ("zram", "zram_setup %d" % (args.mib + args.mem),
+                 "/dev/zram0")):
+            rc = vm.run("%s && swap_on %s" % (setup, dev))
+            if not tap.ok(rc == 0, "compare: swap on %s" % name):
+                return report
+            rc, lines = vm.run_lines(wl, "WORKLOAD: ", args.timeout)
+            res = kv(next((ln[len("RESULT "):] for ln in lines
+                           if ln.startswith("RESULT ")), ""))
+            report[name] = res
+            secs[name] = res.get("work_seconds")
+            tap.ok(rc == 0 and res.get("wrong") == 0 and
+                   res.get("checked") == expect,
+                   "compare: %s: %d MiB workload bit-exact in %s s "
+                   "(%s pages checked)" % (name, args.mib, secs[name],
+                                           res.get("checked")))
+            if not tap.ok(vm.run("swapoff %s" % dev, 600) == 0,
+                          "compare: swapoff %s" % dev):
+                return report
+        ratio = (secs["vswap"] / secs["zram"]
+                 if secs.get("vswap") and secs.get("zram") else None)
+        report["vswap_vs_zram_time"] = ratio
+        tap.ok(ratio is not None and ratio <= 1.0,
+               "compare: vswap's workload time <= guest zram's (%s s vs %s "
+               "s: %s)" % (secs.get("vswap"), secs.get("zram"),
+                           "%.2fx" % ratio if ratio else "-"))
+    except VMError as e:
+        tap.ok(False, "compare: guest scenario (%s)" % e)
+        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def reboot_test(vm, args, tap, report):
     """Data in the store, then the guest reboots: the host must free it."""
     rc = vm.run("load_vswap && swap_on /dev/vswap0")
@@ -735,8 +760,10 @@ def reboot_test(vm, args, tap, report):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
-    ap.add_argument("--scenario", choices=["basic", "tier", "diskfull"],
-                    default="basic", help="tier, diskfull: vswap only")
+    ap.add_argument("--scenario",
+                    choices=["basic", "tier", "diskfull", "compare"],
+                    default="basic", help="tier, diskfull: vswap only; "
+                    "compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
                     help="tier/diskfull: device pool-max, MiB")
     ap.add_argument("--backing-dir",
@@ -785,6 +812,8 @@ def main():
         report = tier_scenario(args, tap)
     elif args.scenario == "diskfull":
         report = diskfull_scenario(args, tap)
+    elif args.scenario == "compare":
+        report = compare_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed

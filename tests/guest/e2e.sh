@@ -26,6 +26,10 @@
 #   diskfull  the backing file on a tmpfs (mounted here, unmounted on exit
 #             whatever happens) that a filler file fills mid-run.
 #             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
+# With the device, both modes also run the short version of bench-guest
+# (e2e.py --scenario compare): one 128 MiB guest runs a 128 MiB workload
+# (one random pass over a quarter of the pages) with swap on vswap, then on
+# guest zram; vswap's workload time must not be above zram's.
 # A VM that hangs is killed at its deadline and fails its test.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -186,6 +190,8 @@ else
 	qemu_has_vswap && has_dev=1
 	if [ $has_dev = 1 ]; then
 		guest vswap --backend vswap "${vswap_args[@]}"
+		guest compare --scenario compare --mem 128 --mib 128 --rounds 1 \
+			--percent 25
 		tier_runs
 	else
 		skip "vswap guest end-to-end" "this QEMU has no virtio-vswap-pci"

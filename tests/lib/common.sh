@@ -20,7 +20,7 @@ TESTLIB=$REPO/tests/lib
 log() { echo "# $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
 
-# kernel_dir <6.12|6.1>: where fetch-kernels.sh put that kernel (its "env"
+# kernel_dir <6.12|6.12-generic|6.1>: where fetch-kernels.sh put that kernel (its "env"
 # file has KVER, KDIR, VMLINUZ, MODDIR).
 kernel_dir() { echo "$CACHE/kernel-$1"; }
 

@@ -35,6 +35,41 @@ class VMError(Exception):
     pass
 
 
+def kv(s):
+    """'a=1 b=2' -> {'a': 1, 'b': 2} (ints or floats where they parse):
+    the guest's "VSWAP: ...", "WORKLOAD: ..." lines."""
+    out = {}
+    for tok in s.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            try:
+                out[k] = int(v)
+            except ValueError:
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    out[k] = v
+    return out
+
+
+def vswap_entry(vm):
+    """The first virtio-vswap device of query-vswap (qapi/vswap.json,
+    VswapInfo), flattened: the members of its "store", "device" and "config"
+    sub-objects in one dict (their names do not collide), plus "id" and
+    "qom-path"."""
+    lst = vm.qmp.cmd("query-vswap")
+    if not lst:
+        raise VMError("query-vswap returned no device")
+    flat = {}
+    for k, v in lst[0].items():
+        if isinstance(v, dict):
+            for kk, vv in v.items():
+                flat.setdefault(kk, vv)
+        else:
+            flat.setdefault(k, v)
+    return flat
+
+
 class Monitor:
     """QMP of a Machine as the tests use it: cmd() returns the result and
     raises VMError (QMP errors, timeouts, a dead QEMU alike); events are

@@ -3,12 +3,14 @@
 #   6.12: newest linux-image-6.12.*+deb12-cloud-amd64 the apt indexes offer
 #         (bookworm-backports, or bookworm-security once Debian moved 6.12
 #         there), plus its headers, -common headers and linux-kbuild;
+#   6.12-generic: the same for the generic flavour (+deb12-amd64), which
+#         has zswap (the cloud flavour has not): bench-guest's peers;
 #   6.1:  headers of bookworm main's linux-headers-cloud-amd64 (build target).
 # Each package is fetched with `apt-get download` and unpacked with
 # `dpkg-deb -x` into $CACHE/root-<version>/; absolute symlinks inside are made
 # relative so the tree works where it is. $CACHE/kernel-<series> is a symlink
 # to the unpacked tree and holds a small "env" file with KVER/KDIR/VMLINUZ.
-# Usage: fetch-kernels.sh [6.12] [6.1]     (default: both)
+# Usage: fetch-kernels.sh [6.12] [6.12-generic] [6.1]  (default: 6.12 6.1)
 set -euo pipefail
 . "$(dirname "$0")/../common.sh"
 
@@ -62,10 +64,10 @@ dep_of() {		# package, regex
 		sed 's/^ *//; s/ .*//' | grep -E "$2" | head -1
 }
 
-get_612() {
+get_612() {		# series, flavour (the package name's suffix)
 	local img kver ok=""
 	# Newest first; fall back to an older one if a download fails.
-	for img in $(newest_pkg '^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$' 3 | tac); do
+	for img in $(newest_pkg "^linux-image-6\\.12\\.[0-9]+\\+deb12-$2\$" 3 | tac); do
 		kver=${img#linux-image-}
 		apt-cache show "linux-headers-$kver" >/dev/null 2>&1 || continue
 		local hdr=linux-headers-$kver
@@ -78,8 +80,8 @@ get_612() {
 			break
 		fi
 	done
-	[ -n "$ok" ] || die "no 6.12 cloud kernel could be fetched"
-	write_env 6.12 "$kver" "$root" "$root/boot/vmlinuz-$kver"
+	[ -n "$ok" ] || die "no 6.12 $2 kernel could be fetched"
+	write_env "$1" "$kver" "$root" "$root/boot/vmlinuz-$kver"
 }
 
 get_61() {
@@ -113,7 +115,8 @@ EOT
 cd "$CACHE"
 for s in "${series[@]}"; do
 	case $s in
-	6.12) get_612 ;;
+	6.12) get_612 6.12 cloud-amd64 ;;
+	6.12-generic) get_612 6.12-generic amd64 ;;
 	6.1)  get_61 ;;
 	*) die "unknown kernel series $s" ;;
 	esac

@@ -7,27 +7,43 @@
 #
 #   image.sh      prints the path of a shell file setting KVER, VMLINUZ,
 #                 INITRD and KO (the module), for `. "$(image.sh)"`
+#   image.sh 6.12-generic [FILE...]
+#                 the same on Debian's generic 6.12 kernel (it has zswap;
+#                 its lz4 module goes in too, for zswap's compressor), with
+#                 FILEs in the initramfs's /data (bench-guest's corpus)
 #
-# Everything goes under $BUILD/guest-image/ and is rebuilt only when an
-# input changed (the kernel version, guest-driver/, the ABI header, the
-# files here); one build at a time. Build output: $BUILD/guest-image/build.log.
+# Everything goes under $BUILD/guest-image/ ($BUILD/guest-image-SERIES/)
+# and is rebuilt only when an input changed (the kernel version,
+# guest-driver/, the ABI header, the files here, the data files); one build
+# at a time. Build output: $BUILD/guest-image*/build.log.
 set -euo pipefail
 . "$(dirname "$0")/../common.sh"
 
+series=${1:-6.12}
+[ $# -gt 0 ] && shift
+data=("$@")
+mkopts=(-m zram -m virtio_blk)
+for f in "${data[@]}"; do mkopts+=(-d "$f"); done
 img=$BUILD/guest-image
+case $series in
+6.12) [ ${#data[@]} = 0 ] || die "data files only with 6.12-generic" ;;
+6.12-generic) img=$BUILD/guest-image-$series; mkopts+=(-m lz4) ;;
+*) die "unknown kernel series $series" ;;
+esac
 mkdir -p "$img"
 exec 9>"$img/lock"
 flock 9
 
-env612=$(kernel_dir 6.12)/env
-if [ ! -f "$env612" ]; then
-	"$TESTLIB/guest/fetch-kernels.sh" 6.12 >"$img/fetch.log" 2>&1 || {
-		tail -20 "$img/fetch.log" >&2; die "no 6.12 guest kernel"; }
+envk=$(kernel_dir "$series")/env
+if [ ! -f "$envk" ]; then
+	"$TESTLIB/guest/fetch-kernels.sh" "$series" >"$img/fetch.log" 2>&1 || {
+		tail -20 "$img/fetch.log" >&2; die "no $series guest kernel"; }
 fi
-. "$env612"
+. "$envk"
 
 key=$( (echo "$KVER"; cd "$REPO" && cat guest-driver/Makefile guest-driver/*.[ch] \
-	include/linux/virtio_vswap.h tests/lib/common.sh tests/lib/guest/*) |
+	include/linux/virtio_vswap.h tests/lib/common.sh tests/lib/guest/*;
+	for f in "${data[@]}"; do echo "$f"; cat "$f"; done) |
 	sha256sum | cut -c1-16)
 if [ "$(cat "$img/key" 2>/dev/null)" != "$key" ]; then
 	log "building the test guest image ($KVER, key $key)"
@@ -40,7 +56,7 @@ if [ "$(cat "$img/key" 2>/dev/null)" != "$key" ]; then
 			gcc -O2 -Wall -Wextra -static -o "$img/bin/$p" \
 				"$TESTLIB/guest/$p.c" || exit 1
 		done &&
-		"$TESTLIB/guest/mkinitramfs.sh" -k 6.12 -m zram -m virtio_blk \
+		"$TESTLIB/guest/mkinitramfs.sh" -k "$series" "${mkopts[@]}" \
 			-o "$img/mod/virtio_vswap.ko" "$img/initramfs.cpio.gz" \
 			"$TESTLIB/guest/init.sh" "$img/bin/workload" "$img/bin/blkpages"
 	} >"$img/build.log" 2>&1; then

@@ -45,7 +45,7 @@ swap_on() {
 }
 
 vmstat() {
-	say "VMSTAT $(awk '/^(pswpin|pswpout|swpin_zero|swpout_zero) /{printf "%s=%s ", $1, $2}' /proc/vmstat)"
+	say "VMSTAT $(awk '/^(pswpin|pswpout|swpin_zero|swpout_zero|zswpin|zswpout|zswpwb) /{printf "%s=%s ", $1, $2}' /proc/vmstat)"
 }
 
 # vswap_stat [N]: the driver's counters, one line per file.
@@ -64,6 +64,25 @@ zram_setup() {			# zram_setup <MiB>
 
 zram_stat() {
 	say "ZRAM mm_stat $(cat /sys/block/zram0/mm_stat)"
+}
+
+# zswap_setup: zswap with lz4 on zsmalloc in front of whatever swap is on
+# (kernels with CONFIG_ZSWAP: the generic flavour); debugfs for its stats.
+zswap_setup() {
+	p=/sys/module/zswap/parameters
+	[ -d $p ] || { say "ZSWAP not in this kernel"; return 1; }
+	load_mods lz4 || return 1
+	echo lz4 > $p/compressor && echo zsmalloc > $p/zpool &&
+		echo Y > $p/enabled || return 1
+	grep -q debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug
+	say "ZSWAP $(cat $p/enabled) $(cat $p/compressor) $(cat $p/zpool)"
+}
+
+zswap_stat() {
+	d=/sys/kernel/debug/zswap
+	say "ZSWAP stat $(for f in pool_total_size stored_pages written_back_pages \
+		reject_compress_poor reject_alloc_fail pool_limit_hit; do
+		printf '%s=%s ' $f "$(cat $d/$f 2>/dev/null)"; done)"
 }
 
 # dmesg_check: count kernel warnings, bugs and oopses so far.

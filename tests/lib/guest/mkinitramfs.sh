@@ -2,36 +2,40 @@
 # Build a test guest's initramfs: busybox-static, an /init script, static
 # programs in /bin, kernel modules in /lib/modules.
 #
-#   mkinitramfs.sh [-k SERIES -m NAME...] [-o KO...] OUT.cpio.gz INIT [PROG...]
+#   mkinitramfs.sh [-k SERIES -m NAME...] [-o KO...] [-d FILE...] OUT.cpio.gz
+#                  INIT [PROG...]
 #
 #   -k SERIES  the kernel (fetch-kernels.sh) whose modules -m names
 #   -m NAME    one of its modules, uncompressed, with every module it
 #              depends on; the load order is written to
 #              /lib/modules/NAME.order (init.sh's load_mods reads it)
 #   -o KO      a module built out of tree, copied to /lib/modules/
+#   -d FILE    a data file, copied to /data/
 #   INIT       becomes /init
 #   PROG       static programs, copied to /bin/
 set -euo pipefail
 . "$(dirname "$0")/../common.sh"
 
-series="" mods=() kos=()
-while getopts k:m:o: opt; do
+series="" mods=() kos=() data=()
+usage="usage: $0 [-k SERIES -m NAME...] [-o KO...] [-d FILE...] OUT INIT [PROG...]"
+while getopts k:m:o:d: opt; do
 	case $opt in
 	k) series=$OPTARG ;;
 	m) mods+=("$OPTARG") ;;
 	o) kos+=("$OPTARG") ;;
-	*) die "usage: $0 [-k SERIES -m NAME...] [-o KO...] OUT INIT [PROG...]" ;;
+	d) data+=("$OPTARG") ;;
+	*) die "$usage" ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || die "usage: $0 [-k SERIES -m NAME...] [-o KO...] OUT INIT [PROG...]"
+[ $# -ge 2 ] || die "$usage"
 out=$1 init=$2
 shift 2
 
 mkdir -p "$(dirname "$out")"
 root=$(mktemp -d "$(dirname "$out")/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
+mkdir -p "$root"/{bin,data,dev,proc,sys,tmp,lib/modules}
 
 cp /bin/busybox "$root/bin/busybox"
 file -L "$root/bin/busybox" 2>/dev/null | grep -q 'statically linked' ||
@@ -44,23 +48,31 @@ done
 for ko in "${kos[@]}"; do
 	cp "$ko" "$root/lib/modules/"
 done
+for f in "${data[@]}"; do
+	cp "$f" "$root/data/"
+done
 
 # A kernel module and, first, what it depends on, uncompressed, in the
-# order they must be loaded.
-declare -A seen=()
+# order they must be loaded. Each -m NAME gets its whole order, also the
+# modules an earlier NAME already brought in (zram and lz4 share
+# lz4_compress).
+declare -A copied=() inorder=()
 add_mod() {		# name -> appends load order to $order
 	local name=$1 f dep
-	[ -n "${seen[$name]:-}" ] && return 0
-	seen[$name]=1
+	[ -n "${inorder[$name]:-}" ] && return 0
+	inorder[$name]=1
 	f=$(find "$MODDIR/kernel" -name "$name.ko*" | head -1)
 	[ -n "$f" ] || die "module $name not found for $KVER"
 	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
 		add_mod "$dep"
 	done
-	case $f in
-	*.xz) xz -dc "$f" > "$root/lib/modules/$name.ko" ;;
-	*) cp "$f" "$root/lib/modules/$name.ko" ;;
-	esac
+	if [ -z "${copied[$name]:-}" ]; then
+		case $f in
+		*.xz) xz -dc "$f" > "$root/lib/modules/$name.ko" ;;
+		*) cp "$f" "$root/lib/modules/$name.ko" ;;
+		esac
+		copied[$name]=1
+	fi
 	order+="$name "
 }
 if [ ${#mods[@]} -gt 0 ]; then
@@ -69,6 +81,7 @@ if [ ${#mods[@]} -gt 0 ]; then
 	[ -d "$MODDIR" ] || die "no modules for $KVER (run fetch-kernels.sh $series)"
 	for m in "${mods[@]}"; do
 		order=""
+		inorder=()
 		add_mod "$m"
 		echo "$order" > "$root/lib/modules/$m.order"
 	done

@@ -4,14 +4,17 @@
  * busybox initramfs program).
  *
  *   workload [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X]
- *            [-1]
+ *            [-1] [-c CORPUS] [-L]
  *
  * Touches MiB of anonymous memory split over procs processes, with a known
- * mix of page kinds chosen by a hash of (seed, page):
+ * mix of page kinds chosen by a hash of (seed, page) (pagegen.h):
  *   zero    2/8  all bytes 0
  *   same    1/8  one non-zero 64-bit value repeated (the value is the seed)
  *   text    3/8  words from a small dictionary: compresses well
  *   random  2/8  PRNG output: does not compress
+ * or, with -c CORPUS (a file of raw 4 KiB pages read from real processes),
+ * real pages tiled over the workload with 10 % zero, 5 % same-filled and
+ * 5 % random pages among them (pagegen.h says how).
  * Every non-zero page is a function of (seed, process, page, version), so
  * each byte can be checked. Passes, per process:
  *   fill      sequential write, version 0
@@ -29,8 +32,19 @@
  *   WORKLOAD: KINDS zero=N same=N text=N random=N
  *   WORKLOAD: RESULT pages=N checked=N wrong=N
  * plus "WORKLOAD: WRONG proc=P page=I kind=K" for the first wrong pages.
- * -X flips one byte of one text page after "fill": a check of the checker
- * (it must then report exactly one wrong page per verify pass).
+ * RESULT's seconds are the whole run, work_seconds the same less the hold.
+ * -X flips one byte of one text (or real, or random) page after "fill": a
+ * check of the checker (it must then report exactly one wrong page per
+ * verify pass).
+ * -L times, in the verify pass, the first touch of each page (one byte
+ * read, clock_gettime before and after) and keeps a histogram of the
+ * pages /proc/self/pagemap said were not present (swapped out): the
+ * page-in latency the workload sees. Every page is timed and pagemap is
+ * read for every page, swapped or not, so the cost of measuring is the
+ * same whatever the swap device. Printed at the end:
+ *   WORKLOAD: LATENCY n=N resident=N p50=US p90=US p99=US p999=US max=US
+ *   WORKLOAD: LATHIST <bucket>:<count> ...   (bucket b: [2^(b/16) ns ..
+ *             with 16 steps per power of two; see lat_ns())
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,103 +53,143 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE		4096u
-#define WORDS		(PAGE / sizeof(uint64_t))
-#define MAX_REPORT	10
+#include "pagegen.h"
 
-enum kind { K_ZERO, K_SAME, K_TEXT, K_RANDOM, K_NR };
-static const char *const kind_name[K_NR] = { "zero", "same", "text", "random" };
+#define PAGE		PG_PAGE
+#define MAX_REPORT	10
+/* Latency histogram: 16 buckets per power of two of nanoseconds. */
+#define LAT_SUB		16
+#define LAT_BUCKETS	(64 * LAT_SUB)
 
 /* Shared between the processes (MAP_SHARED): results only. */
 struct shared {
 	uint64_t checked;
 	uint64_t wrong;
-	uint64_t kinds[K_NR];
+	uint64_t kinds[PG_NR];
 	uint64_t reported;
+	uint64_t lat_resident;		/* pages present at the first read */
+	uint64_t lat[LAT_BUCKETS];	/* first touch of pages that were not */
 };
 
-static uint64_t seed = 0x5eed5eed;
 static unsigned long percent = 100;
 static int corrupt;
 static int no_final;
+static int latency;
 static struct shared *sh;
 
-static uint64_t mix(uint64_t x)		/* splitmix64 finaliser */
+static uint64_t now_ns(void)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static enum kind page_kind(unsigned int proc, uint64_t i)
+/* Histogram bucket of @ns: 16 per power of two. */
+static unsigned int lat_bucket(uint64_t ns)
 {
-	switch (mix(seed ^ ((uint64_t)proc << 48) ^ i) & 7) {
-	case 0: case 1: return K_ZERO;
-	case 2: return K_SAME;
-	case 3: case 4: case 5: return K_TEXT;
-	default: return K_RANDOM;
-	}
+	unsigned int lg, sub;
+
+	if (ns < 2)
+		return 0;
+	lg = 63 - __builtin_clzll(ns);
+	sub = lg >= 4 ? (ns >> (lg - 4)) & (LAT_SUB - 1)
+		      : (ns << (4 - lg)) & (LAT_SUB - 1);
+	return lg * LAT_SUB + sub;
 }
 
-static const char *const dict[] = {
-	"swap ", "page ", "host ", "guest ", "memory ", "virtio ", "slot ",
-	"store ", "load ", "the ", "of ", "and ", "a ", "to ", "is ", "in ",
-	"kernel ", "queue ", "request ", "device ", "compress ", "zero ",
-	"\n", ", ", ". ", "data ", "block ", "driver ", "pool ", "node ",
-	"writeback ", "tier ",
-};
-
-/* Expected content of page i of process proc at version v. */
-static void gen_page(unsigned char *buf, unsigned int proc, uint64_t i,
-		     unsigned int v)
+/* Lower bound of bucket @b, ns (the host parser does the same). */
+static double lat_ns(unsigned int b)
 {
-	uint64_t s = mix(seed ^ mix(((uint64_t)proc << 48) ^ i) ^
-			 ((uint64_t)v << 32));
-	uint64_t *w = (uint64_t *)buf;
-	unsigned int n, pos;
+	return (double)(1ull << (b / LAT_SUB)) * (1.0 + (b % LAT_SUB) / 16.0);
+}
 
-	switch (page_kind(proc, i)) {
-	case K_ZERO:
-		memset(buf, 0, PAGE);
-		return;
-	case K_SAME:
-		s |= 1;				/* never zero */
-		for (n = 0; n < WORDS; n++)
-			w[n] = s;
-		return;
-	case K_TEXT:
-		pos = 0;
-		while (pos < PAGE) {
-			const char *word;
-			size_t len;
+static int check_page(unsigned char *mem, unsigned char *exp,
+		      unsigned int proc, uint64_t i, unsigned int v);
 
-			s = s * 6364136223846793005ull + 1442695040888963407ull;
-			word = dict[(s >> 59) % (sizeof(dict) / sizeof(dict[0]))];
-			len = strlen(word);
-			if (len > PAGE - pos)
-				len = PAGE - pos;
-			memcpy(buf + pos, word, len);
-			pos += len;
+/* The first read pass with -L: time every page's first touch. */
+static void timed_verify(unsigned char *mem, unsigned char *exp,
+			 unsigned int proc, uint64_t pages)
+{
+	uint64_t pm[512], i, j, n, t0, t1;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	for (i = 0; i < pages; i += n) {
+		n = pages - i < 512 ? pages - i : 512;
+		memset(pm, 0, sizeof(pm));
+		if (fd >= 0 && pread(fd, pm, n * 8,
+				     (off_t)((uintptr_t)(mem + i * PAGE) /
+					     PAGE * 8)) < 0)
+			memset(pm, 0, sizeof(pm));
+		for (j = 0; j < n; j++) {
+			t0 = now_ns();
+			(void)*(volatile unsigned char *)(mem + (i + j) * PAGE);
+			t1 = now_ns();
+			if (pm[j] >> 63)	/* present: not a page-in */
+				__atomic_add_fetch(&sh->lat_resident, 1,
+						   __ATOMIC_RELAXED);
+			else
+				__atomic_add_fetch(&sh->lat[lat_bucket(t1 - t0)],
+						   1, __ATOMIC_RELAXED);
+			check_page(mem, exp, proc, i + j, 0);
 		}
-		break;
-	default:
-		for (n = 0; n < WORDS; n++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
-			w[n] = s;
-		}
-		break;
 	}
-	/* A header naming the page, so misplaced data is recognisable. */
-	w[0] = 0x5641505350414745ull;		/* "VSWAPPAGE"-ish magic */
-	w[1] = ((uint64_t)proc << 56) ^ ((uint64_t)v << 40) ^ i;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void lat_report(void)
+{
+	static const double q[] = { 0.50, 0.90, 0.99, 0.999 };
+	double at[4] = { 0 }, max = 0;
+	uint64_t n = 0, seen = 0;
+	unsigned int b, k = 0;
+
+	for (b = 0; b < LAT_BUCKETS; b++)
+		n += sh->lat[b];
+	for (b = 0; b < LAT_BUCKETS; b++) {
+		if (!sh->lat[b])
+			continue;
+		seen += sh->lat[b];
+		while (k < 4 && seen >= q[k] * n)
+			at[k++] = lat_ns(b) / 1000.0;
+		max = lat_ns(b + 1) / 1000.0;
+	}
+	printf("WORKLOAD: LATENCY n=%" PRIu64 " resident=%" PRIu64
+	       " p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f\n", n,
+	       sh->lat_resident, at[0], at[1], at[2], at[3], max);
+	printf("WORKLOAD: LATHIST");
+	for (b = 0; b < LAT_BUCKETS; b++)
+		if (sh->lat[b])
+			printf(" %u:%" PRIu64, b, sh->lat[b]);
+	printf("\n");
+}
+
+/* -c: map the corpus of real pages (pagegen.h) */
+static int load_corpus(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) || st.st_size < PAGE) {
+		perror(path);
+		return -1;
+	}
+	pg_corpus = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (pg_corpus == MAP_FAILED) {
+		perror(path);
+		return -1;
+	}
+	pg_corpus_n = st.st_size / PAGE;
+	return 0;
 }
 
 static double now(void)
@@ -149,14 +203,14 @@ static double now(void)
 static int check_page(unsigned char *mem, unsigned char *exp,
 		      unsigned int proc, uint64_t i, unsigned int v)
 {
-	gen_page(exp, proc, i, v);
+	pg_gen_page(exp, proc, i, v);
 	__atomic_add_fetch(&sh->checked, 1, __ATOMIC_RELAXED);
 	if (!memcmp(mem + i * PAGE, exp, PAGE))
 		return 0;
 	__atomic_add_fetch(&sh->wrong, 1, __ATOMIC_RELAXED);
 	if (__atomic_add_fetch(&sh->reported, 1, __ATOMIC_RELAXED) <= MAX_REPORT)
 		printf("WORKLOAD: WRONG proc=%u page=%" PRIu64 " kind=%s version=%u\n",
-		       proc, i, kind_name[page_kind(proc, i)], v);
+		       proc, i, pg_kind_name[pg_page_kind(proc, i)], v);
 	return 1;
 }
 
@@ -188,18 +242,18 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 
 	t0 = now();
 	for (i = 0; i < pages; i++) {
-		enum kind kd = page_kind(proc, i);
+		enum pg_kind kd = pg_page_kind(proc, i);
 
 		__atomic_add_fetch(&sh->kinds[kd], 1, __ATOMIC_RELAXED);
-		if (kd == K_ZERO)
+		if (kd == PG_ZERO)
 			mem[i * PAGE] = 0;	/* touch: a real zero page */
 		else
-			gen_page(mem + i * PAGE, proc, i, 0);
+			pg_gen_page(mem + i * PAGE, proc, i, 0);
 	}
 	pass_done(proc, "fill", t0);
 
 	if (corrupt && proc == 0) {
-		for (i = 0; i < pages && page_kind(proc, i) != K_TEXT; i++)
+		for (i = 0; i < pages && pg_page_kind(proc, i) < PG_TEXT; i++)
 			;
 		if (i < pages)
 			mem[i * PAGE + 100] ^= 0x20;
@@ -214,8 +268,11 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 	}
 
 	t0 = now();
-	for (i = 0; i < pages; i++)
-		check_page(mem, exp, proc, i, 0);
+	if (latency)
+		timed_verify(mem, exp, proc, pages);
+	else
+		for (i = 0; i < pages; i++)
+			check_page(mem, exp, proc, i, 0);
 	pass_done(proc, "verify", t0);
 
 	for (r = 0; r < rounds; r++) {
@@ -223,7 +280,7 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 		for (i = 0; i < pages; i++)
 			order[i] = i;
 		for (i = pages - 1; i > 0; i--) {
-			uint64_t j = mix(seed ^ (r * 977) ^ (proc * 31) ^ i) % (i + 1);
+			uint64_t j = pg_mix(pg_seed ^ (r * 977) ^ (proc * 31) ^ i) % (i + 1);
 			uint32_t t = order[i];
 
 			order[i] = order[j];
@@ -233,8 +290,8 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 			i = order[k];
 			check_page(mem, exp, proc, i, ver[i]);
 			ver[i]++;
-			if (page_kind(proc, i) != K_ZERO)
-				gen_page(mem + i * PAGE, proc, i, ver[i]);
+			if (pg_page_kind(proc, i) != PG_ZERO)
+				pg_gen_page(mem + i * PAGE, proc, i, ver[i]);
 		}
 		pass_done(proc, "random", t0);
 	}
@@ -257,23 +314,28 @@ int main(int argc, char **argv)
 	unsigned long mib = 64, procs = 2, rounds = 1;
 	int hold = 0, opt, status, failed = 0;
 	int go[2] = { -1, -1 };
-	uint64_t pages, total;
-	unsigned int p;
-	double t0;
+	uint64_t pages, total, filled;
+	unsigned int p, k;
+	double t0, held = 0;
 	pid_t *pid;
 
-	while ((opt = getopt(argc, argv, "m:p:r:f:s:HX1")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:r:f:s:HX1c:L")) != -1) {
 		switch (opt) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'p': procs = strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = strtoul(optarg, NULL, 0); break;
 		case 'f': percent = strtoul(optarg, NULL, 0); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 's': pg_seed = strtoull(optarg, NULL, 0); break;
 		case 'H': hold = 1; break;
 		case 'X': corrupt = 1; break;
 		case '1': no_final = 1; break;
+		case 'c':
+			if (load_corpus(optarg))
+				return 2;
+			break;
+		case 'L': latency = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X] [-1]\n",
+			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X] [-1] [-c corpus] [-L]\n",
 				argv[0]);
 			return 2;
 		}
@@ -290,8 +352,9 @@ int main(int argc, char **argv)
 
 	total = (uint64_t)mib * (1024 * 1024 / PAGE);
 	pages = total / procs;
-	printf("WORKLOAD: START mib=%lu procs=%lu rounds=%lu percent=%lu seed=%#" PRIx64 " pages=%" PRIu64 "\n",
-	       mib, procs, rounds, percent, seed, pages * procs);
+	printf("WORKLOAD: START mib=%lu procs=%lu rounds=%lu percent=%lu seed=%#" PRIx64 " pages=%" PRIu64 " corpus_pages=%" PRIu64 "\n",
+	       mib, procs, rounds, percent, pg_seed, pages * procs,
+	       pg_corpus_n);
 	t0 = now();
 	for (p = 0; p < procs; p++) {
 		pid[p] = fork();
@@ -308,27 +371,32 @@ int main(int argc, char **argv)
 
 		close(go[0]);
 		/* Filled when every process has passed "fill": wait a moment. */
-		while (__atomic_load_n(&sh->kinds[K_ZERO], __ATOMIC_RELAXED) +
-		       __atomic_load_n(&sh->kinds[K_SAME], __ATOMIC_RELAXED) +
-		       __atomic_load_n(&sh->kinds[K_TEXT], __ATOMIC_RELAXED) +
-		       __atomic_load_n(&sh->kinds[K_RANDOM], __ATOMIC_RELAXED) <
-		       pages * procs)
+		do {
 			usleep(100000);
+			for (filled = 0, k = 0; k < PG_NR; k++)
+				filled += __atomic_load_n(&sh->kinds[k],
+							  __ATOMIC_RELAXED);
+		} while (filled < pages * procs);
+		held = now();
 		sleep(1);
 		printf("WORKLOAD: HOLD\n");
 		if (!fgets(line, sizeof(line), stdin))
 			line[0] = 0;
 		close(go[1]);		/* read() returns 0 in every child */
+		held = now() - held;
 	}
 	for (p = 0; p < procs; p++) {
 		if (waitpid(pid[p], &status, 0) < 0 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status))
 			failed++;
 	}
-	printf("WORKLOAD: KINDS zero=%" PRIu64 " same=%" PRIu64 " text=%" PRIu64 " random=%" PRIu64 "\n",
-	       sh->kinds[K_ZERO], sh->kinds[K_SAME], sh->kinds[K_TEXT],
-	       sh->kinds[K_RANDOM]);
-	printf("WORKLOAD: RESULT pages=%" PRIu64 " checked=%" PRIu64 " wrong=%" PRIu64 " failed_procs=%d seconds=%.1f\n",
-	       pages * procs, sh->checked, sh->wrong, failed, now() - t0);
+	printf("WORKLOAD: KINDS zero=%" PRIu64 " same=%" PRIu64 " text=%" PRIu64 " random=%" PRIu64 " real=%" PRIu64 "\n",
+	       sh->kinds[PG_ZERO], sh->kinds[PG_SAME], sh->kinds[PG_TEXT],
+	       sh->kinds[PG_RANDOM], sh->kinds[PG_REAL]);
+	if (latency)
+		lat_report();
+	t0 = now() - t0;
+	printf("WORKLOAD: RESULT pages=%" PRIu64 " checked=%" PRIu64 " wrong=%" PRIu64 " failed_procs=%d seconds=%.1f work_seconds=%.2f\n",
+	       pages * procs, sh->checked, sh->wrong, failed, t0, t0 - held);
 	return (sh->wrong || failed) ? 1 : 0;
 }
