@@ -11,6 +11,9 @@
  *   churn    invalidate a random half, refill with other corpus pages; then
  *            pool bytes vs codec-only bytes (the ideal packing of the same
  *            decisions), metadata per slot, effective ratio
+ *   overhead the store's and the load's time per page outside the codec:
+ *            minus raw lz4 on only the pages they run it on (informative,
+ *            with what it makes store_vs_raw_lz4 on a faster-lz4 host)
  *
  * Targets (one thread unless named), each printed PASS/FAIL; the program
  * exits 1 if one is missed:
@@ -41,6 +44,7 @@ struct opts {
 
 struct result {
 	double memcpy_s, lz4c_s, lz4d_s, zstdc_s, zstdd_s;
+	double lz4c_own_s, lz4d_own_s;	/* the pages the store runs lz4 on */
 	double store_s, load_s, store2_s, load2_s;
 	double zstore_s, zload_s;
 	double store_cpu_s, store2_cpu_s;	/* thread CPU time (longest) */
@@ -124,6 +128,56 @@ static double t_lz4d(void)
 
 	for (size_t i = 0; i < C.n; i++)
 		if (LZ4_decompress_safe((const char *)comp + coff[i],
+					(char *)dst + i * CPAGE, csize[i],
+					CPAGE) != CPAGE)
+			die("lz4 decompress failed on page %zu", i);
+	return now_s() - t;
+}
+
+/*
+ * The codec's share of the store's and the load's work: the same calls on
+ * only the pages the store runs lz4 on (compress: every page that is
+ * neither zero nor same-filled; decompress: those of them kept compressed,
+ * the rest are copied as-is). A store (load) that takes longer than this
+ * spends the difference outside the codec: store_overhead_ns_per_page.
+ */
+static unsigned char *own_c, *own_d;	/* per page: lz4 runs on it */
+
+static void find_own_pages(uint32_t max_c)
+{
+	own_c = malloc(C.n);
+	own_d = malloc(C.n);
+	if (!own_c || !own_d)
+		die("out of memory");
+	for (size_t i = 0; i < C.n; i++) {
+		own_c[i] = page_kind_of(corpus_page(&C, i)) == CK_OTHER;
+		own_d[i] = own_c[i] && (uint32_t)csize[i] <= max_c;
+	}
+}
+
+static double t_lz4c_own(void)
+{
+	double t = now_s();
+	int sum = 0;
+
+	for (size_t i = 0; i < C.n; i++)
+		if (own_c[i])
+			sum |= LZ4_compress_default(
+				(const char *)corpus_page(&C, i), (char *)hot,
+				CPAGE, (int)sizeof(hot));
+	t = now_s() - t;
+	if (sum == 0)
+		die("lz4 compressed nothing");
+	return t;
+}
+
+static double t_lz4d_own(void)
+{
+	double t = now_s();
+
+	for (size_t i = 0; i < C.n; i++)
+		if (own_d[i] &&
+		    LZ4_decompress_safe((const char *)comp + coff[i],
 					(char *)dst + i * CPAGE, csize[i],
 					CPAGE) != CPAGE)
 			die("lz4 decompress failed on page %zu", i);
@@ -486,6 +540,28 @@ static void read_loadavg(struct result *r)
 		fclose(f);
 }
 
+/*
+ * Outside the codec (informative, no target): a store of the corpus takes
+ * phi * T + O per page, T being raw lz4's time per page (every page), phi
+ * the share of it spent on the pages the store compresses (a property of
+ * the codec and the corpus, the same on any host) and O the store's own
+ * work (store_overhead_ns_per_page). On a host whose raw lz4 runs at
+ * PROJECT_LZ4_MIBS, with O as measured here (in ns, not scaled down with
+ * the faster codec), store_vs_raw_lz4 would be T / (phi * T + O): the
+ * fastest raw lz4 seen on a development machine, where a fixed cost per
+ * page shows most.
+ */
+#define PROJECT_LZ4_MIBS	1150.0
+
+static double project_store_ratio(const struct result *r, double mibs)
+{
+	double t = CPAGE / (mibs * (1 << 20));
+	double phi = r->lz4c_own_s / r->lz4c_s;
+	double o = (r->store_s - r->lz4c_own_s) / (double)C.n;
+
+	return t / (phi * t + o);
+}
+
 struct target {
 	const char *key, *what;
 	double value, limit;
@@ -570,6 +646,7 @@ int main(int argc, char **argv)
 	 * last one-thread store.
 	 */
 	r.memcpy_s = r.lz4c_s = r.lz4d_s = r.zstdc_s = r.zstdd_s = 1e30;
+	r.lz4c_own_s = r.lz4d_own_s = 1e30;
 	r.store_s = r.store2_s = r.load_s = r.load2_s = 1e30;
 	r.zstore_s = r.zload_s = 1e30;
 	r.store_cpu_s = r.store2_cpu_s = 1e30;
@@ -577,10 +654,12 @@ int main(int argc, char **argv)
 	s = NULL;
 	s2 = NULL;
 	make_compressed();
+	find_own_pages(r.max_compressed);
 	for (unsigned rep = 0; rep < o.reps; rep++) {
 		struct vswap_store *tmp;
 
 		keep_min(&r.memcpy_s, t_memcpy());
+		keep_min(&r.lz4c_own_s, t_lz4c_own());
 		keep_min(&r.lz4c_s, t_lz4c());
 		if (s)
 			vswap_store_destroy(s);
@@ -599,6 +678,7 @@ int main(int argc, char **argv)
 		keep_min(&r.spin2_s, spin_time(2));
 		r.store2_vcsw += last_vcsw;
 		r.store2_ivcsw += last_ivcsw;
+		keep_min(&r.lz4d_own_s, t_lz4d_own());
 		keep_min(&r.lz4d_s, t_lz4d());
 		keep_min(&r.load_s, bench_load(1, s, 1));
 		keep_min(&r.load2_s, bench_load(1, tmp, 2));
@@ -727,6 +807,21 @@ int main(int argc, char **argv)
 	       "target): %.2f bytes\n\n",
 	       (double)r.meta_csum / (double)r.stored_csum);
 
+	const double store_oh_ns = (r.store_s - r.lz4c_own_s) / (double)C.n * 1e9;
+	const double load_oh_ns = (r.load_s - r.lz4d_own_s) / (double)C.n * 1e9;
+	const double projected = project_store_ratio(&r, PROJECT_LZ4_MIBS);
+
+	printf("outside the codec (informative, per corpus page)\n");
+	printf("  store %.0f ns: store %.0f ns - lz4 compress of the %.1f %% "
+	       "of pages it compresses %.0f ns\n", store_oh_ns,
+	       r.store_s / (double)C.n * 1e9, 100.0 * r.lz4c_own_s / r.lz4c_s,
+	       r.lz4c_own_s / (double)C.n * 1e9);
+	printf("  load %.0f ns: load %.0f ns - lz4 decompress of the pages it "
+	       "decompresses %.0f ns\n", load_oh_ns,
+	       r.load_s / (double)C.n * 1e9, r.lz4d_own_s / (double)C.n * 1e9);
+	printf("  store_vs_raw_lz4 on a host with raw lz4 at %.0f MiB/s and "
+	       "this overhead: %.3f\n\n", PROJECT_LZ4_MIBS, projected);
+
 	printf("targets (load average at start %.2f)\n", r.load1);
 	for (size_t i = 0; i < nt; i++) {
 		bool ok = t[i].at_least ? t[i].value >= t[i].limit :
@@ -746,6 +841,12 @@ int main(int argc, char **argv)
 		fprintf(jf, "  \"%s\": %.4f,\n", t[i].key, t[i].value);
 	fprintf(jf, "  \"effective_ratio\": %.4f,\n",
 		logical / (double)r.pool_churn);
+	fprintf(jf, "  \"store_overhead_ns_per_page\": %.1f,\n"
+		"  \"load_overhead_ns_per_page\": %.1f,\n"
+		"  \"store_lz4_time_share\": %.4f,\n"
+		"  \"store_vs_raw_lz4_projected\": {\"raw_lz4_mib_per_s\": %.0f, "
+		"\"ratio\": %.4f},\n", store_oh_ns, load_oh_ns,
+		r.lz4c_own_s / r.lz4c_s, PROJECT_LZ4_MIBS, projected);
 	fprintf(jf, "  \"meta_bytes_per_slot_checksum\": %.4f,\n",
 		(double)r.meta_csum / (double)r.stored_csum);
 	fprintf(jf, "  \"scaling_2_threads_cpu\": %.4f,\n",
