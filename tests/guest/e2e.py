@@ -558,7 +558,13 @@ def tier_scenario(args, tap):
     finally:
         if vm:
             vm.stop()
-        if os.path.exists(backing):     # QEMU truncated it: nothing to keep
+        if os.path.exists(backing):
+            # What the tier held dies with QEMU: it leaves the file empty,
+            # so the next start may take it without backing-reuse.
+            size = os.path.getsize(backing)
+            if vm:
+                tap.ok(size == 0, "tier: QEMU quit and left the backing "
+                       "file empty (%d bytes)" % size)
             os.unlink(backing)
         report["seconds"] = time.time() - t0
     return report
@@ -757,13 +763,142 @@ def reboot_test(vm, args, tap, report):
               st.get("meta-bytes")))
 
 
+def wait_event(vm, name, timeout=60, **data):
+    """The first QMP event @name whose data has every key=value of @data
+    (waiting for it), or None. Events taken are removed from the queue."""
+    end = time.time() + timeout
+    while time.time() < end:
+        ev = [e for e in events(vm, name)
+              if all(e.get("data", {}).get(k) == v for k, v in data.items())]
+        if ev:
+            vm.qmp.events = [e for e in vm.qmp.events if e is not ev[0]]
+            return ev[0]
+        vm.idle(0.5)
+    return None
+
+
+def guest_vswap_disks(vm):
+    m, _ = vm.run_capture("echo VSWAP: DISKS $(ls /sys/block | grep vswap)",
+                          r"VSWAP: DISKS ?(.*)")
+    return m.group(1).split()
+
+
+def hotplug_scenario(args, tap):
+    """device_add into a running guest, swap on it, swapoff, device_del;
+    then device_add again and device_del while swap is still active and
+    pages are out (issue 13 #8, issue 15 #2). The guest must survive: its
+    processes whose pages were on the device get I/O errors, the driver
+    keeps what the swap code still holds (vswap_free_disk()), and the host
+    frees the store with the device."""
+    report = {"scenario": "hotplug", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    # A hot-pluggable slot: a PCIe root port on q35's root bus.
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, timeout=args.timeout,
+            extra=["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+                   "-device", "pcie-root-port,id=rp1,chassis=2,slot=2"])
+    t0 = time.time()
+    vm.start()
+    try:
+        m = vm.wait_for(r"VSWAP: BOOT (\S+)", 180)
+        vm.wait_for(r"VSWAP: READY", 60)
+        rc = vm.run("load_vswap")
+        tap.ok(rc == 0 and not guest_vswap_disks(vm),
+               "hotplug: guest %s booted (%.0f s) with no vswap device; "
+               "module loaded" % (m.group(1), time.time() - t0))
+
+        for n, bus in enumerate(("rp0", "rp1")):
+            dev = "vs%d" % n
+            vm.qmp.cmd("device_add", driver="virtio-vswap-pci", id=dev,
+                       bus=bus, size=2 << 30)
+            disks = []
+            for _ in range(60):
+                disks = guest_vswap_disks(vm)
+                if disks:
+                    break
+                vm.idle(0.5)
+            if not tap.ok(len(disks) == 1, "hotplug: device_add %s: the "
+                          "guest driver binds it (%s)" % (dev, disks)):
+                return report
+            blk = "/dev/" + disks[0]
+            rc = vm.run("swap_on %s pages" % blk)
+            # Only the workload swaps (a memory cgroup of a quarter of its
+            # size): what the unplug kills must not be init.
+            vm.run(hold_cmd(args).replace(
+                "hold_start", "hold_start_cg %d" % (args.mib // 4), 1))
+            vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
+            st = vswap_entry(vm)
+            tap.ok(rc == 0 and st.get("stored-pages", 0) > 0,
+                   "hotplug: %s: swapon, workload filled and holds, %d "
+                   "pages in the store" % (dev, st.get("stored-pages", 0)))
+            if n == 0:
+                # The orderly way: finish, swapoff, unplug.
+                vm.run("hold_release")
+                workload_result(vm, args, tap, report)
+                rc = vm.run("swapoff %s" % blk, 600)
+                tap.ok(rc == 0, "hotplug: %s: swapoff" % dev)
+            vm.qmp.cmd("device_del", id=dev)
+            ev = wait_event(vm, "DEVICE_DELETED", 60, device=dev)
+            left = vm.qmp.cmd("query-vswap")
+            if ev is None:
+                # Where the guest's unplug stands: its blocked tasks.
+                vm.run("echo w > /proc/sysrq-trigger")
+            tap.ok(ev is not None and not left,
+                   "hotplug: device_del %s%s: DEVICE_DELETED, the host "
+                   "store is gone (query-vswap %s)"
+                   % (dev, "" if n == 0 else " with swap active and pages "
+                      "out", left))
+            if n == 1:
+                # The workload's pages are gone with the device: its
+                # processes get I/O errors (SIGBUS) on the pages they fault
+                # back; they exit, and the swap code frees their slots on
+                # the removed disk (slot-free notifications to a driver
+                # whose device is gone).
+                vm.run("hold_release")
+                m = vm.wait_for(r"WORKLOAD: RESULT (.*)", args.timeout)
+                res = kv(m.group(1))
+                tap.ok(res.get("failed_procs", 0) >= 1 and
+                       res.get("wrong", 0) == 0,
+                       "hotplug: %s: the workload's processes whose pages "
+                       "were on the device failed (%s of %d), none read "
+                       "wrong data" % (dev, res.get("failed_procs"),
+                                       args.procs))
+                # swapoff needs the block device opened by path, and a
+                # removed disk cannot be opened: the swap area stays (as
+                # "(deleted)") until the guest reboots.
+                m, _ = vm.run_capture(
+                    "echo VSWAP: SWAPS $(grep -c vswap /proc/swaps)",
+                    r"VSWAP: SWAPS (\d+)")
+                report["swaps_after_unplug"] = int(m.group(1))
+        rc = vm.run("true")
+        m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(rc == 0 and int(m.group(1)) == 0,
+               "hotplug: the guest still runs commands; dmesg has no "
+               "WARN/BUG/Oops")
+        # The swap area on the removed disk still holds the module: rmmod
+        # must be refused (EBUSY), not free what swap still uses.
+        rc = vm.run("rmmod virtio_vswap")
+        tap.ok(rc != 0 and report.get("swaps_after_unplug") == 1,
+               "hotplug: rmmod refused while swap still holds the removed "
+               "disk (rc %d, %s swap area(s) on it left)"
+               % (rc, report.get("swaps_after_unplug")))
+    except VMError as e:
+        tap.ok(False, "hotplug: guest scenario (%s)" % e)
+        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
     ap.add_argument("--scenario",
-                    choices=["basic", "tier", "diskfull", "compare"],
-                    default="basic", help="tier, diskfull: vswap only; "
-                    "compare: vswap, then zram")
+                    choices=["basic", "tier", "diskfull", "compare",
+                             "hotplug"],
+                    default="basic", help="tier, diskfull, hotplug: vswap "
+                    "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
                     help="tier/diskfull: device pool-max, MiB")
     ap.add_argument("--backing-dir",
@@ -810,6 +945,8 @@ def main():
     tap = Tap()
     if args.scenario == "tier":
         report = tier_scenario(args, tap)
+    elif args.scenario == "hotplug":
+        report = hotplug_scenario(args, tap)
     elif args.scenario == "diskfull":
         report = diskfull_scenario(args, tap)
     elif args.scenario == "compare":

@@ -26,6 +26,11 @@
 #   diskfull  the backing file on a tmpfs (mounted here, unmounted on exit
 #             whatever happens) that a filler file fills mid-run.
 #             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
+# and one without it (two PCIe root ports, 128 MiB guest and workload):
+#   hotplug   device_add, swapon, workload verified, swapoff, device_del;
+#             then device_add again and device_del with swap active: the
+#             workload's processes fail, the guest does not, the host store
+#             goes with the device, rmmod is refused while swap holds it.
 # With the device, both modes also run the short version of bench-guest
 # (e2e.py --scenario compare): one 128 MiB guest runs a 128 MiB workload
 # (one random pass over a quarter of the pages) with swap on vswap, then on
@@ -193,6 +198,9 @@ else
 		guest compare --scenario compare --mem 128 --mib 128 --rounds 1 \
 			--percent 25
 		tier_runs
+		# device_add/del in a running guest, and device_del with swap
+		# active (the workload in a cgroup of a quarter of its size).
+		guest hotplug --scenario hotplug --mem 128 --mib 128
 	else
 		skip "vswap guest end-to-end" "this QEMU has no virtio-vswap-pci"
 	fi

@@ -100,6 +100,25 @@ hold_start() {
 	( workload -H "$@" 4<>/tmp/go <&4 > /dev/console 2>&1 & )
 }
 
+# hold_start_cg <MiB> <workload args>: hold_start with the workload in a
+# cgroup of its own limited to MiB of memory, so that only its pages are
+# swapped out: /init and this shell stay resident (a test that takes the
+# swap device away kills what was on it, and must not kill init).
+hold_start_cg() {
+	[ -e /sys/fs/cgroup/cgroup.controllers ] ||
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	echo +memory > /sys/fs/cgroup/cgroup.subtree_control || return 1
+	mkdir -p /sys/fs/cgroup/wl
+	echo "${1}M" > /sys/fs/cgroup/wl/memory.max || return 1
+	shift
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	# sh -c: its $$ is the new process (a subshell's $$ would be init's)
+	( sh -c 'echo $$ > /sys/fs/cgroup/wl/cgroup.procs &&
+		 exec workload -H "$@"' workload "$@" \
+		4<>/tmp/go <&4 > /dev/console 2>&1 & )
+}
+
 hold_release() {
 	echo go > /tmp/go
 }

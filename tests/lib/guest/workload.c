@@ -366,6 +366,12 @@ int main(int argc, char **argv)
 			_exit(run(p, pages, rounds, hold ? go[0] : -1));
 		}
 	}
+	/*
+	 * The parent only waits and reports: keep it resident, so a test
+	 * that takes the swap device away kills the processes whose pages
+	 * were on it, never the one that reports (best effort).
+	 */
+	mlockall(MCL_CURRENT | MCL_FUTURE);
 	if (hold) {
 		char line[64];
 
