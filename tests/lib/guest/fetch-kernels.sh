@@ -5,7 +5,8 @@
 #         there), plus its headers, -common headers and linux-kbuild;
 #   6.12-generic: the same for the generic flavour (+deb12-amd64), which
 #         has zswap (the cloud flavour has not): bench-guest's peers;
-#   6.1:  headers of bookworm main's linux-headers-cloud-amd64 (build target).
+#   6.1:  bookworm main's cloud kernel (linux-headers-cloud-amd64's
+#         version): its image and headers, to build for and to boot.
 # Each package is fetched with `apt-get download` and unpacked with
 # `dpkg-deb -x` into $CACHE/root-<version>/; absolute symlinks inside are made
 # relative so the tree works where it is. $CACHE/kernel-<series> is a symlink
@@ -94,8 +95,8 @@ get_61() {
 	common=$(dep_of "$hdr" '^linux-headers-.*-common$')
 	kbuild=$(dep_of "$hdr" '^linux-kbuild-')
 	root=$CACHE/root-$kver
-	unpack "$root" "$hdr" "$common" "$kbuild"
-	write_env 6.1 "$kver" "$root" ""
+	unpack "$root" "linux-image-$kver" "$hdr" "$common" "$kbuild"
+	write_env 6.1 "$kver" "$root" "$root/boot/vmlinuz-$kver"
 }
 
 write_env() {		# series, kver, root, vmlinuz

@@ -11,6 +11,8 @@
 #                 the same on Debian's generic 6.12 kernel (it has zswap;
 #                 its lz4 module goes in too, for zswap's compressor), with
 #                 FILEs in the initramfs's /data (bench-guest's corpus)
+#   image.sh 6.1  the same on Debian 12's own 6.1 cloud kernel (the
+#                 driver's compat paths)
 #
 # Everything goes under $BUILD/guest-image/ ($BUILD/guest-image-SERIES/)
 # and is rebuilt only when an input changed (the kernel version,
@@ -28,6 +30,8 @@ img=$BUILD/guest-image
 case $series in
 6.12) [ ${#data[@]} = 0 ] || die "data files only with 6.12-generic" ;;
 6.12-generic) img=$BUILD/guest-image-$series; mkopts+=(-m lz4) ;;
+6.1) img=$BUILD/guest-image-$series; mkopts+=(-m virtio_pci)
+	[ ${#data[@]} = 0 ] || die "data files only with 6.12-generic" ;;
 *) die "unknown kernel series $series" ;;
 esac
 mkdir -p "$img"

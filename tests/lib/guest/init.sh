@@ -24,6 +24,10 @@ load_mods() {
 }
 
 load_vswap() {
+	# Kernels with virtio as modules (Debian 12's 6.1): the transport first.
+	if [ -f /lib/modules/virtio_pci.order ]; then
+		load_mods virtio_pci || return 1
+	fi
 	insmod /lib/modules/virtio_vswap.ko "$@" || return 1
 	say "MODULE loaded devices=$(ls /sys/block | grep -c '^vswap')"
 }
