@@ -220,6 +220,10 @@ struct vswap_writeback_result {
  * Errors: INVAL (no disk tier), NOSPACE (disk full or at max_bytes), IO
  * (a write failed); what was written before the error stays written, and
  * the data of the failed batch stays in memory.
+ * Best effort: when vswap_reset() (or vswap_store_check()) is waiting for
+ * the store, the run stops at its next batch boundary (a batch is at most
+ * 1 MiB written) and returns OK with @res saying what it did, so the reset
+ * never waits for a whole run; call it again to go on.
  */
 int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
 		    uint64_t max_bytes, struct vswap_writeback_result *res);
@@ -229,7 +233,8 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
  * pool_max), write back the oldest segments until they don't. Stores do
  * this themselves (bounded per store) when they hit the cap; a caller that
  * sees VSWAP_EVENT_PRESSURE may run it from a worker so stores don't have
- * to. Errors as vswap_writeback(); OK when there is nothing to do.
+ * to. Errors as vswap_writeback(); OK when there is nothing to do. Stops
+ * early (OK) for a waiting reset, as vswap_writeback() does.
  */
 int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res);
 

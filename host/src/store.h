@@ -25,6 +25,12 @@
  *   tier       the disk tier, if attached (tier.h)
  *   wb         writeback state and its lock (writeback.h)
  *   ctx_lock   serialises context creation; held by ctx_quiesce
+ *   quiesce_waiting [atomic] callers inside ctx_quiesce() that do not hold
+ *              every context yet (reset, check, attach). A pthread mutex
+ *              lets its releaser take it straight back, so a long runner
+ *              that holds a context (vswap_writeback, vswap_reclaim) looks
+ *              at this between batches and gives its context up
+ *              (writeback.c: wb_run) instead of starving the waiter.
  *   nctx       atomic; contexts [0, nctx) exist and never go away
  *   ctx[]      entries atomic (published after full construction)
  *   ctx_cap    how many contexts may exist (min(2 * nproc, VSWAP_CTX_MAX))
@@ -60,6 +66,7 @@ struct vswap_store {
 	struct vswap_tier tier;
 	struct vswap_wb wb;
 	pthread_mutex_t ctx_lock;
+	unsigned quiesce_waiting;
 	unsigned ctx_cap;
 	unsigned nctx;
 	pthread_key_t ctx_key;
