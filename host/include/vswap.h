@@ -161,7 +161,15 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
  */
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count);
 
-/* Drop every slot (device reset). Pool memory goes back to the host. */
+/*
+ * Drop every slot (device reset). Pool memory goes back to the host. Does
+ * no file I/O (safe on a thread holding a big lock): a disk tier's chunks
+ * are all marked free, the store's object seed is drawn anew, and the
+ * file keeps its old bytes and blocks (counted in disk_file_bytes) until
+ * vswap_tier_release() runs. Those bytes are never returned: no slot
+ * points at them, and under the new seed they do not verify. Waits for at
+ * most one writeback batch (vswap_writeback() stops for it).
+ */
 void vswap_reset(struct vswap_store *s);
 
 /* Change the pool cap at run time (0 = unlimited). */
@@ -199,6 +207,20 @@ int64_t vswap_compact(struct vswap_store *s);
  * already attached), NOMEM, IO (truncate failed).
  */
 int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes);
+
+/*
+ * Give back the disk file's space no live object uses, as left by
+ * vswap_reset(): truncates a regular file to the chunks in use since the
+ * reset (discards the rest of a block device's stale range, best
+ * effort). Blocks on file I/O: run it from a worker after a reset. Safe
+ * concurrently with stores, loads, invalidates, vswap_writeback() (it
+ * waits for a running one, which may already have written new objects at
+ * the start of the file: those are never cut) and another reset. Stale
+ * bytes in the unwritten tails of chunks reused since the reset stay
+ * until those chunks are freed. Errors: INVAL (no disk tier), IO (the
+ * truncate failed).
+ */
+int vswap_tier_release(struct vswap_store *s);
 
 /* What one writeback call did. */
 struct vswap_writeback_result {

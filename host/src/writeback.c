@@ -114,6 +114,20 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 	return r;
 }
 
+int vswap_tier_release(struct vswap_store *s)
+{
+	int r;
+
+	if (!s || !tier_attached(&s->tier))
+		return VSWAP_E_INVAL;
+	/* No context: traffic, and a reset, go on meanwhile. wb->lock: no
+	 * chunk is opened (nchunks cannot grow) while we cut the file. */
+	pthread_mutex_lock(&s->wb.lock);
+	r = tier_release(&s->tier);
+	wb_unlock(&s->wb);
+	return r;
+}
+
 unsigned vswap_take_events(struct vswap_store *s)
 {
 	if (!s)
