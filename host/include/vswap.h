@@ -161,7 +161,15 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
  */
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count);
 
-/* Drop every slot (device reset). Pool memory goes back to the host. */
+/*
+ * Drop every slot (device reset). Pool memory goes back to the host. Does
+ * no file I/O (safe on a thread holding a big lock): a disk tier's chunks
+ * are all marked free, the store's object seed is drawn anew, and the
+ * file keeps its old bytes and blocks (counted in disk_file_bytes) until
+ * vswap_tier_release() runs. Those bytes are never returned: no slot
+ * points at them, and under the new seed they do not verify. Waits for at
+ * most one writeback batch (vswap_writeback() stops for it).
+ */
 void vswap_reset(struct vswap_store *s);
 
 /* Change the pool cap at run time (0 = unlimited). */
@@ -200,6 +208,20 @@ int64_t vswap_compact(struct vswap_store *s);
  */
 int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes);
 
+/*
+ * Give back the disk file's space no live object uses, as left by
+ * vswap_reset(): truncates a regular file to the chunks in use since the
+ * reset (discards the rest of a block device's stale range, best
+ * effort). Blocks on file I/O: run it from a worker after a reset. Safe
+ * concurrently with stores, loads, invalidates, vswap_writeback() (it
+ * waits for a running one, which may already have written new objects at
+ * the start of the file: those are never cut) and another reset. Stale
+ * bytes in the unwritten tails of chunks reused since the reset stay
+ * until those chunks are freed. Errors: INVAL (no disk tier), IO (the
+ * truncate failed).
+ */
+int vswap_tier_release(struct vswap_store *s);
+
 /* What one writeback call did. */
 struct vswap_writeback_result {
 	uint64_t pages;		/* slots moved from the pool to disk */
@@ -220,6 +242,10 @@ struct vswap_writeback_result {
  * Errors: INVAL (no disk tier), NOSPACE (disk full or at max_bytes), IO
  * (a write failed); what was written before the error stays written, and
  * the data of the failed batch stays in memory.
+ * Best effort: when vswap_reset() (or vswap_store_check()) is waiting for
+ * the store, the run stops at its next batch boundary (a batch is at most
+ * 1 MiB written) and returns OK with @res saying what it did, so the reset
+ * never waits for a whole run; call it again to go on.
  */
 int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
 		    uint64_t max_bytes, struct vswap_writeback_result *res);
@@ -229,7 +255,8 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
  * pool_max), write back the oldest segments until they don't. Stores do
  * this themselves (bounded per store) when they hit the cap; a caller that
  * sees VSWAP_EVENT_PRESSURE may run it from a worker so stores don't have
- * to. Errors as vswap_writeback(); OK when there is nothing to do.
+ * to. Errors as vswap_writeback(); OK when there is nothing to do. Stops
+ * early (OK) for a waiting reset, as vswap_writeback() does.
  */
 int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res);
 

@@ -105,9 +105,13 @@ struct vswap_ctx *ctx_get(struct vswap_store *s)
 
 void ctx_quiesce(struct vswap_store *s)
 {
+	/* Seen by a writeback between batches: it stops and puts its
+	 * context back (store.h: quiesce_waiting). */
+	__atomic_fetch_add(&s->quiesce_waiting, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&s->ctx_lock);
 	for (unsigned i = 0; i < s->nctx; i++)
 		pthread_mutex_lock(&s->ctx[i]->lock);
+	__atomic_fetch_sub(&s->quiesce_waiting, 1, __ATOMIC_RELAXED);
 }
 
 void ctx_unquiesce(struct vswap_store *s)

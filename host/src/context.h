@@ -54,8 +54,12 @@ static inline void ctx_put(struct vswap_ctx *c)
 struct vswap_ctx *ctx_create(struct vswap_store *s);
 void ctx_destroy(struct vswap_store *s, struct vswap_ctx *c);
 
-/* Lock every context (and keep new ones from appearing); undo with
- * ctx_unquiesce. */
+/*
+ * Lock every context (and keep new ones from appearing); undo with
+ * ctx_unquiesce. While it waits, store->quiesce_waiting is non-zero:
+ * vswap_writeback / vswap_reclaim stop at their next batch boundary, so
+ * the wait is at most one batch (writeback.h), not a whole run.
+ */
 void ctx_quiesce(struct vswap_store *s);
 void ctx_unquiesce(struct vswap_store *s);
 

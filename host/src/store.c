@@ -632,6 +632,7 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 struct drop_all_arg {
 	struct vswap_store *s;
 	struct vswap_shard *shard;
+	bool forget_disk;
 };
 
 static void drop_all_fn(void *arg, uint64_t slot, struct vswap_slot *e)
@@ -640,15 +641,22 @@ static void drop_all_fn(void *arg, uint64_t slot, struct vswap_slot *e)
 	uint64_t w = __atomic_load_n(&e->w, __ATOMIC_RELAXED);
 
 	(void)slot;
-	if (slot_kind(w) != SLOT_EMPTY)
+	if (a->forget_disk && slot_on_disk(slot_kind(w)))
+		stats_account(a->shard, w, a->s->pool.hdr, -1);
+	else if (slot_kind(w) != SLOT_EMPTY)
 		drop_entry(a->s, a->shard, w);
 	__atomic_store_n(&e->w, SLOT_EMPTY, __ATOMIC_RELAXED);
 }
 
-/* Drop every slot and give all pool memory back. Store quiesced. */
-static void drop_all(struct vswap_store *s)
+/*
+ * Drop every slot and give all pool memory back. Store quiesced.
+ * @forget_disk: entries on disk are only uncounted, not freed on their
+ * chunks (tier_free may punch an emptied chunk: file I/O); the caller
+ * then forgets every chunk (tier_reset).
+ */
+static void drop_all(struct vswap_store *s, bool forget_disk)
 {
-	struct drop_all_arg a = { s, &s->ctx[0]->shard };
+	struct drop_all_arg a = { s, &s->ctx[0]->shard, forget_disk };
 	uint64_t before;
 
 	slot_table_for_each(&s->st, drop_all_fn, &a);
@@ -663,13 +671,40 @@ static void drop_all(struct vswap_store *s)
 	__atomic_store_n(&s->pool.gc_idle_until, 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * A new store id and object seed (store.h), drawn while quiesced: every
+ * object written before (stale bytes left in the disk file until
+ * vswap_tier_release, if something ever pointed at them again) fails
+ * its checksum. Without entropy, a step of splitmix64: still a different
+ * seed, which is all a reset needs (the binding to this store holds).
+ */
+static void redraw_id(struct vswap_store *s)
+{
+	uint64_t id;
+
+	if (entropy_get(&id, sizeof(id)) || id == s->id) {
+		id = s->id + UINT64_C(0x9E3779B97F4A7C15);
+		id = (id ^ (id >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+		id = (id ^ (id >> 27)) * UINT64_C(0x94D049BB133111EB);
+		id ^= id >> 31;
+	}
+	s->id = id;
+	s->obj_seed = (uint32_t)id ^ (uint32_t)(id >> 32);
+}
+
+/*
+ * No file I/O here (the caller may be a vCPU thread holding QEMU's big
+ * lock): disk entries are forgotten with their chunks; the file's space
+ * comes back with vswap_tier_release() from a worker.
+ */
 void vswap_reset(struct vswap_store *s)
 {
 	if (!s)
 		return;
 	ctx_quiesce(s);
-	drop_all(s);
-	tier_reset(&s->tier);	/* file truncated: nothing stale survives */
+	drop_all(s, true);
+	tier_reset(&s->tier);	/* every chunk free; stale bytes stay */
+	redraw_id(s);		/* ... and can never verify */
 	VSWAP_ASSERT(vswap_store_check_locked(s) == VSWAP_OK);
 	ctx_unquiesce(s);
 }
@@ -679,7 +714,7 @@ void vswap_store_destroy(struct vswap_store *s)
 	if (!s)
 		return;
 	ctx_quiesce(s);
-	drop_all(s);
+	drop_all(s, false);	/* emptied chunks punched, as before */
 	ctx_unquiesce(s);
 	for (unsigned i = 0; i < s->nctx; i++)
 		ctx_destroy(s, s->ctx[i]);

@@ -7,8 +7,9 @@
  *              resolved (never 0); params.pool_max is the value at
  *              creation only: the cap in force is pool_max() (pool.h)
  *   codec      ops table of params.codec
- *   id         random 64 bits drawn at creation (getrandom, entropy.h),
- *              immutable; never shown to the guest
+ *   id         random 64 bits drawn at creation (getrandom, entropy.h)
+ *              and again at each reset (quiesced: nobody reads it
+ *              meanwhile); never shown to the guest
  *   obj_seed   the XXH32 seed of every object checksum of this store, in
  *              the pool and on disk (store_csum), folded from id. Why:
  *              an object carries {slot, checksum} and nothing else, so
@@ -18,13 +19,21 @@
  *              store's page; under another store's seed it fails
  *              (INTEGRITY) but for the 2^-32 chance any corrupt object
  *              has. Not a MAC against whoever can read our file and our
- *              memory: a binding of objects to their store.
+ *              memory: a binding of objects to their store (and, being
+ *              redrawn at reset, to the store's life since its last
+ *              reset: stale file bytes never verify).
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
  *   same       dictionary of same-fill values (same_dict.h)
  *   tier       the disk tier, if attached (tier.h)
  *   wb         writeback state and its lock (writeback.h)
  *   ctx_lock   serialises context creation; held by ctx_quiesce
+ *   quiesce_waiting [atomic] callers inside ctx_quiesce() that do not hold
+ *              every context yet (reset, check, attach). A pthread mutex
+ *              lets its releaser take it straight back, so a long runner
+ *              that holds a context (vswap_writeback, vswap_reclaim) looks
+ *              at this between batches and gives its context up
+ *              (writeback.c: wb_run) instead of starving the waiter.
  *   nctx       atomic; contexts [0, nctx) exist and never go away
  *   ctx[]      entries atomic (published after full construction)
  *   ctx_cap    how many contexts may exist (min(2 * nproc, VSWAP_CTX_MAX))
@@ -60,6 +69,7 @@ struct vswap_store {
 	struct vswap_tier tier;
 	struct vswap_wb wb;
 	pthread_mutex_t ctx_lock;
+	unsigned quiesce_waiting;
 	unsigned ctx_cap;
 	unsigned nctx;
 	pthread_key_t ctx_key;

@@ -9,7 +9,9 @@
  * chunk states; it is taken under a slot lock (tier_free from invalidate)
  * and never around I/O. fallocate(PUNCH_HOLE) of a freed chunk runs before
  * the chunk goes on the free list, so a chunk being punched is owned by the
- * party that freed it and nobody can write it meanwhile.
+ * party that freed it and nobody can write it meanwhile. tier_reset does
+ * no I/O at all; the space a reset leaves behind is given back by
+ * tier_release, under the writeback lock (not tier->lock) from a worker.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -311,19 +313,64 @@ void tier_reset(struct vswap_tier *t)
 {
 	if (!tier_attached(t))
 		return;
-	tier_seal_head(t);
+	/* Not tier_seal_head(): that may punch the chunk (file I/O). The
+	 * head is ours (quiesced: no writeback runs) and is forgotten with
+	 * the rest. */
+	t->head = TIER_NONE;
+	t->head_used = 0;
 	pthread_mutex_lock(&t->lock);
 	for (uint64_t i = 0; i < t->ndir; i++) {
 		free(t->dir[i]);
 		t->dir[i] = NULL;
 	}
+	if (t->nchunks > t->stale_chunks)
+		t->stale_chunks = t->nchunks;
 	t->nchunks = 0;
 	t->nfree = 0;
 	t->free_head = TIER_NONE;
 	__atomic_store_n(&t->full, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&t->lock);
-	if (t->is_reg)
-		(void)ftruncate(t->fd, 0);
+}
+
+int tier_release(struct vswap_tier *t)
+{
+	uint64_t end, stale;
+	struct stat stb;
+	int r = VSWAP_OK;
+
+	pthread_mutex_lock(&t->lock);
+	end = (uint64_t)t->nchunks << TIER_CHUNK_SHIFT;
+	stale = (uint64_t)t->stale_chunks << TIER_CHUNK_SHIFT;
+	pthread_mutex_unlock(&t->lock);
+	/*
+	 * Outside tier->lock (a truncate of a large file takes a while, and
+	 * tier->lock is taken under slot locks): the writeback lock keeps
+	 * nchunks from growing, so no object is, or will be while we run,
+	 * at or beyond @end. A reset meanwhile only lowers nchunks: then
+	 * some stale bytes below @end stay, for the next release.
+	 */
+	if (t->is_reg) {
+		if (fstat(t->fd, &stb))
+			r = VSWAP_E_IO;
+		else if ((uint64_t)stb.st_size > end && ftruncate(t->fd,
+								  (off_t)end))
+			r = VSWAP_E_IO;
+	} else if (stale > end) {
+		/* A device keeps its size: discard, best effort (as
+		 * release() of a chunk). */
+		(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, (off_t)end,
+				(off_t)(stale - end));
+	}
+	if (!r) {
+		/* [end, stale) is clean. A reset since we read nchunks
+		 * (<= end then) raised stale_chunks to it: kept. */
+		pthread_mutex_lock(&t->lock);
+		if (t->stale_chunks > end >> TIER_CHUNK_SHIFT)
+			t->stale_chunks = (uint32_t)(end >> TIER_CHUNK_SHIFT);
+		pthread_mutex_unlock(&t->lock);
+	}
+	return r;
 }
 
 bool tier_is_valid(struct vswap_tier *t, const uint64_t *live)

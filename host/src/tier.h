@@ -41,7 +41,10 @@
  *   fd          [immutable once attached; -1 = no disk tier] caller's fd
  *   is_reg      [immutable] fd is a regular file (truncate, st_blocks)
  *   max_chunks  [immutable] chunk ids are < max_chunks
- *   lock        free list, nchunks, dir growth, nfree
+ *   lock        free list, nchunks, dir growth, nfree, stale_chunks
+ *   stale_chunks [lock] chunks the file had before the last reset(s): the
+ *               range [nchunks, stale_chunks) may still hold stale (old
+ *               seed, unverifiable) bytes and blocks until tier_release
  *   dir         blocks of TIER_DIR_ENTRIES descriptors, entries atomic,
  *               installed under lock, never moved until fini
  *   head, head_used [writeback lock holder (writeback.h)] the open chunk
@@ -117,6 +120,7 @@ struct vswap_tier {
 	struct tier_chunk **dir;
 	uint64_t ndir;
 	uint32_t nchunks;
+	uint32_t stale_chunks;
 	uint32_t free_head;
 	uint32_t nfree;
 	uint32_t head;
@@ -186,8 +190,20 @@ int tier_read(struct vswap_tier *t, uint64_t off, void *buf, uint32_t len);
 
 /* Bytes of file the file system has allocated (st_blocks), 0 if unknown. */
 uint64_t tier_file_bytes(struct vswap_tier *t);
-/* Store quiesced, no slot on disk: forget every chunk, truncate the file. */
+/*
+ * Store quiesced, no slot on disk: forget every chunk (all free, the next
+ * writeback starts at offset 0). No file I/O: the file keeps its bytes
+ * and blocks until tier_release().
+ */
 void tier_reset(struct vswap_tier *t);
+/*
+ * Give the file space no chunk uses back: truncate a regular file to
+ * nchunks chunks (punch [nchunks, stale_chunks) of a block device). The
+ * caller holds the writeback lock, so no chunk is opened meanwhile and
+ * nchunks cannot grow; a concurrent reset only lowers it. File I/O: a
+ * worker thread. OK or IO (the truncate failed).
+ */
+int tier_release(struct vswap_tier *t);
 
 static inline void tier_event(struct vswap_tier *t, unsigned ev)
 {

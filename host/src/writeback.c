@@ -114,6 +114,20 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 	return r;
 }
 
+int vswap_tier_release(struct vswap_store *s)
+{
+	int r;
+
+	if (!s || !tier_attached(&s->tier))
+		return VSWAP_E_INVAL;
+	/* No context: traffic, and a reset, go on meanwhile. wb->lock: no
+	 * chunk is opened (nchunks cannot grow) while we cut the file. */
+	pthread_mutex_lock(&s->wb.lock);
+	r = tier_release(&s->tier);
+	wb_unlock(&s->wb);
+	return r;
+}
+
 unsigned vswap_take_events(struct vswap_store *s)
 {
 	if (!s)
@@ -437,14 +451,33 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 }
 
 /*
+ * A whole-store operation (reset above all) waits for every context. The
+ * runner of a long writeback holds one, and wb->lock, for its whole run,
+ * and a pthread mutex lets it take them straight back after a release:
+ * so between batches it looks at the waiter count and, when someone
+ * waits, stops. Stop, not wait and resume: the caller of
+ * vswap_writeback / vswap_reclaim (QEMU's job, a worker) loops anyway,
+ * a reset drops what the run was writing back, and resuming would need a
+ * second wait on something the reset does not signal. A new run started
+ * while the waiter still waits stops before its first batch, so the
+ * waiter gets in within the batch in flight.
+ */
+static bool wb_should_yield(const struct vswap_store *s)
+{
+	return __atomic_load_n(&s->quiesce_waiting, __ATOMIC_RELAXED) != 0;
+}
+
+/*
  * Batches until nothing qualifies, @max_bytes are written (0 = no limit),
  * pool bytes are <= @target (UINT64_MAX = no target), @max_freed pool
- * bytes were freed (0 = no limit), or a batch made no progress. wb->lock
- * and a context held.
+ * bytes were freed (0 = no limit), a batch made no progress, or (@yield)
+ * a quiesce is waiting (wb_should_yield; returns OK, @res says what was
+ * done). wb->lock and a context held.
  */
 static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 		  uint64_t born_before, uint64_t max_bytes, uint64_t target,
-		  uint64_t max_freed, struct vswap_writeback_result *res)
+		  uint64_t max_freed, bool yield,
+		  struct vswap_writeback_result *res)
 {
 	struct vswap_tier *t = &s->tier;
 
@@ -458,6 +491,8 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 		uint64_t budget = UINT64_MAX, pages, segs;
 		int r;
 
+		if (yield && wb_should_yield(s))
+			return VSWAP_OK;
 		if (target != UINT64_MAX && pool_bytes(&s->pool) <= target)
 			return VSWAP_OK;
 		if (max_freed && res->pool_freed >= max_freed)
@@ -534,7 +569,8 @@ int vswap_writeback(struct vswap_store *s, uint64_t min_age_ns,
 	c = ctx_get(s);
 	seal_old_heads(s, c, born_before);
 	pthread_mutex_lock(&s->wb.lock);
-	r = wb_run(s, &c->shard, born_before, max_bytes, UINT64_MAX, 0, res);
+	r = wb_run(s, &c->shard, born_before, max_bytes, UINT64_MAX, 0, true,
+		   res);
 	wb_unlock(&s->wb);
 	ctx_put(c);
 	return r;
@@ -579,7 +615,7 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 		return VSWAP_OK;
 	c = ctx_get(s);
 	pthread_mutex_lock(&s->wb.lock);
-	r = wb_run(s, &c->shard, mono_ns(), 0, target, 0, res);
+	r = wb_run(s, &c->shard, mono_ns(), 0, target, 0, true, res);
 	wb_unlock(&s->wb);
 	ctx_put(c);
 	return r;
@@ -640,14 +676,16 @@ bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 		pthread_mutex_unlock(&s->wb.gen_lock);
 		return true;
 	}
+	/* No yield: bounded (WB_SYNC_MAX_FREED, 8 batches), and this store
+	 * needs the room; stopping would answer it NOSPACE. */
 	(void)wb_run(s, &c->shard, mono_ns(), 0, target, WB_SYNC_MAX_FREED,
-		     &res);
+		     false, &res);
 	if (!res.bytes && pool_bytes(&s->pool) > target) {
 		/* Nothing sealed to write: the pool is in open heads. Seal
 		 * the idle ones and try once more. */
 		seal_old_heads(s, c, mono_ns());
 		(void)wb_run(s, &c->shard, mono_ns(), 0, target,
-			     WB_SYNC_MAX_FREED, &res);
+			     WB_SYNC_MAX_FREED, false, &res);
 	}
 	wb_unlock(&s->wb);
 	return true;

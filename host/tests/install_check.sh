@@ -8,7 +8,7 @@
 #     ROOT is not where the .pc says);
 #   - readelf -d: SONAME is SONAME and the program needs exactly that;
 #   - the .so exports the calls of vswap.h and nothing else, each at the
-#     version node of libvswap.map;
+#     version node of libvswap.map that lists it;
 #   - pkg-config --static links a fully static program (not under a
 #     sanitizer: they have no static runtime).
 #
@@ -121,10 +121,14 @@ grep -oE '^[a-z][a-z0-9_ *]*[ *]vswap_[a-z0-9_]+\(' "$inc/vswap.h" |
 sed -n 's/^[[:space:]]*\(vswap_[a-z0-9_]*\);.*/\1/p' "$map" | sort -u >"$t/listed"
 check "exported == declared in vswap.h == listed in libvswap.map" bash -c \
 	"diff '$t/declared' '$t/exported' && diff '$t/declared' '$t/listed'"
-node=$(sed -n 's/^\(VSWAP_[0-9_.]*\) {.*/\1/p' "$map" | tail -1)
-check "every export is versioned (objdump -T: $node)" bash -c \
-	"[ -n '$node' ] && ! objdump -T '$lib/libvswap.so.$version' |
-	 awk '\$NF ~ /^vswap_/ && \$(NF-1) != \"$node\"' | grep ."
+# symbol node, for each name the map lists, from the node it is listed in.
+awk '/^VSWAP_[0-9_.]* {/ { node = $1 }
+     /^[[:space:]]*vswap_[a-z0-9_]*;/ { sub(/;.*/, ""); print $1, node }' \
+	"$map" | sort >"$t/nodes"
+objdump -T "$lib/libvswap.so.$version" |
+	awk '$NF ~ /^vswap_/ { print $NF, $(NF-1) }' | sort >"$t/versioned"
+check "every export is versioned at its node of libvswap.map (objdump -T)" \
+	bash -c "[ -s '$t/nodes' ] && diff '$t/nodes' '$t/versioned'"
 
 case " $CFLAGS " in
 *-fsanitize*)

@@ -16,8 +16,9 @@
  *                         everything the file has no blocks left.
  *   reset_under_writeback stores, writeback and reclaim from threads while
  *                         the main thread resets the store (device reset)
- *                         a few times: reset waits for a running writeback,
- *                         the file is truncated, the store stays sound
+ *                         a few times: reset waits for a running writeback's
+ *                         batch, vswap_tier_release (racing them) cuts the
+ *                         file, the store stays sound
  *   same_slot_tearing     writers store whole known pages into a few
  *                         shared slots, readers check every load is one of
  *                         them, while writeback moves them to disk: a
@@ -334,6 +335,9 @@ static void reset_under_writeback(void **state)
 	for (int i = 0; i < 6 && !atomic_load(&fail.set); i++) {
 		usleep(60 * 1000);
 		vswap_reset(s);
+		/* Racing the storer and the writeback, as QEMU's worker. */
+		if (vswap_tier_release(s) != VSWAP_OK)
+			fail_msg("vswap_tier_release after reset %d", i);
 	}
 	atomic_store(&st.stop, true);
 	atomic_store(&wb.stop, true);
@@ -346,6 +350,7 @@ static void reset_under_writeback(void **state)
 	       wb.calls, wb.pages);
 	assert_store_valid(s);
 	vswap_reset(s);
+	assert_int_equal(vswap_tier_release(s), VSWAP_OK);
 	assert_int_equal(file_size(fd), 0);
 	assert_int_equal(test_stats(s).disk_pages, 0);
 	assert_store_valid(s);

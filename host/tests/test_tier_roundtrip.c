@@ -13,7 +13,9 @@
  *   corrupt_header       a header's slot changed in the file: INTEGRITY
  *                        with checksums off (the back-pointer check), and
  *                        vswap_store_check() sees it
- *   reset_truncates      reset empties the file; the store works after
+ *   reset_then_release_truncates  reset leaves the file as it is (no
+ *                        I/O), vswap_tier_release empties it; the store
+ *                        works after
  *   stale_file_ignored   old content of the file is never read
  *   block_device         the disk tier on a loop device (root; skipped
  *                        otherwise): round trip, and its size is the limit
@@ -191,14 +193,19 @@ static void corrupt_header(void **state)
 	close(fd);
 }
 
-static void reset_truncates(void **state)
+/* Reset leaves the file alone (no I/O); vswap_tier_release cuts it. */
+static void reset_then_release_truncates(void **state)
 {
 	int fd = tier_tmpfile();
 	struct vswap_store *s = stored_on_disk(fd, true, 200);
+	uint64_t size;
 
 	(void)state;
-	assert_true(file_size(fd) > 0);
+	size = file_size(fd);
+	assert_true(size > 0);
 	vswap_reset(s);
+	assert_int_equal(file_size(fd), size);
+	assert_int_equal(vswap_tier_release(s), VSWAP_OK);
 	assert_int_equal(file_size(fd), 0);
 	assert_int_equal(test_stats(s).disk_pages, 0);
 	check_slot(s, 3, PK_ZERO, 0);
@@ -289,7 +296,7 @@ int main(void)
 		cmocka_unit_test(roundtrip_all),
 		cmocka_unit_test(corrupt_payload),
 		cmocka_unit_test(corrupt_header),
-		cmocka_unit_test(reset_truncates),
+		cmocka_unit_test(reset_then_release_truncates),
 		cmocka_unit_test(stale_file_ignored),
 		cmocka_unit_test(block_device),
 	};
