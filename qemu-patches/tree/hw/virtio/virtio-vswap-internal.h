@@ -45,6 +45,7 @@ void virtio_vswap_tier_close(VirtIOVSwap *s);
 void virtio_vswap_tier_events(VirtIOVSwap *s, unsigned events);
 /* pool-max changed at run time (main loop). */
 void virtio_vswap_tier_pool_max_changed(VirtIOVSwap *s, uint64_t pool_max);
+void virtio_vswap_tier_reset(VirtIOVSwap *s);
 void virtio_vswap_tier_fill_info(VirtIOVSwap *s, VswapConfig *c);
 VswapWritebackResult *coroutine_fn
 virtio_vswap_tier_writeback(VirtIOVSwap *s, uint64_t min_age_s,

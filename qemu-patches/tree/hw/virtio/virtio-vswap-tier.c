@@ -45,6 +45,7 @@
 typedef struct VSwapDiskJob {
     VirtIOVSwap *s;
     bool reclaim;               /* vswap_reclaim(), else vswap_writeback() */
+    bool release;               /* vswap_tier_release() after a reset */
     uint64_t min_age_ns;
     uint64_t max_bytes;         /* 0 = no limit */
 
@@ -86,7 +87,9 @@ static int virtio_vswap_disk_worker(void *opaque)
     VSwapDiskJob *job = opaque;
     struct vswap_store *store = job->s->store;
 
-    if (job->reclaim) {
+    if (job->release) {
+        job->ret = vswap_tier_release(store);
+    } else if (job->reclaim) {
         job->ret = vswap_reclaim(store, &job->res);
     } else {
         job->ret = vswap_writeback(store, job->min_age_ns, job->max_bytes,
@@ -134,7 +137,12 @@ static void virtio_vswap_disk_job_done(void *opaque, int ret)
 {
     VSwapDiskJob *job = opaque;
 
-    if (job->reclaim) {
+    if (job->release) {
+        if (job->ret < 0) {
+            warn_report("virtio-vswap: cannot release the disk tier's "
+                        "space after a reset: %s", vswap_strerror(job->ret));
+        }
+    } else if (job->reclaim) {
         qatomic_set(&job->s->reclaim_running, false);
     } else {
         job->s->writeback_running = false;
@@ -163,6 +171,24 @@ static void virtio_vswap_kick_reclaim(VirtIOVSwap *s)
     job = g_new0(VSwapDiskJob, 1);
     job->s = s;
     job->reclaim = true;
+    virtio_vswap_disk_job_submit(job);
+}
+
+/*
+ * After a device reset: the store dropped every slot without file I/O
+ * (the reset runs in a vCPU thread, holding the BQL); the tier's space
+ * goes back to the file system here, in the thread pool.
+ */
+void virtio_vswap_tier_reset(VirtIOVSwap *s)
+{
+    VSwapDiskJob *job;
+
+    if (s->backing_fd < 0) {
+        return;
+    }
+    job = g_new0(VSwapDiskJob, 1);
+    job->s = s;
+    job->release = true;
     virtio_vswap_disk_job_submit(job);
 }
 

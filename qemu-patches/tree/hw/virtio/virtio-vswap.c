@@ -791,6 +791,9 @@ static void virtio_vswap_stop_ioeventfd(VirtIODevice *vdev)
 /*
  * Device reset: finish what the guest sent, then drop every slot.  With
  * an iothread, the transport stopped the ioeventfd (and drained) first.
+ * A writeback or reclaim in the thread pool stops at its next batch for
+ * vswap_reset(), which does no file I/O; the tier's space is released by
+ * a job.
  */
 static void virtio_vswap_reset(VirtIODevice *vdev)
 {
@@ -799,6 +802,7 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
     trace_virtio_vswap_reset(s, qatomic_read(&s->inflight) - 1);
     AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
     vswap_reset(s->store);
+    virtio_vswap_tier_reset(s);
 }
 
 static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
