@@ -595,8 +595,8 @@ def tier_scenario(args, tap):
                   st.get("pool-bytes", 0) / MIB))
         m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
         tap.ok(int(m.group(1)) == 0, "tier: guest dmesg has no WARN/BUG/Oops")
-        report["pool_samples"] = [(round(t - t0, 1), p, d)
-                                  for t, p, d in sampler.samples]
+        report["pool_samples"] = [(round(t - t0, 1), p, d, r)
+                                  for t, p, d, r in sampler.samples]
     except VMError as e:
         tap.ok(False, "%s: guest scenario (%s)" % (args.scenario, e))
         if vm:
