@@ -18,8 +18,7 @@
  *   byte 3  disk tier max_bytes (0 = grow, 1, 2 or N MiB)
  *   ops     one byte each (% 16) and its arguments; see run_op()
  *
- * What is checked, after every operation (vswap_store_check() after
- * those that move many objects and at the end):
+ * What is checked, after every operation:
  *   - each call's return value is one the contract allows in this state
  *     (NOSPACE only under a cap, WOULDBLOCK only with a disk tier and
  *     VSWAP_NOWAIT, RANGE exactly for slots outside capacity...);
@@ -27,7 +26,10 @@
  *     (never stored, invalidated, reset) loads zeroes; a refused store
  *     leaves the slot's previous page (vswap.h: "the slot keeps its
  *     previous content");
- *   - vswap_store_check() (every internal invariant) is OK;
+ *   - vswap_store_check() (every internal invariant) is OK: after the
+ *     operations that move many objects (runs, invalidate, writeback,
+ *     reclaim, compact, reset, cap change) and at the end, not after
+ *     each single store or load (it is O(store));
  *   - counters: stored_pages and zero_pages equal the model's, same_pages
  *     at most its same-filled pages, no integrity or disk read error, no
  *     disk pages without a disk;
