@@ -16,12 +16,15 @@
 #                    BENCH_VSWAP_PROPS, BENCH_VSWAP_MODPARAMS, BENCH_QUICK=1
 #   make vswapctl    operator CLI -> build/host/vswapctl
 #   make check-libvirt  vswapctl + the device through a real libvirtd (root)
+#   make fuzz        libvswap's libFuzzer harnesses, FUZZ_SECONDS (60) each
+#                    (host/fuzz/run.sh; docs/security.md, Fuzzing)
+#   make fuzz-smoke  the harnesses over their committed inputs only
 BUILD ?= $(CURDIR)/build
 export BUILD
 
 .PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
 	bench-host clean vswapctl \
-	check-libvirt bench-writeback bench-guest
+	check-libvirt bench-writeback bench-guest fuzz fuzz-smoke
 
 all: lib
 
@@ -78,6 +81,15 @@ demo-host: deps
 e2e: deps qemu vswapctl
 	tests/guest/e2e.sh --long
 	tests/libvirt/run.sh
+
+# clang-16 + libFuzzer (scripts/install-deps.sh fuzz): not in "all", so
+# make check's fuzz-smoke suite skips, saying why, where it is missing.
+fuzz:
+	scripts/install-deps.sh fuzz
+	$(MAKE) -C host fuzz
+
+fuzz-smoke:
+	$(MAKE) -C host fuzz-smoke
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs on Debian 12 (bookworm), idempotently.
-# Usage: scripts/install-deps.sh [host|qemu|guest|libvirt|all]...
+# Usage: scripts/install-deps.sh [host|qemu|guest|libvirt|fuzz|all]...
+# (fuzz: the libFuzzer toolchain of make fuzz and make check's fuzz-smoke.)
 # Adds bookworm-backports (meson >= 1.5, 6.12 kernels) and a source-only trixie
 # entry (QEMU 10.0 source). Safe to run repeatedly; does nothing when all is there.
 set -euo pipefail
@@ -17,6 +18,7 @@ qemu_pkgs=(dpkg-dev ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
 	   libslirp-dev flex bison python3-venv seabios qemu-system-data
 	   libzstd-dev libnuma-dev patchelf)
 guest_pkgs=(busybox-static cpio xz-utils kmod bc libelf-dev dkms dwarves)
+fuzz_pkgs=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)
 libvirt_pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	      libvirt-dev)
 
@@ -58,8 +60,9 @@ for w in "${want[@]}"; do
 	qemu)    pkgs+=("${qemu_pkgs[@]}"); backports+=(meson) ;;
 	guest)   pkgs+=("${guest_pkgs[@]}") ;;
 	libvirt) pkgs+=("${libvirt_pkgs[@]}") ;;
+	fuzz)    pkgs+=("${fuzz_pkgs[@]}") ;;
 	all)     pkgs+=("${host_pkgs[@]}" "${qemu_pkgs[@]}" "${guest_pkgs[@]}"
-		       "${libvirt_pkgs[@]}"); backports+=(meson) ;;
+		       "${libvirt_pkgs[@]}" "${fuzz_pkgs[@]}"); backports+=(meson) ;;
 	*) echo "install-deps: unknown group '$w'" >&2; exit 2 ;;
 	esac
 done

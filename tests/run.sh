@@ -19,6 +19,7 @@ SUITES=(
 	"vswapctl|tests/vswapctl/run.sh"
 	"series|scripts/qemu/check-series.py"
 	"host-asan|make -s -j$(nproc) -C host check-asan"
+	"fuzz-smoke|make -s -C host fuzz-smoke"
 	"qemu|tests/qemu/run.sh"
 	"vswapctl-qemu|tests/vswapctl/run.sh --qemu"
 	"guest|tests/guest/e2e.sh --short"

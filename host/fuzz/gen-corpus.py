@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of host/fuzz/ (corpus/<target>/*), a few inputs
+each, in the formats fuzz_ops.c and fuzz_tier_load.c describe. Run it again
+after a format change; the outputs are committed.
+
+Usage: host/fuzz/gen-corpus.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# fuzz_common.h enum fz_kind
+ZERO, SAME, BYTE, TEXT, RANDOM, NEAR_SAME, TILE, MIXED = range(8)
+
+
+def page(kind, arg=0, tile=b""):
+    if kind in (SAME, NEAR_SAME):
+        return bytes([kind]) + struct.pack("<Q", arg)
+    if kind == BYTE:
+        return bytes([kind, arg & 0xff])
+    if kind in (TEXT, RANDOM, MIXED):
+        return bytes([kind]) + struct.pack("<I", arg)
+    if kind == TILE:
+        return bytes([kind, len(tile) - 1]) + tile
+    return bytes([kind])
+
+
+def slot(n):
+    return struct.pack("<H", n)
+
+
+# fuzz_ops.c run_op(): op byte % 16
+def store(s, *pg):
+    return bytes([0]) + slot(s) + page(*pg)
+
+
+def load(s):
+    return bytes([4]) + slot(s)
+
+
+def nowait_load(s):
+    return bytes([6]) + slot(s)
+
+
+def nowait_store(s, *pg):
+    return bytes([6 | 0x10]) + slot(s) + page(*pg)
+
+
+def invalidate(s, n):
+    return bytes([7]) + slot(s) + bytes([n])
+
+
+def writeback():
+    return bytes([8])
+
+
+def compact():
+    return bytes([9])
+
+
+def reset():
+    return bytes([10])
+
+
+def set_cap(b):
+    return bytes([11, b])
+
+
+def reclaim():
+    return bytes([12])
+
+
+def sweep():
+    return bytes([13])
+
+
+def run(s, n, *pg, vary=True):
+    return bytes([15 if vary else 14]) + slot(s) + bytes([n - 1]) + page(*pg)
+
+
+def cfg(codec=0, checksum=0, disk=0, level=0, mc=0, cap_i=3, cap=0,
+        dmax=0):
+    b0 = codec | checksum << 2 | disk << 3 | level << 4 | mc << 6
+    return bytes([b0, cap_i, cap, dmax])
+
+
+def every_kind(base):
+    out = b""
+    kinds = [(ZERO,), (SAME, 0x0101010101010101), (BYTE, 0x5a),
+             (TEXT, 7), (RANDOM, 9), (NEAR_SAME, 0xffffffffffffffff),
+             (TILE, 0, b"abcdefgh"), (MIXED, 3000)]
+    for i, k in enumerate(kinds):
+        out += store(base + i, *k)
+    return out
+
+
+OPS = {
+    # lz4, no cap, no disk: every kind, overwrite, loads, ranges
+    "kinds-lz4": cfg() + every_kind(0) + every_kind(4) + sweep() +
+    invalidate(2, 3) + load(2) + load(5) + invalidate(0xfff0, 1) +
+    store(0xfff7, ZERO) + sweep(),
+    # zstd + checksums, 1025 slots across two table chunks, compaction
+    "zstd-compact": cfg(codec=1, checksum=1, cap_i=4) +
+    run(1000, 60, TEXT, 1) + run(1000, 60, RANDOM, 5) +
+    invalidate(1000, 40) + compact() + sweep() + reset() + sweep(),
+    # a pool cap with a disk tier: pressure writeback, NOWAIT, reclaim
+    "disk-pressure": cfg(checksum=1, disk=1, cap_i=6, cap=0x40 | 16) +
+    run(0, 200, RANDOM, 11) + run(300, 100, TEXT, 2) + nowait_load(0) +
+    nowait_store(1, RANDOM, 1) + writeback() + reclaim() + sweep() +
+    set_cap(0x40 | 8) + run(500, 50, MIXED, 1500) + sweep(),
+    # no checksums, proactive writeback, loads from disk, then reset
+    "disk-writeback": cfg(codec=2, disk=1, cap_i=3, dmax=1) +
+    run(0, 120, RANDOM, 3) + run(120, 100, TEXT, 4) + writeback() +
+    sweep() + invalidate(0, 50) + store(60, ZERO) + sweep() + reset() +
+    run(0, 10, TEXT, 1) + sweep(),
+    # a tiny cap without a disk: NOSPACE keeps the old page
+    "nospace": cfg(cap_i=3, cap=0xc0 | 40) + run(0, 80, RANDOM, 1) +
+    set_cap(0) + run(0, 10, TEXT, 6) + set_cap(0xc0 | 1) +
+    store(5, RANDOM, 99) + sweep(),
+    # levels and max_compressed at their edges; a refused level
+    "params": cfg(codec=1, level=1, mc=1) + every_kind(0) + sweep(),
+    "bad-level": cfg(codec=0, level=3) + bytes([0x90]),
+}
+
+# fuzz_tier_load.c patch(): type % 4, arguments, then len-1 and bytes
+def absolute(off, data):
+    return bytes([0]) + struct.pack("<I", off) + bytes([len(data) - 1]) + data
+
+
+def at_slot(s, delta, data):
+    return (bytes([1, s]) + struct.pack("<h", delta) +
+            bytes([len(data) - 1]) + data)
+
+
+def truncate(off):
+    return bytes([2]) + struct.pack("<I", off)
+
+
+def copy(frm, n, to):
+    return (bytes([3]) + struct.pack("<I", frm) + struct.pack("<H", n) +
+            struct.pack("<I", to))
+
+
+TIER = {
+    "none": bytes([0]),
+    "header-lz4": bytes([0]) + at_slot(2, 0, b"\x00\x00\x00\x00"),
+    "payload-zstd": bytes([1]) + at_slot(3, 40, b"\xff" * 16),
+    "checksum-none-csum": bytes([5]) + at_slot(6, 4, b"\x01\x02\x03\x04"),
+    "truncate-lz4-csum": bytes([3]) + truncate(200000),
+    "copy-zstd-csum": bytes([4]) + copy(0, 4096, 8192),
+    "scatter": bytes([2]) + absolute(100, b"\x00" * 64) +
+    absolute(70000, b"junk") + at_slot(10, -8, b"\xaa" * 32),
+}
+
+
+def write(target, inputs):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in inputs.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+write("fuzz_ops", OPS)
+write("fuzz_tier_load", TIER)
