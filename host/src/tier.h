@@ -16,9 +16,11 @@
  * pool; a store without checksums (4-byte pool headers) gets the header
  * built, and the payload hashed, at writeback time. Why: pool memory
  * without checksums is the operator's choice (ECC memory, 4 bytes less
- * metadata per slot), but a file can rot or be written by anyone with
- * access to it, and a page comes back bit-exact or the load fails, so a
- * load from disk always verifies slot and checksum (INTEGRITY otherwise).
+ * metadata per slot), but a file can rot or take stray writes, and a page
+ * comes back bit-exact or the load fails, so a load from disk always
+ * verifies slot and checksum (INTEGRITY otherwise). XXH32 catches
+ * accidents, not a writer who recomputes it: file permissions keep those
+ * out (docs/security.md).
  * The checksum lives only on disk: the slot entry does not change. The
  * length is only in the entry, so the file is not walkable on its own
  * (nothing walks it: the slot table is the index). Freed
