@@ -21,26 +21,27 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		   uint64_t max_bytes)
 {
 	uint64_t n = (max_segments + VSWAP_ARENA_SEGS - 1) >> VSWAP_ARENA_SHIFT;
+	uint64_t ndir = (n + VSWAP_ARENA_LEAF - 1) >> VSWAP_ARENA_LEAF_SHIFT;
 
 	memset(ms, 0, sizeof(*ms));
 	/* Segment ids are 32-bit and UINT32_MAX means "none". */
 	if (n == 0 || n > (UINT32_MAX >> VSWAP_ARENA_SHIFT))
 		return VSWAP_E_INVAL;
-	ms->arenas = calloc(n, sizeof(*ms->arenas));
-	if (!ms->arenas)
+	ms->arena_dir = calloc(ndir, sizeof(*ms->arena_dir));
+	if (!ms->arena_dir)
 		return VSWAP_E_NOMEM;
 	if (pthread_mutex_init(&ms->lock, NULL)) {
-		free(ms->arenas);
+		free(ms->arena_dir);
 		return VSWAP_E_NOMEM;
 	}
 	if (mpol_init(&ms->numa)) {
 		pthread_mutex_destroy(&ms->lock);
-		free(ms->arenas);
+		free(ms->arena_dir);
 		return VSWAP_E_NOMEM;
 	}
 	ms->max_arenas = (uint32_t)n;
 	ms->free_head = VSWAP_SEG_NONE;
-	ms->meta_bytes = n * sizeof(*ms->arenas);
+	ms->meta_bytes = ndir * sizeof(*ms->arena_dir);
 	ms->charged = ms->meta_bytes;	/* fixed: may exceed a tiny cap */
 	ms->peak = ms->charged;
 	ms->max = max_bytes;
@@ -49,14 +50,16 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 
 void memsource_fini(struct vswap_memsource *ms)
 {
-	if (!ms->arenas)
+	if (!ms->arena_dir)
 		return;
 	for (uint32_t i = 0; i < ms->narenas; i++) {
-		munmap(ms->arenas[i]->base, ARENA_BYTES);
-		free(ms->arenas[i]);
+		munmap(memsource_arena_at(ms, i)->base, ARENA_BYTES);
+		free(memsource_arena_at(ms, i));
 	}
-	free(ms->arenas);
-	ms->arenas = NULL;
+	for (uint32_t i = 0; i < ms->max_arenas; i += VSWAP_ARENA_LEAF)
+		free(ms->arena_dir[i >> VSWAP_ARENA_LEAF_SHIFT]);
+	free(ms->arena_dir);
+	ms->arena_dir = NULL;
 	mpol_fini(&ms->numa);
 	pthread_mutex_destroy(&ms->lock);
 }
@@ -85,14 +88,16 @@ int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
 	__atomic_store_n(&nm->mpol, pol, __ATOMIC_RELAXED);
 	__atomic_store_n(&nm->nodes, nodes, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < ms->narenas && !r; i++)
-		r = mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+		r = mpol_apply(nm, memsource_arena_at(ms, i)->base,
+			       ARENA_BYTES);
 	if (r) {
 		/* Put the old policy back on every arena (best effort: it
 		 * was accepted before) so all arenas agree again. */
 		__atomic_store_n(&nm->mpol, old.mpol, __ATOMIC_RELAXED);
 		__atomic_store_n(&nm->nodes, old.nodes, __ATOMIC_RELAXED);
 		for (uint32_t i = 0; i < ms->narenas; i++)
-			mpol_apply(nm, ms->arenas[i]->base, ARENA_BYTES);
+			mpol_apply(nm, memsource_arena_at(ms, i)->base,
+				   ARENA_BYTES);
 	} else if (pol != VSWAP_MPOL_DEFAULT) {
 		nm->applied = true;
 	}
@@ -142,13 +147,45 @@ void memsource_uncharge(struct vswap_memsource *ms, uint64_t n)
 	__atomic_fetch_sub(&ms->charged, n, __ATOMIC_RELAXED);
 }
 
+/*
+ * The directory leaf for arena ms->narenas (a multiple of the leaf size),
+ * charged like the arenas' own metadata. ms->lock held. A leaf made for
+ * an arena whose creation then fails stays for the next attempt.
+ */
+static int grow_dir(struct vswap_memsource *ms, uint64_t headroom)
+{
+	struct vswap_arena ***slot =
+		&ms->arena_dir[ms->narenas >> VSWAP_ARENA_LEAF_SHIFT];
+	struct vswap_arena **leaf;
+	size_t bytes = VSWAP_ARENA_LEAF * sizeof(*leaf);
+
+	if (*slot)
+		return 0;
+	if (!memsource_charge(ms, bytes, headroom))
+		return VSWAP_E_NOSPACE;
+	leaf = calloc(VSWAP_ARENA_LEAF, sizeof(*leaf));
+	if (!leaf) {
+		memsource_uncharge(ms, bytes);
+		return VSWAP_E_NOMEM;
+	}
+	__atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&ms->meta_bytes, bytes, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Called with ms->lock held. */
 static int grow(struct vswap_memsource *ms, uint64_t headroom)
 {
 	struct vswap_arena *a;
+	int r;
 
 	if (ms->narenas == ms->max_arenas)
 		return VSWAP_E_NOMEM;
+	if (!(ms->narenas & (VSWAP_ARENA_LEAF - 1))) {
+		r = grow_dir(ms, headroom);
+		if (r)
+			return r;
+	}
 	if (!memsource_charge(ms, sizeof(*a), headroom))
 		return VSWAP_E_NOSPACE;
 	a = calloc(1, sizeof(*a));
@@ -172,7 +209,9 @@ static int grow(struct vswap_memsource *ms, uint64_t headroom)
 	}
 	for (uint32_t i = 0; i < VSWAP_ARENA_SEGS; i++)
 		a->segs[i].id = (ms->narenas << VSWAP_ARENA_SHIFT) | i;
-	__atomic_store_n(&ms->arenas[ms->narenas], a, __ATOMIC_RELEASE);
+	__atomic_store_n(&ms->arena_dir[ms->narenas >> VSWAP_ARENA_LEAF_SHIFT]
+			 [ms->narenas & (VSWAP_ARENA_LEAF - 1)], a,
+			 __ATOMIC_RELEASE);
 	ms->narenas++;
 	ms->next_unused = 0;
 	__atomic_fetch_add(&ms->meta_bytes, sizeof(*a), __ATOMIC_RELAXED);
@@ -209,7 +248,8 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				return NULL;
 			}
 		}
-		seg = &ms->arenas[ms->narenas - 1]->segs[ms->next_unused++];
+		seg = &memsource_arena_at(ms, ms->narenas - 1)
+			       ->segs[ms->next_unused++];
 	}
 	seg->seq = ms->seq++;
 	pthread_mutex_unlock(&ms->lock);

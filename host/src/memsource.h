@@ -37,6 +37,10 @@
  */
 #define VSWAP_SEG_SHIFT		17
 #define VSWAP_SEG_SIZE		(UINT32_C(1) << VSWAP_SEG_SHIFT)
+/* Arena pointers per leaf of the arena directory (4 KiB). */
+#define VSWAP_ARENA_LEAF_SHIFT	9
+#define VSWAP_ARENA_LEAF	(1u << VSWAP_ARENA_LEAF_SHIFT)
+
 /* 512 segments = 64 MiB of address space per arena (one mmap, one VMA). */
 #define VSWAP_ARENA_SHIFT	9
 #define VSWAP_ARENA_SEGS	(1u << VSWAP_ARENA_SHIFT)
@@ -83,15 +87,19 @@ struct vswap_arena {
  *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
  *   charged == seg_bytes + meta_bytes + bytes charged by the store
  *   max == 0 || charged <= max, except after vswap_set_pool_max lowered max
- *   every segment of arenas[0..narenas) is either handed out, on the free
+ *   every segment of arenas 0..narenas-1 is either handed out, on the free
  *   list, or at index >= next_unused of the last arena (never touched yet).
  */
 struct vswap_memsource {
 	pthread_mutex_t lock;		/* free list, narenas, next_unused */
-	struct vswap_arena **arenas;	/* max_arenas; entries atomic */
+	/* Arena i is arena_dir[i >> VSWAP_ARENA_LEAF_SHIFT][i & leaf mask]:
+	 * leaves of 512 pointers are made as arenas are, so a store of any
+	 * capacity starts with only the directory (8 KiB at 2^32 slots).
+	 * Both levels' entries are written once, with release. */
+	struct vswap_arena ***arena_dir;
 	uint32_t max_arenas;
 	uint32_t narenas;
-	uint32_t next_unused;		/* in arenas[narenas - 1] */
+	uint32_t next_unused;		/* in arena narenas - 1 */
 	uint32_t free_head;		/* id, or VSWAP_SEG_NONE */
 	uint64_t seq;			/* next segment sequence number */
 	uint64_t seg_bytes;		/* atomic: segments handed out */
@@ -145,11 +153,22 @@ uint32_t memsource_used_ids(struct vswap_memsource *ms);
 int memsource_set_policy(struct vswap_memsource *ms, uint32_t pol,
 			 uint64_t nodes, uint32_t *used);
 
+/* Arena number @i (< narenas). */
+static inline struct vswap_arena *memsource_arena_at(struct vswap_memsource *ms,
+						     uint32_t i)
+{
+	struct vswap_arena **leaf =
+		__atomic_load_n(&ms->arena_dir[i >> VSWAP_ARENA_LEAF_SHIFT],
+				__ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&leaf[i & (VSWAP_ARENA_LEAF - 1)],
+			       __ATOMIC_ACQUIRE);
+}
+
 static inline struct vswap_arena *memsource_arena(struct vswap_memsource *ms,
 						  uint32_t id)
 {
-	return __atomic_load_n(&ms->arenas[id >> VSWAP_ARENA_SHIFT],
-			       __ATOMIC_ACQUIRE);
+	return memsource_arena_at(ms, id >> VSWAP_ARENA_SHIFT);
 }
 
 static inline struct vswap_segment *memsource_seg(struct vswap_memsource *ms,

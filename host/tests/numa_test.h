@@ -39,7 +39,7 @@ static inline int kernel_pool_nodes(struct vswap_store *s, uint64_t count[64],
 	narenas = ms->narenas;
 	pthread_mutex_unlock(&ms->lock);
 	for (uint32_t a = 0; a < narenas; a++) {
-		unsigned char *base = ms->arenas[a]->base;
+		unsigned char *base = memsource_arena_at(ms, a)->base;
 		size_t npages = ((size_t)VSWAP_ARENA_SEGS << VSWAP_SEG_SHIFT) /
 				VSWAP_PAGE_SIZE;
 
@@ -70,7 +70,7 @@ static inline int kernel_arena_policy(struct vswap_store *s, uint64_t *mask)
 
 	if (!ms->narenas)
 		return -1;
-	if (get_mempolicy(&mode, m, 65, ms->arenas[0]->base, MPOL_F_ADDR))
+	if (get_mempolicy(&mode, m, 65, memsource_arena_at(ms, 0)->base, MPOL_F_ADDR))
 		return -1;
 	*mask = m[0];
 	return mode;

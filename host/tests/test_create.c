@@ -200,6 +200,33 @@ static void stores_independent(void **state)
 	vswap_store_destroy(b);
 }
 
+/*
+ * An idle store costs little at any capacity (issue 15 #5: an idle
+ * device at most 64 KiB). At 2^32 slots (16 TiB) the slot-table
+ * directory is 32 KiB and the arena directory 8 KiB; the arena pointer
+ * array sized for the worst case used to make it 4 MiB. And the first
+ * page stored makes one arena leaf, not the whole table.
+ */
+static void idle_cost_any_capacity(void **state)
+{
+	static const uint64_t caps[] = { 16, UINT64_C(1) << 24,
+					 UINT64_C(1) << 28, VSWAP_MAX_CAPACITY };
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		struct vswap_store *s = test_store_new(caps[i],
+						       VSWAP_CODEC_LZ4, 0);
+		uint64_t idle = vswap_pool_bytes(s);
+
+		assert_true(idle <= 64 * 1024);
+		store_kind(s, caps[i] - 1, PK_TEXT, 7);
+		check_slot(s, caps[i] - 1, PK_TEXT, 7);
+		/* one segment, one arena, one leaf, one slot-table chunk */
+		assert_true(vswap_pool_bytes(s) - idle <= 256 * 1024);
+		vswap_store_destroy(s);
+	}
+}
+
 /* NULL store or page: INVAL, nothing else happens. */
 static void null_arguments(void **state)
 {
@@ -230,6 +257,7 @@ int main(void)
 		cmocka_unit_test(create_invalid),
 		cmocka_unit_test(destroy_null),
 		cmocka_unit_test(stores_independent),
+		cmocka_unit_test(idle_cost_any_capacity),
 		cmocka_unit_test(null_arguments),
 	};
 
