@@ -114,11 +114,16 @@ def wait_store(vm, cond, timeout=20):
 def scenario(args, tap):
     vswap = args.backend == "vswap"
     devices = []
+    extra = []
     if vswap:
         devices.append("virtio-vswap-pci,id=vs0" +
                        (",%s" % args.device_opts if args.device_opts else ""))
+        # iothread=NAME in the device options: the object it names
+        m = re.search(r"(?:^|,)iothread=([^,]+)", args.device_opts or "")
+        if m:
+            extra = ["-object", "iothread,id=" + m.group(1)]
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
-            smp=args.smp, devices=devices, timeout=args.timeout)
+            smp=args.smp, devices=devices, timeout=args.timeout, extra=extra)
     report = {"backend": args.backend, "mem_mib": args.mem,
               "workload_mib": args.mib}
     t0 = time.time()
@@ -138,6 +143,16 @@ def scenario(args, tap):
                           "vswap: module loads and binds the device"):
                 return report
             dev = "/dev/vswap0"
+            nq = re.search(r"(?:^|,)num-queues=(\d+)", args.device_opts or "")
+            if nq:
+                # one blk-mq hardware queue per virtqueue (up to the CPUs)
+                want = min(int(nq.group(1)), args.smp)
+                m, _ = vm.run_capture(
+                    "echo VSWAP: HWQ $(ls /sys/block/vswap0/mq | wc -l)",
+                    r"VSWAP: HWQ (\d+)")
+                tap.ok(int(m.group(1)) == want,
+                       "vswap: num-queues=%s: the driver runs %s hardware "
+                       "queues (want %d)" % (nq.group(1), m.group(1), want))
         else:
             m, rc = vm.run_capture("load_vswap", r"VSWAP: MODULE loaded devices=(\d+)")
             rc2 = vm.run("rmmod virtio_vswap")

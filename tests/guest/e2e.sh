@@ -26,7 +26,9 @@
 #   diskfull  the backing file on a tmpfs (mounted here, unmounted on exit
 #             whatever happens) that a filler file fills mid-run.
 #             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
-# and two without it: the short vswap run on Debian 12's 6.1 cloud kernel
+# and three without it: the short vswap run in a 4-vCPU guest with
+# num-queues=4 and an iothread (vswap-4cpu, 192 MiB guest, 576 MiB in 4
+# processes), the short vswap run on Debian 12's 6.1 cloud kernel
 # (vswap-6.1), and (two PCIe root ports, 128 MiB guest and workload):
 #   hotplug   device_add, swapon, workload verified, swapoff, device_del;
 #             then device_add again and device_del with swap active: the
@@ -199,6 +201,11 @@ else
 		guest compare --scenario compare --mem 128 --mib 128 --rounds 1 \
 			--percent 25
 		tier_runs
+		# 4 vCPUs, 4 processes, one virtqueue per vCPU served by an
+		# iothread (issue 15 #4)
+		guest vswap-4cpu --backend vswap --mem 192 --smp 4 --procs 4 \
+			--rounds 1 --percent 25 \
+			--device-opts size=2G,num-queues=4,iothread=io0
 		# device_add/del in a running guest, and device_del with swap
 		# active (the workload in a cgroup of a quarter of its size).
 		guest hotplug --scenario hotplug --mem 128 --mib 128
