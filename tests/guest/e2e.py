@@ -748,6 +748,111 @@ def diskfull_scenario(args, tap):
     return report
 
 
+def twodev_scenario(args, tap):
+    """Two devices in one guest with different settings (issue 15 #3): vs0
+    lz4 with a disk tier under a 16 MiB pool cap and 128 MiB of swap, vs1
+    zstd with 2 GiB. The guest's busybox swapon has no -p: the kernel
+    gives the first swapon'ed area the higher priority, so vs0 fills and
+    the workload spills over to vs1.
+    Every page bit-exact; each device's store holds pages, by its own
+    entry in query-vswap, and the two entries add up to the guest's
+    pswpout."""
+    report = {"scenario": "twodev", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    backing = os.path.join(args.backing_dir or args.workdir, "tier0.disk")
+    if os.path.exists(backing):
+        os.unlink(backing)
+    # Different sizes tell the guest's disks apart (128 MiB and 2 GiB).
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, timeout=args.timeout, devices=[
+                "virtio-vswap-pci,id=vs0,size=128M,compress=lz4,"
+                "pool-max=16M,backing-file=" + backing,
+                "virtio-vswap-pci,id=vs1,size=2G,compress=zstd,"
+                "compress-level=3"])
+    t0 = time.time()
+    wl = "workload -m %d -p %d -r %d -f %d" % (args.mib, args.procs,
+                                               args.rounds, args.percent)
+    per_proc = args.mib * MIB // PAGE // args.procs
+    expect = args.procs * (2 * per_proc + args.rounds *
+                           (per_proc * args.percent // 100))
+    try:
+        vm.start()
+        vm.wait_for(r"VSWAP: READY", 240)
+        rc = vm.run("load_vswap")
+        m, _ = vm.run_capture(
+            "echo VSWAP: SIZES $(for d in /sys/block/vswap*; do "
+            "echo ${d##*/}=$(cat $d/size); done)", r"VSWAP: SIZES ?(.*)")
+        sizes = dict(x.split("=") for x in m.group(1).split())
+        by_size = {int(v) * 512: "/dev/" + k for k, v in sizes.items()}
+        devs = {"vs0": by_size.get(128 * MIB), "vs1": by_size.get(2 << 30)}
+        if not tap.ok(rc == 0 and all(devs.values()),
+                      "twodev: both devices bound (%s)" % devs):
+            return report
+        rc = vm.run(" && ".join("mkswap %s >/dev/null && swapon %s"
+                                % (d, d) for d in (devs["vs0"], devs["vs1"])))
+        tap.ok(rc == 0, "twodev: swapon of both, vs0 first")
+        def stored():
+            return {e["id"]: e["device"]["pages-stored"]
+                    for e in vm.qmp.cmd("query-vswap")}
+
+        def pswpout(lines):
+            out = [kv(ln.split("VMSTAT ", 1)[1]) for ln in lines
+                   if ln.startswith("VSWAP: VMSTAT ")]
+            return out[-1].get("pswpout", -1) if out else -1
+
+        _, lines = vm.run_lines("vmstat", "")
+        out0, stored0 = pswpout(lines), stored()
+        rc, lines = vm.run_lines("(%s); r=$?; vmstat; [ $r = 0 ]" % wl, "",
+                                 args.timeout)
+        res = kv(next((ln.split("RESULT ", 1)[1] for ln in lines
+                       if ln.startswith("WORKLOAD: RESULT ")), ""))
+        report["workload"] = res
+        tap.ok(rc == 0 and res.get("wrong") == 0 and
+               res.get("checked") == expect,
+               "twodev: %d MiB workload over both devices, every page "
+               "bit-exact (%s pages checked)" % (args.mib,
+                                                  res.get("checked")))
+        info = {e["id"]: e for e in vm.qmp.cmd("query-vswap")}
+        st = {i: info[i]["store"] for i in ("vs0", "vs1") if i in info}
+        cfg = {i: info[i]["config"] for i in st}
+        report["stores"] = {i: {"stores": st[i]["stores"],
+                                "stored-pages": st[i]["stored-pages"],
+                                "disk-pages": st[i]["disk-pages"]}
+                            for i in st}
+        tap.ok(len(st) == 2 and cfg["vs0"]["compress"] == "lz4" and
+               cfg["vs1"]["compress"] == "zstd" and
+               st["vs0"]["stores"] > 0 and st["vs1"]["stores"] > 0,
+               "twodev: query-vswap has one entry per device with its own "
+               "settings, and both took stores (%s)" % report["stores"])
+        tap.ok(st["vs0"]["disk-pages"] > 0 and
+               st["vs0"]["pool-bytes"] <= 16 * MIB and
+               st["vs1"]["disk-pages"] == 0,
+               "twodev: vs0 (pool-max 16M) put pages on its disk tier, "
+               "vs1 (no tier) none (%d, %d)" % (st["vs0"]["disk-pages"],
+                                                st["vs1"]["disk-pages"]))
+        got = {i: info[i]["device"]["pages-stored"] - stored0.get(i, 0)
+               for i in ("vs0", "vs1")}
+        out = pswpout(lines) - out0
+        tap.ok(got["vs0"] + got["vs1"] == out,
+               "twodev: over the workload the devices' pages-stored add up "
+               "to the guest's pswpout (%d + %d vs %d)"
+               % (got["vs0"], got["vs1"], out))
+        rc = vm.run("swapoff %s && swapoff %s" % (devs["vs0"], devs["vs1"]),
+                    600)
+        m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(rc == 0 and int(m.group(1)) == 0,
+               "twodev: swapoff of both; dmesg has no WARN/BUG/Oops")
+    except VMError as e:
+        tap.ok(False, "twodev: guest scenario (%s)" % e)
+        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        vm.stop()
+        if os.path.exists(backing):
+            os.unlink(backing)
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def compare_scenario(args, tap):
     """vswap vs guest zram on one workload in one guest (see the doc)."""
     report = {"scenario": "compare", "mem_mib": args.mem,
@@ -957,7 +1062,7 @@ def main():
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
     ap.add_argument("--scenario",
                     choices=["basic", "tier", "diskfull", "compare",
-                             "hotplug"],
+                             "hotplug", "twodev"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1010,6 +1115,8 @@ def main():
         report = hotplug_scenario(args, tap)
     elif args.scenario == "diskfull":
         report = diskfull_scenario(args, tap)
+    elif args.scenario == "twodev":
+        report = twodev_scenario(args, tap)
     elif args.scenario == "compare":
         report = compare_scenario(args, tap)
     else:

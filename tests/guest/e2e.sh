@@ -26,6 +26,10 @@
 #   diskfull  the backing file on a tmpfs (mounted here, unmounted on exit
 #             whatever happens) that a filler file fills mid-run.
 #             short: 96 MiB guest, 160 MiB; long: 128 MiB guest, 256 MiB
+#   twodev    two devices in a 160 MiB guest: vs0 lz4, 128 MiB, pool-max
+#             16M + a backing file; vs1 zstd, 2 GiB; a 320 MiB workload
+#             fills vs0 and spills to vs1; per-device query-vswap entries
+#             and counts that add up to the guest's pswpout
 # and three without it: the short vswap run in a 4-vCPU guest with
 # num-queues=4 and an iothread (vswap-4cpu, 192 MiB guest, 576 MiB in 4
 # processes), the short vswap run on Debian 12's 6.1 cloud kernel
@@ -171,6 +175,9 @@ tier_runs() {
 		return
 	fi
 	guest tier "${tier_args[@]}"
+	# two devices in one guest: lz4 + disk tier, zstd (issue 15 #3)
+	guest twodev --scenario twodev --mem 160 --mib 320 --rounds 1 \
+		--percent 25
 	if [ "$(id -u)" -ne 0 ]; then
 		skip "vswap disk tier on a full file system" \
 			"needs root to mount a tmpfs"
