@@ -122,6 +122,8 @@ def scenario(args, tap):
         m = re.search(r"(?:^|,)iothread=([^,]+)", args.device_opts or "")
         if m:
             extra = ["-object", "iothread,id=" + m.group(1)]
+    if args.cpu:
+        extra += ["-cpu", args.cpu]
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
             smp=args.smp, devices=devices, timeout=args.timeout, extra=extra)
     report = {"backend": args.backend, "mem_mib": args.mem,
@@ -1084,6 +1086,8 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--mem", type=int, default=256, help="guest MiB")
     ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--cpu", help="basic scenario: QEMU -cpu model (max: "
+                    "RDRAND, so the guest's crng is ready at boot)")
     ap.add_argument("--mib", type=int, default=0,
                     help="workload MiB (default 3x guest RAM)")
     ap.add_argument("--procs", type=int, default=2)
