@@ -750,6 +750,17 @@ def diskfull_scenario(args, tap):
     return report
 
 
+def direct_workload(args):
+    """The workload run to its end in one command (no hold), and the pages
+    it checks: its fill and final passes read every page, each round a
+    percent of them."""
+    wl = "workload -m %d -p %d -r %d -f %d" % (args.mib, args.procs,
+                                               args.rounds, args.percent)
+    per_proc = args.mib * MIB // PAGE // args.procs
+    return wl, args.procs * (2 * per_proc + args.rounds *
+                             (per_proc * args.percent // 100))
+
+
 def twodev_scenario(args, tap):
     """Two devices in one guest with different settings (issue 15 #3): vs0
     lz4 with a disk tier under a 16 MiB pool cap and 128 MiB of swap, vs1
@@ -772,11 +783,7 @@ def twodev_scenario(args, tap):
                 "virtio-vswap-pci,id=vs1,size=2G,compress=zstd,"
                 "compress-level=3"])
     t0 = time.time()
-    wl = "workload -m %d -p %d -r %d -f %d" % (args.mib, args.procs,
-                                               args.rounds, args.percent)
-    per_proc = args.mib * MIB // PAGE // args.procs
-    expect = args.procs * (2 * per_proc + args.rounds *
-                           (per_proc * args.percent // 100))
+    wl, expect = direct_workload(args)
     try:
         vm.start()
         vm.wait_for(r"VSWAP: READY", 240)
@@ -863,11 +870,7 @@ def compare_scenario(args, tap):
             smp=args.smp, timeout=args.timeout,
             devices=["virtio-vswap-pci,id=vs0," + args.device_opts])
     t0 = time.time()
-    wl = "workload -m %d -p %d -r %d -f %d" % (args.mib, args.procs,
-                                               args.rounds, args.percent)
-    per_proc = args.mib * MIB // PAGE // args.procs
-    expect = args.procs * (2 * per_proc + args.rounds *
-                           (per_proc * args.percent // 100))
+    wl, expect = direct_workload(args)
     try:
         vm.start()
         vm.wait_for(r"VSWAP: READY", 240)
