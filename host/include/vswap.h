@@ -516,6 +516,83 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 int vswap_refresh_nodes(struct vswap_store *s);
 
 /*
+ * Migration stream (docs/migration.md): the store as logical slot
+ * records, so a destination store rebuilds its own pool (and disk tier)
+ * from them. The records do not depend on the pool's layout, the host,
+ * the disk tier or the store's checksum seed; compressed pages travel
+ * compressed, as held (no recompression).
+ *
+ * Record format (all integers little-endian; a buffer holds whole
+ * records back to back):
+ *   u32 slot; u8 kind; u8 codec; u16 len; then by kind:
+ *     VSWAP_REC_EMPTY  (slot holds nothing)          no body, codec = len = 0
+ *     VSWAP_REC_ZERO   (zero-filled page)            no body, codec = len = 0
+ *     VSWAP_REC_SAME   (one repeated 64-bit value)   u64 value, len = 0
+ *     VSWAP_REC_COMP   (compressed with codec)       u32 xxh32, len bytes
+ *     VSWAP_REC_RAW    (the page as-is)              u32 xxh32, 4096 bytes
+ *     VSWAP_REC_RESET  (the source store was reset)  no body, slot = 0
+ *   xxh32 is XXH32 with seed 0 of the len payload bytes.
+ */
+#define VSWAP_STREAM_VERSION	1
+enum vswap_rec_kind {
+	VSWAP_REC_EMPTY = 0,
+	VSWAP_REC_ZERO = 1,
+	VSWAP_REC_SAME = 2,
+	VSWAP_REC_COMP = 3,
+	VSWAP_REC_RAW = 4,
+	VSWAP_REC_RESET = 5,
+};
+#define VSWAP_REC_HDR		8u
+/* Largest record: header, checksum, a raw page. A buffer given to
+ * vswap_export_next() must hold at least one. */
+#define VSWAP_REC_MAX		(VSWAP_REC_HDR + 4u + VSWAP_PAGE_SIZE)
+
+struct vswap_export;
+
+/*
+ * Start exporting @s: every slot holding a page is pending, and from now
+ * on every slot whose content changes (store, invalidate, reset) becomes
+ * pending again; moving data (compaction, writeback) does not. One export
+ * at a time per store. Traffic continues meanwhile. Cost: one walk of the
+ * used slot table entries (O(stored pages)), a block of 128 KiB of
+ * bitmap per 2^20 slots that ever change.
+ * Errors: INVAL, BUSY (an export is running), NOMEM.
+ */
+int vswap_export_start(struct vswap_store *s, struct vswap_export **out);
+
+/*
+ * Write records of pending slots into @buf (@cap >= VSWAP_REC_MAX bytes),
+ * each slot's content as of now, and mark them sent. Returns the bytes
+ * written: 0 when nothing is pending. A slot on the disk tier is read (one
+ * pread) and checked against its checksum; a pool object is checked when
+ * the store keeps checksums. Errors: INVAL; INTEGRITY or IO for a slot
+ * whose content cannot be read intact (it stays pending: nothing wrong is
+ * ever sent); the export can go on or stop.
+ */
+int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap);
+
+/* Slots pending now and an estimate of their record bytes. Any thread. */
+void vswap_export_pending(struct vswap_export *x, uint64_t *slots,
+			  uint64_t *bytes);
+
+/* Stop tracking and free @x (NULL accepted). The store is untouched. */
+void vswap_export_stop(struct vswap_export *x);
+
+/*
+ * Apply @len bytes of records to @s: each replaces its slot's content as
+ * a store would (RESET resets the store). Every record is checked before
+ * it is applied: kind, slot < capacity, codec, length, checksum; a page
+ * compressed with another codec than the store's is decompressed and
+ * stored again. Records before a bad one stay applied. Errors: INVAL
+ * (malformed or truncated record, checksum mismatch, unknown codec or
+ * kind), RANGE (slot beyond capacity), NOSPACE (pool at its cap and no
+ * room on disk), NOMEM, IO; on error *@why (if non-NULL) gets a sentence
+ * naming the record (its offset and slot) and the reason.
+ */
+int vswap_import(struct vswap_store *s, const void *buf, size_t len,
+		 char *why, size_t why_len);
+
+/*
  * Bytes of one slot-table entry (8). Each pool object adds a 4-byte header
  * (8 with checksums); meta_bytes in the stats counts everything.
  */

@@ -317,12 +317,62 @@ static bool store_make_room(struct vswap_store *s, struct vswap_ctx *c,
 	return wb_pressure(s, c);
 }
 
+/*
+ * Append a payload @src of @n bytes for @slot to @c's head (writing back
+ * at the cap as @flags allow) and copy it there, unless it was compressed
+ * there already (pool_head_room); *w gets the entry of @kind naming it.
+ * The checksum is of the bytes stored: @src is never guest memory that
+ * may change meanwhile (the raw case copies the page to scratch first).
+ */
+static int store_payload(struct vswap_store *s, struct vswap_ctx *c,
+			 uint64_t slot, unsigned kind, const void *src,
+			 uint32_t n, unsigned flags, uint64_t *w)
+{
+	uint32_t csum = s->params.checksum ? store_csum(s, src, n) : 0;
+	uint64_t handle;
+	void *dst;
+	int r;
+
+	r = pool_alloc(&s->pool, &c->head, (uint32_t)slot, n, csum, 0,
+		       &handle, &dst);
+	/* src is not in the head here: pool_alloc only fails when it
+	 * needed a new segment, i.e. the head had no room for it. */
+	for (int i = 0; i < WB_STORE_TRIES &&
+	     store_make_room(s, c, flags, &r); i++)
+		r = pool_alloc(&s->pool, &c->head, (uint32_t)slot, n, csum, 0,
+			       &handle, &dst);
+	if (r)
+		return r;
+	if (dst != src)
+		memcpy(dst, src, n);
+	*w = slot_w(kind, n, pool_loc(handle));
+	return VSWAP_OK;
+}
+
+/*
+ * Make @w the content of @slot, whose entry @e the caller reserved
+ * (get_entry): the old content is dropped, the export (if any) told.
+ */
+static void store_publish(struct vswap_store *s, struct vswap_ctx *c,
+			  struct vswap_slot *e, uint64_t slot, uint64_t w)
+{
+	uint64_t old = slot_lock(e);
+
+	drop_entry(s, &c->shard, old);
+	slot_unlock(e, w);
+	/* An overwrite: the entry was counted already, not the reservation. */
+	if (slot_kind(old) != SLOT_EMPTY)
+		table_unref(s, slot);
+	stats_account(&c->shard, w, s->pool.hdr, +1);
+	dirty_mark(s->export, slot);
+}
+
 int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 			   const void *page, unsigned flags)
 {
 	struct vswap_ctx *c;
 	struct vswap_slot *e;
-	uint64_t w = 0, old;
+	uint64_t w = 0;
 	uint64_t val;
 	uint32_t idx;
 	int r = check_slot(s, slot, page);
@@ -355,9 +405,6 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 						    VSWAP_CODEC_SCRATCH);
 		const void *src;
 		unsigned kind = SLOT_COMP;
-		uint32_t csum = 0;
-		uint64_t handle;
-		void *dst;
 		int n;
 
 		if (!out)
@@ -384,30 +431,13 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 			n = VSWAP_PAGE_SIZE;
 			kind = SLOT_RAW;
 		}
-		if (s->params.checksum)
-			csum = store_csum(s, src, (size_t)n);
-		r = pool_alloc(&s->pool, &c->head, (uint32_t)slot, (uint32_t)n,
-			       csum, 0, &handle, &dst);
-		/* src is not in the head here: pool_alloc only fails when it
-		 * needed a new segment, i.e. the head had no room for it. */
-		for (int i = 0; i < WB_STORE_TRIES &&
-		     store_make_room(s, c, flags, &r); i++)
-			r = pool_alloc(&s->pool, &c->head, (uint32_t)slot,
-				       (uint32_t)n, csum, 0, &handle, &dst);
+		r = store_payload(s, c, slot, kind, src, (uint32_t)n, flags,
+				  &w);
 		if (r)
 			goto fail;
-		if (dst != src)
-			memcpy(dst, src, (size_t)n);
-		w = slot_w(kind, (uint32_t)n, pool_loc(handle));
 	}
 
-	old = slot_lock(e);
-	drop_entry(s, &c->shard, old);
-	slot_unlock(e, w);
-	/* An overwrite: the entry was counted already, not the reservation. */
-	if (slot_kind(old) != SLOT_EMPTY)
-		table_unref(s, slot);
-	stats_account(&c->shard, w, s->pool.hdr, +1);
+	store_publish(s, c, e, slot, w);
 	SHARD_ADD(&c->shard, stores, 1);
 	ctx_put(c);
 	return VSWAP_OK;
@@ -623,6 +653,7 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 			SHARD_ADD(&c->shard, invalidated_pages, 1);
 			slot_unlock(e, SLOT_EMPTY);
 			table_unref(s, slot);	/* may release the chunk */
+			dirty_mark(s->export, slot);
 		}
 	}
 	ctx_put(c);
@@ -705,6 +736,9 @@ void vswap_reset(struct vswap_store *s)
 	drop_all(s, true);
 	tier_reset(&s->tier);	/* every chunk free; stale bytes stay */
 	redraw_id(s);		/* ... and can never verify */
+	if (s->export)		/* the destination resets too */
+		dirty_clear_all(s->export);
+	s->reset_gen++;
 	VSWAP_ASSERT(vswap_store_check_locked(s) == VSWAP_OK);
 	ctx_unquiesce(s);
 }
@@ -713,6 +747,7 @@ void vswap_store_destroy(struct vswap_store *s)
 {
 	if (!s)
 		return;
+	vswap_export_stop(s->export);	/* the caller's job; be safe */
 	ctx_quiesce(s);
 	drop_all(s, false);	/* emptied chunks punched, as before */
 	ctx_unquiesce(s);
@@ -751,3 +786,111 @@ int64_t vswap_compact(struct vswap_store *s)
 	return r;
 }
 
+
+/*
+ * The import (stream.c) of a ready pool object: a payload compressed by
+ * this store's codec (@raw false) or a raw page, already verified by the
+ * caller. Like a store without NOWAIT, it writes back at the cap.
+ */
+int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
+		     const void *payload, uint32_t len)
+{
+	struct vswap_ctx *c = ctx_get(s);
+	struct vswap_slot *e;
+	uint64_t w;
+	int r;
+
+	e = get_entry(s, slot, &r);
+	for (int i = 0; !e && i < WB_STORE_TRIES &&
+	     store_make_room(s, c, 0, &r); i++)
+		e = get_entry(s, slot, &r);
+	if (e) {
+		r = store_payload(s, c, slot, raw ? SLOT_RAW : SLOT_COMP,
+				  payload, len, 0, &w);
+		if (r)
+			table_unref(s, slot);
+		else
+			store_publish(s, c, e, slot, w);
+	}
+	ctx_put(c);
+	return r;
+}
+
+/*
+ * What @slot holds, for the export (stream.c), holding context @c. On OK
+ * with v->e set, the slot stays locked (its object cannot move or go)
+ * until store_view_end(); a payload is in the pool or, read from the
+ * disk tier, in @c's scratch, checked against its checksum when it has
+ * one (always on disk, in the pool with params.checksum).
+ * Errors: INTEGRITY, IO (the slot is unlocked then).
+ */
+int store_view(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
+	       struct slot_view *v)
+{
+	struct vswap_slot *e = slot_table_lookup(&s->st, slot);
+	uint64_t w;
+	uint32_t len, csum;
+	int r = VSWAP_OK;
+
+	memset(v, 0, sizeof(*v));
+	if (!e || slot_peek_empty(e))
+		return VSWAP_OK;		/* SLOT_EMPTY */
+	w = slot_lock_used(e);
+	if (w == SLOT_EMPTY)
+		return VSWAP_OK;
+	len = slot_len(w);
+	v->kind = slot_kind(w);
+	switch (v->kind) {
+	case SLOT_ZERO:
+		break;
+	case SLOT_SAME:
+		if (!same_dict_value(&s->same, slot_loc(w), &v->value))
+			r = VSWAP_E_INTEGRITY;
+		break;
+	case SLOT_COMP:
+	case SLOT_RAW:
+		v->payload = pool_lookup(&s->pool, pool_loc_handle(slot_loc(w)),
+					 (uint32_t)slot, len, &csum);
+		if (!v->payload ||
+		    (s->params.checksum && store_csum(s, v->payload, len) != csum))
+			r = VSWAP_E_INTEGRITY;
+		break;
+	case SLOT_DISK_COMP:
+	case SLOT_DISK_RAW:
+		if (!obj_len_sane(len) || !tier_attached(&s->tier)) {
+			r = VSWAP_E_INTEGRITY;
+			break;
+		}
+		if (tier_read(&s->tier, slot_disk_off(w), c->scratch,
+			      tier_obj_size(len))) {
+			r = VSWAP_E_IO;
+			break;
+		}
+		v->payload = c->scratch + TIER_OBJ_HDR;
+		if (obj_field(c->scratch, 0) != obj_slot_code((uint32_t)slot) ||
+		    store_csum(s, v->payload, len) != obj_field(c->scratch, 1))
+			r = VSWAP_E_INTEGRITY;
+		v->kind = v->kind == SLOT_DISK_RAW ? SLOT_RAW : SLOT_COMP;
+		break;
+	default:
+		r = VSWAP_E_INTEGRITY;
+	}
+	if ((v->kind == SLOT_RAW && len != VSWAP_PAGE_SIZE) ||
+	    (v->kind == SLOT_COMP && !obj_len_sane(len)))
+		r = VSWAP_E_INTEGRITY;
+	if (r) {
+		slot_unlock(e, w);
+		memset(v, 0, sizeof(*v));
+		return r;
+	}
+	v->len = len;
+	v->e = e;
+	v->w = w;
+	return VSWAP_OK;
+}
+
+void store_view_end(struct slot_view *v)
+{
+	if (v->e)
+		slot_unlock(v->e, v->w);
+}

@@ -41,6 +41,9 @@
  *              store, deleted with it): per thread, 1 + index of the
  *              context it used last, so a thread keeps its context
  *   has_key    ctx_key was created (key exhaustion only costs affinity)
+ *   export     the running migration export (stream.h) or NULL; set and
+ *              cleared with every context held, so read it holding one
+ *   reset_gen  vswap_reset() calls (quiesced); the export compares
  * No global state: everything a call touches is reachable from here.
  */
 #ifndef VSWAP_STORE_H
@@ -54,6 +57,7 @@
 #include "pool.h"
 #include "same_dict.h"
 #include "slot_table.h"
+#include "stream.h"
 #include "tier.h"
 #include "vswap.h"
 #include "writeback.h"
@@ -74,6 +78,8 @@ struct vswap_store {
 	unsigned nctx;
 	pthread_key_t ctx_key;
 	bool has_key;
+	struct vswap_export *export;
+	uint32_t reset_gen;
 	struct vswap_ctx *ctx[VSWAP_CTX_MAX];
 };
 
@@ -83,5 +89,20 @@ static inline uint32_t store_csum(const struct vswap_store *s,
 {
 	return vswap_xxh32(payload, len, s->obj_seed);
 }
+
+/* For the migration stream (stream.c); store.c has the details. */
+struct slot_view {
+	unsigned kind;		/* SLOT_EMPTY, ZERO, SAME, COMP or RAW */
+	uint64_t value;		/* SAME: the fill value */
+	const void *payload;	/* COMP, RAW: len bytes */
+	uint32_t len;
+	struct vswap_slot *e;	/* locked until store_view_end, or NULL */
+	uint64_t w;
+};
+int store_view(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
+	       struct slot_view *v);
+void store_view_end(struct slot_view *v);
+int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
+		     const void *payload, uint32_t len);
 
 #endif /* VSWAP_STORE_H */
