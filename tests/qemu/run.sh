@@ -10,7 +10,8 @@
 #   - -device virtio-vswap-pci,help lists every property; the alias works
 #   - realize rejects each bad setting with an error naming the property
 #   - tests/qemu/monitor.py (QEMU's python/qemu/machine and qmp, no guest):
-#     QMP query-vswap, HMP info vswap, the migration blocker, qom-set
+#     QMP query-vswap, HMP info vswap, save to a file and load (and a
+#     smaller destination refused), qom-set
 #     pool-max, the schema; the disk tier without a guest: backing-file as
 #     a path and as /dev/fdset/N (-add-fd), its settings in query-vswap and
 #     info vswap, vswap-writeback's errors and a success

@@ -66,4 +66,11 @@ void virtio_vswap_numa_set_policy(VirtIOVSwap *s, HostMemPolicy policy,
                                   const uint16List *host_nodes,
                                   Error **errp);
 
+/* virtio-vswap-migration.c: the store's live section, the vmstate */
+
+extern const VMStateDescription vmstate_virtio_vswap;
+/* Last in realize, first in unrealize. */
+void virtio_vswap_migration_init(VirtIOVSwap *s);
+void virtio_vswap_migration_fini(VirtIOVSwap *s);
+
 #endif

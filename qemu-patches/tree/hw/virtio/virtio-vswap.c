@@ -33,7 +33,6 @@
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "hw/virtio/virtio-bus.h"
-#include "migration/blocker.h"
 #include "block/aio.h"
 #include "block/aio-wait.h"
 #include "block/thread-pool.h"
@@ -913,15 +912,9 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
         return;
     }
 
-    error_setg(&s->migration_blocker,
-               "virtio-vswap: the swap store is not migrated yet; "
-               "migrating would lose the guest's swapped pages");
-    if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
-        return;
-    }
     s->store = virtio_vswap_create_store(s, errp);
     if (!s->store) {
-        goto fail_store;
+        return;
     }
     if (!virtio_vswap_tier_realize(s, errp)) {
         goto fail_tier;
@@ -940,6 +933,7 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
                                      virtio_vswap_handle_output);
     }
     s->inflight = 1;
+    virtio_vswap_migration_init(s);
     return;
 
 fail_tier:
@@ -947,8 +941,6 @@ fail_tier:
     vswap_store_destroy(s->store);
     s->store = NULL;
     virtio_vswap_tier_close(s);
-fail_store:
-    migrate_del_blocker(&s->migration_blocker);
 }
 
 static void virtio_vswap_unrealize(DeviceState *dev)
@@ -957,6 +949,7 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     VirtIOVSwap *s = VIRTIO_VSWAP(dev);
     int i;
 
+    virtio_vswap_migration_fini(s);
     /*
      * Release the device's own reference and wait for the workers (the
      * transport stopped the iothread's ioeventfd already).
@@ -982,7 +975,6 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     vswap_store_destroy(s->store);
     s->store = NULL;
     virtio_vswap_tier_close(s);
-    migrate_del_blocker(&s->migration_blocker);
 }
 
 static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
@@ -1126,6 +1118,7 @@ static void virtio_vswap_class_init(ObjectClass *klass, void *data)
     VirtIOVSwapClass *vsc = VIRTIO_VSWAP_CLASS(klass);
 
     device_class_set_props(dc, virtio_vswap_properties);
+    dc->vmsd = &vmstate_virtio_vswap;
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
 
     vdc->realize = virtio_vswap_realize;

@@ -7,6 +7,7 @@
  *                        the vswap-writeback command
  *   virtio-vswap-numa.c  host NUMA placement: host-nodes, migration and
  *                        per-node refresh jobs, vswap-set-numa-policy
+ *   virtio-vswap-migration.c  live migration of the store
  *   virtio-vswap-qmp.c   QMP commands (built with or without the device)
  *   virtio-vswap-hmp.c   HMP info vswap
  * virtio-vswap-internal.h holds what the device files share.
@@ -85,6 +86,7 @@ typedef enum VSwapEventKind {
 } VSwapEventKind;
 
 struct vswap_store;
+struct vswap_export;
 
 struct VirtIOVSwap {
     VirtIODevice parent_obj;
@@ -95,7 +97,16 @@ struct VirtIOVSwap {
     /* Set in realize, cleared in unrealize. */
     VirtQueue **vqs;
     struct vswap_store *store;  /* thread-safe; used by pool workers */
-    Error *migration_blocker;
+
+    /*
+     * Live migration (virtio-vswap-migration.c): the store's export and
+     * its record buffer while a migration saves (migration thread),
+     * record bytes sent, the VM stop handler that drains requests.
+     */
+    struct vswap_export *mig_export;
+    uint8_t *mig_buf;
+    uint64_t mig_sent;
+    VMChangeStateEntry *mig_vm_state;
 
     /*
      * Requests handed to the thread pool, plus one held by the device
