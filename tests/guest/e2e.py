@@ -1062,12 +1062,360 @@ def hotplug_scenario(args, tap):
     return report
 
 
+CONTENT_KEYS = ("stored-pages", "zero-pages", "same-pages")
+
+
+def store_content(vm):
+    """What the store holds, by kind: the counters a migration keeps
+    (objects in memory and on disk counted together: the destination may
+    place them differently)."""
+    e = vswap_entry(vm)
+    out = {k: e[k] for k in CONTENT_KEYS}
+    out["object-pages"] = (e["compressed-pages"] + e["incompressible-pages"] +
+                           e["disk-pages"])
+    return out
+
+
+def migration_end(vm, timeout):
+    """Poll query-migrate until it ends; its last answer."""
+    end = time.time() + timeout
+    while True:
+        r = vm.qmp.cmd("query-migrate")
+        if r.get("status") in ("completed", "failed", "cancelled"):
+            return r
+        if time.time() > end:
+            raise VMError("migration still %s after %d s"
+                          % (r.get("status"), timeout))
+        vm.idle(0.3)
+
+
+def mig_vm(args, name, devices, extra, incoming=False):
+    ex = list(extra) + (["-incoming", "defer", "-S"] if incoming else [])
+    return VM(args.qemu, args.kernel, args.initrd,
+              os.path.join(args.workdir, name), mem=args.mem, smp=args.smp,
+              devices=devices, timeout=args.timeout, extra=ex)
+
+
+def mig_qemu_log(vm):
+    path = os.path.join(vm.workdir, "qemu.log")
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def migrate_once(tap, src, dst, uri, what, before_cont=None):
+    """Migrate @src into the waiting @dst over @uri; the store content
+    must be the same on both sides when it completed (the destination
+    is still paused, -S); then the destination runs. Returns the
+    query-migrate result."""
+    dst.qmp.cmd("migrate-incoming", uri=uri)
+    src.qmp.cmd("migrate", uri=uri)
+    r = migration_end(src, 600)
+    ok = r.get("status") == "completed"
+    if ok:
+        # the destination finishes loading just after the source says so
+        end = time.time() + 60
+        while dst.qmp.cmd("query-status")["status"] == "inmigrate" and \
+                time.time() < end:
+            time.sleep(0.2)
+    a = store_content(src)
+    b = store_content(dst) if ok else {}
+    tap.ok(ok and a == b,
+           "%s: migration %s in %s ms (downtime %s ms); the destination "
+           "store holds what the source held (%s)"
+           % (what, r.get("status"), r.get("total-time"), r.get("downtime"),
+              a), "destination: %s; error: %s" % (b, r.get("error-desc")))
+    if before_cont:
+        before_cont()
+    dst.qmp.cmd("cont")
+    return r
+
+
+def migrate_live_scenario(args, tap):
+    """Live migration while the guest swaps (issue 14): source A runs the
+    workload (every page verified on every read); while it swaps, A is
+    migrated over a unix socket to B; B finishes a share of the
+    workload and the store goes back to a new A' (A -> B -> A'); the
+    workload ends on A' with every page bit-exact. The device options
+    (--device-opts: disk tier, zstd, checksum, iothread) are the same on
+    each side."""
+    report = {"scenario": "migrate", "mem_mib": args.mem,
+              "workload_mib": args.mib, "device_opts": args.device_opts}
+    opts = args.device_opts or ""
+    backing = None
+    extra = []
+    m = re.search(r"(?:^|,)iothread=([^,]+)", opts)
+    if m:
+        extra = ["-object", "iothread,id=" + m.group(1)]
+
+    def devices(side):
+        d = "virtio-vswap-pci,id=vs0," + opts
+        if args.pool_max and "backing" in args.migrate_opts:
+            path = os.path.join(args.workdir, "tier-%s.disk" % side)
+            if os.path.exists(path):
+                os.unlink(path)
+            d += ",pool-max=%dM,backing-file=%s" % (args.pool_max, path)
+        return [d]
+
+    vms = []
+    t0 = time.time()
+    wl, expect = direct_workload(args)
+    try:
+        a = mig_vm(args, "a", devices("a"), extra)
+        vms.append(a)
+        a.start()
+        a.wait_for(r"VSWAP: READY", 240)
+        rc = a.run("load_vswap && swap_on /dev/vswap0")
+        tap.ok(rc == 0, "migrate: device bound, swap on (%s)" % opts)
+        # the workload runs in the background over every move
+        seq = a.send("(%s); r=$?; vmstat; [ $r = 0 ]" % wl)
+        st = wait_store(a, lambda e: e["stored-pages"] > 8000, 300)
+        tap.ok(st["stored-pages"] > 8000,
+               "migrate: the guest is swapping (%d pages stored, %d on "
+               "disk)" % (st["stored-pages"], st.get("disk-pages", 0)))
+        a.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 256 << 20,
+                                                "downtime-limit": 300})
+        cur = a
+        for hop, side in enumerate(("b", "a2")):
+            if not tap.ok(cur.finished(seq) is None,
+                          "migrate: the workload still runs before hop %d "
+                          "(else --rounds is too small to test anything)"
+                          % (hop + 1)):
+                return report
+            nxt = mig_vm(args, side, devices(side), extra, incoming=True)
+            vms.append(nxt)
+            nxt.start()
+            sock = os.path.join(args.workdir, "mig-%s.sock" % side)
+            r = migrate_once(tap, cur, nxt, "unix:" + sock,
+                             "migrate %s" % ("A -> B", "B -> A")[hop])
+            report["hop%d" % hop] = {k: r.get(k) for k in
+                                     ("total-time", "downtime", "status")}
+            # the guest's control channel and console are now nxt's
+            nxt.seq = cur.seq
+            cur.stop()
+            cur = nxt
+            if hop == 0:
+                cur.idle(10)    # B swaps on its own store for a while
+        rc = cur.wait_for(r"VSWAP: RC %d (\d+)" % seq, args.timeout)
+        rc = int(rc.group(1))
+        text = cur.console_since(0)
+        res = kv(text.rsplit("WORKLOAD: RESULT ", 1)[1].split("\n")[0]) \
+            if "WORKLOAD: RESULT " in text else {}
+        report["workload"] = res
+        tap.ok(rc == 0 and res.get("wrong") == 0 and
+               res.get("checked") == expect,
+               "migrate: the workload finished after A -> B -> A, every "
+               "page bit-exact (%s of %d pages checked, %s wrong)"
+               % (res.get("checked"), expect, res.get("wrong")))
+        e = vswap_entry(cur)
+        tap.ok(e.get("integrity-errors", 0) == 0 and
+               e.get("status-integrity", 0) == 0 and
+               e.get("status-ioerr", 0) == 0,
+               "migrate: no integrity or I/O error on the last host")
+        # the swap header and any dropped slot free stay until a discard
+        rc = cur.run("swapoff /dev/vswap0 && blkdiscard /dev/vswap0", 600)
+        st = wait_store(cur, lambda e: e["stored-pages"] == 0)
+        m, _ = cur.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(rc == 0 and st["stored-pages"] == 0 and
+               int(m.group(1)) == 0,
+               "migrate: swapoff + blkdiscard empty the migrated store (%d "
+               "pages left); dmesg clean" % st["stored-pages"])
+    except VMError as e:
+        tap.ok(False, "migrate: guest scenario (%s)" % e)
+        for vm in vms:
+            tap.diag("%s console tail:\n%s\nqemu log:\n%s"
+                     % (vm.workdir, vm.console_since(0)[-2000:],
+                        mig_qemu_log(vm)[-2000:]))
+    finally:
+        for vm in vms:
+            vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
+def find_vswap_chunk(data):
+    """Offset of the payload of a compressed record in the first RECORDS
+    chunk of the saved stream @data, or None. A RECORDS chunk is tag 2,
+    be32 length, then records (vswap.h); the chunk found must parse whole,
+    which rules out a look-alike in RAM."""
+    import struct
+    pos = 0
+    while True:
+        pos = data.find(b"\x00\x00\x00\x02", pos + 1)
+        if pos < 0 or pos + 8 > len(data):
+            return None
+        (n,) = struct.unpack(">I", data[pos + 4:pos + 8])
+        if not 8 <= n <= 256 * 1024 or pos + 8 + n > len(data):
+            continue
+        off, end, target = pos + 8, pos + 8 + n, None
+        while off + 8 <= end:
+            kind, codec = data[off + 4], data[off + 5]
+            (ln,) = struct.unpack("<H", data[off + 6:off + 8])
+            size = {0: 8, 1: 8, 2: 16}.get(kind, 12 + ln)
+            if kind > 4 or (kind < 3 and (ln or codec)) or \
+                    (kind >= 3 and not 0 < ln <= 4096):
+                break
+            if kind == 3 and target is None:
+                target = off + 12
+            off += size
+        if off == end and target is not None:
+            return target
+
+
+def migrate_save_scenario(args, tap):
+    """What virsh save / restore and a failed migration do (issue 14):
+    while the guest swaps, a migration to a destination is cancelled
+    midway (the source runs on, unharmed); then the VM is saved to a
+    file (migrate "file:"); a copy of the file with one byte flipped in a
+    compressed page of the store's section is refused by a restoring
+    QEMU, with the device's message, and a copy with a wrong header
+    magic too; the intact file restores, and the workload finishes there
+    bit-exact."""
+    report = {"scenario": "migrate-save", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    opts = args.device_opts or ""
+    devices = ["virtio-vswap-pci,id=vs0," + opts]
+    vms = []
+    t0 = time.time()
+    wl, expect = direct_workload(args)
+    path = os.path.join(args.workdir, "saved.vm")
+    try:
+        a = mig_vm(args, "a", devices, [])
+        vms.append(a)
+        a.start()
+        a.wait_for(r"VSWAP: READY", 240)
+        rc = a.run("load_vswap && swap_on /dev/vswap0")
+        seq = a.send("(%s); r=$?; vmstat; [ $r = 0 ]" % wl)
+        st = wait_store(a, lambda e: e["stored-pages"] > 8000, 300)
+        tap.ok(rc == 0 and st["stored-pages"] > 8000,
+               "migrate-save: the guest is swapping (%d pages stored)"
+               % st["stored-pages"])
+
+        # cancel: a slow migration into a real destination, cancelled
+        b = mig_vm(args, "b", devices, [], incoming=True)
+        vms.append(b)
+        b.start()
+        sock = os.path.join(args.workdir, "mig-b.sock")
+        a.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 4 << 20})
+        b.qmp.cmd("migrate-incoming", uri="unix:" + sock)
+        a.qmp.cmd("migrate", uri="unix:" + sock)
+        a.idle(3)
+        a.qmp.cmd("migrate_cancel")
+        r = migration_end(a, 60)
+        run = a.qmp.cmd("query-status")
+        before = vswap_entry(a)["stores"]
+        a.idle(5)
+        after = vswap_entry(a)["stores"]
+        tap.ok(r.get("status") == "cancelled" and run["running"] and
+               after > before,
+               "migrate-save: migrate_cancel midway: status %s, the source "
+               "runs on and keeps swapping (%d -> %d stores)"
+               % (r.get("status"), before, after))
+        b.stop()
+
+        # save to a file, as virsh save does
+        tap.ok(a.finished(seq) is None, "migrate-save: the workload still "
+               "runs when the VM is saved")
+        if os.path.exists(path):
+            os.unlink(path)
+        a.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        a.qmp.cmd("migrate", uri="file:" + path)
+        r = migration_end(a, 600)
+        saved = store_content(a)
+        tap.ok(r.get("status") == "completed" and os.path.getsize(path) > 0,
+               "migrate-save: saved to a file (%d MiB, store %s)"
+               % (os.path.getsize(path) >> 20, saved))
+        a.stop()
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+
+        def refused(name, blob, want):
+            bad = path + "." + name
+            with open(bad, "wb") as f:
+                f.write(blob)
+            c = mig_vm(args, name, devices, [], incoming=True)
+            vms.append(c)
+            c.start()
+            status = None
+            try:
+                c.qmp.cmd("migrate-incoming", uri="file:" + bad)
+                end = time.time() + 120
+                while time.time() < end:
+                    status = c.qmp.cmd("query-status")["status"]
+                    if status != "inmigrate":
+                        break
+                    time.sleep(0.3)
+            except VMError:
+                status = None   # QEMU exits when the load fails
+            c.stop()
+            log = mig_qemu_log(c)
+            os.unlink(bad)
+            tap.ok(status != "paused" and want in log,
+                   "migrate-save: a restore from a file with %s is refused "
+                   "with the device's message" % name,
+                   "status %s; log: %s" % (status, log[-600:]))
+
+        at = find_vswap_chunk(bytes(data))
+        if tap.ok(at is not None, "migrate-save: a compressed page of the "
+                  "store found in the saved file"):
+            blob = bytearray(data)
+            blob[at + 3] ^= 0x20
+            refused("flipped-page", blob, "checksum mismatch")
+        magic = bytes(data).find(b"VSWP")
+        if tap.ok(magic > 0, "migrate-save: the store's header found"):
+            blob = bytearray(data)
+            blob[magic] ^= 0x01
+            refused("bad-magic", blob, "not a virtio-vswap stream")
+
+        # restore, as virsh restore does
+        c = mig_vm(args, "restored", devices, [], incoming=True)
+        vms.append(c)
+        c.start()
+        c.qmp.cmd("migrate-incoming", uri="file:" + path)
+        end = time.time() + 300
+        while c.qmp.cmd("query-status")["status"] == "inmigrate" and \
+                time.time() < end:
+            time.sleep(0.3)
+        got = store_content(c)
+        tap.ok(got == saved, "migrate-save: restored from the file, the "
+               "store holds what was saved (%s)" % got)
+        c.qmp.cmd("cont")
+        c.seq = a.seq
+        rc = int(c.wait_for(r"VSWAP: RC %d (\d+)" % seq,
+                            args.timeout).group(1))
+        text = c.console_since(0)
+        res = kv(text.rsplit("WORKLOAD: RESULT ", 1)[1].split("\n")[0]) \
+            if "WORKLOAD: RESULT " in text else {}
+        report["workload"] = res
+        tap.ok(rc == 0 and res.get("wrong") == 0 and
+               res.get("checked") == expect,
+               "migrate-save: the workload finished on the restored VM, "
+               "every page bit-exact (%s of %d checked)"
+               % (res.get("checked"), expect))
+    except VMError as e:
+        tap.ok(False, "migrate-save: guest scenario (%s)" % e)
+        for vm in vms:
+            tap.diag("%s console tail:\n%s\nqemu log:\n%s"
+                     % (vm.workdir, vm.console_since(0)[-2000:],
+                        mig_qemu_log(vm)[-2000:]))
+    finally:
+        for vm in vms:
+            vm.stop()
+        if os.path.exists(path):
+            os.unlink(path)
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
     ap.add_argument("--scenario",
                     choices=["basic", "tier", "diskfull", "compare",
-                             "hotplug", "twodev"],
+                             "hotplug", "twodev", "migrate",
+                             "migrate-save"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1100,6 +1448,9 @@ def main():
     ap.add_argument("--no-final", action="store_true",
                     help="tier/diskfull: with --rounds 0, one verify pass "
                     "after the hold (workload -1)")
+    ap.add_argument("--migrate-opts", default="",
+                    help="migrate: 'backing' adds pool-max (--pool-max) "
+                    "and a backing file on each side")
     ap.add_argument("--swap-mib", type=int, default=0)
     # 2 GiB: enough for the workload; the 64 GiB default costs a 256 MiB
     # guest ~20 MiB of swap_map and cluster info.
@@ -1126,6 +1477,10 @@ def main():
         report = twodev_scenario(args, tap)
     elif args.scenario == "compare":
         report = compare_scenario(args, tap)
+    elif args.scenario == "migrate":
+        report = migrate_live_scenario(args, tap)
+    elif args.scenario == "migrate-save":
+        report = migrate_save_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed

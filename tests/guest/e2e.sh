@@ -38,6 +38,17 @@
 #             then device_add again and device_del with swap active: the
 #             workload's processes fail, the guest does not, the host store
 #             goes with the device, rmmod is refused while swap holds it.
+# Migration (docs/migration.md), 128 MiB guests, a 256 MiB workload of ten
+# random rounds over a quarter of the pages:
+#   migrate       live A -> B -> A over unix sockets while the guest swaps;
+#                 store content equal on both sides of each move, workload
+#                 bit-exact at the end, swapoff + blkdiscard empty the store
+#   migrate-tier  the same with pool-max 16M + a backing file on each side,
+#                 compress=zstd, checksum=on, an iothread
+#   migrate-save  migrate_cancel midway; save to a file; a copy with a
+#                 flipped byte in a compressed page and one with a bad
+#                 header refused with the device's message; restore, the
+#                 workload finishes bit-exact
 # With the device, both modes also run the short version of bench-guest
 # (e2e.py --scenario compare): one 128 MiB guest runs a 128 MiB workload
 # (one random pass over a quarter of the pages) with swap on vswap, then on
@@ -222,6 +233,17 @@ else
 		# device_add/del in a running guest, and device_del with swap
 		# active (the workload in a cgroup of a quarter of its size).
 		guest hotplug --scenario hotplug --mem 128 --mib 128
+		# Live migration while the guest swaps, A -> B -> A, with the
+		# defaults and with a disk tier, zstd, checksums and an
+		# iothread; then cancel, save to a file, corrupt copies
+		# refused, restore (docs/migration.md). Ten random rounds keep
+		# the workload running over every move (the run checks it).
+		mig_args=(--mem 128 --mib 256 --procs 2 --rounds 10 --percent 25)
+		guest migrate --scenario migrate "${mig_args[@]}"
+		guest migrate-tier --scenario migrate "${mig_args[@]}" \
+			--device-opts size=2G,compress=zstd,checksum=on,iothread=io0 \
+			--migrate-opts backing --pool-max 16
+		guest migrate-save --scenario migrate-save "${mig_args[@]}"
 		# Debian 12's own 6.1 kernel boots the driver's compat paths.
 		if image61=$("$TESTLIB/guest/image.sh" 6.1 \
 			2> "$logs/initramfs-6.1.log"); then
