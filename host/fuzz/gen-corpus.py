@@ -154,6 +154,81 @@ TIER = {
 }
 
 
+# fuzz_import.c: byte 0 the destination (codec x checksum), then records
+# (vswap.h: u32 slot, u8 kind, u8 codec, u16 len, body)
+P1, P2, P3, P5 = 2654435761, 2246822519, 3266489917, 374761393
+P4 = 668265263
+M32 = 0xffffffff
+
+
+def rotl(x, r):
+    return ((x << r) | (x >> (32 - r))) & M32
+
+
+def xxh32(data, seed=0):
+    """XXH32, as src/checksum.c (the reference algorithm)."""
+    n, i = len(data), 0
+    if n >= 16:
+        v = [(seed + P1 + P2) & M32, (seed + P2) & M32, seed,
+             (seed - P1) & M32]
+        while i + 16 <= n:
+            for k in range(4):
+                (w,) = struct.unpack_from("<I", data, i + 4 * k)
+                v[k] = (rotl((v[k] + w * P2) & M32, 13) * P1) & M32
+            i += 16
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) +
+             rotl(v[3], 18)) & M32
+    else:
+        h = (seed + P5) & M32
+    h = (h + n) & M32
+    while i + 4 <= n:
+        (w,) = struct.unpack_from("<I", data, i)
+        h = (rotl((h + w * P3) & M32, 17) * P4) & M32
+        i += 4
+    while i < n:
+        h = (rotl((h + data[i] * P5) & M32, 11) * P1) & M32
+        i += 1
+    h ^= h >> 15
+    h = (h * P2) & M32
+    h ^= h >> 13
+    h = (h * P3) & M32
+    return h ^ (h >> 16)
+
+
+EMPTY_R, ZERO_R, SAME_R, COMP_R, RAW_R, RESET_R = range(6)
+
+
+def rec(slot, kind, codec=0, body=b"", value=None):
+    if value is not None:
+        return struct.pack("<IBBH", slot, kind, 0, 0) + \
+            struct.pack("<Q", value)
+    if kind in (COMP_R, RAW_R):
+        return struct.pack("<IBBHI", slot, kind, codec, len(body),
+                           xxh32(body)) + body
+    return struct.pack("<IBBH", slot, kind, 0, 0)
+
+
+def lz4_literals(page):
+    """An LZ4 block holding @page as one run of literals."""
+    n = len(page) - 15
+    return bytes([0xf0]) + b"\xff" * (n // 255) + bytes([n % 255]) + page
+
+
+TEXT_PAGE = (b"swap page of the guest kept in host memory " * 100)[:4096]
+RAND_PAGE = bytes((i * 2654435761 >> 13) & 0xff for i in range(4096))
+IMPORT = {
+    "kinds-lz4": bytes([0]) + rec(0, ZERO_R) + rec(1, SAME_R, value=0x55) +
+    rec(2, RAW_R, body=RAND_PAGE) + rec(3, COMP_R, 0, lz4_literals(TEXT_PAGE))
+    + rec(1, EMPTY_R),
+    "none-codec-into-zstd-csum": bytes([4]) + rec(5, COMP_R, 2, TEXT_PAGE) +
+    rec(6, COMP_R, 0, lz4_literals(RAND_PAGE)),
+    "reset": bytes([3]) + rec(7, ZERO_R) + rec(0, RESET_R) +
+    rec(8, SAME_R, value=0xffffffffffffffff),
+    "bad-checksum": bytes([0]) + rec(9, ZERO_R) +
+    rec(2, RAW_R, body=RAND_PAGE)[:-1] + b"\x00",
+}
+
+
 def write(target, inputs):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -164,3 +239,4 @@ def write(target, inputs):
 
 write("fuzz_ops", OPS)
 write("fuzz_tier_load", TIER)
+write("fuzz_import", IMPORT)

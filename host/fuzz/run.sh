@@ -33,7 +33,7 @@ mkdir -p "$out"
 
 # Inputs are small by design: a config header and a few hundred bytes of
 # operations (fuzz_ops) or patches (fuzz_tier_load).
-declare -A max_len=([fuzz_ops]=1024 [fuzz_tier_load]=512)
+declare -A max_len=([fuzz_ops]=1024 [fuzz_tier_load]=512 [fuzz_import]=16384)
 targets=()
 for f in "$here"/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 
