@@ -10,6 +10,8 @@
 #   make qemu        QEMU 10.0 with the qemu-patches/ series
 #   make bench-host  host store benchmark -> build/bench/host.json
 #   make bench-writeback  disk-tier writeback vs raw write -> build/bench/writeback.json
+#   make bench-migration  the store's migration stream (libvswap, a guest)
+#                    -> build/bench/migration.json (docs/migration.md)
 #   make bench-guest virtio-vswap vs guest zram, zswap, virtio-blk swap, in
 #                    guests -> build/bench/guest.json (docs/benchmarks.md);
 #                    BENCH_CONFIGS, BENCH_SIZES, BENCH_WORKLOADS, BENCH_MEM,
@@ -24,7 +26,8 @@ export BUILD
 
 .PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
 	bench-host clean vswapctl \
-	check-libvirt bench-writeback bench-guest fuzz fuzz-smoke
+	check-libvirt bench-writeback bench-guest bench-migration fuzz \
+	fuzz-smoke
 
 all: lib
 
@@ -70,6 +73,10 @@ bench-guest: deps
 	BENCH_VSWAP_PROPS="$(BENCH_VSWAP_PROPS)" \
 	BENCH_VSWAP_MODPARAMS="$(BENCH_VSWAP_MODPARAMS)" \
 	BENCH_QUICK="$(BENCH_QUICK)" tests/bench/run.sh
+
+# The store's migration stream: host part (libvswap) and a guest part.
+bench-migration: deps
+	tests/bench/migration.sh
 
 demo: deps qemu
 	tests/guest/demo.sh

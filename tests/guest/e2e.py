@@ -1235,6 +1235,67 @@ def migrate_live_scenario(args, tap):
     return report
 
 
+def migrate_idle_scenario(args, tap):
+    """make bench-migration's guest part: the workload fills and holds
+    (its pages swapped out, the guest idle), then a live migration over
+    a unix socket; the source's trace of the device's stop-and-copy
+    (virtio_vswap_migration_complete) gives the bytes sent with the VM
+    stopped and in all, against the bytes and pages the store held."""
+    report = {"scenario": "migrate-idle", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    devices = ["virtio-vswap-pci,id=vs0," + (args.device_opts or "")]
+    vms = []
+    t0 = time.time()
+    try:
+        a = mig_vm(args, "a", devices,
+                   ["-trace", "virtio_vswap_migration_complete"])
+        vms.append(a)
+        a.start()
+        a.wait_for(r"VSWAP: READY", 240)
+        rc = a.run("load_vswap && swap_on /dev/vswap0")
+        a.run("hold_start -m %d -p %d -r 0 -f 100" % (args.mib, args.procs))
+        a.wait_for(r"WORKLOAD: HOLD", args.timeout)
+        wait_idle(a)
+        e = vswap_entry(a)
+        stored = e["compressed-bytes"] + e["disk-bytes"]
+        tap.ok(rc == 0 and e["stored-pages"] > 0,
+               "migrate-idle: the workload holds %d pages in the store "
+               "(%d bytes), the guest idles" % (e["stored-pages"], stored))
+        b = mig_vm(args, "b", devices, [], incoming=True)
+        vms.append(b)
+        b.start()
+        a.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        r = migrate_once(tap, a, b, "unix:" + os.path.join(
+            args.workdir, "mig-idle.sock"), "migrate-idle")
+        m = re.search(r"virtio_vswap_migration_complete .*stop-and-copy "
+                      r"(\d+) bytes, (\d+) in all, (\d+) pages",
+                      mig_qemu_log(a))
+        if tap.ok(m is not None, "migrate-idle: the source traced the "
+                  "device's stop-and-copy"):
+            tail, total, pages = (int(x) for x in m.groups())
+            report.update({
+                "stored_pages": e["stored-pages"], "stored_bytes": stored,
+                "tail_bytes": tail, "wire_bytes": total,
+                "tail_per_stored_byte": tail / max(stored, 1),
+                "wire_per_guest_byte": total / max(pages * PAGE, 1),
+                "downtime_ms": r.get("downtime"),
+                "total_ms": r.get("total-time")})
+            tap.diag("tail %d bytes (%.4f of stored), %d bytes in all "
+                     "(%.3f per guest byte)"
+                     % (tail, report["tail_per_stored_byte"], total,
+                        report["wire_per_guest_byte"]))
+    except VMError as e:
+        tap.ok(False, "migrate-idle: guest scenario (%s)" % e)
+        for vm in vms:
+            tap.diag("%s qemu log:\n%s" % (vm.workdir,
+                                             mig_qemu_log(vm)[-2000:]))
+    finally:
+        for vm in vms:
+            vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def find_vswap_chunk(data):
     """Offset of the payload of a compressed record in the first RECORDS
     chunk of the saved stream @data, or None. A RECORDS chunk is tag 2,
@@ -1415,7 +1476,7 @@ def main():
     ap.add_argument("--scenario",
                     choices=["basic", "tier", "diskfull", "compare",
                              "hotplug", "twodev", "migrate",
-                             "migrate-save"],
+                             "migrate-save", "migrate-idle"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1481,6 +1542,8 @@ def main():
         report = migrate_live_scenario(args, tap)
     elif args.scenario == "migrate-save":
         report = migrate_save_scenario(args, tap)
+    elif args.scenario == "migrate-idle":
+        report = migrate_idle_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed
