@@ -571,6 +571,15 @@ int vswap_export_start(struct vswap_store *s, struct vswap_export **out);
  */
 int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap);
 
+/*
+ * Passes over the dirty log that vswap_export_next() completed: each
+ * walks from where the last stopped around to it again (or finds nothing
+ * pending). After the first, every slot that held a page when the export
+ * started has been sent at least once: what is pending since is what
+ * changed, the tail. Same thread as vswap_export_next().
+ */
+uint64_t vswap_export_passes(const struct vswap_export *x);
+
 /* Slots pending now and an estimate of their record bytes. Any thread. */
 void vswap_export_pending(struct vswap_export *x, uint64_t *slots,
 			  uint64_t *bytes);

@@ -273,11 +273,13 @@ int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap)
 		if (!blk) {	/* skip the whole block */
 			visited += DIRTY_BLOCK_WORDS - wi % DIRTY_BLOCK_WORDS;
 			x->cursor = (b + 1) % x->nblocks * DIRTY_BLOCK_SLOTS;
+			x->passes += !x->cursor;
 			continue;
 		}
 		word = &blk[wi % DIRTY_BLOCK_WORDS];
 		visited++;
 		x->cursor = (wi + 1) % words * 64;
+		x->passes += !x->cursor;
 		if (!__atomic_load_n(word, __ATOMIC_RELAXED))
 			continue;
 		bits = __atomic_exchange_n(word, 0, __ATOMIC_ACQ_REL);
@@ -307,10 +309,17 @@ int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap)
 			break;
 		}
 	}
+	if (!r && !__atomic_load_n(&x->count, __ATOMIC_RELAXED))
+		x->passes++;	/* nothing left: as good as a whole walk */
 	ctx_put(c);
 	if (r)
 		return r;
 	return (int64_t)used;
+}
+
+uint64_t vswap_export_passes(const struct vswap_export *x)
+{
+	return x ? x->passes : 0;
 }
 
 /* ---- import ---- */

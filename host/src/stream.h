@@ -49,6 +49,7 @@ struct vswap_export {
 	uint64_t cursor;	/* next slot export_next looks at */
 	uint32_t reset_gen;	/* the store's reset_gen we last sent */
 	uint64_t records;	/* sent so far (tests, stats) */
+	uint64_t passes;	/* walks of the whole log completed */
 };
 
 /* Record that @slot changed (the caller holds a context). */

@@ -18,6 +18,8 @@
  *                        records before it applied, nothing after
  *   destination_full     a destination pool cap too small: NOSPACE
  *   busy                 one export per store
+ *   passes               a pass is complete only when every slot used at
+ *                        the start was sent (not after one small buffer)
  *   live_writer          a thread stores, overwrites and invalidates
  *                        while the export runs; after the final pass the
  *                        copy equals the source slot for slot
@@ -126,7 +128,9 @@ static void roundtrip(void **state)
 			assert_int_equal(vswap_export_start(a, &x), VSWAP_OK);
 			vswap_export_pending(x, &slots, &bytes);
 			assert_int_equal(slots, 1500);	/* i*3 % CAP: distinct */
+			assert_int_equal(vswap_export_passes(x), 0);
 			transfer(x, b);
+			assert_true(vswap_export_passes(x) >= 1);
 			vswap_export_pending(x, &slots, NULL);
 			assert_int_equal(slots, 0);
 			assert_same_content(a, b);
@@ -422,6 +426,30 @@ static void destination_full(void **state)
 	free(buf);
 }
 
+static void passes(void **state)
+{
+	struct vswap_store *a = new_store(VSWAP_CODEC_NONE, false, 0);
+	unsigned char *buf = malloc(VSWAP_REC_MAX);
+	struct vswap_export *x;
+	uint64_t calls = 0;
+
+	(void)state;
+	for (uint64_t i = 0; i < 64; i++)
+		store_kind(a, i * 61 % CAP, PK_RANDOM, i);
+	assert_int_equal(vswap_export_start(a, &x), VSWAP_OK);
+	/* one raw page per call: 64 calls before the pass is complete */
+	while (vswap_export_next(x, buf, VSWAP_REC_MAX) > 0) {
+		if (calls < 63)
+			assert_int_equal(vswap_export_passes(x), 0);
+		calls++;
+	}
+	assert_int_equal(calls, 64);
+	assert_true(vswap_export_passes(x) >= 1);
+	vswap_export_stop(x);
+	vswap_store_destroy(a);
+	free(buf);
+}
+
 static void busy(void **state)
 {
 	struct vswap_store *a = new_store(VSWAP_CODEC_LZ4, false, 0);
@@ -503,6 +531,7 @@ int main(void)
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(destination_full),
 		cmocka_unit_test(busy),
+		cmocka_unit_test(passes),
 		cmocka_unit_test(live_writer),
 	};
 

@@ -51,6 +51,14 @@
 #define VSWAP_MIG_DONE          3u
 #define VSWAP_MIG_END           4u
 
+/*
+ * Pending bytes reported until the export's first pass over the store
+ * (vswap_export_passes) is complete (see
+ * virtio_vswap_state_pending): above any threshold QEMU computes from
+ * bandwidth x downtime-limit, so the switchover never comes before it.
+ */
+#define VSWAP_MIG_FIRST_PASS    (1 * TiB)
+
 /* Bytes of records per RECORDS chunk: both sides allocate this. */
 #define VSWAP_MIG_CHUNK         (256 * KiB)
 
@@ -179,6 +187,16 @@ static int virtio_vswap_save_live_complete_precopy(QEMUFile *f, void *opaque)
     return qemu_file_get_error(f);
 }
 
+/*
+ * The dirty slots' record bytes.  Until the export's first pass is
+ * complete (every slot used at the start sent once), at least
+ * VSWAP_MIG_FIRST_PASS: QEMU switches over when the pending bytes
+ * fit bandwidth x downtime-limit, and a store that still has its bulk to
+ * send must not look like a tail (an idle guest's stop-and-copy would
+ * then carry most of the store, over the downtime limit; measured by
+ * make bench-migration).  RAM does not need this: its pages are resent
+ * when dirtied, the store's first pass is all of its data.
+ */
 static void virtio_vswap_state_pending(void *opaque, uint64_t *must_precopy,
                                        uint64_t *can_postcopy)
 {
@@ -189,6 +207,9 @@ static void virtio_vswap_state_pending(void *opaque, uint64_t *must_precopy,
         return;
     }
     vswap_export_pending(s->mig_export, &slots, &bytes);
+    if (!vswap_export_passes(s->mig_export)) {
+        bytes = MAX(bytes, VSWAP_MIG_FIRST_PASS);
+    }
     *must_precopy += bytes;
 }
 
