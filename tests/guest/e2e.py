@@ -1328,7 +1328,8 @@ def find_vswap_chunk(data):
 def migrate_save_scenario(args, tap):
     """What virsh save / restore and a failed migration do (issue 14):
     while the guest swaps, a migration to a destination is cancelled
-    midway (the source runs on, unharmed); then the VM is saved to a
+    midway, and another's destination is killed mid-stream (the source
+    runs on, unharmed, both times); then the VM is saved to a
     file (migrate "file:"); a copy of the file with one byte flipped in a
     compressed page of the store's section is refused by a restoring
     QEMU, with the device's message, and a copy with a wrong header
@@ -1375,6 +1376,27 @@ def migrate_save_scenario(args, tap):
                "runs on and keeps swapping (%d -> %d stores)"
                % (r.get("status"), before, after))
         b.stop()
+
+        # a destination that dies mid-stream
+        b2 = mig_vm(args, "b2", devices, [], incoming=True)
+        vms.append(b2)
+        b2.start()
+        sock = os.path.join(args.workdir, "mig-b2.sock")
+        b2.qmp.cmd("migrate-incoming", uri="unix:" + sock)
+        a.qmp.cmd("migrate", uri="unix:" + sock)
+        a.idle(3)
+        b2.machine.kill()
+        r = migration_end(a, 60)
+        run = a.qmp.cmd("query-status")
+        before = vswap_entry(a)["stores"]
+        a.idle(5)
+        after = vswap_entry(a)["stores"]
+        tap.ok(r.get("status") == "failed" and run["running"] and
+               after > before,
+               "migrate-save: the destination killed mid-stream: status %s, "
+               "the source runs on and keeps swapping (%d -> %d stores)"
+               % (r.get("status"), before, after))
+        b2.stop()
 
         # save to a file, as virsh save does
         tap.ok(a.finished(seq) is None, "migrate-save: the workload still "

@@ -45,7 +45,8 @@
 #                 bit-exact at the end, swapoff + blkdiscard empty the store
 #   migrate-tier  the same with pool-max 16M + a backing file on each side,
 #                 compress=zstd, checksum=on, an iothread
-#   migrate-save  migrate_cancel midway; save to a file; a copy with a
+#   migrate-save  migrate_cancel midway; a destination killed mid-stream;
+#                 save to a file; a copy with a
 #                 flipped byte in a compressed page and one with a bad
 #                 header refused with the device's message; restore, the
 #                 workload finishes bit-exact
