@@ -14,12 +14,18 @@
 # swaps a workload into the device, and the test checks that vswapctl sees
 # the stored pages through libvirt and that a pool cap below the store's
 # size raises VSWAP_NO_SPACE, followed by `vswapctl events --libvirt`.
+# Before the pool cap, with the workload's pages in the store (and on the
+# disk tier), `virsh suspend`, `virsh save`, `virsh restore --paused`
+# (docs/migration.md): the restored store holds what query-vswap showed
+# before the save (pages by kind); after `virsh resume` the held workload
+# reads every page back bit-exact, and a new one fills the store again.
 # With a QEMU that has the disk tier (backing-file), the device gets a
 # backing file in a directory owned by libvirt-qemu (docs/libvirt.md, "The
 # disk tier") with backing-max=64M, and the guest phase also moves data to
 # disk with `virsh qemu-monitor-command ... vswap-writeback` and with
 # `vswapctl writeback`, and sees VSWAP_WRITEBACK_ERROR (disk-full) when the
-# pool cap pushes more than backing-max to disk.
+# pool cap pushes more than backing-max to disk. The restore takes the same
+# backing-file path: the saved QEMU has emptied the file when it exited.
 # Without the image (it could not be built) the domain boots nothing, which
 # is enough for the monitor.
 #
@@ -121,14 +127,20 @@ gsend() {		# one command line to the guest's control port
 	seq=$((seq + 1))
 	"$PY" "$HERE/guest_console.py" --send "$T/ctl.sock" "$seq $1"
 }
-gwait() {		# gwait FILE ERE SECONDS
-	local end=$((SECONDS + $3))
+gwait() {		# gwait FILE ERE SECONDS [FROM]: ERE after byte FROM
+	local end=$((SECONDS + $3)) from=$((${4:-0} + 1))
 	while [ $SECONDS -lt $end ]; do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
+		tail -c +$from "$1" 2>/dev/null | grep -qE "$2" && return 0
 		sleep 0.5
 	done
 	echo "no '$2' in $1 after $3 s; its tail:"; tail -5 "$1"
 	return 1
+}
+fsize() { stat -c %s "$1"; }
+console() {		# copy the guest console (serial 0) to console.log
+	"$PY" "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
+	conpid=$!
+	started+=($conpid)
 }
 guest_phase() {
 	local evpid rc
@@ -142,8 +154,7 @@ guest_phase() {
 	started+=($!)
 	check "vswapctl events --libvirt: registered" \
 		gwait "$T/events.err" "following VSWAP_" 60
-	"$PY" "$HERE/guest_console.py" "$T/console.sock" "$T/console.log" &
-	started+=($!)
+	console
 	check "guest: boots the test guest image (tests/lib/guest) under libvirt" \
 		gwait "$T/console.log" "VSWAP: READY" 180 || return
 	gsend "load_vswap && swap_on /dev/vswap0"
@@ -165,6 +176,7 @@ assert d[\"pool_bytes\"] > 0 and d[\"ratio\"] > 1, d'"
 		 awk -v want='vswap_stored_pages{vm=\"$DOM\",device=\"vswap0\"}' \
 		     '\$1 == want && \$2 > 10000 { f = 1 } END { exit !f }'"
 	[ $has_tier = 1 ] && tier_phase
+	save_restore_phase || return
 	check "vswapctl set --libvirt pool-max=1M (below the store's size)" bash -c \
 		"'$VSWAPCTL' set '$DOM' --libvirt '$URI' pool-max=1M | grep -q 'pool-max=1M'"
 	gsend "workload -m 128 -p 1 -r 0"
@@ -237,6 +249,110 @@ tier_phase() {
 		tier_stats
 	# The replies, for the log (docs/libvirt.md quotes them).
 	cat "$T/wb.json" "$T/wb.txt" 2>/dev/null | sed 's/^/# /'
+}
+
+# --- virsh save + virsh restore with the guest's pages in the store ---
+# virsh save is a migration to a file (docs/migration.md): the store goes
+# in the stream. Suspended first, so that query-vswap just before the save
+# shows what the file holds; the restored store must hold the same pages
+# by kind (pool and disk-tier objects counted together: the restoring QEMU
+# places them its own way, as tests/guest/e2e.py store_content does). The
+# held workload then reads back and checks every page it swapped out.
+
+# store_content OUT: query-vswap's content numbers, one line, and apart
+# (not compared) the pages on disk
+store_content() {
+	qmp '{"execute":"query-vswap"}' >"$T/sq.json" || return 1
+	"$PY" - "$T/sq.json" >"$1" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["return"][0]["store"]
+obj = s["compressed-pages"] + s["incompressible-pages"] + s["disk-pages"]
+print("stored-pages=%d zero-pages=%d same-pages=%d object-pages=%d"
+      % (s["stored-pages"], s["zero-pages"], s["same-pages"], obj))
+print("(disk-pages=%d)" % s["disk-pages"])
+PY
+}
+domstate_is() {		# domstate_is STATE
+	local st
+	st=$("${VIRSH[@]}" domstate "$DOM" | head -1) || return 1
+	echo "domstate: $st"
+	[ "$st" = "$1" ]
+}
+sr_suspend() {
+	local n
+	"${VIRSH[@]}" suspend "$DOM" && domstate_is paused &&
+		store_content "$T/sr-saved.txt" || return 1
+	cat "$T/sr-saved.txt"
+	n=$(sed -n '1s/^stored-pages=\([0-9]*\) .*/\1/p' "$T/sr-saved.txt")
+	[ "${n:-0}" -gt 10000 ]
+}
+sr_save() {
+	"${VIRSH[@]}" save "$DOM" "$T/dom.save" && domstate_is "shut off" ||
+		return 1
+	ls -l "$T/dom.save"
+	# The saved QEMU empties its disk tier when it exits: the restoring
+	# QEMU takes the same path and refuses a non-empty file (backing-reuse).
+	[ $has_tier = 0 ] || [ "$(fsize "$T/tier/$DOM.swap")" -eq 0 ]
+}
+sr_restore() {
+	if ! "${VIRSH[@]}" restore "$T/dom.save" --paused; then
+		tail -20 "/var/log/libvirt/qemu/$DOM.log"
+		return 1
+	fi
+	domstate_is paused
+}
+sr_resume() {
+	"${VIRSH[@]}" resume "$DOM" && domstate_is running
+}
+sr_same() {
+	store_content "$T/sr-restored.txt" || return 1
+	echo "saved:    $(head -1 "$T/sr-saved.txt")"
+	echo "restored: $(head -1 "$T/sr-restored.txt")"
+	[ "$(head -1 "$T/sr-saved.txt")" = "$(head -1 "$T/sr-restored.txt")" ]
+}
+workload_ok() {		# workload_ok FROM ROUNDS: its RESULT line after byte FROM
+	gwait "$T/console.log" "WORKLOAD: RESULT" 600 "$1" || return 1
+	tail -c +$(($1 + 1)) "$T/console.log" | grep -a "WORKLOAD: RESULT" |
+		tail -1 | tr -d '\r' | tee "$T/result"
+	"$PY" - "$T/result" "$2" <<'PY'
+import sys
+r = dict(kv.split("=", 1) for kv in open(sys.argv[1]).read().split()[2:])
+r = {k: float(v) for k, v in r.items()}
+# the pass after the fill, each round (-f 100) and the final pass read all
+assert r["wrong"] == 0 and r["failed_procs"] == 0, r
+assert r["checked"] == r["pages"] * (2 + int(sys.argv[2])), r
+PY
+}
+save_restore_phase() {
+	local from
+	check "virsh suspend; query-vswap of the paused domain: pages in the store" \
+		sr_suspend || return
+	check "virsh save of the paused domain with pages in the store: domain shut off" \
+		sr_save || return
+	diag "saved file: $(($(fsize "$T/dom.save") >> 20)) MiB"
+	# the console copy ends with the saved QEMU; the restored one gets its own
+	for _ in $(seq 50); do kill -0 $conpid 2>/dev/null || break; sleep 0.1; done
+	kill $conpid 2>/dev/null
+	check "virsh restore --paused (same XML, same backing-file path): domain paused" \
+		sr_restore || return
+	check "restored store holds what was saved (stored, zero, same, pool+disk objects)" \
+		sr_same
+	diag "saved:    $(tr '\n' ' ' <"$T/sr-saved.txt")"
+	diag "restored: $(tr '\n' ' ' <"$T/sr-restored.txt")"
+	console
+	check "virsh resume: domain running" sr_resume || return
+	from=$(fsize "$T/console.log")
+	gsend "hold_release"
+	check "guest: answers on its control port after the restore (hold_release)" \
+		gwait "$T/console.log" "VSWAP: RC $seq 0" 60 "$from" || return
+	check "guest: the held workload reads every page back after the restore, bit-exact" \
+		workload_ok "$from" 1
+	diag "$(cat "$T/result")"
+	# The pool-cap test below needs a full store again.
+	from=$(fsize "$T/console.log")
+	gsend "hold_start -m 384 -p 1 -r 1"
+	check "guest: a new 384 MiB workload swapped out, holding" \
+		gwait "$T/console.log" "WORKLOAD: HOLD" 300 "$from"
 }
 
 # --- the domain ---
