@@ -239,7 +239,14 @@ static void vswap_free_send(struct virtio_vswap *vs,
 	rq->end_io = vswap_free_end_io;
 	rq->end_io_data = vs;
 	atomic_inc(&fq->inflight);
-	blk_execute_rq_nowait(rq, false);
+	/*
+	 * At the head of the dispatch list: STOREs deferred by
+	 * vswap_free_claim() (BLK_STS_RESOURCE) wait there for this very
+	 * INVALIDATE, and dispatch stops at the first of them; behind them
+	 * it would never go (a hang seen with queue-size=4, where the
+	 * deferred STOREs hold every normal tag).
+	 */
+	blk_execute_rq_nowait(rq, true);
 }
 
 static void vswap_free_work(struct work_struct *work)

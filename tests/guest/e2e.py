@@ -1296,6 +1296,116 @@ def migrate_idle_scenario(args, tap):
     return report
 
 
+def options_scenario(args, tap):
+    """Every option through a real guest (issue 15 #5): vq4 (queue-size
+    4, the minimum; compress=zstd level 9) and vq1k (queue-size 1024, the
+    maximum; checksum=on) both swapped to by one workload, every page
+    bit-exact; then a size=16T device and a 1 GiB one hot-plugged into the
+    idle guest: the guest sees 16 TiB, the idle store holds at most
+    64 KiB (query-vswap pool-bytes) and costs QEMU no more resident memory
+    than the 1 GiB one (within 256 KiB of noise); a page written to its
+    last slot reads back."""
+    report = {"scenario": "options", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, timeout=args.timeout, devices=[
+                "virtio-vswap-pci,id=vq4,size=256M,queue-size=4,"
+                "compress=zstd,compress-level=9",
+                "virtio-vswap-pci,id=vq1k,size=320M,queue-size=1024,"
+                "checksum=on"],
+            extra=["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+                   "-device", "pcie-root-port,id=rp1,chassis=2,slot=2"])
+    t0 = time.time()
+    wl, expect = direct_workload(args)
+    try:
+        vm.start()
+        vm.wait_for(r"VSWAP: READY", 240)
+        rc = vm.run("load_vswap")
+
+        def by_size():
+            m, _ = vm.run_capture(
+                "echo VSWAP: SIZES $(for d in /sys/block/vswap*; do "
+                "echo ${d##*/}=$(cat $d/size); done)", r"VSWAP: SIZES ?(.*)")
+            return {int(v) * 512: "/dev/" + k for k, v in
+                    (x.split("=") for x in m.group(1).split())}
+
+        disks = by_size()
+        small, large = disks.get(256 * MIB), disks.get(320 * MIB)
+        if not tap.ok(rc == 0 and small and large,
+                      "options: queue-size 4 and 1024 devices bound (%s)"
+                      % disks):
+            return report
+        rc = vm.run("mkswap %s >/dev/null && swapon %s && mkswap %s "
+                    ">/dev/null && swapon %s" % (small, small, large, large))
+        rc2, lines = vm.run_lines(wl, "WORKLOAD: RESULT ", args.timeout)
+        res = kv(lines[-1]) if lines else {}
+        info = {e["id"]: e for e in vm.qmp.cmd("query-vswap")}
+        got = {i: info[i]["device"]["pages-stored"] for i in info}
+        errs = sum(info[i]["device"][k] for i in info for k in
+                   ("status-ioerr", "status-integrity", "bad-memory"))
+        report["workload"], report["pages_stored"] = res, got
+        tap.ok(rc == 0 and rc2 == 0 and res.get("wrong") == 0 and
+               res.get("checked") == expect and got.get("vq4", 0) > 0 and
+               got.get("vq1k", 0) > 0 and errs == 0,
+               "options: one workload over zstd-9/queue-size 4 and "
+               "checksum/queue-size 1024, every page bit-exact (%s checked), "
+               "both devices stored pages %s, no errors"
+               % (res.get("checked"), got))
+        cfg = {i: info[i]["config"] for i in info}
+        tap.ok(cfg["vq4"]["queue-size"] == 4 and
+               cfg["vq1k"]["queue-size"] == 1024 and
+               cfg["vq4"]["compress"] == "zstd" and
+               cfg["vq4"]["compress-level"] == 9 and
+               cfg["vq1k"]["checksum"],
+               "options: query-vswap shows the settings in force")
+        rc = vm.run("swapoff %s && swapoff %s" % (small, large), 600)
+
+        # 16 TiB and 1 GiB hot-plugged into the idle guest
+        deltas = {}
+        for dev, bus, size in (("g1", "rp1", 1 << 30),
+                               ("t16", "rp0", 16 << 40)):
+            wait_idle(vm)
+            before = qemu_rss_outside_guest(vm)
+            vm.qmp.cmd("device_add", driver="virtio-vswap-pci", id=dev,
+                       bus=bus, size=size)
+            for _ in range(60):
+                if size in by_size():
+                    break
+                vm.idle(0.5)
+            vm.idle(2)
+            deltas[dev] = qemu_rss_outside_guest(vm) - before
+        report["rss_delta"] = deltas
+        info = {e["id"]: e for e in vm.qmp.cmd("query-vswap")}
+        pool = info.get("t16", {}).get("store", {}).get("pool-bytes", -1)
+        big = by_size().get(16 << 40)
+        tap.ok(big is not None and 0 <= pool <= 64 * 1024,
+               "options: size=16T: the guest sees 16 TiB (%s), the idle "
+               "store holds %d bytes (<= 64 KiB)" % (big, pool))
+        tap.ok(deltas["t16"] - deltas["g1"] <= 256 * 1024,
+               "options: QEMU's resident memory grew by %d KiB for the 16T "
+               "device, %d KiB for the 1G one: the size costs nothing "
+               "(<= 256 KiB apart)" % (deltas["t16"] >> 10,
+                                       deltas["g1"] >> 10))
+        last = (16 << 40) // 4096 - 1
+        rc, _ = vm.run_lines(
+            "head -c 4096 /dev/urandom > /tmp/p && dd if=/tmp/p of=%s bs=4096 "
+            "seek=%d count=1 conv=fsync 2>/dev/null && echo 3 > "
+            "/proc/sys/vm/drop_caches && dd if=%s bs=4096 skip=%d count=1 "
+            "2>/dev/null | cmp - /tmp/p" % (big, last, big, last), "")
+        st = {e["id"]: e for e in vm.qmp.cmd("query-vswap")}["t16"]["store"]
+        tap.ok(rc == 0 and st["stored-pages"] >= 1,
+               "options: a page written to the last slot of the 16T device "
+               "(%d) reads back (the store holds %d page(s), %d bytes)"
+               % (last, st["stored-pages"], st["pool-bytes"]))
+    except VMError as e:
+        tap.ok(False, "options: guest scenario (%s)" % e)
+        tap.diag("console tail:\n" + vm.console_since(0)[-3000:])
+    finally:
+        vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def find_vswap_chunk(data):
     """Offset of the payload of a compressed record in the first RECORDS
     chunk of the saved stream @data, or None. A RECORDS chunk is tag 2,
@@ -1498,7 +1608,7 @@ def main():
     ap.add_argument("--scenario",
                     choices=["basic", "tier", "diskfull", "compare",
                              "hotplug", "twodev", "migrate",
-                             "migrate-save", "migrate-idle"],
+                             "migrate-save", "migrate-idle", "options"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1566,6 +1676,8 @@ def main():
         report = migrate_save_scenario(args, tap)
     elif args.scenario == "migrate-idle":
         report = migrate_idle_scenario(args, tap)
+    elif args.scenario == "options":
+        report = options_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed

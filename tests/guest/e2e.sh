@@ -38,6 +38,12 @@
 #             then device_add again and device_del with swap active: the
 #             workload's processes fail, the guest does not, the host store
 #             goes with the device, rmmod is refused while swap holds it.
+#   options   one 160 MiB guest: a 320 MiB workload over two devices,
+#             queue-size 4 (the minimum) with zstd level 9 and queue-size
+#             1024 (the maximum) with checksums; then a 16T and a 1G device
+#             hot-plugged: the guest sees 16 TiB, the idle store holds
+#             <= 64 KiB, QEMU's RSS grows no more than for the 1G one, the
+#             last slot round-trips
 # Migration (docs/migration.md), 128 MiB guests, a 256 MiB workload of ten
 # random rounds over a quarter of the pages:
 #   migrate       live A -> B -> A over unix sockets while the guest swaps;
@@ -234,6 +240,10 @@ else
 		# device_add/del in a running guest, and device_del with swap
 		# active (the workload in a cgroup of a quarter of its size).
 		guest hotplug --scenario hotplug --mem 128 --mib 128
+		# Every option in a real guest: queue-size 4 and 1024, zstd
+		# level 9, checksums, a 16T device's idle cost (issue 15 #5).
+		guest options --scenario options --mem 160 --mib 320 \
+			--rounds 1 --percent 25
 		# Live migration while the guest swaps, A -> B -> A, with the
 		# defaults and with a disk tier, zstd, checksums and an
 		# iothread; then cancel, save to a file, corrupt copies
