@@ -27,7 +27,7 @@ export BUILD
 .PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
 	bench-host clean vswapctl \
 	check-libvirt bench-writeback bench-guest bench-migration fuzz \
-	fuzz-smoke
+	fuzz-smoke fuzz-qemu
 
 all: lib
 
@@ -73,6 +73,11 @@ bench-guest: deps
 	BENCH_VSWAP_PROPS="$(BENCH_VSWAP_PROPS)" \
 	BENCH_VSWAP_MODPARAMS="$(BENCH_VSWAP_MODPARAMS)" \
 	BENCH_QUICK="$(BENCH_QUICK)" tests/bench/run.sh
+
+# QEMU's libFuzzer binary on the device's generic-fuzz targets (clang-16
+# build of QEMU, cached like the others): FUZZ_SECONDS each.
+fuzz-qemu: deps
+	scripts/qemu/fuzz.sh --no-deps
 
 # The store's migration stream: host part (libvswap) and a guest part.
 bench-migration: deps

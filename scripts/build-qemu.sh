@@ -2,13 +2,16 @@
 # Build QEMU 10.0 (Debian's source package) with the qemu-patches/ series and
 # libvswap, for x86_64 only, with a small device set.
 #
-#   scripts/build-qemu.sh [--asan|--plugins] [--tests] [--no-deps]
+#   scripts/build-qemu.sh [--asan|--plugins|--fuzz] [--tests] [--no-deps]
 #
 #   --asan     separate build with --enable-asan and libvswap built with
 #              ASan+UBSan; installs $BUILD/qemu-asan/ instead of $BUILD/qemu/
 #   --plugins  separate build with --enable-plugins (TCG plugins, for
 #              counting guest instructions); installs $BUILD/qemu-plugins/
 #              with libinsn.so (QEMU's tests/tcg/plugins/insn.c) beside it
+#   --fuzz     separate build with clang-16, --enable-fuzzing and ASan +
+#              UBSan: $BUILD/qemu-fuzz/qemu-fuzz-x86_64, QEMU's libFuzzer
+#              binary (generic-fuzz-virtio-vswap* targets, patch 0009)
 #   --tests    also build the qtest binary (qos-test) and install it
 #   --no-deps  do not run scripts/install-deps.sh
 #
@@ -23,7 +26,7 @@
 #                    dpkg-source -x result, HEAD = debian-base + the
 #                    series; built from
 #     apply/         git worktree where the series is applied afresh
-#     build[-asan|-plugins]/  meson build directories
+#     build[-asan|-plugins|-fuzz]/  meson build directories
 #     vswap[-asan]/  libvswap installed there (make -C host install), with
 #                    lib/pkgconfig/vswap.pc: stable paths for pkg-config
 # keyed by (QEMU version, hash of qemu-patches/* and the ABI header): when
@@ -39,11 +42,12 @@ BUILD=${BUILD:-$repo/build}
 CACHE=${VSWAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-vswap}
 JOBS=${JOBS:-2}
 
-asan=0 plugins=0 tests=0 deps=1
+asan=0 plugins=0 fuzz=0 tests=0 deps=1
 for a in "$@"; do
 	case $a in
 	--asan) asan=1 ;;
 	--plugins) plugins=1 ;;
+	--fuzz) fuzz=1 ;;
 	--tests) tests=1 ;;
 	--no-deps) deps=0 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -53,8 +57,8 @@ done
 
 log() { echo "build-qemu: $*" >&2; }
 t0=$(date +%s)
-if [ $asan = 1 ] && [ $plugins = 1 ]; then
-	log "--asan and --plugins are separate builds: one at a time"
+if [ $((asan + plugins + fuzz)) -gt 1 ]; then
+	log "--asan, --plugins and --fuzz are separate builds: one at a time"
 	exit 2
 fi
 
@@ -133,8 +137,10 @@ else
 	san=()
 fi
 stage=$top/vswap$flavour
-# The plugin build is an ordinary build with plugins on: same libvswap.
+# The plugin and fuzz builds use the ordinary libvswap (the fuzz build's
+# sanitizers cover QEMU; libvswap has its own harnesses, host/fuzz).
 [ $plugins = 1 ] && flavour=-plugins
+[ $fuzz = 1 ] && flavour=-fuzz
 make -s -C "$repo/host" BUILD="$BUILD" "${san[@]}" install PREFIX="$stage" >&2
 # QEMU runs from its build directory and from $BUILD/qemu, never installed:
 # it finds the shared library through an rpath to the stage, added to the
@@ -154,6 +160,8 @@ conf=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
 	--disable-install-blobs --firmwarepath=/usr/share/seabios:/usr/share/qemu)
 [ $asan = 1 ] && conf+=(--enable-asan --enable-ubsan)
 [ $plugins = 1 ] && conf+=(--enable-plugins)
+[ $fuzz = 1 ] && conf+=(--cc=clang-16 --cxx=clang++-16 --enable-fuzzing
+	--enable-asan --enable-ubsan)
 mkdir -p "$bdir"
 if [ ! -f "$bdir/build.ninja" ] ||
    [ "$(cat "$bdir/vswap-configure" 2>/dev/null)" != "${conf[*]} $stage" ]; then
@@ -178,6 +186,7 @@ if [ "$(cat "$bdir/vswap-lib.sum" 2>/dev/null)" != "$libsum" ]; then
 fi
 
 targets=(qemu-system-x86_64)
+[ $fuzz = 1 ] && targets=(qemu-fuzz-x86_64)
 [ $tests = 1 ] && targets+=(tests/qtest/qos-test)
 [ $plugins = 1 ] && targets+=(tests/tcg/plugins/libinsn.so)
 log "ninja -j$JOBS ${targets[*]} in $bdir"
@@ -203,10 +212,11 @@ install_copy() {	# file [rpath]
 cp "$(readlink -f "$stage/lib/libvswap.so.0")" "$out/.libvswap.so.0.tmp"
 mv -f "$out/.libvswap.so.0.tmp" "$out/libvswap.so.0"
 bins=("$bdir/qemu-system-x86_64")
+[ $fuzz = 1 ] && bins=("$bdir/qemu-fuzz-x86_64")
 [ $tests = 1 ] && bins+=("$bdir/tests/qtest/qos-test")
 for b in "${bins[@]}"; do
 	install_copy "$b" '$ORIGIN'
 done
 [ $plugins = 1 ] && install_copy "$bdir/tests/tcg/plugins/libinsn.so"
 echo "$ver $key" > "$out/VERSION"
-log "done in $(($(date +%s) - t0)) s: $out/qemu-system-x86_64 ($ver, series $key)"
+log "done in $(($(date +%s) - t0)) s: $out/$(basename "${bins[0]}") ($ver, series $key)"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make fuzz-qemu: QEMU's own libFuzzer binary (scripts/build-qemu.sh --fuzz:
+# clang-16, ASan + UBSan) on the device's generic-fuzz targets (patch 0009,
+# tests/qtest/fuzz/generic_fuzz_configs.h), FUZZ_SECONDS each (default 300),
+# one after another under nice. Corpora and crashes go to
+# $BUILD/fuzz/qemu/<target>/ (never into the repo). Prints each target's
+# executions, exec/s and coverage; exits non-zero on a crash, leak or
+# timeout. docs/security.md, "Fuzzing", has the results.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$repo/build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-300}
+targets=(${FUZZ_TARGETS:-generic-fuzz-virtio-vswap generic-fuzz-virtio-vswap-iothread generic-fuzz-virtio-vswap-tier})
+
+"$repo/scripts/build-qemu.sh" --fuzz "$@" || exit 2
+bin=$BUILD/qemu-fuzz/qemu-fuzz-x86_64
+sym=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1${sym:+:external_symbolizer_path=$sym}}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+rc=0
+for t in "${targets[@]}"; do
+	d=$BUILD/fuzz/qemu/$t
+	mkdir -p "$d/corpus" "$d/crashes"
+	echo "=== $t: $FUZZ_SECONDS s"
+	nice -n 10 "$bin" --fuzz-target="$t" -max_total_time="$FUZZ_SECONDS" \
+		-timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+		-artifact_prefix="$d/crashes/" "$d/corpus" > "$d/log" 2>&1
+	r=$?
+	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb|new_units_added)' "$d/log"
+	grep -E '#[0-9]+ +(DONE|pulse).*cov' "$d/log" | tail -1
+	if [ $r -ne 0 ]; then
+		echo "$t: FAILED (rc $r), see $d/log and $d/crashes/"
+		grep -E 'ERROR|SUMMARY|==[0-9]+==' "$d/log" | head -5
+		rc=1
+	fi
+done
+exit $rc
