@@ -1406,6 +1406,93 @@ def options_scenario(args, tap):
     return report
 
 
+def fourvm_scenario(args, tap):
+    """Many VMs on one host (issue 15 #8): four guests, a device each,
+    swap at once: each workload fills and holds; vswapctl stats --json
+    over the four QMP sockets lists one row per VM whose store counters
+    are that VM's own (its query-vswap); then every workload re-reads its
+    pages bit-exact."""
+    report = {"scenario": "fourvm", "mem_mib": args.mem,
+              "workload_mib": args.mib}
+    vms, socks = [], []
+    t0 = time.time()
+    vswapctl = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "build", "host", "vswapctl")
+    try:
+        for i in range(4):
+            wd = os.path.join(args.workdir, "vm%d" % i)
+            sock = os.path.join(wd, "qmp.sock")
+            os.makedirs(wd, exist_ok=True)
+            if os.path.exists(sock):
+                os.unlink(sock)
+            vm = VM(args.qemu, args.kernel, args.initrd, wd, mem=args.mem,
+                    smp=args.smp, timeout=args.timeout,
+                    devices=["virtio-vswap-pci,id=vs0,size=1G"],
+                    extra=["-name", "vm%d" % i,
+                           "-qmp", "unix:%s,server=on,wait=off" % sock])
+            vms.append(vm)
+            socks.append(sock)
+            vm.start()
+        for vm in vms:
+            vm.wait_for(r"VSWAP: READY", 300)
+        rcs = [vm.run("load_vswap && swap_on /dev/vswap0") for vm in vms]
+        for vm in vms:
+            vm.send("hold_start -m %d -p %d -r %d -f %d"
+                    % (args.mib, args.procs, args.rounds, args.percent))
+        for vm in vms:
+            vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
+        own = [wait_idle(vm) for vm in vms]
+        tap.ok(rcs == [0] * 4 and all(e["stored-pages"] > 0 for e in own),
+               "fourvm: four guests swap at once; their stores hold %s pages"
+               % [e["stored-pages"] for e in own])
+        cmd = [vswapctl, "stats", "--json"]
+        for sk in socks:
+            cmd += ["--qmp", sk]
+        import subprocess
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        rows = {}
+        try:
+            rows = {d["vm"]: d for d in json.loads(out.stdout)["devices"]}
+        except (ValueError, KeyError) as e:
+            tap.diag("vswapctl: %s %s" % (e, out.stderr[-400:]))
+        own = [vswap_entry(vm) for vm in vms]
+        same = all(rows.get("vm%d" % i, {}).get(k) == own[i][k.replace(
+            "_", "-")] for i in range(4) for k in
+            ("stored_pages", "compressed_bytes", "pool_bytes", "stores"))
+        report["vswapctl"] = {k: {f: v.get(f) for f in
+                                  ("stored_pages", "pool_bytes")}
+                              for k, v in rows.items()}
+        tap.ok(out.returncode == 0 and sorted(rows) ==
+               ["vm0", "vm1", "vm2", "vm3"] and same,
+               "fourvm: vswapctl stats --qmp x4 lists the four VMs, each "
+               "row the VM's own store (%s)" % report["vswapctl"],
+               out.stderr[-400:])
+        for vm in vms:
+            vm.send("hold_release")
+        results = []
+        for vm in vms:
+            m = vm.wait_for(r"WORKLOAD: RESULT (.*)", args.timeout)
+            results.append(kv(m.group(1)))
+        per_proc = args.mib * MIB // PAGE // args.procs
+        expect = args.procs * (2 * per_proc + args.rounds *
+                               (per_proc * args.percent // 100))
+        report["workloads"] = results
+        tap.ok(all(r.get("wrong") == 0 and r.get("checked") == expect
+                   for r in results),
+               "fourvm: every workload re-read its pages bit-exact (%s)"
+               % [r.get("checked") for r in results])
+    except VMError as e:
+        tap.ok(False, "fourvm: guest scenario (%s)" % e)
+        for vm in vms:
+            tap.diag("%s console tail:\n%s" % (vm.workdir,
+                                                vm.console_since(0)[-1500:]))
+    finally:
+        for vm in vms:
+            vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def find_vswap_chunk(data):
     """Offset of the payload of a compressed record in the first RECORDS
     chunk of the saved stream @data, or None. A RECORDS chunk is tag 2,
@@ -1608,7 +1695,8 @@ def main():
     ap.add_argument("--scenario",
                     choices=["basic", "tier", "diskfull", "compare",
                              "hotplug", "twodev", "migrate",
-                             "migrate-save", "migrate-idle", "options"],
+                             "migrate-save", "migrate-idle", "options",
+                             "fourvm"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1678,6 +1766,8 @@ def main():
         report = migrate_idle_scenario(args, tap)
     elif args.scenario == "options":
         report = options_scenario(args, tap)
+    elif args.scenario == "fourvm":
+        report = fourvm_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed

@@ -44,6 +44,9 @@
 #             hot-plugged: the guest sees 16 TiB, the idle store holds
 #             <= 64 KiB, QEMU's RSS grows no more than for the 1G one, the
 #             last slot round-trips
+#   fourvm    four 96 MiB 1-vCPU guests, a device each, fill 160 MiB and
+#             hold at once; vswapctl stats --json over their four QMP
+#             sockets shows each VM's own store; every page bit-exact
 # Migration (docs/migration.md), 128 MiB guests, a 256 MiB workload of ten
 # random rounds over a quarter of the pages:
 #   migrate       live A -> B -> A over unix sockets while the guest swaps;
@@ -255,6 +258,15 @@ else
 			--device-opts size=2G,compress=zstd,checksum=on,iothread=io0 \
 			--migrate-opts backing --pool-max 16
 		guest migrate-save --scenario migrate-save "${mig_args[@]}"
+		# Four guests swapping at once, vswapctl over their QMP
+		# sockets (issue 15 #8).
+		if make -s -C "$REPO/host/vswapctl" BUILD="$BUILD" \
+			> "$logs/vswapctl.log" 2>&1; then
+			guest fourvm --scenario fourvm --mem 96 --smp 1 --mib 160 \
+				--procs 1 --rounds 1 --percent 25
+		else
+			not_ok "vswapctl builds for the fourvm run" "$logs/vswapctl.log"
+		fi
 		# Debian 12's own 6.1 kernel boots the driver's compat paths.
 		if image61=$("$TESTLIB/guest/image.sh" 6.1 \
 			2> "$logs/initramfs-6.1.log"); then
