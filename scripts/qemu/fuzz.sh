@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
 		-artifact_prefix="$d/crashes/" "$d/corpus" > "$d/log" 2>&1
 	r=$?
 	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb|new_units_added)' "$d/log"
-	grep -E '#[0-9]+ +(DONE|pulse).*cov' "$d/log" | tail -1
+	grep -E '#[0-9]+[[:space:]]+(DONE|pulse).*cov' "$d/log" | tail -1
 	if [ $r -ne 0 ]; then
 		echo "$t: FAILED (rc $r), see $d/log and $d/crashes/"
 		grep -E 'ERROR|SUMMARY|==[0-9]+==' "$d/log" | head -5
