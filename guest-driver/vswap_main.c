@@ -148,7 +148,14 @@ static int vswap_add_req(struct virtqueue *vq, struct vswap_req *vbr,
 	sg_init_one(&status, &vbr->status, sizeof(vbr->status));
 	sgs[num_out + num_in++] = &status;
 
-	return virtqueue_add_sgs(vq, sgs, num_out, num_in, vbr, GFP_ATOMIC);
+	/*
+	 * The ring allocates an indirect table here. Swap-out runs when
+	 * memory is short, and a failed allocation is handled: the ring
+	 * falls back to direct descriptors, or -ENOMEM requeues the
+	 * request. Not worth a warning with a stack dump in the log.
+	 */
+	return virtqueue_add_sgs(vq, sgs, num_out, num_in, vbr,
+				 GFP_ATOMIC | __GFP_NOWARN);
 }
 
 /*
