@@ -1105,6 +1105,35 @@ def mig_qemu_log(vm):
         return ""
 
 
+def incoming_status(vm, timeout):
+    """Poll a destination until it leaves "inmigrate" (or @timeout s);
+    its last status. VMError if its QEMU exits (a refused stream)."""
+    end = time.time() + timeout
+    while True:
+        status = vm.qmp.cmd("query-status")["status"]
+        if status != "inmigrate" or time.time() > end:
+            return status
+        time.sleep(0.2)
+
+
+def workload_end(vm, seq, timeout):
+    """Wait on @vm (where the guest runs now) for the end of the
+    workload command sent as @seq; (its exit status, its RESULT line)."""
+    rc = int(vm.wait_for(r"VSWAP: RC %d (\d+)" % seq, timeout).group(1))
+    text = vm.console_since(0)
+    res = kv(text.rsplit("WORKLOAD: RESULT ", 1)[1].split("\n")[0]) \
+        if "WORKLOAD: RESULT " in text else {}
+    return rc, res
+
+
+def mig_diag(tap, vms):
+    """Each VM's console and QEMU log tails, after a failed scenario."""
+    for vm in vms:
+        tap.diag("%s console tail:\n%s\nqemu log:\n%s"
+                 % (vm.workdir, vm.console_since(0)[-2000:],
+                    mig_qemu_log(vm)[-2000:]))
+
+
 def migrate_once(tap, src, dst, uri, what, before_cont=None):
     """Migrate @src into the waiting @dst over @uri; the store content
     must be the same on both sides when it completed (the destination
@@ -1116,10 +1145,7 @@ def migrate_once(tap, src, dst, uri, what, before_cont=None):
     ok = r.get("status") == "completed"
     if ok:
         # the destination finishes loading just after the source says so
-        end = time.time() + 60
-        while dst.qmp.cmd("query-status")["status"] == "inmigrate" and \
-                time.time() < end:
-            time.sleep(0.2)
+        incoming_status(dst, 60)
     a = store_content(src)
     b = store_content(dst) if ok else {}
     tap.ok(ok and a == b,
@@ -1198,11 +1224,7 @@ def migrate_live_scenario(args, tap):
             cur = nxt
             if hop == 0:
                 cur.idle(10)    # B swaps on its own store for a while
-        rc = cur.wait_for(r"VSWAP: RC %d (\d+)" % seq, args.timeout)
-        rc = int(rc.group(1))
-        text = cur.console_since(0)
-        res = kv(text.rsplit("WORKLOAD: RESULT ", 1)[1].split("\n")[0]) \
-            if "WORKLOAD: RESULT " in text else {}
+        rc, res = workload_end(cur, seq, args.timeout)
         report["workload"] = res
         tap.ok(rc == 0 and res.get("wrong") == 0 and
                res.get("checked") == expect,
@@ -1224,10 +1246,7 @@ def migrate_live_scenario(args, tap):
                "pages left); dmesg clean" % st["stored-pages"])
     except VMError as e:
         tap.ok(False, "migrate: guest scenario (%s)" % e)
-        for vm in vms:
-            tap.diag("%s console tail:\n%s\nqemu log:\n%s"
-                     % (vm.workdir, vm.console_since(0)[-2000:],
-                        mig_qemu_log(vm)[-2000:]))
+        mig_diag(tap, vms)
     finally:
         for vm in vms:
             vm.stop()
@@ -1286,9 +1305,7 @@ def migrate_idle_scenario(args, tap):
                         report["wire_per_guest_byte"]))
     except VMError as e:
         tap.ok(False, "migrate-idle: guest scenario (%s)" % e)
-        for vm in vms:
-            tap.diag("%s qemu log:\n%s" % (vm.workdir,
-                                             mig_qemu_log(vm)[-2000:]))
+        mig_diag(tap, vms)
     finally:
         for vm in vms:
             vm.stop()
@@ -1607,15 +1624,9 @@ def migrate_save_scenario(args, tap):
             c = mig_vm(args, name, devices, [], incoming=True)
             vms.append(c)
             c.start()
-            status = None
             try:
                 c.qmp.cmd("migrate-incoming", uri="file:" + bad)
-                end = time.time() + 120
-                while time.time() < end:
-                    status = c.qmp.cmd("query-status")["status"]
-                    if status != "inmigrate":
-                        break
-                    time.sleep(0.3)
+                status = incoming_status(c, 120)
             except VMError:
                 status = None   # QEMU exits when the load fails
             c.stop()
@@ -1643,20 +1654,13 @@ def migrate_save_scenario(args, tap):
         vms.append(c)
         c.start()
         c.qmp.cmd("migrate-incoming", uri="file:" + path)
-        end = time.time() + 300
-        while c.qmp.cmd("query-status")["status"] == "inmigrate" and \
-                time.time() < end:
-            time.sleep(0.3)
+        incoming_status(c, 300)
         got = store_content(c)
         tap.ok(got == saved, "migrate-save: restored from the file, the "
                "store holds what was saved (%s)" % got)
         c.qmp.cmd("cont")
         c.seq = a.seq
-        rc = int(c.wait_for(r"VSWAP: RC %d (\d+)" % seq,
-                            args.timeout).group(1))
-        text = c.console_since(0)
-        res = kv(text.rsplit("WORKLOAD: RESULT ", 1)[1].split("\n")[0]) \
-            if "WORKLOAD: RESULT " in text else {}
+        rc, res = workload_end(c, seq, args.timeout)
         report["workload"] = res
         tap.ok(rc == 0 and res.get("wrong") == 0 and
                res.get("checked") == expect,
@@ -1665,10 +1669,7 @@ def migrate_save_scenario(args, tap):
                % (res.get("checked"), expect))
     except VMError as e:
         tap.ok(False, "migrate-save: guest scenario (%s)" % e)
-        for vm in vms:
-            tap.diag("%s console tail:\n%s\nqemu log:\n%s"
-                     % (vm.workdir, vm.console_since(0)[-2000:],
-                        mig_qemu_log(vm)[-2000:]))
+        mig_diag(tap, vms)
     finally:
         for vm in vms:
             vm.stop()
