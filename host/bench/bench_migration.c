@@ -363,14 +363,14 @@ int main(int argc, char **argv)
 		struct vswap_store *b = new_store(pages);
 		struct vswap_export *x;
 		unsigned char *buf = malloc(CHUNK);
-		uint64_t off = 0;
+		uint64_t exported = 0;
 		int64_t n;
 
 		if (!buf || vswap_export_start(a, &x))
 			die("export_start");
 		t_exp = now();
 		while ((n = vswap_export_next(x, buf, CHUNK)) > 0)
-			off += (uint64_t)n;
+			exported += (uint64_t)n;
 		t_exp = now() - t_exp;
 		vswap_export_stop(x);
 		t_imp = now();
@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 		t_imp = now() - t_imp;
 		printf("# export alone %.3f s (%.0f MiB/s), import alone %.3f s "
 		       "(%.0f MiB/s, into fresh pool memory)\n", t_exp,
-		       (double)log.len / t_exp / 1048576.0, t_imp,
+		       (double)exported / t_exp / 1048576.0, t_imp,
 		       (double)log.len / t_imp / 1048576.0);
 		vswap_store_destroy(b);
 		free(buf);

@@ -294,7 +294,7 @@ static void malformed(void **state)
 	struct vswap_export *x;
 	struct vswap_stats st;
 	char why[256];
-	size_t glen, comp_at = 0;
+	size_t glen;
 	int64_t n;
 	struct {
 		const char *name;
@@ -328,7 +328,6 @@ static void malformed(void **state)
 
 		/* a good ZERO record of slot 1 first: it is applied */
 		len += rec(bad, 1, VSWAP_REC_ZERO, 0, 0);
-		comp_at = len;
 		switch (c) {
 		case 0:
 			len += 5;
@@ -393,7 +392,6 @@ static void malformed(void **state)
 		assert_int_equal(st.zero_pages, 1);
 		assert_store_valid(b);
 	}
-	(void)comp_at;
 	vswap_export_stop(x);
 	vswap_store_destroy(a);
 	vswap_store_destroy(b);
