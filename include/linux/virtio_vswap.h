@@ -33,6 +33,7 @@
 /* Feature bits */
 #define VIRTIO_VSWAP_F_MQ		0	/* num_queues is valid */
 #define VIRTIO_VSWAP_F_WRITE_ZEROES	1	/* WRITE_ZEROES request type */
+#define VIRTIO_VSWAP_F_SUSPEND		2	/* SUSPEND; store_id is valid */
 
 /* Config space: read-only for the driver. */
 struct virtio_vswap_config {
@@ -43,6 +44,11 @@ struct virtio_vswap_config {
 	/* Number of request queues; valid with VIRTIO_VSWAP_F_MQ, else 1. */
 	__le16 num_queues;
 	__le16 reserved;
+	/*
+	 * Names the store's content; valid with VIRTIO_VSWAP_F_SUSPEND. It
+	 * changes whenever the device empties the store, never otherwise.
+	 */
+	__le64 store_id;
 };
 
 /* Request types */
@@ -50,11 +56,12 @@ struct virtio_vswap_config {
 #define VIRTIO_VSWAP_T_LOAD		2	/* host -> guest, nr_pages pages */
 #define VIRTIO_VSWAP_T_INVALIDATE	3	/* drop slots [slot, slot + nr_pages) */
 #define VIRTIO_VSWAP_T_WRITE_ZEROES	4	/* slots read back as zeroes; no data */
+#define VIRTIO_VSWAP_T_SUSPEND		5	/* keep the store over the next reset */
 
 struct virtio_vswap_req_hdr {
 	__le16 type;		/* VIRTIO_VSWAP_T_* */
 	__le16 flags;		/* none defined: MUST be 0 */
-	__le32 nr_pages;	/* >= 1 */
+	__le32 nr_pages;	/* >= 1; SUSPEND: 0 */
 	__le64 slot;		/* first slot */
 	__le64 reserved;	/* MUST be 0 */
 };

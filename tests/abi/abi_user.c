@@ -14,10 +14,11 @@ static_assert(VIRTIO_ID_VSWAP == 60, "provisional device ID");
 static_assert(VIRTIO_ID_VSWAP <= 63, "virtio-pci cannot address IDs > 63");
 static_assert(VIRTIO_VSWAP_PAGE_SIZE == 4096, "slots are 4 KiB");
 
-static_assert(sizeof(struct virtio_vswap_config) == 16, "config size");
+static_assert(sizeof(struct virtio_vswap_config) == 24, "config size");
 static_assert(offsetof(struct virtio_vswap_config, capacity) == 0, "capacity");
 static_assert(offsetof(struct virtio_vswap_config, max_pages) == 8, "max_pages");
 static_assert(offsetof(struct virtio_vswap_config, num_queues) == 12, "num_queues");
+static_assert(offsetof(struct virtio_vswap_config, store_id) == 16, "store_id");
 
 static_assert(sizeof(struct virtio_vswap_req_hdr) == 24, "header size");
 static_assert(offsetof(struct virtio_vswap_req_hdr, type) == 0, "type");

@@ -10,7 +10,8 @@
 
 static_assert(VIRTIO_ID_VSWAP == 60);
 static_assert(VIRTIO_VSWAP_PAGE_SIZE == 4096);
-static_assert(sizeof(struct virtio_vswap_config) == 16);
+static_assert(sizeof(struct virtio_vswap_config) == 24);
+static_assert(offsetof(struct virtio_vswap_config, store_id) == 16);
 static_assert(offsetof(struct virtio_vswap_config, capacity) == 0);
 static_assert(offsetof(struct virtio_vswap_config, max_pages) == 8);
 static_assert(offsetof(struct virtio_vswap_config, num_queues) == 12);

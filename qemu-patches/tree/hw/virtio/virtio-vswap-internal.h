@@ -69,6 +69,8 @@ void virtio_vswap_numa_set_policy(VirtIOVSwap *s, HostMemPolicy policy,
 /* virtio-vswap-migration.c: the store's live section, the vmstate */
 
 extern const VMStateDescription vmstate_virtio_vswap;
+/* vdc->vmsd: store_id and keep_armed */
+extern const VMStateDescription vmstate_virtio_vswap_device;
 /* Last in realize, first in unrealize. */
 void virtio_vswap_migration_init(VirtIOVSwap *s);
 void virtio_vswap_migration_fini(VirtIOVSwap *s);

@@ -402,6 +402,22 @@ void virtio_vswap_migration_fini(VirtIOVSwap *s)
     virtio_vswap_save_cleanup(s);
 }
 
+/*
+ * The device's own fields in the virtio state: the store's name and
+ * whether the driver suspended it (a VM may migrate while suspended to
+ * RAM; its wake-up reset must keep the store on the destination too).
+ */
+const VMStateDescription vmstate_virtio_vswap_device = {
+    .name = "virtio-vswap-device",
+    .minimum_version_id = 1,
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(store_id, VirtIOVSwap),
+        VMSTATE_BOOL(keep_armed, VirtIOVSwap),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 /* The virtqueues and features, after the store's live section. */
 const VMStateDescription vmstate_virtio_vswap = {
     .name = "virtio-vswap",

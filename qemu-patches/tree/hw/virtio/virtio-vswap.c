@@ -29,9 +29,12 @@
 #include "qemu/main-loop.h"
 #include "qemu/memalign.h"
 #include "qemu/units.h"
+#include "qemu/guest-random.h"
 #include "exec/memory.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
+#include "hw/resettable.h"
+#include "system/reset.h"
 #include "hw/virtio/virtio-bus.h"
 #include "block/aio.h"
 #include "block/aio-wait.h"
@@ -316,6 +319,11 @@ static int virtio_vswap_run(VirtIOVSwapReq *req, unsigned flags)
             req->done_pages = req->nr_pages;
         }
         break;
+    case VIRTIO_VSWAP_T_SUSPEND:
+        /* the store stays over device resets until DRIVER_OK */
+        qatomic_set(&req->s->keep_armed, true);
+        err = 0;
+        break;
     default:
         g_assert_not_reached();
     }
@@ -440,6 +448,24 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
         s->counters.bad_flags++;
         *reason = "bad-flags";
         return VIRTIO_VSWAP_S_BAD_REQUEST;
+    }
+    if (req->type == VIRTIO_VSWAP_T_SUSPEND) {
+        /* names no slot: nr_pages and slot are 0, no data either way */
+        if (!virtio_vdev_has_feature(VIRTIO_DEVICE(s),
+                                     VIRTIO_VSWAP_F_SUSPEND)) {
+            return VIRTIO_VSWAP_S_UNSUPPORTED;
+        }
+        if (req->nr_pages || req->slot) {
+            s->counters.bad_range++;
+            *reason = "bad-range";
+            return VIRTIO_VSWAP_S_BAD_REQUEST;
+        }
+        if (r != VSWAP_HDR_SIZE || w != 1) {
+            s->counters.bad_layout++;
+            *reason = "bad-layout";
+            return VIRTIO_VSWAP_S_BAD_REQUEST;
+        }
+        return VIRTIO_VSWAP_S_OK;
     }
     if (req->nr_pages == 0) {
         s->counters.bad_nr_pages++;
@@ -636,6 +662,7 @@ static void virtio_vswap_get_config(VirtIODevice *vdev, uint8_t *config)
     stq_le_p(&cfg.capacity, virtio_vswap_capacity(s));
     stl_le_p(&cfg.max_pages, s->conf.max_pages);
     stw_le_p(&cfg.num_queues, s->conf.num_queues);
+    stq_le_p(&cfg.store_id, s->store_id);
     memcpy(config, &cfg, sizeof(cfg));
 }
 
@@ -787,12 +814,24 @@ static void virtio_vswap_stop_ioeventfd(VirtIODevice *vdev)
     trace_virtio_vswap_ioeventfd(s, false);
 }
 
+/* A store_id for new content: any value but 0 and the current one. */
+static void virtio_vswap_new_store_id(VirtIOVSwap *s)
+{
+    uint64_t id;
+
+    do {
+        qemu_guest_getrandom_nofail(&id, sizeof(id));
+    } while (id == 0 || id == s->store_id);
+    s->store_id = id;
+}
+
 /*
- * Device reset: finish what the guest sent, then drop every slot.  With
- * an iothread, the transport stopped the ioeventfd (and drained) first.
- * A writeback or reclaim in the thread pool stops at its next batch for
- * vswap_reset(), which does no file I/O; the tier's space is released by
- * a job.
+ * Device reset: finish what the guest sent, then drop every slot, unless
+ * the driver sent SUSPEND (spec 6.8): then the slots stay, for the same
+ * driver after its resume.  With an iothread, the transport stopped the
+ * ioeventfd (and drained) first.  A writeback or reclaim in the thread
+ * pool stops at its next batch for vswap_reset(), which does no file
+ * I/O; the tier's space is released by a job.
  */
 static void virtio_vswap_reset(VirtIODevice *vdev)
 {
@@ -800,8 +839,76 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
 
     trace_virtio_vswap_reset(s, qatomic_read(&s->inflight) - 1);
     AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
+    if (qatomic_read(&s->keep_armed)) {
+        return;
+    }
     vswap_reset(s->store);
     virtio_vswap_tier_reset(s);
+    virtio_vswap_new_store_id(s);
+}
+
+/* DRIVER_OK set again: the driver has the store back, resets empty it. */
+static void virtio_vswap_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
+
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+        !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        qatomic_set(&s->keep_armed, false);
+    }
+}
+
+/*
+ * A system reset empties the store even after SUSPEND (a reboot is a new
+ * driver instance), except the reset of a wake-up from suspend-to-RAM,
+ * which the driver's resume follows.  The device's own reset gets no
+ * reset type (the transport calls virtio_reset()), so this object, one
+ * per device in the system reset tree as virtio-mem does it, disarms
+ * SUSPEND in the enter phase, before any device's hold phase resets.
+ */
+#define TYPE_VIRTIO_VSWAP_SYSTEM_RESET "virtio-vswap-system-reset"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtioVSwapSystemReset, VIRTIO_VSWAP_SYSTEM_RESET)
+
+struct VirtioVSwapSystemReset {
+    Object parent;
+    ResettableState reset_state;
+    VirtIOVSwap *s;
+};
+
+OBJECT_DEFINE_SIMPLE_TYPE_WITH_INTERFACES(VirtioVSwapSystemReset,
+                                          virtio_vswap_system_reset,
+                                          VIRTIO_VSWAP_SYSTEM_RESET, OBJECT,
+                                          { TYPE_RESETTABLE_INTERFACE }, { })
+
+static void virtio_vswap_system_reset_init(Object *obj)
+{
+}
+
+static void virtio_vswap_system_reset_finalize(Object *obj)
+{
+}
+
+static ResettableState *virtio_vswap_system_reset_get_state(Object *obj)
+{
+    return &VIRTIO_VSWAP_SYSTEM_RESET(obj)->reset_state;
+}
+
+static void virtio_vswap_system_reset_enter(Object *obj, ResetType type)
+{
+    VirtioVSwapSystemReset *r = VIRTIO_VSWAP_SYSTEM_RESET(obj);
+
+    if (type != RESET_TYPE_WAKEUP) {
+        qatomic_set(&r->s->keep_armed, false);
+    }
+}
+
+static void virtio_vswap_system_reset_class_init(ObjectClass *klass,
+                                                 void *data)
+{
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+
+    rc->get_state = virtio_vswap_system_reset_get_state;
+    rc->phases.enter = virtio_vswap_system_reset_enter;
 }
 
 static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
@@ -933,6 +1040,10 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
                                      virtio_vswap_handle_output);
     }
     s->inflight = 1;
+    virtio_vswap_new_store_id(s);
+    s->system_reset = object_new(TYPE_VIRTIO_VSWAP_SYSTEM_RESET);
+    VIRTIO_VSWAP_SYSTEM_RESET(s->system_reset)->s = s;
+    qemu_register_resettable(s->system_reset);
     virtio_vswap_migration_init(s);
     return;
 
@@ -950,6 +1061,9 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     int i;
 
     virtio_vswap_migration_fini(s);
+    qemu_unregister_resettable(s->system_reset);
+    object_unref(s->system_reset);
+    s->system_reset = NULL;
     /*
      * Release the device's own reference and wait for the workers (the
      * transport stopped the iothread's ioeventfd already).
@@ -1109,6 +1223,8 @@ static const Property virtio_vswap_properties[] = {
                       VIRTIO_VSWAP_F_MQ, true),
     DEFINE_PROP_BIT64("write-zeroes", VirtIOVSwap, host_features,
                       VIRTIO_VSWAP_F_WRITE_ZEROES, true),
+    DEFINE_PROP_BIT64("suspend", VirtIOVSwap, host_features,
+                      VIRTIO_VSWAP_F_SUSPEND, true),
 };
 
 static void virtio_vswap_class_init(ObjectClass *klass, void *data)
@@ -1126,6 +1242,8 @@ static void virtio_vswap_class_init(ObjectClass *klass, void *data)
     vdc->get_config = virtio_vswap_get_config;
     vdc->get_features = virtio_vswap_get_features;
     vdc->reset = virtio_vswap_reset;
+    vdc->set_status = virtio_vswap_set_status;
+    vdc->vmsd = &vmstate_virtio_vswap_device;
     vsc->parent_start_ioeventfd = vdc->start_ioeventfd;
     vsc->parent_stop_ioeventfd = vdc->stop_ioeventfd;
     vdc->start_ioeventfd = virtio_vswap_start_ioeventfd;

@@ -254,11 +254,11 @@ static uint8_t vswap_simple(VSwapTest *t, uint16_t type, uint64_t slot,
     return st;
 }
 
-static void vswap_start(VSwapTest *t, bool write_zeroes)
+static void vswap_start_features(VSwapTest *t, uint64_t extra)
 {
     uint64_t features = qvirtio_get_features(t->dev);
     uint64_t want = (1ULL << VIRTIO_F_VERSION_1) |
-                    (1ULL << VIRTIO_VSWAP_F_MQ);
+                    (1ULL << VIRTIO_VSWAP_F_MQ) | extra;
     int i;
 
     g_assert(features & (1ULL << VIRTIO_F_VERSION_1));
@@ -266,9 +266,7 @@ static void vswap_start(VSwapTest *t, bool write_zeroes)
     /* not offered: the device cannot reset one queue (see get_features) */
     g_assert(!(features & (1ULL << VIRTIO_F_RING_RESET)));
     g_assert(features & (1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES));
-    if (write_zeroes) {
-        want |= 1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES;
-    }
+    g_assert(features & (1ULL << VIRTIO_VSWAP_F_SUSPEND));
     qvirtio_set_features(t->dev, features & want);
 
     t->capacity = qvirtio_config_readq(t->dev,
@@ -285,6 +283,12 @@ static void vswap_start(VSwapTest *t, bool write_zeroes)
         t->vq[i] = qvirtqueue_setup(t->dev, t->alloc, i);
     }
     qvirtio_set_driver_ok(t->dev);
+}
+
+static void vswap_start(VSwapTest *t, bool write_zeroes)
+{
+    vswap_start_features(t, write_zeroes ?
+                         1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES : 0);
 }
 
 static void vswap_setup(VSwapTest *t, void *obj, QGuestAllocator *alloc,
@@ -1372,6 +1376,91 @@ static void test_numa_policy(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
+static uint64_t store_id(VSwapTest *t)
+{
+    return qvirtio_config_readq(t->dev,
+                        offsetof(struct virtio_vswap_config, store_id));
+}
+
+/* Reset the device as a driver does and start it again with @extra. */
+static void vswap_restart(VSwapTest *t, uint64_t extra)
+{
+    vswap_teardown(t);
+    qvirtio_start_device(t->dev);
+    vswap_start_features(t, extra);
+}
+
+/*
+ * SUSPEND (spec 6.8): refused unless negotiated; after it, device resets
+ * keep every slot and store_id until DRIVER_OK is set again; without it
+ * a reset empties the store and changes store_id; a system reset empties
+ * it even after SUSPEND.
+ */
+static void test_suspend(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const uint64_t F_SUSPEND = 1ULL << VIRTIO_VSWAP_F_SUSPEND;
+    uint8_t page[PAGE], got[PAGE], hdr[HDR];
+    VSwapTest t;
+    uint64_t id;
+    uint32_t used;
+
+    vswap_setup(&t, obj, alloc, false);
+    fill_page(page, KIND_TEXT, 7);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 0, 0), ==,
+                     VIRTIO_VSWAP_S_UNSUPPORTED);
+    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    id = store_id(&t);
+    g_assert_cmpuint(id, !=, 0);
+
+    /* no SUSPEND: the reset empties the store, store_id changes */
+    vswap_restart(&t, F_SUSPEND);
+    g_assert_cmpuint(store_id(&t), !=, id);
+    g_assert_cmpuint(vswap_load(&t, 1, 3, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(got, PAGE));
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+
+    /* SUSPEND names no slot: nr_pages and slot 0, header only */
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 0, 1), ==,
+                     VIRTIO_VSWAP_S_BAD_REQUEST);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 5, 0), ==,
+                     VIRTIO_VSWAP_S_BAD_REQUEST);
+    make_hdr(hdr, VIRTIO_VSWAP_T_SUSPEND, 0, 0, 0, 0);
+    g_assert_cmpuint(req_full(&t, 0, hdr, HDR, NULL, 0, got, PAGE + 1,
+                              &used, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_BAD_REQUEST);
+
+    /* SUSPEND, then two resets (a driver's freeze and restore) */
+    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    id = store_id(&t);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 0, 0), ==,
+                     VIRTIO_VSWAP_S_OK);
+    qvirtio_reset(t.dev);
+    vswap_restart(&t, F_SUSPEND);
+    g_assert_cmpuint(store_id(&t), ==, id);
+    g_assert_cmpuint(vswap_load(&t, 1, 3, 1, got, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(got, page, PAGE) == 0);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 1);
+
+    /* DRIVER_OK disarmed it: the next reset empties the store */
+    vswap_restart(&t, F_SUSPEND);
+    g_assert_cmpuint(store_id(&t), !=, id);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+
+    /* a system reset empties the store even after SUSPEND */
+    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 0, 0), ==,
+                     VIRTIO_VSWAP_S_OK);
+    qobject_unref(qtest_qmp(t.qts, "{'execute': 'system_reset'}"));
+    qtest_qmp_eventwait(t.qts, "RESET");
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+    vswap_teardown(&t);
+}
+
 static void register_virtio_vswap_test(void)
 {
     QOSGraphTestOptions opts = {
@@ -1411,6 +1500,7 @@ static void register_virtio_vswap_test(void)
     qos_add_test("empty-chain", "virtio-vswap", test_empty_chain, &opts);
     qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
     qos_add_test("counters", "virtio-vswap", test_counters, &opts);
+    qos_add_test("suspend", "virtio-vswap", test_suspend, &opts);
     qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
     qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
@@ -1427,6 +1517,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("iothread-empty-chain", "virtio-vswap", test_empty_chain,
                  &opts_io);
     qos_add_test("iothread-bar-buffers", "virtio-vswap", test_bar_buffers,
+                 &opts_io);
+    qos_add_test("iothread-suspend", "virtio-vswap", test_suspend,
                  &opts_io);
     qos_add_test("iothread-counters", "virtio-vswap", test_counters,
                  &opts_io);

@@ -124,6 +124,18 @@ struct VirtIOVSwap {
     bool ioeventfd_disabled;    /* no notifiers: served in the vCPU thread */
 
     /*
+     * Suspend (VIRTIO_VSWAP_F_SUSPEND): store_id names the store's
+     * content and changes whenever a reset empties it.  keep_armed: the
+     * driver sent SUSPEND, so device resets keep the store until it sets
+     * DRIVER_OK again; a system reset other than a wake-up disarms it
+     * first (system_reset's enter phase).  Atomic: SUSPEND is served in
+     * the iothread, resets happen in the main loop.
+     */
+    uint64_t store_id;
+    bool keep_armed;
+    Object *system_reset;
+
+    /*
      * Request counters, the QAPI type query-vswap returns (qapi/vswap.json
      * is their one list).  Touched only where the queues are served:
      * under the BQL, or in the iothread when there is one, so plain
