@@ -23,6 +23,7 @@
 #include <linux/cache.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
+#include <linux/suspend.h>
 #include <linux/types.h>
 #include <linux/virtio.h>
 #include <linux/virtio_vswap.h>
@@ -141,6 +142,18 @@ struct virtio_vswap {
 	u32 max_pages;
 	unsigned int num_vqs;
 	bool write_zeroes;
+	bool suspend;			/* VIRTIO_VSWAP_F_SUSPEND */
+
+	/*
+	 * Suspend: the store_id read at freeze, compared at restore. When
+	 * they differ the host emptied the store meanwhile; when the
+	 * restore cannot set up the virtqueues there is no device. Either
+	 * way @failed: every block request fails from then on, rather than
+	 * read back zeroes or wait forever (vswap_restore()).
+	 */
+	u64 store_id;
+	bool failed;
+	struct notifier_block pm_nb;	/* refuses hibernation with swap on */
 
 	struct vswap_vq *vqs;		/* [num_vqs]; replaced by restore */
 

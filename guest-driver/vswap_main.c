@@ -13,7 +13,8 @@
  *   REQ_OP_WRITE         -> STORE        (nr_pages <= max_pages)
  *   REQ_OP_DISCARD       -> INVALIDATE
  *   REQ_OP_WRITE_ZEROES  -> WRITE_ZEROES (only if VIRTIO_VSWAP_F_WRITE_ZEROES)
- *   REQ_OP_DRV_OUT       -> INVALIDATE prepared by vswap_free.c
+ *   REQ_OP_DRV_OUT       -> INVALIDATE prepared by vswap_free.c, or the
+ *                           SUSPEND of vswap_freeze()
  */
 #include <linux/blk-mq.h>
 #include <linux/blk-mq-virtio.h>
@@ -185,7 +186,7 @@ static blk_status_t vswap_setup_req(struct virtio_vswap *vs,
 		type = VIRTIO_VSWAP_T_WRITE_ZEROES;
 		break;
 	case REQ_OP_DRV_OUT:
-		/* Header already filled by vswap_free_send(). */
+		/* Header already filled: vswap_free_send(), vswap_suspend(). */
 		return BLK_STS_OK;
 	default:
 		return BLK_STS_NOTSUPP;
@@ -224,6 +225,9 @@ static blk_status_t vswap_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool notify;
 	int err;
 
+	/* Pages the host lost must not read back as zeroes (vs->failed). */
+	if (unlikely(READ_ONCE(vs->failed)))
+		return BLK_STS_IOERR;
 	sts = vswap_setup_req(vs, req, vbr);
 	if (sts)
 		return sts;
@@ -440,6 +444,7 @@ static void vswap_read_config(struct virtio_vswap *vs)
 
 	vs->write_zeroes = virtio_has_feature(vdev,
 					      VIRTIO_VSWAP_F_WRITE_ZEROES);
+	vs->suspend = virtio_has_feature(vdev, VIRTIO_VSWAP_F_SUSPEND);
 }
 
 static sector_t vswap_capacity(struct virtio_vswap *vs)
@@ -470,6 +475,24 @@ static void vswap_config_changed(struct virtio_device *vdev)
 	struct virtio_vswap *vs = vdev->priv;
 
 	queue_work(system_freezable_wq, &vs->config_work);
+}
+
+/*
+ * Hibernation powers the VM off, and the store with it: the pages on the
+ * device would be gone after the resume (and with no resume= device the
+ * kernel may even write its image to this disk). Refuse it while swap is
+ * on; suspend to RAM or idle keeps the store (vswap_freeze()).
+ */
+static int vswap_pm_notify(struct notifier_block *nb, unsigned long action,
+			   void *unused)
+{
+	struct virtio_vswap *vs = container_of(nb, struct virtio_vswap, pm_nb);
+
+	if (action != PM_HIBERNATION_PREPARE || !disk_openers(vs->disk))
+		return NOTIFY_DONE;
+	dev_err(&vs->vdev->dev, "%s in use (swap active?): refusing hibernation, the host store does not survive a power-off\n",
+		vs->disk->disk_name);
+	return notifier_from_errno(-EBUSY);
 }
 
 static int vswap_probe(struct virtio_device *vdev)
@@ -563,13 +586,17 @@ static int vswap_probe(struct virtio_device *vdev)
 	if (err)
 		goto out_cleanup_disk;
 
+	vs->pm_nb.notifier_call = vswap_pm_notify;
+	register_pm_notifier(&vs->pm_nb);
+
 	dev_info(&vdev->dev,
-		 "%s: %llu slots, %u pages/request, %u queue(s)%s\n",
+		 "%s: %llu slots, %u pages/request, %u queue(s)%s%s\n",
 		 vs->disk->disk_name,
 		 (unsigned long long)get_capacity(vs->disk) >>
 			VSWAP_SLOT_SECTOR_SHIFT,
 		 vs->max_pages, vs->num_vqs,
-		 vs->write_zeroes ? ", write-zeroes" : "");
+		 vs->write_zeroes ? ", write-zeroes" : "",
+		 vs->suspend ? ", suspend" : "");
 	return 0;
 
 out_cleanup_disk:
@@ -603,6 +630,7 @@ static void vswap_remove(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs = vdev->priv;
 
+	unregister_pm_notifier(&vs->pm_nb);
 	/* Make sure no work handler is accessing the device. */
 	flush_work(&vs->config_work);
 	del_gendisk(vs->disk);
@@ -617,20 +645,56 @@ static void vswap_remove(struct virtio_device *vdev)
 }
 
 #ifdef CONFIG_PM_SLEEP
+/*
+ * SUSPEND: the device keeps the store over the resets of this freeze and
+ * of the restore (virtio_device_restore() resets first), until the
+ * restore sets DRIVER_OK (spec 6.8).
+ */
+static int vswap_suspend(struct virtio_vswap *vs)
+{
+	struct vswap_req *vbr;
+	struct request *rq;
+	blk_status_t sts;
+
+	rq = blk_mq_alloc_request(vs->disk->queue, REQ_OP_DRV_OUT, 0);
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
+	vbr = blk_mq_rq_to_pdu(rq);
+	vbr->hdr.type = cpu_to_le16(VIRTIO_VSWAP_T_SUSPEND);
+	vbr->hdr.flags = 0;
+	vbr->hdr.nr_pages = 0;
+	vbr->hdr.slot = 0;
+	vbr->hdr.reserved = 0;
+	sts = blk_execute_rq(rq, false);
+	blk_mq_free_request(rq);
+	return blk_status_to_errno(sts);
+}
+
 static int vswap_freeze(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs = vdev->priv;
 	struct request_queue *q = vs->disk->queue;
+	int err;
 
 	/*
-	 * virtio_device_restore() resets the device, and a reset empties the
-	 * store (spec 6.8, 7.4): with swap active, suspend or hibernation
-	 * would lose every swapped page. Refuse rather than lose data.
+	 * Without SUSPEND, the resets of freeze and restore empty the store
+	 * (spec 6.8): with swap active, every swapped page would be lost.
+	 * Refuse rather than lose data.
 	 */
-	if (disk_openers(vs->disk)) {
-		dev_warn(&vdev->dev, "%s in use (swap active?): refusing to freeze, a reset would empty the host store\n",
+	if (!vs->suspend && disk_openers(vs->disk)) {
+		dev_warn(&vdev->dev, "%s in use (swap active?): refusing to freeze, the device cannot keep the host store over a reset\n",
 			 vs->disk->disk_name);
 		return -EBUSY;
+	}
+	if (vs->suspend) {
+		err = vswap_suspend(vs);
+		if (err) {
+			dev_err(&vdev->dev, "%s: SUSPEND failed (%d): refusing to freeze\n",
+				vs->disk->disk_name, err);
+			return err;
+		}
+		virtio_cread(vdev, struct virtio_vswap_config, store_id,
+			     &vs->store_id);
 	}
 
 	vswap_free_stop(vs);
@@ -648,11 +712,39 @@ static int vswap_freeze(struct virtio_device *vdev)
 static int vswap_restore(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs = vdev->priv;
+	u64 store_id;
 	int err;
 
 	err = vswap_init_vqs(vs);
-	if (err)
+	if (err) {
+		/*
+		 * Resume runs with GFP_NOIO, so a guest short of memory can
+		 * fail here (the interrupts' allocations). Fail requests
+		 * instead of leaving swap waiting on a quiesced queue.
+		 */
+		dev_err(&vdev->dev, "%s: no virtqueues after resume (%d): the swapped pages are unreachable, its I/O fails from now on\n",
+			vs->disk->disk_name, err);
+		WRITE_ONCE(vs->failed, true);
+		blk_mq_unquiesce_queue(vs->disk->queue);
 		return err;
+	}
+	if (vs->suspend) {
+		virtio_cread(vdev, struct virtio_vswap_config, store_id,
+			     &store_id);
+		/*
+		 * Another store (the VM was powered off, or the host reset
+		 * the device): the swap code's slots now name nothing. Fail
+		 * every request rather than let them read back as zeroes.
+		 */
+		if (store_id != vs->store_id && !vs->failed) {
+			dev_err(&vdev->dev, "%s: the host store was emptied while suspended: every page swapped to it is lost, its I/O fails from now on\n",
+				vs->disk->disk_name);
+			WRITE_ONCE(vs->failed, true);
+		} else if (!vs->failed) {
+			dev_info(&vdev->dev, "%s: resumed, the host kept the store\n",
+				 vs->disk->disk_name);
+		}
+	}
 	virtio_device_ready(vdev);
 	vswap_free_start(vs);
 	blk_mq_unquiesce_queue(vs->disk->queue);
@@ -668,6 +760,7 @@ static const struct virtio_device_id id_table[] = {
 static const unsigned int features[] = {
 	VIRTIO_VSWAP_F_MQ,
 	VIRTIO_VSWAP_F_WRITE_ZEROES,
+	VIRTIO_VSWAP_F_SUSPEND,
 };
 
 static struct virtio_driver virtio_vswap_driver = {
