@@ -38,6 +38,10 @@
 #             then device_add again and device_del with swap active: the
 #             workload's processes fail, the guest does not, the host store
 #             goes with the device, rmmod is refused while swap holds it.
+#   suspend   one 128 MiB guest, a 256 MiB workload: S3 then system_reset
+#             + cont (store emptied, the resumed driver fails the lost
+#             pages, none read as zeroes); reboot, S3 + system_wakeup
+#             (store kept, every page bit-exact); hibernation refused
 #   options   one 160 MiB guest: a 320 MiB workload over two devices,
 #             queue-size 4 (the minimum) with zstd level 9 and queue-size
 #             1024 (the maximum) with checksums; then a 16T and a 1G device
@@ -243,6 +247,12 @@ else
 		# device_add/del in a running guest, and device_del with swap
 		# active (the workload in a cgroup of a quarter of its size).
 		guest hotplug --scenario hotplug --mem 128 --mib 128
+		# Suspend to RAM with pages in the store: kept over the
+		# resets of freeze, wake-up and restore; a system reset while
+		# suspended empties it and the resumed driver fails its I/O
+		# (issue 15 #1, spec 6.8).
+		guest suspend --scenario suspend --mem 128 --mib 256 \
+			--rounds 1 --percent 25
 		# Every option in a real guest: queue-size 4 and 1024, zstd
 		# level 9, checksums, a 16T device's idle cost (issue 15 #5).
 		guest options --scenario options --mem 160 --mib 320 \
