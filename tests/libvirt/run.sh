@@ -142,6 +142,41 @@ console() {		# copy the guest console (serial 0) to console.log
 	conpid=$!
 	started+=($conpid)
 }
+# Hot-plug through libvirt (issue 15 #2). libvirt 9.0 has no element for
+# the device, so `virsh attach-device`/`detach-device` cannot add or
+# remove it; QMP device_add/device_del through `virsh
+# qemu-monitor-command` can, into the domain's spare pcie-root-port
+# (docs/libvirt.md, "Hot-plug").
+hotplug_phase() {
+	local port
+	port=$("${VIRSH[@]}" dumpxml "$DOM" | "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+for c in ET.parse(sys.stdin).getroot().iter("controller"):
+    if c.get("model") == "pcie-root-port" and c.find("alias") is not None:
+        print(c.find("alias").get("name"))
+        break')
+	check "hot-plug: the domain has a spare pcie-root-port (${port:-none})" \
+		test -n "$port" || return
+	check "hot-plug: virsh qemu-monitor-command device_add virtio-vswap-pci into $port" \
+		"${VIRSH[@]}" qemu-monitor-command "$DOM" \
+		"{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-vswap-pci\",\"id\":\"vswaphp\",\"bus\":\"$port\",\"size\":1073741824}}"
+	gsend "for i in \$(seq 60); do [ -e /sys/block/vswap1 ] && break; sleep 0.5; done; swap_on /dev/vswap1 && swapoff /dev/vswap1"
+	check "hot-plug: the guest driver binds it; swapon /dev/vswap1, swapoff" \
+		gwait "$T/console.log" "VSWAP: RC $seq 0" 90
+	check "hot-plug: vswapctl stats --libvirt lists both devices of the domain" bash -c \
+		"'$VSWAPCTL' stats --libvirt '$URI' '$DOM' | tee /dev/stderr | grep -Eq '^$DOM +vswaphp '"
+	check "hot-plug: virsh qemu-monitor-command device_del; the guest lets it go, query-vswap has vswap0 only" bash -c \
+		"${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vswaphp\"}}' >&2 || exit 1
+		 for i in \$(seq 120); do
+			${VIRSH[*]} qemu-monitor-command '$DOM' '{\"execute\":\"query-vswap\"}' |
+			'$PY' -c 'import json,sys; sys.exit([d[\"id\"] for d in json.load(sys.stdin)[\"return\"]] != [\"vswap0\"])' && exit 0
+			sleep 0.5
+		 done; exit 1"
+	gsend "[ ! -e /sys/block/vswap1 ]"
+	check "hot-plug: /dev/vswap1 gone in the guest" \
+		gwait "$T/console.log" "VSWAP: RC $seq 0" 30
+}
+
 guest_phase() {
 	local evpid rc
 	seq=0
@@ -160,6 +195,7 @@ guest_phase() {
 	gsend "load_vswap && swap_on /dev/vswap0"
 	check "guest: driver loaded, swapon /dev/vswap0" \
 		gwait "$T/console.log" "VSWAP: RC $seq 0" 60 || return
+	hotplug_phase
 	gsend "hold_start -m 384 -p 1 -r 1"
 	check "guest: 384 MiB workload in 256 MiB swapped out, holding" \
 		gwait "$T/console.log" "WORKLOAD: HOLD" 300 || return
@@ -390,6 +426,7 @@ cat >"$T/dom.xml" <<XML
   <devices>
     <emulator>$QEMU</emulator>
     <controller type='usb' model='none'/>
+    <controller type='pci' model='pcie-root-port'/>
     <memballoon model='none'/>
     $serials
   </devices>
