@@ -1837,6 +1837,62 @@ def suspend_scenario(args, tap):
     return report
 
 
+def smallpool_scenario(args, tap):
+    """A very small pool-max without a disk tier in a real guest (issue 15
+    #5): the guest pushes all its memory out (memory.reclaim, which fails
+    instead of OOM-killing when the device refuses), the pool fills to its
+    cap and no further (sampled all along, pool-bytes-peak too), the
+    device refuses the rest with NO_SPACE (host counter, QMP event, the
+    guest driver's counter), the guest keeps those pages and lives on, and
+    the workload then verifies every page."""
+    report = {"scenario": "smallpool", "mem_mib": args.mem,
+              "workload_mib": args.mib, "pool_max_mib": args.pool_max}
+    vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
+            smp=args.smp, timeout=args.timeout,
+            devices=["virtio-vswap-pci,id=vs0,%s,pool-max=%dM"
+                     % (args.device_opts, args.pool_max)])
+    t0 = time.time()
+    vm.start()
+    try:
+        vm.wait_for(r"VSWAP: READY", 240)
+        sampler = PoolSampler(vm, args.sample_interval)
+        vm.on_poll = sampler
+        rc = vm.run("load_vswap && swap_on /dev/vswap0")
+        vm.run(hold_cmd(args))
+        vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
+        m, _ = vm.run_capture("reclaim %dM" % (2 * args.mem),
+                              r"VSWAP: RECLAIM rc=(\d+)", args.timeout)
+        st = sampler.take()
+        d = driver_stats(vm)
+        ev = wait_event(vm, "VSWAP_NO_SPACE", 10, id="vs0")
+        report.update(host_full=st, driver_full=d)
+        tap.ok(rc == 0 and st.get("stored-pages", 0) > 0 and
+               st.get("store-nospace", 0) > 0 and d["no_space"] > 0 and
+               ev is not None and int(m.group(1)) != 0,
+               "smallpool: pool-max %d MiB, no disk tier: the guest pushed "
+               "its memory out; %d pages stored, then stores refused "
+               "(store-nospace %d, guest driver no_space %d, "
+               "VSWAP_NO_SPACE on QMP); memory.reclaim failed (rc %s) "
+               "instead of an OOM kill"
+               % (args.pool_max, st.get("stored-pages", 0),
+                  st.get("store-nospace", 0), d["no_space"], m.group(1)))
+        vm.run("hold_release")
+        workload_result(vm, args, tap, report)
+        h1 = sampler.take()
+        check_cap(tap, args, sampler, h1, "whole run")
+        rc = vm.run("swapoff /dev/vswap0", 600)
+        m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
+        tap.ok(rc == 0 and int(m.group(1)) == 0,
+               "smallpool: swapoff, guest dmesg has no WARN/BUG/Oops")
+    except VMError as e:
+        tap.ok(False, "smallpool: guest scenario (%s)" % e)
+        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
+    finally:
+        vm.stop()
+        report["seconds"] = time.time() - t0
+    return report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=["vswap", "zram"], default="vswap")
@@ -1844,7 +1900,7 @@ def main():
                     choices=["basic", "tier", "diskfull", "compare",
                              "hotplug", "twodev", "migrate",
                              "migrate-save", "migrate-idle", "options",
-                             "fourvm", "suspend"],
+                             "fourvm", "suspend", "smallpool"],
                     default="basic", help="tier, diskfull, hotplug: vswap "
                     "only; compare: vswap, then zram")
     ap.add_argument("--pool-max", type=int, default=16,
@@ -1918,6 +1974,8 @@ def main():
         report = fourvm_scenario(args, tap)
     elif args.scenario == "suspend":
         report = suspend_scenario(args, tap)
+    elif args.scenario == "smallpool":
+        report = smallpool_scenario(args, tap)
     else:
         report = scenario(args, tap)
     report["tap_failed"] = tap.failed

@@ -42,6 +42,10 @@
 #             + cont (store emptied, the resumed driver fails the lost
 #             pages, none read as zeroes); reboot, S3 + system_wakeup
 #             (store kept, every page bit-exact); hibernation refused
+#   smallpool one 96 MiB guest, pool-max=4M and no disk tier: memory.reclaim
+#             pushes a 32 MiB workload out, the pool stops at its cap,
+#             NO_SPACE refuses the rest (host, QMP event, driver), no OOM;
+#             every page bit-exact
 #   options   one 160 MiB guest: a 320 MiB workload over two devices,
 #             queue-size 4 (the minimum) with zstd level 9 and queue-size
 #             1024 (the maximum) with checksums; then a 16T and a 1G device
@@ -247,6 +251,11 @@ else
 		# device_add/del in a running guest, and device_del with swap
 		# active (the workload in a cgroup of a quarter of its size).
 		guest hotplug --scenario hotplug --mem 128 --mib 128
+		# A 4 MiB pool-max without a disk tier: the pool fills to its
+		# cap, the rest is refused, the guest keeps it (issue 15 #5).
+		guest smallpool --scenario smallpool --mem 96 --mib 32 \
+			--procs 1 --rounds 1 --percent 25 --pool-max 4 \
+			--device-opts size=1G
 		# Suspend to RAM with pages in the store: kept over the
 		# resets of freeze, wake-up and restore; a system reset while
 		# suspended empties it and the resumed driver fails its I/O
