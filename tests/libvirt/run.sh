@@ -395,7 +395,8 @@ save_restore_phase() {
 "${VIRSH[@]}" destroy "$DOM" >/dev/null 2>&1
 "${VIRSH[@]}" undefine "$DOM" >/dev/null 2>&1
 devarg="" osboot="" mem=128 vcpu=1 serials="<serial type='pty'/>"
-devopts=virtio-vswap-pci,id=vswap0,size=2G
+# addr=: away from the slots libvirt gives its own devices (the root port)
+devopts=virtio-vswap-pci,id=vswap0,bus=pcie.0,addr=0x10,size=2G
 if [ $has_tier = 1 ]; then
 	# The disk tier: QEMU (user libvirt-qemu) creates the file in a
 	# directory it owns; libvirt does not know the path, so it relabels
@@ -426,7 +427,8 @@ cat >"$T/dom.xml" <<XML
   <devices>
     <emulator>$QEMU</emulator>
     <controller type='usb' model='none'/>
-    <controller type='pci' model='pcie-root-port'/>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' index='1' model='pcie-root-port'/>
     <memballoon model='none'/>
     $serials
   </devices>
