@@ -5,6 +5,9 @@
  * stores and loads pages of every kind, multi-page requests, invalidation,
  * malformed requests of every sort, a chain that cannot carry a status,
  * and finally checks that query-vswap counts exactly what was sent.
+ * SUSPEND keeps the store over device resets, not over a system reset;
+ * the store's migration records load into a second QEMU intact and are
+ * refused malformed.
  * The disk tier cases give the device a backing file and a small
  * pool-max, and check that data goes to disk and comes back bit-exact.
  *
@@ -1459,6 +1462,214 @@ static void test_suspend(void *obj, void *data, QGuestAllocator *alloc)
     qtest_qmp_eventwait(t.qts, "RESET");
     g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
     vswap_teardown(&t);
+    qos_invalidate_command_line();
+}
+
+/*
+ * The store's migration records (libvswap's stream, vswap.h), as QEMU's
+ * migration carries them: this QEMU saves its device to a file, a second
+ * QEMU with the same command line loads the file intact (the same store
+ * content arrives) and refuses every malformed copy of it with a failed
+ * migration.  A RECORDS chunk is tag 2, a be32 length, then records: le32
+ * slot, u8 kind, u8 codec, le16 len, a body (SAME: u64 value; COMP and
+ * RAW: le32 xxh32 and len bytes).
+ */
+#define REC_HDR         8
+enum { REC_EMPTY, REC_ZERO, REC_SAME, REC_COMP, REC_RAW };
+
+typedef struct Records {
+    size_t off, len;            /* of the records of the first chunk */
+    size_t first[REC_RAW + 1];  /* offset of the first record of a kind */
+} Records;
+
+/* The first RECORDS chunk of @d that parses whole (not RAM look-alikes). */
+static bool find_records(const uint8_t *d, size_t n, Records *r)
+{
+    size_t pos, off, end;
+
+    for (pos = 1; pos + 8 <= n; pos++) {
+        uint32_t len;
+        bool ok = true;
+
+        if (memcmp(d + pos, "\0\0\0\2", 4)) {
+            continue;
+        }
+        len = ldl_be_p(d + pos + 4);
+        if (len < REC_HDR || len > 256 * 1024 || pos + 8 + len > n) {
+            continue;
+        }
+        memset(r, 0, sizeof(*r));
+        for (off = pos + 8, end = off + len; ok && off + REC_HDR <= end;) {
+            uint8_t kind = d[off + 4], codec = d[off + 5];
+            uint16_t rlen = lduw_le_p(d + off + 6);
+
+            ok = kind <= REC_RAW &&
+                 (kind < REC_COMP ? !rlen && !codec : rlen && rlen <= PAGE);
+            if (ok && !r->first[kind]) {
+                r->first[kind] = off;
+            }
+            off += kind < REC_SAME ? REC_HDR : kind == REC_SAME ?
+                   REC_HDR + 8 : REC_HDR + 4 + rlen;
+        }
+        if (ok && off == end) {
+            r->off = pos + 8;
+            r->len = len;
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *migrate_wait(QTestState *qts)
+{
+    for (;;) {
+        QDict *r = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
+        const char *st = qdict_get_try_str(qdict_get_qdict(r, "return"),
+                                           "status");
+        const char *out = NULL;
+
+        if (st && !strcmp(st, "completed")) {
+            out = "completed";
+        } else if (st && !strcmp(st, "failed")) {
+            out = "failed";
+        }
+        qobject_unref(r);
+        if (out) {
+            return out;
+        }
+        g_usleep(20 * 1000);
+    }
+}
+
+/* Load @path into a new QEMU; its migration status, its store if done. */
+static const char *load_file(const char *path, QDict **store)
+{
+    QTestState *to = qtest_initf("%s -incoming defer",
+                                 qos_get_current_command_line());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    const char *st;
+
+    qtest_qmp_assert_success(to, "{ 'execute': 'migrate-incoming', "
+                             "'arguments': { 'uri': %s, "
+                             "'exit-on-error': false } }", uri);
+    st = migrate_wait(to);
+    if (store) {
+        QDict *r = qtest_qmp(to, "{ 'execute': 'query-vswap' }");
+        QDict *info = qobject_to(QDict,
+                                 qlist_peek(qdict_get_qlist(r, "return")));
+
+        *store = qdict_get_qdict(info, "store");
+        qobject_ref(*store);
+        qobject_unref(r);
+    }
+    qtest_quit(to);
+    return st;
+}
+
+typedef struct BadRecord {
+    const char *what;
+    int kind;                   /* the record changed: its first of kind */
+    size_t at;                  /* byte of it; with @set, the value */
+    int set;                    /* -1: flip the byte's lowest bit */
+} BadRecord;
+
+static const BadRecord bad_records[] = {
+    { "compressed page: a payload byte flipped", REC_COMP, REC_HDR + 4, -1 },
+    { "compressed page: its checksum", REC_COMP, REC_HDR, -1 },
+    { "compressed page: unknown codec", REC_COMP, 5, 77 },
+    { "compressed page: length above a page", REC_COMP, 7, 0x11 },
+    { "as-is page: a byte flipped", REC_RAW, REC_HDR + 100, -1 },
+    { "as-is page: its checksum", REC_RAW, REC_HDR + 2, -1 },
+    { "unknown kind", REC_ZERO, 4, 9 },
+    { "zero page with a codec", REC_ZERO, 5, 1 },
+    { "same-filled page with a length", REC_SAME, 6, 8 },
+    { "slot past the capacity", REC_SAME, 3, 0x40 },
+};
+
+static void test_migrate_records(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    static const char *const keys[] = {
+        "stored-pages", "zero-pages", "same-pages", "compressed-pages",
+        "incompressible-pages",
+    };
+    g_autofree char *dir = g_dir_make_tmp("vswap-mig-XXXXXX", NULL);
+    g_autofree char *good = g_build_filename(dir, "good", NULL);
+    g_autofree char *bad = g_build_filename(dir, "bad", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", good);
+    g_autofree uint8_t *pages = g_malloc(MAX_PAGES * PAGE);
+    g_autofree uint8_t *copy = NULL;
+    g_autofree gchar *file = NULL;
+    QDict *info, *src, *dst;
+    VSwapTest t;
+    Records r;
+    gsize n;
+    int i, k;
+
+    g_assert(dir);
+    vswap_setup(&t, obj, alloc, false);
+    for (i = 0; i < 64; i += MAX_PAGES) {
+        for (k = 0; k < MAX_PAGES; k++) {
+            fill_page(pages + k * PAGE, (i / MAX_PAGES + k) % NKINDS, i + k);
+        }
+        g_assert_cmpuint(vswap_store(&t, i % NR_QUEUES, 100 + i, MAX_PAGES,
+                                     pages, LAYOUT_NATURAL), ==,
+                         VIRTIO_VSWAP_S_OK);
+    }
+    info = query_vswap_one(&t);
+    src = qdict_get_qdict(info, "store");
+    qobject_ref(src);
+    qobject_unref(info);
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'migrate', "
+                             "'arguments': { 'uri': %s } }", uri);
+    g_assert_cmpstr(migrate_wait(t.qts), ==, "completed");
+
+    /* intact: the same store arrives */
+    g_assert_cmpstr(load_file(good, &dst), ==, "completed");
+    for (i = 0; i < ARRAY_SIZE(keys); i++) {
+        g_test_message("%s: %" PRId64 " -> %" PRId64, keys[i],
+                       qdict_get_int(src, keys[i]),
+                       qdict_get_int(dst, keys[i]));
+        g_assert_cmpint(qdict_get_int(dst, keys[i]), ==,
+                        qdict_get_int(src, keys[i]));
+    }
+    g_assert_cmpint(qdict_get_int(dst, "stored-pages"), ==, 64);
+    qobject_unref(dst);
+
+    g_assert(g_file_get_contents(good, &file, &n, NULL));
+    g_assert(find_records((uint8_t *)file, n, &r));
+    for (k = REC_ZERO; k <= REC_RAW; k++) {
+        g_assert(r.first[k]);
+    }
+    copy = g_malloc(n);
+    for (i = 0; i < ARRAY_SIZE(bad_records); i++) {
+        const BadRecord *b = &bad_records[i];
+        size_t at = r.first[b->kind] + b->at;
+
+        memcpy(copy, file, n);
+        copy[at] = b->set < 0 ? copy[at] ^ 1 : b->set;
+        g_assert(g_file_set_contents(bad, (char *)copy, n, NULL));
+        g_test_message("malformed: %s", b->what);
+        g_assert_cmpstr(load_file(bad, NULL), ==, "failed");
+    }
+    /* the chunk's length cuts its last record */
+    memcpy(copy, file, n);
+    stl_be_p(copy + r.off - 4, r.len - 3);
+    g_assert(g_file_set_contents(bad, (char *)copy, n, NULL));
+    g_test_message("malformed: a record cut by its chunk's length");
+    g_assert_cmpstr(load_file(bad, NULL), ==, "failed");
+    /* the file ends inside the chunk */
+    g_assert(g_file_set_contents(bad, file, r.off + r.len / 2, NULL));
+    g_test_message("malformed: the stream ends inside a record chunk");
+    g_assert_cmpstr(load_file(bad, NULL), ==, "failed");
+
+    qobject_unref(src);
+    unlink(good);
+    unlink(bad);
+    rmdir(dir);
+    vswap_teardown(&t);
+    /* this QEMU is now stopped after its migration: no reuse */
+    qos_invalidate_command_line();
 }
 
 static void register_virtio_vswap_test(void)
@@ -1501,6 +1712,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
     qos_add_test("counters", "virtio-vswap", test_counters, &opts);
     qos_add_test("suspend", "virtio-vswap", test_suspend, &opts);
+    qos_add_test("migrate-records", "virtio-vswap", test_migrate_records,
+                 &opts);
     qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
     qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
