@@ -130,11 +130,14 @@ hold_release() {
 # reclaim <bytes>: proactive reclaim of the whole guest (cgroup v2
 # memory.reclaim of the root group): pushes anonymous pages to swap without
 # any allocation behind it, so a swap device that refuses stores makes it
-# fail (EAGAIN), never the OOM killer.
+# fail (EAGAIN), never the OOM killer. At most 60 s: with stores refused,
+# reclaim that still frees a little each pass (pages the device does take)
+# can go on for many minutes under TCG (seen once: 13 min, where the same
+# run usually ends in seconds); a signal ends the kernel's loop (EINTR).
 reclaim() {
 	[ -e /sys/fs/cgroup/memory.reclaim ] ||
 		mount -t cgroup2 none /sys/fs/cgroup || return 1
-	echo "$1" > /sys/fs/cgroup/memory.reclaim
+	timeout 60 sh -c "echo $1 > /sys/fs/cgroup/memory.reclaim"
 	r=$?
 	say "RECLAIM rc=$r"
 	return $r
