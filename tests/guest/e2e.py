@@ -1076,6 +1076,22 @@ def store_content(vm):
     return out
 
 
+def same_content(src, dst):
+    """Whether @dst holds what @src held: the same slots, zero pages and
+    objects, except that a same-filled page may arrive as a (tiny)
+    object: each store keys its same-fill dictionary with its own random
+    key and declines a value whose chain is full (same_dict.c), so the
+    destination may decline a value the source took (seen: 5 of 8,062 in
+    one run). At most 1 % of them."""
+    if not src or not dst:
+        return False
+    moved = src["same-pages"] - dst["same-pages"]
+    return (src["stored-pages"] == dst["stored-pages"] and
+            src["zero-pages"] == dst["zero-pages"] and
+            0 <= moved <= src["same-pages"] // 100 and
+            dst["object-pages"] - src["object-pages"] == moved)
+
+
 def migration_end(vm, timeout):
     """Poll query-migrate until it ends; its last answer."""
     end = time.time() + timeout
@@ -1148,7 +1164,7 @@ def migrate_once(tap, src, dst, uri, what, before_cont=None):
         incoming_status(dst, 60)
     a = store_content(src)
     b = store_content(dst) if ok else {}
-    tap.ok(ok and a == b,
+    tap.ok(ok and same_content(a, b),
            "%s: migration %s in %s ms (downtime %s ms); the destination "
            "store holds what the source held (%s)"
            % (what, r.get("status"), r.get("total-time"), r.get("downtime"),
@@ -1656,7 +1672,8 @@ def migrate_save_scenario(args, tap):
         c.qmp.cmd("migrate-incoming", uri="file:" + path)
         incoming_status(c, 300)
         got = store_content(c)
-        tap.ok(got == saved, "migrate-save: restored from the file, the "
+        tap.ok(same_content(saved, got), "migrate-save: restored from the "
+               "file, the "
                "store holds what was saved (%s)" % got)
         c.qmp.cmd("cont")
         c.seq = a.seq
