@@ -11,7 +11,7 @@
 #              with libinsn.so (QEMU's tests/tcg/plugins/insn.c) beside it
 #   --fuzz     separate build with clang-16, --enable-fuzzing and ASan +
 #              UBSan: $BUILD/qemu-fuzz/qemu-fuzz-x86_64, QEMU's libFuzzer
-#              binary (generic-fuzz-virtio-vswap* targets, patch 0009)
+#              binary (generic-fuzz-virtio-vswap* targets, patch 0010)
 #   --tests    also build the qtest binary (qos-test) and install it
 #   --no-deps  do not run scripts/install-deps.sh
 #

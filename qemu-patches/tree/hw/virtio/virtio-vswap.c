@@ -520,12 +520,14 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
 }
 
 /*
- * Whether every buffer of @iov is guest RAM.  virtqueue_pop() maps
- * anything else (device memory, such as this device's own BAR) through
- * a bounce buffer that is written back on completion: a store to a
- * device register from inside a request, which could reset this device
- * while it serves the queue (or deadlock its iothread).  Such a request
- * is completed with a used length of 0, so nothing is written back.
+ * Whether every buffer of @iov is guest RAM.  In the main loop,
+ * virtqueue_pop() maps anything else (device memory, such as this
+ * device's own BAR) through a bounce buffer that is written back on
+ * completion: a store to a device register from inside a request, which
+ * could reset this device while it serves the queue.  Such a request is
+ * completed with a used length of 0, so nothing is written back.  (With
+ * an iothread, vdev->dma_ram_only has virtqueue_pop() refuse the chain
+ * before anything is mapped.)
  */
 static bool virtio_vswap_iov_in_ram(const struct iovec *iov, unsigned cnt)
 {
@@ -1034,6 +1036,13 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     }
 
     virtio_init(vdev, VIRTIO_ID_VSWAP, sizeof(struct virtio_vswap_config));
+    /*
+     * The iothread must never take the BQL: a ring or buffer outside RAM
+     * would be mapped through a bounce buffer that does, and a reset
+     * holding the BQL waits for the iothread.  virtqueue_pop() refuses
+     * such chains there (the device then needs a reset).
+     */
+    vdev->dma_ram_only = s->conf.iothread != NULL;
     s->vqs = g_new0(VirtQueue *, s->conf.num_queues);
     for (i = 0; i < s->conf.num_queues; i++) {
         s->vqs[i] = virtio_add_queue(vdev, s->conf.queue_size,

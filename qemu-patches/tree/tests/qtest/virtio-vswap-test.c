@@ -36,6 +36,7 @@
 #define DEV_SIZE        (64 * 1024 * 1024)
 #define DEV_OPTS        "size=64M,max-pages=8,num-queues=2"
 #define MAX_SEGS        64
+#define F_WRITE_ZEROES  (1ULL << VIRTIO_VSWAP_F_WRITE_ZEROES)
 
 typedef struct VSwapTest {
     QTestState *qts;
@@ -539,19 +540,46 @@ static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
-/* Query one device counter. */
+/* Query one device or store counter. */
 static int64_t device_stat(VSwapTest *t, const char *name);
+static int64_t store_stat(VSwapTest *t, const char *name);
+
+/* Wait until the device asks for a reset (virtio_error()). */
+static void wait_needs_reset(VSwapTest *t)
+{
+    gint64 start = g_get_monotonic_time();
+
+    while (!(t->dev->bus->get_status(t->dev) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+        g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
+    }
+}
+
+/*
+ * Reset the device and bring it up again, as a driver does, with the
+ * features of vswap_start_features().
+ */
+static void vswap_restart(VSwapTest *t, uint64_t extra)
+{
+    vswap_teardown(t);
+    qvirtio_start_device(t->dev);
+    vswap_start_features(t, extra);
+}
 
 /*
  * A guest aims a request's buffer at the device's own registers: the
  * status byte of an INVALIDATE at common config device_status (a 0
  * written there resets the device in the middle of serving its queue),
- * and a LOAD's data at the same register.  The device completes each
- * with used length 0 and writes nothing; it stays live, nothing is
- * dropped, and it counts them.
+ * and a LOAD's data at the same register.  In the main loop the device
+ * completes each with used length 0 and writes nothing; it stays live,
+ * nothing is dropped, and it counts them.  With an iothread (@data set)
+ * nothing outside RAM may even be mapped there: the chain is refused
+ * before the device sees it, the device asks for a reset, and the
+ * INVALIDATE did not happen before that reset.
  */
 static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
 {
+    bool iothread = data != NULL;
+    int64_t requests;
     VSwapTest t;
     QVirtioPCIDevice *pci;
     uint8_t page[PAGE], got[PAGE];
@@ -579,6 +607,7 @@ static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
                  0, 1, 5, 0);
         hdr_addr = guest_alloc(alloc, HDR + 1);
         qtest_memwrite(t.qts, hdr_addr, hdr, HDR);
+        requests = device_stat(&t, "requests");
         qvirtqueue_reset_pool(vq);
         head = qvirtqueue_add(t.qts, vq, hdr_addr, HDR, false, true);
         if (i) {
@@ -588,6 +617,17 @@ static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
             qvirtqueue_add(t.qts, vq, reg, 1, true, false);
         }
         qvirtqueue_kick(t.qts, t.dev, vq, head);
+        if (iothread) {
+            wait_needs_reset(&t);
+            guest_free(alloc, hdr_addr);
+            g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 1);
+            /* refused before the device saw it */
+            g_assert_cmpint(device_stat(&t, "requests"), ==, requests);
+            vswap_restart(&t, F_WRITE_ZEROES);
+            g_assert_cmpuint(vswap_store(&t, 0, 5, 1, page, LAYOUT_NATURAL),
+                             ==, VIRTIO_VSWAP_S_OK);
+            continue;
+        }
         qvirtio_wait_used_elem(t.qts, t.dev, vq, head, &used, TIMEOUT_US);
         g_assert_cmpuint(used, ==, 0);
         guest_free(alloc, hdr_addr);
@@ -601,8 +641,97 @@ static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(vswap_load(&t, 1, 5, 1, got, LAYOUT_NATURAL), ==,
                      VIRTIO_VSWAP_S_OK);
     g_assert(memcmp(page, got, PAGE) == 0);
-    g_assert_cmpint(device_stat(&t, "bad-memory"), ==, 2);
+    g_assert_cmpint(device_stat(&t, "bad-memory"), ==, iothread ? 0 : 2);
 
+    vswap_teardown(&t);
+}
+
+/*
+ * With an iothread, a ring outside RAM (here the used ring on the
+ * device's own registers) would be read and written there through the
+ * BQL on every access: refused when the queue is enabled, the device
+ * asks for a reset, and serves again after it.
+ */
+static void test_mmio_ring(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    QVirtioPCIDevice *pci;
+    QVirtQueue ring;
+    uint8_t page[PAGE], got[PAGE];
+
+    vswap_setup(&t, obj, alloc, true);
+    pci = container_of(t.dev, QVirtioPCIDevice, vdev);
+    ring = *t.vq[0];
+    ring.used = pci->bar.addr + pci->common_cfg_offset;
+    t.dev->bus->queue_select(t.dev, 0);
+    t.dev->bus->set_queue_address(t.dev, &ring);
+    qpci_io_writew(pci->pdev, pci->bar, pci->common_cfg_offset +
+                   offsetof(struct virtio_pci_common_cfg, queue_enable), 1);
+    wait_needs_reset(&t);
+
+    vswap_restart(&t, F_WRITE_ZEROES);
+    fill_page(page, KIND_TEXT, 3);
+    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 1, 3, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+    vswap_teardown(&t);
+}
+
+/*
+ * Chains whose header the device must read from MMIO (its own common
+ * config), published at once and kicked once, then at once a device
+ * reset, several times.  With an iothread, mapping MMIO there takes the
+ * BQL, once per chain: when the reset, which holds the BQL and waits for
+ * the iothread, comes while the iothread still works through the
+ * chains, neither moves (found by the virtio-vswap-requests-iothread
+ * fuzz target).  Such chains must be refused without touching MMIO
+ * outside the BQL; QEMU must answer every time and serve again
+ * afterwards.
+ */
+#define MMIO_CHAINS     256
+
+static void test_mmio_chain_reset(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    QVirtioPCIDevice *pci;
+    uint8_t page[PAGE], got[PAGE];
+    uint64_t reg, status;
+    int round, i;
+
+    vswap_setup(&t, obj, alloc, true);
+    pci = container_of(t.dev, QVirtioPCIDevice, vdev);
+    reg = pci->bar.addr + pci->common_cfg_offset;
+    status = guest_alloc(alloc, MMIO_CHAINS);
+
+    for (round = 0; round < 10; round++) {
+        QVirtQueue *vq = t.vq[round % NR_QUEUES];
+        uint16_t idx = qtest_readw(t.qts, vq->avail + 2);
+
+        g_assert_cmpuint(vq->size, >=, 2 * MMIO_CHAINS);
+        qvirtqueue_reset_pool(vq);
+        for (i = 0; i < MMIO_CHAINS; i++) {
+            uint32_t head = qvirtqueue_add(t.qts, vq, reg, HDR, false, true);
+
+            qvirtqueue_add(t.qts, vq, status + i, 1, true, false);
+            qtest_writew(t.qts, vq->avail + 4 + 2 * ((idx + i) % vq->size),
+                         head);
+        }
+        qtest_writew(t.qts, vq->avail + 2, idx + MMIO_CHAINS);
+        t.dev->bus->virtqueue_kick(t.dev, vq);
+        qvirtio_reset(t.dev);
+        vswap_restart(&t, F_WRITE_ZEROES);
+    }
+    guest_free(alloc, status);
+
+    fill_page(page, KIND_TEXT, 9);
+    g_assert_cmpuint(vswap_store(&t, 1, 9, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 9, 1, got, LAYOUT_SPLIT), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
     vswap_teardown(&t);
 }
 
@@ -616,7 +745,6 @@ static void test_empty_chain(void *obj, void *data, QGuestAllocator *alloc)
 {
     VSwapTest t;
     uint8_t page[PAGE], got[PAGE];
-    gint64 start;
     uint64_t addr;
     uint32_t head;
 
@@ -629,15 +757,9 @@ static void test_empty_chain(void *obj, void *data, QGuestAllocator *alloc)
     qvirtqueue_reset_pool(t.vq[0]);
     head = qvirtqueue_add(t.qts, t.vq[0], addr, 0, false, false);
     qvirtqueue_kick(t.qts, t.dev, t.vq[0], head);
-    start = g_get_monotonic_time();
-    while (!(t.dev->bus->get_status(t.dev) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
-        g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
-    }
+    wait_needs_reset(&t);
     guest_free(alloc, addr);
-
-    vswap_teardown(&t);
-    qvirtio_start_device(t.dev);
-    vswap_start(&t, true);
+    vswap_restart(&t, F_WRITE_ZEROES);
 
     /* reset dropped every slot */
     g_assert_cmpuint(vswap_load(&t, 0, 1, 1, got, LAYOUT_NATURAL), ==,
@@ -1386,13 +1508,6 @@ static uint64_t store_id(VSwapTest *t)
 }
 
 /* Reset the device as a driver does and start it again with @extra. */
-static void vswap_restart(VSwapTest *t, uint64_t extra)
-{
-    vswap_teardown(t);
-    qvirtio_start_device(t->dev);
-    vswap_start_features(t, extra);
-}
-
 /*
  * SUSPEND (spec 6.8): refused unless negotiated; after it, device resets
  * keep every slot and store_id until DRIVER_OK is set again; without it
@@ -1681,6 +1796,8 @@ static void register_virtio_vswap_test(void)
         .edge.after_cmd_line = "-object iothread,id=io0",
         .edge.extra_device_opts = DEV_OPTS ",iothread=io0",
     };
+    /* the same, telling the test that an iothread serves the queues */
+    QOSGraphTestOptions opts_io_flag = opts_io;
     QOSGraphTestOptions opts_disk = opts;
     QOSGraphTestOptions opts_disk_io = opts_io;
 
@@ -1699,6 +1816,7 @@ static void register_virtio_vswap_test(void)
         .edge.extra_device_opts = DEV_OPTS ",iothread=io0,policy=bind",
     };
 
+    opts_io_flag.arg = (void *)"iothread";
     opts_disk.before = disk_before;
     opts_disk_io.before = disk_before;
     opts_full.before = disk_full_before;
@@ -1710,6 +1828,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("malformed", "virtio-vswap", test_malformed, &opts);
     qos_add_test("empty-chain", "virtio-vswap", test_empty_chain, &opts);
     qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
+    qos_add_test("mmio-chain-reset", "virtio-vswap", test_mmio_chain_reset,
+                 &opts);
     qos_add_test("counters", "virtio-vswap", test_counters, &opts);
     qos_add_test("suspend", "virtio-vswap", test_suspend, &opts);
     qos_add_test("migrate-records", "virtio-vswap", test_migrate_records,
@@ -1730,6 +1850,10 @@ static void register_virtio_vswap_test(void)
     qos_add_test("iothread-empty-chain", "virtio-vswap", test_empty_chain,
                  &opts_io);
     qos_add_test("iothread-bar-buffers", "virtio-vswap", test_bar_buffers,
+                 &opts_io_flag);
+    qos_add_test("iothread-mmio-chain-reset", "virtio-vswap",
+                 test_mmio_chain_reset, &opts_io);
+    qos_add_test("iothread-mmio-ring", "virtio-vswap", test_mmio_ring,
                  &opts_io);
     qos_add_test("iothread-suspend", "virtio-vswap", test_suspend,
                  &opts_io);
