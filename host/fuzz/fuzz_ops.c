@@ -348,6 +348,17 @@ static bool run_op(struct fz_in *in)
 		break;
 	}
 	case 10:				/* reset */
+		if (op & 0x10) {
+			/* announced: long calls stop early, none fails; the
+			 * model is not updated, the reset drops everything */
+			vswap_reset_begin(m.s);
+			r = vswap_invalidate(m.s, 0, m.capacity);
+			FZ_CHECK(r == VSWAP_OK, "announced invalidate: %s",
+				 vswap_error_name(r));
+			FZ_CHECK(vswap_compact(m.s) >= 0, "announced compact");
+			r = vswap_writeback(m.s, 0, 0, &res);
+			check_wb_result(r, &res, "announced writeback");
+		}
 		vswap_reset(m.s);
 		for (uint64_t i = 0; i < m.capacity; i++)
 			model_drop(i);

@@ -162,6 +162,18 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count);
 
 /*
+ * Announce a vswap_reset() that is coming (QEMU's device reset first waits
+ * for the requests in flight, which may be long): until that reset, long
+ * calls stop early instead of finishing work the reset throws away.
+ * vswap_invalidate() drops what it has reached and returns OK (the reset
+ * drops the rest), vswap_compact() stops between segments, a store at the
+ * cap skips its pressure writeback (NOSPACE), vswap_writeback() and
+ * vswap_reclaim() stop at their next batch. Only for a reset that will
+ * surely follow: vswap_reset() ends the state. Any thread.
+ */
+void vswap_reset_begin(struct vswap_store *s);
+
+/*
  * Drop every slot (device reset). Pool memory goes back to the host. Does
  * no file I/O (safe on a thread holding a big lock): a disk tier's chunks
  * are all marked free, the store's object seed is drawn anew, and the
@@ -188,7 +200,9 @@ uint64_t vswap_pool_bytes(const struct vswap_store *s);
 /*
  * Move live objects out of sparsely used pool segments and free the emptied
  * segments. Safe to run while traffic continues. Returns bytes freed (>= 0)
- * or an error.
+ * or an error. Stops early, between two segments, when a whole-store
+ * operation waits (vswap_reset(), vswap_store_check()) or a reset is
+ * announced (vswap_reset_begin()); call it again to go on.
  */
 int64_t vswap_compact(struct vswap_store *s);
 

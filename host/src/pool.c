@@ -539,7 +539,8 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 	return taken;
 }
 
-int64_t pool_compact_all(struct vswap_pool *p)
+int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
+			 void *stop_arg)
 {
 	uint64_t before = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
 	uint64_t after, steps;
@@ -550,7 +551,7 @@ int64_t pool_compact_all(struct vswap_pool *p)
 	steps = p->nsealed + 16;
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_lock(&p->compact_lock);
-	while (steps-- && compact_one(p, POOL_GC_MIN_FREE))
+	while (steps-- && !stop(stop_arg) && compact_one(p, POOL_GC_MIN_FREE))
 		;
 	pthread_mutex_unlock(&p->compact_lock);
 	after = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);

@@ -325,8 +325,12 @@ static inline void pool_set_max(struct vswap_pool *p, uint64_t max)
  */
 bool pool_charge_meta(struct vswap_pool *p, uint64_t n);
 
-/* Compact until nothing is worth moving; returns bytes freed (>= 0). */
-int64_t pool_compact_all(struct vswap_pool *p);
+/*
+ * Compact until nothing is worth moving or @stop(@stop_arg) says so (asked
+ * before each segment); returns bytes freed (>= 0).
+ */
+int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
+			 void *stop_arg);
 /*
  * Writeback victim: the first segment of the sealed list (seal order, i.e.
  * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with

@@ -630,8 +630,12 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 	 */
 	for (slot = first; slot < end;) {
 		uint64_t next, stop;
-		struct vswap_slot *chunk =
-			slot_table_resident_chunk(&s->st, slot, &next);
+		struct vswap_slot *chunk;
+
+		/* The announced reset drops the rest (vswap_reset_begin). */
+		if (store_reset_pending(s))
+			break;
+		chunk = slot_table_resident_chunk(&s->st, slot, &next);
 
 		stop = next < end ? next : end;
 		if (!chunk) {
@@ -728,6 +732,12 @@ static void redraw_id(struct vswap_store *s)
  * lock): disk entries are forgotten with their chunks; the file's space
  * comes back with vswap_tier_release() from a worker.
  */
+void vswap_reset_begin(struct vswap_store *s)
+{
+	if (s)
+		__atomic_store_n(&s->reset_pending, 1, __ATOMIC_RELAXED);
+}
+
 void vswap_reset(struct vswap_store *s)
 {
 	if (!s)
@@ -739,6 +749,7 @@ void vswap_reset(struct vswap_store *s)
 	if (s->export)		/* the destination resets too */
 		dirty_clear_all(s->export);
 	s->reset_gen++;
+	__atomic_store_n(&s->reset_pending, 0, __ATOMIC_RELAXED);
 	VSWAP_ASSERT(vswap_store_check_locked(s) == VSWAP_OK);
 	ctx_unquiesce(s);
 }
@@ -772,6 +783,11 @@ int vswap_set_pool_max(struct vswap_store *s, uint64_t pool_max)
 	return VSWAP_OK;
 }
 
+static bool compact_should_stop(void *store)
+{
+	return store_stopping(store);
+}
+
 int64_t vswap_compact(struct vswap_store *s)
 {
 	struct vswap_ctx *c;
@@ -780,7 +796,7 @@ int64_t vswap_compact(struct vswap_store *s)
 	if (!s)
 		return VSWAP_E_INVAL;
 	c = ctx_get(s);
-	r = pool_compact_all(&s->pool);
+	r = pool_compact_all(&s->pool, compact_should_stop, s);
 	ctx_put(c);
 	VSWAP_ASSERT(vswap_store_check(s) == VSWAP_OK);
 	return r;

@@ -34,6 +34,10 @@
  *              that holds a context (vswap_writeback, vswap_reclaim) looks
  *              at this between batches and gives its context up
  *              (writeback.c: wb_run) instead of starving the waiter.
+ *   reset_pending [atomic] set by vswap_reset_begin(), cleared by
+ *              vswap_reset(): the store is about to be emptied, so long
+ *              calls (invalidate, compaction, writeback, a store's
+ *              pressure writeback) stop early; see store_stopping()
  *   nctx       atomic; contexts [0, nctx) exist and never go away
  *   ctx[]      entries atomic (published after full construction)
  *   ctx_cap    how many contexts may exist (min(2 * nproc, VSWAP_CTX_MAX))
@@ -74,6 +78,7 @@ struct vswap_store {
 	struct vswap_wb wb;
 	pthread_mutex_t ctx_lock;
 	unsigned quiesce_waiting;
+	unsigned reset_pending;
 	unsigned ctx_cap;
 	unsigned nctx;
 	pthread_key_t ctx_key;
@@ -104,5 +109,19 @@ int store_view(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
 void store_view_end(struct slot_view *v);
 int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
 		     const void *payload, uint32_t len);
+
+/* A reset is announced (vswap_reset_begin): work now would be dropped. */
+static inline bool store_reset_pending(const struct vswap_store *s)
+{
+	return __atomic_load_n(&s->reset_pending, __ATOMIC_RELAXED) != 0;
+}
+
+/* Whether a long runner holding a context should stop now: a whole-store
+ * operation waits for every context, or a reset is announced. */
+static inline bool store_stopping(const struct vswap_store *s)
+{
+	return __atomic_load_n(&s->quiesce_waiting, __ATOMIC_RELAXED) != 0 ||
+	       store_reset_pending(s);
+}
 
 #endif /* VSWAP_STORE_H */

@@ -464,7 +464,7 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
  */
 static bool wb_should_yield(const struct vswap_store *s)
 {
-	return __atomic_load_n(&s->quiesce_waiting, __ATOMIC_RELAXED) != 0;
+	return store_stopping(s);
 }
 
 /*
@@ -492,6 +492,10 @@ static int wb_run(struct vswap_store *s, struct vswap_shard *sh,
 		int r;
 
 		if (yield && wb_should_yield(s))
+			return VSWAP_OK;
+		/* Even a store's own pressure writeback: an announced reset
+		 * drops whatever it would write. */
+		if (store_reset_pending(s))
 			return VSWAP_OK;
 		if (target != UINT64_MAX && pool_bytes(&s->pool) <= target)
 			return VSWAP_OK;
@@ -657,7 +661,7 @@ bool wb_pressure(struct vswap_store *s, struct vswap_ctx *c)
 	     !full_retry_due(&s->wb)))
 		return false;
 	target = low_watermark(s);
-	if (target == UINT64_MAX)
+	if (target == UINT64_MAX || store_reset_pending(s))
 		return false;
 	tier_event(&s->tier, VSWAP_EVENT_PRESSURE);
 	/* Read before the trylock: an unlock after this read bumps it. */

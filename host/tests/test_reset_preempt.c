@@ -12,6 +12,17 @@
  *                              by a few batches (not a wall-clock bound)
  *   reclaim_yields_to_reset    the same with vswap_reclaim after the cap
  *                              was lowered under the pool
+ *
+ * A reset announced with vswap_reset_begin() (QEMU's device reset, which
+ * first waits for the guest's requests in flight) makes work it would
+ * throw away stop early; each case also runs without the announcement,
+ * where the work is done:
+ *
+ *   invalidate_stops_for_reset   a full-range INVALIDATE of a full store
+ *                                drops nothing more and returns OK
+ *   compact_stops_for_reset      a sparse pool is not compacted
+ *   pressure_stops_for_reset     a store at the cap answers NOSPACE
+ *                                instead of writing back
  */
 #include <pthread.h>
 #include <sched.h>
@@ -124,11 +135,123 @@ static void reclaim_yields_to_reset(void **state)
 	reset_during(true);
 }
 
+/* Pages over several slot-table chunks, a few segments' worth. */
+#define ANNOUNCE_PAGES	8192u
+
+static void invalidate_stops_for_reset(void **state)
+{
+	(void)state;
+	for (int announce = 0; announce < 2; announce++) {
+		struct vswap_store *s = test_store_new(ANNOUNCE_PAGES,
+						       VSWAP_CODEC_LZ4, 0);
+
+		for (uint64_t i = 0; i < ANNOUNCE_PAGES; i++)
+			store_kind(s, i, PK_TEXT, i);
+		if (announce)
+			vswap_reset_begin(s);
+		assert_int_equal(vswap_invalidate(s, 0, ANNOUNCE_PAGES),
+				 VSWAP_OK);
+		assert_int_equal(test_stats(s).stored_pages,
+				 announce ? ANNOUNCE_PAGES : 0);
+		assert_store_valid(s);
+		vswap_reset(s);
+		assert_int_equal(test_stats(s).stored_pages, 0);
+		/* the reset ended the announcement: invalidates work again */
+		store_kind(s, 5, PK_TEXT, 5);
+		assert_int_equal(vswap_invalidate(s, 0, ANNOUNCE_PAGES),
+				 VSWAP_OK);
+		check_slot(s, 5, PK_EMPTY, 0);
+		vswap_store_destroy(s);
+	}
+}
+
+static void compact_stops_for_reset(void **state)
+{
+	(void)state;
+	for (int announce = 0; announce < 2; announce++) {
+		struct vswap_store *s = test_store_new(ANNOUNCE_PAGES,
+						       VSWAP_CODEC_LZ4, 0);
+		int64_t freed;
+
+		for (uint64_t i = 0; i < ANNOUNCE_PAGES; i++)
+			store_kind(s, i, i % 8 ? PK_TEXT : PK_RANDOM, i);
+		for (uint64_t i = 0; i < ANNOUNCE_PAGES; i++)
+			if (i % 4)
+				assert_int_equal(vswap_invalidate(s, i, 1),
+						 VSWAP_OK);
+		if (announce)
+			vswap_reset_begin(s);
+		freed = vswap_compact(s);
+		printf("# compaction %s announced reset: %" PRId64
+		       " bytes freed\n", announce ? "with" : "without", freed);
+		if (announce)
+			assert_int_equal(freed, 0);
+		else
+			assert_true(freed > 0);
+		for (uint64_t i = 0; i < ANNOUNCE_PAGES; i += 4)
+			check_slot(s, i, i % 8 ? PK_TEXT : PK_RANDOM, i);
+		assert_store_valid(s);
+		vswap_reset(s);
+		vswap_store_destroy(s);
+	}
+}
+
+static void pressure_stops_for_reset(void **state)
+{
+	(void)state;
+	for (int announce = 0; announce < 2; announce++) {
+		struct vswap_params p;
+		struct vswap_store *s;
+		unsigned char page[PAGE];
+		uint64_t stored = 0, nospace = 0;
+		int fd = tier_tmpfile();
+
+		vswap_params_init(&p, 4 * ANNOUNCE_PAGES);
+		p.pool_max = 4 * MIB;
+		s = tier_store_new(&p, fd, 0);
+		if (announce)
+			vswap_reset_begin(s);
+		/* 32 MiB of incompressible pages into a 4 MiB pool */
+		for (uint64_t i = 0; i < ANNOUNCE_PAGES; i++) {
+			int r;
+
+			page_fill(page, PK_RANDOM, i);
+			r = vswap_store_page(s, i, page);
+			if (r == VSWAP_OK)
+				stored++;
+			else if (r == VSWAP_E_NOSPACE)
+				nospace++;
+			else
+				fail_msg("store %" PRIu64 ": %s", i,
+					 vswap_error_name(r));
+		}
+		printf("# pressure %s announced reset: %" PRIu64 " stored, %"
+		       PRIu64 " NOSPACE, %" PRIu64 " written back\n",
+		       announce ? "with" : "without", stored, nospace,
+		       wb_pages(s));
+		if (announce) {
+			assert_int_equal(wb_pages(s), 0);
+			assert_true(nospace > 0);
+			assert_true(stored < ANNOUNCE_PAGES / 4);
+		} else {
+			assert_int_equal(stored, ANNOUNCE_PAGES);
+			assert_true(wb_pages(s) > 0);
+		}
+		assert_store_valid(s);
+		vswap_reset(s);
+		vswap_store_destroy(s);
+		close(fd);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writeback_yields_to_reset),
 		cmocka_unit_test(reclaim_yields_to_reset),
+		cmocka_unit_test(invalidate_stops_for_reset),
+		cmocka_unit_test(compact_stops_for_reset),
+		cmocka_unit_test(pressure_stops_for_reset),
 	};
 
 	return cmocka_run_group_tests_name("reset_preempt", tests, NULL, NULL);

@@ -833,17 +833,27 @@ static void virtio_vswap_new_store_id(VirtIOVSwap *s)
  * driver after its resume.  With an iothread, the transport stopped the
  * ioeventfd (and drained) first.  A writeback or reclaim in the thread
  * pool stops at its next batch for vswap_reset(), which does no file
- * I/O; the tier's space is released by a job.
+ * I/O; the tier's space is released by a job.  (A SUSPEND racing the
+ * reset, which no driver sends, may find an INVALIDATE already cut short
+ * by vswap_reset_begin(): the store is then kept with slots the guest
+ * had dropped, which it never loads before storing them again.)
  */
 static void virtio_vswap_reset(VirtIODevice *vdev)
 {
     VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
 
     trace_virtio_vswap_reset(s, qatomic_read(&s->inflight) - 1);
-    AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
     if (qatomic_read(&s->keep_armed)) {
+        AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
         return;
     }
+    /*
+     * The store is about to be emptied: requests in flight stop work the
+     * reset throws away (a long INVALIDATE, a store's pressure
+     * writeback), so this wait, under the BQL, stays short.
+     */
+    vswap_reset_begin(s->store);
+    AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
     vswap_reset(s->store);
     virtio_vswap_tier_reset(s);
     virtio_vswap_new_store_id(s);
