@@ -58,6 +58,7 @@ enum vswap_stat {
 	VSWAP_STAT_ERR_INTEGRITY,
 	VSWAP_STAT_ERR_UNSUPPORTED,
 	VSWAP_STAT_ERR_UNKNOWN,		/* status byte not in the ABI */
+	VSWAP_STAT_ERR_NO_SPACE_BACKOFF, /* STOREs refused without asking */
 	/* slot-free notifications from the swap code */
 	VSWAP_STAT_FREE_NOTIFIED,	/* slots the kernel reported free */
 	VSWAP_STAT_FREE_SENT,		/* slots sent as INVALIDATE */
@@ -107,6 +108,9 @@ struct vswap_free_range {
  */
 #define VSWAP_FREE_WINDOW	16
 
+/* How long STOREs are refused without asking after a NO_SPACE. */
+#define VSWAP_NOSPACE_BACKOFF_MS	10
+
 /*
  * Slot-free queue. swap_slot_free_notify() runs under the swap locks and may
  * not sleep, so it only records the slot here; a work item sends the ranges
@@ -153,6 +157,15 @@ struct virtio_vswap {
 	 */
 	u64 store_id;
 	bool failed;
+
+	/*
+	 * NO_SPACE back-off: until this time (jiffies), STOREs fail at once
+	 * with BLK_STS_NOSPC instead of a round trip the device would refuse
+	 * too; reclaim retries at full speed when the host pool is at its
+	 * cap (a million refusals in a minute without it). Set by a NO_SPACE
+	 * completion, ended by a completed INVALIDATE (room on the host).
+	 */
+	unsigned long nospace_until;
 	struct notifier_block pm_nb;	/* refuses hibernation with swap on */
 
 	struct vswap_vq *vqs;		/* [num_vqs]; replaced by restore */

@@ -202,6 +202,9 @@ static enum rq_end_io_ret vswap_free_end_io(struct request *rq,
 
 	vswap_count(vs, sts ? VSWAP_STAT_FREE_DROPPED : VSWAP_STAT_FREE_SENT,
 		    nr);
+	/* The host dropped pages: room for STOREs again. */
+	if (!sts)
+		WRITE_ONCE(vs->nospace_until, jiffies);
 	if (atomic_dec_and_test(&vs->freeq.inflight))
 		wake_up(&vs->freeq.wait);
 	return RQ_END_IO_FREE;

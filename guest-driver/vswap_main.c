@@ -70,6 +70,8 @@ static blk_status_t vswap_result(struct virtio_vswap *vs, u8 status)
 	case VIRTIO_VSWAP_S_NO_SPACE:
 		/* A failed swap write: the kernel keeps the page dirty. */
 		vswap_count(vs, VSWAP_STAT_ERR_NO_SPACE, 1);
+		WRITE_ONCE(vs->nospace_until, jiffies +
+			   msecs_to_jiffies(VSWAP_NOSPACE_BACKOFF_MS));
 		return BLK_STS_NOSPC;
 	case VIRTIO_VSWAP_S_IOERR:
 		vswap_count(vs, VSWAP_STAT_ERR_IOERR, 1);
@@ -228,6 +230,11 @@ static blk_status_t vswap_queue_rq(struct blk_mq_hw_ctx *hctx,
 	/* Pages the host lost must not read back as zeroes (vs->failed). */
 	if (unlikely(READ_ONCE(vs->failed)))
 		return BLK_STS_IOERR;
+	/* The host pool is full: do not ask again yet (nospace_until). */
+	if (store && time_before(jiffies, READ_ONCE(vs->nospace_until))) {
+		vswap_count(vs, VSWAP_STAT_ERR_NO_SPACE_BACKOFF, 1);
+		return BLK_STS_NOSPC;
+	}
 	sts = vswap_setup_req(vs, req, vbr);
 	if (sts)
 		return sts;
@@ -512,6 +519,7 @@ static int vswap_probe(struct virtio_device *vdev)
 		return -ENOMEM;
 	vdev->priv = vs;
 	vs->vdev = vdev;
+	vs->nospace_until = jiffies;
 	INIT_WORK(&vs->config_work, vswap_config_work);
 
 	err = ida_alloc(&vswap_index_ida, GFP_KERNEL);

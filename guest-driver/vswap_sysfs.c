@@ -7,6 +7,7 @@
  *   stat       store_reqs store_pages load_reqs load_pages
  *              inval_reqs inval_pages wzero_reqs wzero_pages
  *   errors     bad_request no_space ioerr integrity unsupported unknown
+ *              no_space_backoff
  *   slot_free  notified sent cancelled dropped store_deferred
  *   device     capacity_slots max_pages num_queues write_zeroes
  * New columns are only ever appended.
@@ -36,6 +37,7 @@ static const char * const vswap_stat_names[] = {
 	[VSWAP_STAT_ERR_INTEGRITY]	= "integrity",
 	[VSWAP_STAT_ERR_UNSUPPORTED]	= "unsupported",
 	[VSWAP_STAT_ERR_UNKNOWN]	= "unknown",
+	[VSWAP_STAT_ERR_NO_SPACE_BACKOFF] = "no_space_backoff",
 	[VSWAP_STAT_FREE_NOTIFIED]	= "notified",
 	[VSWAP_STAT_FREE_SENT]		= "sent",
 	[VSWAP_STAT_FREE_CANCELLED]	= "cancelled",
@@ -87,7 +89,7 @@ static ssize_t errors_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
 	return vswap_show_range(dev, buf, VSWAP_STAT_ERR_BAD_REQUEST,
-				VSWAP_STAT_ERR_UNKNOWN);
+				VSWAP_STAT_ERR_NO_SPACE_BACKOFF);
 }
 static DEVICE_ATTR_RO(errors);
 

@@ -14,7 +14,9 @@
 #                          runtime: one skip that says so.
 # One target after another, under nice (the machine is shared).
 # Environment: BUILD (../build), FUZZ_SECONDS, FUZZ_CC (clang-16), FUZZ_JOBS
-# (make -j for the build, 2).
+# (make -j for the build, 2), FUZZ_TARGETS (names, default all),
+# FUZZ_RUNS (stop each target after that many inputs; FUZZ_SECONDS still
+# bounds it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 host=$(dirname "$here")
@@ -36,6 +38,8 @@ mkdir -p "$out"
 declare -A max_len=([fuzz_ops]=1024 [fuzz_tier_load]=512 [fuzz_import]=16384)
 targets=()
 for f in "$here"/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
+[ -n "${FUZZ_TARGETS:-}" ] && read -r -a targets <<<"$FUZZ_TARGETS"
+FUZZ_RUNS=${FUZZ_RUNS:-}
 
 # The symbolizer of any LLVM makes the reports readable.
 sym=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
@@ -104,6 +108,7 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/$t/corpus" "$out/$t/crashes"
 	echo "=== $t: ${FUZZ_SECONDS} s, -max_len=${max_len[$t]:-1024}, seeds ${dirs[*]}"
 	nice -n 10 "$bin/$t" -max_total_time="$FUZZ_SECONDS" \
+		${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 		-max_len="${max_len[$t]:-1024}" -timeout=20 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/$t/crashes/" \
 		"$out/$t/corpus" "${dirs[@]}" >"$tlog" 2>&1

@@ -11,6 +11,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$repo/build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
+# FUZZ_RUNS=N: stop each target after N inputs instead (FUZZ_SECONDS stays
+# the limit, and timeout(1) ends a target FUZZ_SECONDS + 120 s after start)
+FUZZ_RUNS=${FUZZ_RUNS:-}
 targets=(${FUZZ_TARGETS:-generic-fuzz-virtio-vswap generic-fuzz-virtio-vswap-iothread generic-fuzz-virtio-vswap-tier virtio-vswap-requests virtio-vswap-requests-iothread virtio-vswap-requests-tier})
 
 "$repo/scripts/build-qemu.sh" --fuzz "$@" || exit 2
@@ -22,7 +25,7 @@ rc=0
 for t in "${targets[@]}"; do
 	d=$BUILD/fuzz/qemu/$t
 	mkdir -p "$d/corpus" "$d/crashes"
-	echo "=== $t: $FUZZ_SECONDS s"
+	echo "=== $t: $FUZZ_SECONDS s${FUZZ_RUNS:+ or $FUZZ_RUNS inputs}"
 	# QEMU blocks SIGALRM (its main loop takes it through a signalfd),
 	# so libFuzzer's -timeout never fires in this binary: a hung input
 	# (a deadlock in the device) would hang the run. timeout(1) ends it
@@ -30,6 +33,7 @@ for t in "${targets[@]}"; do
 	timeout -k 10 $((FUZZ_SECONDS + 120)) \
 	nice -n 10 "$bin" --fuzz-target="$t" -max_total_time="$FUZZ_SECONDS" \
 		-timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+		${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 		-artifact_prefix="$d/crashes/" "$d/corpus" > "$d/log" 2>&1
 	r=$?
 	[ $r -eq 124 ] || [ $r -eq 137 ] &&
