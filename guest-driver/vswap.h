@@ -97,10 +97,11 @@ struct vswap_free_range {
  * them, the slot is dropped (counted): it stays on the host until the slot
  * is stored again, discarded (swapon --discard=pages discards whole free
  * clusters), or the device is reset. Bursts of scattered frees (a process
- * exiting after random-order swap) are what fill it: 2048 ranges (32 KiB
- * per array) kept drops near 0.1% in the e2e workload at 1024.
+ * exiting after random-order swap) are what fill it, while the work sends
+ * the previous batch: 2048 ranges kept drops near 0.1% with 2 vCPUs but
+ * dropped 0.25-2.9% with 4; 8192 (128 KiB per array) leaves room for four.
  */
-#define VSWAP_FREEQ_LEN		2048
+#define VSWAP_FREEQ_LEN		8192
 
 /*
  * INVALIDATEs the work keeps in flight at once: the first uses the reserved
