@@ -27,7 +27,7 @@ export BUILD
 .PHONY: all deps lib check check-quick check-asan qemu demo demo-host e2e \
 	bench-host clean vswapctl \
 	check-libvirt bench-writeback bench-guest bench-migration fuzz \
-	fuzz-smoke fuzz-qemu
+	fuzz-smoke fuzz-qemu fuzz-qemu-smoke
 
 all: lib
 
@@ -78,6 +78,10 @@ bench-guest: deps
 # build of QEMU, cached like the others): FUZZ_SECONDS each.
 fuzz-qemu: deps
 	scripts/qemu/fuzz.sh --no-deps
+
+# The device's fuzz targets over their committed seeds only (make check).
+fuzz-qemu-smoke: deps
+	scripts/qemu/fuzz.sh --smoke --no-deps
 
 # The store's migration stream: host part (libvswap) and a guest part.
 bench-migration: deps

@@ -21,6 +21,7 @@ SUITES=(
 	"host-asan|make -s -j$(nproc) -C host check-asan"
 	"fuzz-smoke|make -s -C host fuzz-smoke"
 	"qemu|tests/qemu/run.sh"
+	"fuzz-qemu-smoke|scripts/qemu/fuzz.sh --smoke --no-deps"
 	"vswapctl-qemu|tests/vswapctl/run.sh --qemu"
 	"guest|tests/guest/e2e.sh --short"
 	"numa|tests/numa/run.sh"
