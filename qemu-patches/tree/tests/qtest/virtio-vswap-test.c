@@ -599,8 +599,10 @@ static void test_bar_buffers(void *obj, void *data, QGuestAllocator *alloc)
                      VIRTIO_VSWAP_S_OK);
 
     for (i = 0; i < 2; i++) {
-        /* i == 0: INVALIDATE slot 5, its status byte at the register;
-         * i == 1: LOAD slot 5, its page at the register, status in RAM */
+        /*
+         * i == 0: INVALIDATE slot 5, its status byte at the register;
+         * i == 1: LOAD slot 5, its page at the register, status in RAM
+         */
         QVirtQueue *vq = t.vq[i];
 
         make_hdr(hdr, i ? VIRTIO_VSWAP_T_LOAD : VIRTIO_VSWAP_T_INVALIDATE,
