@@ -727,17 +727,17 @@ static void redraw_id(struct vswap_store *s)
 	s->obj_seed = (uint32_t)id ^ (uint32_t)(id >> 32);
 }
 
-/*
- * No file I/O here (the caller may be a vCPU thread holding QEMU's big
- * lock): disk entries are forgotten with their chunks; the file's space
- * comes back with vswap_tier_release() from a worker.
- */
 void vswap_reset_begin(struct vswap_store *s)
 {
 	if (s)
 		__atomic_store_n(&s->reset_pending, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * No file I/O here (the caller may be a vCPU thread holding QEMU's big
+ * lock): disk entries are forgotten with their chunks; the file's space
+ * comes back with vswap_tier_release() from a worker.
+ */
 void vswap_reset(struct vswap_store *s)
 {
 	if (!s)
