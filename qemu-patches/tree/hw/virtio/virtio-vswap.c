@@ -833,10 +833,10 @@ static void virtio_vswap_new_store_id(VirtIOVSwap *s)
  * driver after its resume.  With an iothread, the transport stopped the
  * ioeventfd (and drained) first.  A writeback or reclaim in the thread
  * pool stops at its next batch for vswap_reset(), which does no file
- * I/O; the tier's space is released by a job.  (A SUSPEND racing the
- * reset, which no driver sends, may find an INVALIDATE already cut short
- * by vswap_reset_begin(): the store is then kept with slots the guest
- * had dropped, which it never loads before storing them again.)
+ * I/O; the tier's space is released by a job.  Whether the store is
+ * kept is decided when the reset starts: a SUSPEND still in flight then
+ * (a driver waits for its SUSPEND before it resets) does not keep it,
+ * and the new store_id tells that driver so at its restore.
  */
 static void virtio_vswap_reset(VirtIODevice *vdev)
 {
