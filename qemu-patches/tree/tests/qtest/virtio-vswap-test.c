@@ -244,6 +244,23 @@ static uint8_t vswap_load(VSwapTest *t, int q, uint64_t slot, uint32_t nr,
     return st;
 }
 
+/*
+ * Store a text page (@seed) into @slot on queue @qs, load it back on
+ * queue @ql, and check it bit-exact.
+ */
+static void store_load_text(VSwapTest *t, int qs, Layout ls, int ql,
+                            Layout ll, uint64_t slot, uint32_t seed)
+{
+    uint8_t page[PAGE], got[PAGE];
+
+    fill_page(page, KIND_TEXT, seed);
+    g_assert_cmpuint(vswap_store(t, qs, slot, 1, page, ls), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(t, ql, slot, 1, got, ll), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(page, got, PAGE) == 0);
+}
+
 /* INVALIDATE, WRITE_ZEROES or any header-only request. */
 static uint8_t vswap_simple(VSwapTest *t, uint16_t type, uint64_t slot,
                             uint32_t nr)
@@ -367,12 +384,8 @@ static void test_store_load(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(vswap_load(&t, 0, t.capacity - 1, 1, got,
                                 LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
     g_assert(is_zero(got, PAGE));
-    fill_page(page, KIND_TEXT, 77);
-    g_assert_cmpuint(vswap_store(&t, 1, t.capacity - 1, 1, page,
-                                 LAYOUT_SPLIT), ==, VIRTIO_VSWAP_S_OK);
-    g_assert_cmpuint(vswap_load(&t, 1, t.capacity - 1, 1, got,
-                                LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
-    g_assert(memcmp(page, got, PAGE) == 0);
+    store_load_text(&t, 1, LAYOUT_SPLIT, 1, LAYOUT_NATURAL, t.capacity - 1,
+                    77);
 
     /* multi-page: max_pages pages of mixed kinds, both layouts */
     for (layout = 0; layout < 2; layout++) {
@@ -530,12 +543,7 @@ static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(vswap_load(&t, 1, 5, 1, got, LAYOUT_SPLIT), ==,
                      VIRTIO_VSWAP_S_OK);
     g_assert(memcmp(page, got, PAGE) == 0);
-    fill_page(page, KIND_TEXT, 6);
-    g_assert_cmpuint(vswap_store(&t, 1, 6, 1, page, LAYOUT_SPLIT), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert_cmpuint(vswap_load(&t, 0, 6, 1, got, LAYOUT_NATURAL), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert(memcmp(page, got, PAGE) == 0);
+    store_load_text(&t, 1, LAYOUT_SPLIT, 0, LAYOUT_NATURAL, 6, 6);
 
     vswap_teardown(&t);
 }
@@ -659,7 +667,6 @@ static void test_mmio_ring(void *obj, void *data, QGuestAllocator *alloc)
     VSwapTest t;
     QVirtioPCIDevice *pci;
     QVirtQueue ring;
-    uint8_t page[PAGE], got[PAGE];
 
     vswap_setup(&t, obj, alloc, true);
     pci = container_of(t.dev, QVirtioPCIDevice, vdev);
@@ -672,12 +679,7 @@ static void test_mmio_ring(void *obj, void *data, QGuestAllocator *alloc)
     wait_needs_reset(&t);
 
     vswap_restart(&t, F_WRITE_ZEROES);
-    fill_page(page, KIND_TEXT, 3);
-    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert_cmpuint(vswap_load(&t, 1, 3, 1, got, LAYOUT_NATURAL), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert(memcmp(page, got, PAGE) == 0);
+    store_load_text(&t, 0, LAYOUT_NATURAL, 1, LAYOUT_NATURAL, 3, 3);
     vswap_teardown(&t);
 }
 
@@ -699,7 +701,6 @@ static void test_mmio_chain_reset(void *obj, void *data,
 {
     VSwapTest t;
     QVirtioPCIDevice *pci;
-    uint8_t page[PAGE], got[PAGE];
     uint64_t reg, status;
     int round, i;
 
@@ -728,12 +729,7 @@ static void test_mmio_chain_reset(void *obj, void *data,
     }
     guest_free(alloc, status);
 
-    fill_page(page, KIND_TEXT, 9);
-    g_assert_cmpuint(vswap_store(&t, 1, 9, 1, page, LAYOUT_NATURAL), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert_cmpuint(vswap_load(&t, 0, 9, 1, got, LAYOUT_SPLIT), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert(memcmp(page, got, PAGE) == 0);
+    store_load_text(&t, 1, LAYOUT_NATURAL, 0, LAYOUT_SPLIT, 9, 9);
     vswap_teardown(&t);
 }
 
