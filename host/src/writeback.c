@@ -464,7 +464,7 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
  */
 static bool wb_should_yield(const struct vswap_store *s)
 {
-	return store_stopping(s);
+	return __atomic_load_n(&s->quiesce_waiting, __ATOMIC_RELAXED) != 0;
 }
 
 /*
