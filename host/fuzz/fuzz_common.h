@@ -53,7 +53,7 @@
  * feedback from their loops (which only add noise to the corpus) and no
  * comparison tracing, which made them a third of fuzz_ops' time.
  */
-#define FZ_NOCOV __attribute__((no_sanitize("coverage")))
+#define FZ_NOCOV __attribute__((no_sanitize("coverage"), noinline))
 
 struct fz_in {
 	const uint8_t *p;
