@@ -8,7 +8,8 @@
 #              ASan+UBSan; installs $BUILD/qemu-asan/ instead of $BUILD/qemu/
 #   --plugins  separate build with --enable-plugins (TCG plugins, for
 #              counting guest instructions); installs $BUILD/qemu-plugins/
-#              with libinsn.so (QEMU's tests/tcg/plugins/insn.c) beside it
+#              with libinsn.so (QEMU's tests/tcg/plugins/insn.c) and
+#              libtbprof.so (tests/bench/tbprof.c) beside it
 #   --fuzz     separate build with clang-16, --enable-fuzzing and ASan +
 #              UBSan: $BUILD/qemu-fuzz/qemu-fuzz-x86_64, QEMU's libFuzzer
 #              binary (generic-fuzz-virtio-vswap* targets, patch 0010)
@@ -217,6 +218,14 @@ bins=("$bdir/qemu-system-x86_64")
 for b in "${bins[@]}"; do
 	install_copy "$b" '$ORIGIN'
 done
-[ $plugins = 1 ] && install_copy "$bdir/tests/tcg/plugins/libinsn.so"
+if [ $plugins = 1 ]; then
+	install_copy "$bdir/tests/tcg/plugins/libinsn.so"
+	# bench-guest's profiler (BENCH_PROFILE=1), against this tree's
+	# plugin API header
+	gcc -O2 -Wall -Wextra -shared -fPIC -I"$src/include/qemu" \
+		$(pkg-config --cflags glib-2.0) -o "$out/.libtbprof.so.tmp" \
+		"$repo/tests/bench/tbprof.c"
+	mv -f "$out/.libtbprof.so.tmp" "$out/libtbprof.so"
+fi
 echo "$ver $key" > "$out/VERSION"
 log "done in $(($(date +%s) - t0)) s: $out/$(basename "${bins[0]}") ($ver, series $key)"

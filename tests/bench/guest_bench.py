@@ -181,11 +181,19 @@ def run_one(a, cfg, wl, size):
     if os.path.exists(insn_log):
         os.unlink(insn_log)
     # debug-threads: QEMU names its threads ("CPU 0/TCG", "worker"...)
+    plugin = a.plugin + ",inline=on"
+    append = ""
+    if a.profile:
+        # tbprof.c: instructions per block start address; nokaslr so
+        # the kernel's System.map names them (tbprof.py)
+        rec["profile"] = os.path.join(wd, "tbprof.txt")
+        plugin = a.profile + ",out=" + rec["profile"]
+        append = "nokaslr"
     extra += ["-name", "bench,debug-threads=on",
-              "-plugin", a.plugin + ",inline=on", "-d", "plugin",
-              "-D", insn_log]
+              "-plugin", plugin, "-d", "plugin", "-D", insn_log]
     vm = VM(a.qemu, a.kernel, a.initrd, wd, mem=mem, smp=a.smp,
-            devices=devices, extra=extra, timeout=a.run_timeout)
+            append=append, devices=devices, extra=extra,
+            timeout=a.run_timeout)
     lock = None
     if a.lock:              # one heavy job at a time on a shared machine
         lock = open(a.lock, "a")
@@ -233,6 +241,20 @@ def run_one(a, cfg, wl, size):
                    work_seconds=res.get("work_seconds"))
         if h0:
             rec["vswap"] = {"start": h0, "hold": hh, "end": h1}
+        if a.profile:       # where each module sits, for tbprof.py
+            rec["modules"] = vm.run_lines(
+                "sed 's/^/MOD: /' /proc/modules; for t in "
+                "/sys/module/*/sections/.text; do echo MOD: text $t "
+                "$(cat $t); done", "MOD: ")[1]
+            # Debian's System.map is a placeholder: the kernel's own
+            # symbols, once per work directory (KASLR is off)
+            ksyms = os.path.join(a.workdir, "kallsyms.txt")
+            if not os.path.exists(ksyms):
+                lines = vm.run_lines("grep ' [tTwW] ' /proc/kallsyms | "
+                                     "sed 's/^/KSYM: /'", "KSYM: ", 600)[1]
+                with open(ksyms + ".tmp", "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                os.rename(ksyms + ".tmp", ksyms)
         expect = 3 * res["pages"]      # verify, rewrite (checks), final
         if res["wrong"] or res["failed_procs"] or res["checked"] != expect:
             rec["status"] = "wrong"
@@ -297,6 +319,9 @@ def main():
     ap.add_argument("--lock", default=os.environ.get("BENCH_LOCK"),
                     help="hold an flock on this file during each guest run "
                     "($BENCH_LOCK)")
+    ap.add_argument("--profile", help="libtbprof.so (tbprof.c) instead of "
+                    "--plugin: instructions per guest code address, "
+                    "KASLR off (tbprof.py reads them)")
     ap.add_argument("--raw-lz4", help="JSON by workload from rawlz4")
     ap.add_argument("--meta", help="JSON of facts about the run to keep")
     a = ap.parse_args()

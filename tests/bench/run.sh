@@ -15,7 +15,11 @@
 #   BENCH_VSWAP_MODPARAMS; BENCH_QUICK=1: the short variant (sizes 0.75 2,
 #   the e2e workload and the configurations the targets need);
 #   BENCH_CORPUS_MIB (4): MiB of real pages per source process;
-#   BENCH_REPORT_ONLY=1: redo the report from an existing guest.json.
+#   BENCH_REPORT_ONLY=1: redo the report from an existing guest.json;
+#   BENCH_PROFILE=1: count instructions per guest code address
+#   (tbprof.c) and write guest-profile.txt, instructions per swapped page
+#   by guest function over the no-swap run (tbprof.py); the e2e workload
+#   at 2x, configurations vswap blk-none zram noswap unless set.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 here=$REPO/tests/bench
@@ -27,6 +31,9 @@ args=()
 quick=${BENCH_QUICK:-0}
 [ "$quick" = 1 ] && args+=(--sizes "0.75 2" --workloads e2e
 	--configs "vswap zram blk-none noswap")
+profile=${BENCH_PROFILE:-0}
+[ "$profile" = 1 ] && args+=(--sizes 2 --workloads e2e
+	--configs "vswap blk-none zram noswap")
 [ -n "${BENCH_CONFIGS:-}" ] && args+=(--configs "$BENCH_CONFIGS")
 [ -n "${BENCH_SIZES:-}" ] && args+=(--sizes "$BENCH_SIZES")
 [ -n "${BENCH_WORKLOADS:-}" ] && args+=(--workloads "$BENCH_WORKLOADS")
@@ -99,6 +106,20 @@ json.dump({"kernel": kver, "qemu": qver, "tree": rev,
 EOF
 rm -rf "$out/guest-runs"
 rc=0
+if [ "$profile" = 1 ]; then
+	runs=$out/profile-runs
+	rm -rf "$runs"
+	"$PY" "$here/guest_bench.py" --qemu "$qemu" --plugin "$plugin" \
+		--profile "$BUILD/qemu-plugins/libtbprof.so" \
+		--kernel "$VMLINUZ" --initrd "$INITRD" --workdir "$runs" \
+		--out "$out/guest-profile.json" "${args[@]}" || rc=$?
+	cfgs=$(opt --configs "")
+	"$PY" "$here/tbprof.py" --json "$out/guest-profile.json" \
+		--runs "$runs" --ko "$KO" --base noswap --groups \
+		${cfgs//noswap/} >"$out/guest-profile.txt" || rc=$?
+	cat "$out/guest-profile.txt"
+	exit $rc
+fi
 "$PY" "$here/guest_bench.py" --qemu "$qemu" --plugin "$plugin" \
 	--kernel "$VMLINUZ" --initrd "$INITRD" --workdir "$out/guest-runs" \
 	--out "$out/guest.json" --raw-lz4 "$out/raw-lz4.json" \
