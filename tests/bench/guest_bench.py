@@ -168,6 +168,31 @@ def swap_in_use_kib(vm):
     return mi.get("SwapTotal", 0) - mi.get("SwapFree", 0)
 
 
+def save_kallsyms(a):
+    """--profile: the guest kernel's function addresses (KASLR off), from
+    a guest of their own so that no measured run prints them; Debian's
+    System.map is a placeholder."""
+    path = os.path.join(a.workdir, "kallsyms.txt")
+    if os.path.exists(path):
+        return
+    wd = os.path.join(a.workdir, "kallsyms")
+    os.makedirs(wd, exist_ok=True)
+    vm = VM(a.qemu, a.kernel, a.initrd, wd, mem=a.mem, smp=a.smp,
+            append="nokaslr", timeout=900)
+    try:
+        vm.start()
+        vm.wait_for(r"VSWAP: READY", 300)
+        rc, lines = vm.run_lines("grep ' [tTwW] ' /proc/kallsyms | "
+                                 "sed 's/^/KSYM: /'", "KSYM: ", 600)
+        if rc != 0 or not lines:
+            raise VMError("no kallsyms from the guest (rc %d)" % rc)
+    finally:
+        vm.stop()
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.rename(path + ".tmp", path)
+
+
 def run_one(a, cfg, wl, size):
     mib = int(round(size * a.mem))
     mem = a.mem + mib if cfg == "noswap" else a.mem
@@ -246,15 +271,6 @@ def run_one(a, cfg, wl, size):
                 "sed 's/^/MOD: /' /proc/modules; for t in "
                 "/sys/module/*/sections/.text; do echo MOD: text $t "
                 "$(cat $t); done", "MOD: ")[1]
-            # Debian's System.map is a placeholder: the kernel's own
-            # symbols, once per work directory (KASLR is off)
-            ksyms = os.path.join(a.workdir, "kallsyms.txt")
-            if not os.path.exists(ksyms):
-                lines = vm.run_lines("grep ' [tTwW] ' /proc/kallsyms | "
-                                     "sed 's/^/KSYM: /'", "KSYM: ", 600)[1]
-                with open(ksyms + ".tmp", "w") as f:
-                    f.write("\n".join(lines) + "\n")
-                os.rename(ksyms + ".tmp", ksyms)
         expect = 3 * res["pages"]      # verify, rewrite (checks), final
         if res["wrong"] or res["failed_procs"] or res["checked"] != expect:
             rec["status"] = "wrong"
@@ -349,6 +365,8 @@ def main():
     if a.raw_lz4:
         out["raw_lz4"] = json.load(open(a.raw_lz4))
     t0 = time.time()
+    if a.profile:
+        save_kallsyms(a)
     for wl in workloads:
         failed = set()
         for size in sizes:
