@@ -16,7 +16,8 @@
 # Environment: BUILD (../build), FUZZ_SECONDS, FUZZ_CC (clang-16), FUZZ_JOBS
 # (make -j for the build, 2), FUZZ_TARGETS (names, default all),
 # FUZZ_RUNS (stop each target after that many inputs; FUZZ_SECONDS still
-# bounds it).
+# bounds it), FUZZ_FORK (N: libFuzzer's fork mode, N worker processes
+# sharing one corpus; FUZZ_RUNS then counts the inputs of all of them).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 host=$(dirname "$here")
@@ -108,15 +109,22 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/$t/corpus" "$out/$t/crashes"
 	echo "=== $t: ${FUZZ_SECONDS} s, -max_len=${max_len[$t]:-1024}, seeds ${dirs[*]}"
 	nice -n 10 "$bin/$t" -max_total_time="$FUZZ_SECONDS" \
-		${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
+		${FUZZ_RUNS:+-runs=$FUZZ_RUNS} ${FUZZ_FORK:+-fork=$FUZZ_FORK} \
 		-max_len="${max_len[$t]:-1024}" -timeout=20 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/$t/crashes/" \
 		"$out/$t/corpus" "${dirs[@]}" >"$tlog" 2>&1
 	r=$?
 	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$tlog" | tail -n 1)
+	execs=$(stat number_of_executed_units "$tlog")
+	rate=$(stat average_exec_per_sec "$tlog")
+	if [ -z "$execs" ]; then
+		# fork mode: no final stats, the last "#N: cov: ... exec/s: E"
+		last=$(grep -E '^#[0-9]+: cov:' "$tlog" | tail -n 1)
+		execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+		rate=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+	fi
 	printf '%s: %s execs, %s exec/s, %s, corpus %s new units, log %s\n' \
-		"$t" "$(stat number_of_executed_units "$tlog")" \
-		"$(stat average_exec_per_sec "$tlog")" "${cov:-cov: ?}" \
+		"$t" "${execs:-?}" "${rate:-?}" "${cov:-cov: ?}" \
 		"$(stat new_units_added "$tlog")" "$tlog"
 	if [ $r -ne 0 ]; then
 		echo "$t: FAILED (libFuzzer exit $r): crash, leak or timeout;" \
