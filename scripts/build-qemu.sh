@@ -222,8 +222,9 @@ if [ $plugins = 1 ]; then
 	install_copy "$bdir/tests/tcg/plugins/libinsn.so"
 	# bench-guest's profiler (BENCH_PROFILE=1), against this tree's
 	# plugin API header
+	read -r -a glib_cflags <<<"$(pkg-config --cflags glib-2.0)"
 	gcc -O2 -Wall -Wextra -shared -fPIC -I"$src/include/qemu" \
-		$(pkg-config --cflags glib-2.0) -o "$out/.libtbprof.so.tmp" \
+		"${glib_cflags[@]}" -o "$out/.libtbprof.so.tmp" \
 		"$repo/tests/bench/tbprof.c"
 	mv -f "$out/.libtbprof.so.tmp" "$out/libtbprof.so"
 fi

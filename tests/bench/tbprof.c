@@ -41,6 +41,8 @@ static void plugin_exit(qemu_plugin_id_t id, void *p)
 	GList *keys, *it;
 	FILE *f;
 
+	(void)id;
+	(void)p;
 	for (guint i = 0; i < blocks->len; i++) {
 		struct block *b = g_ptr_array_index(blocks, i);
 		uint64_t n = b->insns *
@@ -80,6 +82,7 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	struct block *b = g_new0(struct block, 1);
 
+	(void)id;
 	b->vaddr = qemu_plugin_tb_vaddr(tb);
 	b->insns = qemu_plugin_tb_n_insns(tb);
 	b->execs = qemu_plugin_scoreboard_new(sizeof(uint64_t));
@@ -95,6 +98,7 @@ QEMU_PLUGIN_EXPORT
 int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 			int argc, char **argv)
 {
+	(void)info;
 	for (int i = 0; i < argc; i++) {
 		if (g_str_has_prefix(argv[i], "out=")) {
 			out_path = g_strdup(argv[i] + 4);
