@@ -210,7 +210,7 @@ def run_one(a, cfg, wl, size):
     append = ""
     if a.profile:
         # tbprof.c: instructions per block start address; nokaslr so
-        # the kernel's System.map names them (tbprof.py)
+        # that save_kallsyms()'s addresses name them (tbprof.py)
         rec["profile"] = os.path.join(wd, "tbprof.txt")
         plugin = a.profile + ",out=" + rec["profile"]
         append = "nokaslr"

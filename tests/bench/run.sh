@@ -105,9 +105,8 @@ json.dump({"kernel": kver, "qemu": qver, "tree": rev,
            "corpus": open(corpus).read(), "cpus": __import__("os").cpu_count()},
           open(out, "w"))
 EOF
-rm -rf "$out/guest-runs"
 rc=0
-if [ "$profile" = 1 ]; then
+if [ "$profile" = 1 ]; then		# leaves guest.json and guest-runs/ alone
 	runs=$out/profile-runs
 	rm -rf "$runs"
 	"$PY" "$here/guest_bench.py" --qemu "$qemu" --plugin "$plugin" \
@@ -121,6 +120,7 @@ if [ "$profile" = 1 ]; then
 	cat "$out/guest-profile.txt"
 	exit $rc
 fi
+rm -rf "$out/guest-runs"
 "$PY" "$here/guest_bench.py" --qemu "$qemu" --plugin "$plugin" \
 	--kernel "$VMLINUZ" --initrd "$INITRD" --workdir "$out/guest-runs" \
 	--out "$out/guest.json" --raw-lz4 "$out/raw-lz4.json" \
