@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Fold tbprof.c profiles into guest symbols and compare configurations.
 
-  tbprof.py --json guest.json [--system-map kallsyms.txt] [--ko virtio_vswap.ko]
+  tbprof.py --json guest.json [--kallsyms FILE] [--ko virtio_vswap.ko]
             [--base noswap] [--top 40] CONFIG...
 
 guest.json is a guest_bench.py --profile run. For each CONFIG (e2e
@@ -55,7 +55,7 @@ def group_of(name):
     return "mm"
 
 
-def load_map(path):
+def load_kallsyms(path):
     addrs, names = [], []
     with open(path) as f:
         for line in f:
@@ -92,8 +92,8 @@ def modules(rec):
 
 
 class Symbolizer:
-    def __init__(self, system_map, kos):
-        self.addrs, self.names = load_map(system_map)
+    def __init__(self, kallsyms, kos):
+        self.addrs, self.names = load_kallsyms(kallsyms)
         self.kos = {os.path.basename(k)[:-3].replace("-", "_"): ko_symbols(k)
                     for k in kos}
 
@@ -132,7 +132,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--json", required=True)
-    ap.add_argument("--system-map", help="kallsyms.txt (default: in --runs)")
+    ap.add_argument("--kallsyms",
+                    help="the guest's kallsyms.txt (default: in --runs)")
     ap.add_argument("--ko", action="append", default=[])
     ap.add_argument("--base", help="configuration to subtract (noswap)")
     ap.add_argument("--top", type=int, default=40)
@@ -144,7 +145,7 @@ def main():
     a = ap.parse_args()
     data = json.load(open(a.json))
     workdir = os.path.dirname(os.path.abspath(a.json))
-    sym = Symbolizer(a.system_map or os.path.join(a.runs or workdir,
+    sym = Symbolizer(a.kallsyms or os.path.join(a.runs or workdir,
                                                   "kallsyms.txt"), a.ko)
     runs = {}
     for r in data["runs"]:
