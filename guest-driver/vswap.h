@@ -65,6 +65,7 @@ enum vswap_stat {
 	VSWAP_STAT_FREE_CANCELLED,	/* slots re-stored before sending */
 	VSWAP_STAT_FREE_DROPPED,	/* queue full: slot left on the host */
 	VSWAP_STAT_STORE_DEFERRED,	/* STOREs retried behind an INVALIDATE */
+	VSWAP_STAT_FREE_SUSPENDED,	/* slots freed while suspended, kept */
 	VSWAP_STAT_NR
 };
 
@@ -126,7 +127,8 @@ struct vswap_free_range {
  */
 struct vswap_freeq {
 	spinlock_t lock;		/* protects the fields up to @work */
-	bool dead;			/* set at remove/freeze: record nothing */
+	bool dead;			/* set at remove: record nothing */
+	bool paused;			/* set at freeze: record, send nothing */
 	unsigned int nr_pend;
 	unsigned int nr_sending;
 	struct vswap_free_range *pend;		/* [VSWAP_FREEQ_LEN] not sent yet */
@@ -186,10 +188,10 @@ static inline void vswap_count(struct virtio_vswap *vs, enum vswap_stat s,
 /* vswap_free.c */
 int vswap_free_init(struct virtio_vswap *vs);
 void vswap_free_stop(struct virtio_vswap *vs);
+void vswap_free_pause(struct virtio_vswap *vs);
 void vswap_free_start(struct virtio_vswap *vs);
 void vswap_free_exit(struct virtio_vswap *vs);
 void vswap_free_release(struct virtio_vswap *vs);
-void vswap_free_flush(struct virtio_vswap *vs);
 void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset);
 bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr);
 

@@ -99,22 +99,26 @@ void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset)
 	u64 slot = (u64)offset * VSWAP_SLOTS_PER_PAGE;
 	u32 nr = VSWAP_SLOTS_PER_PAGE;
 	unsigned long flags;
-	bool queued;
+	bool queued, paused;
 
 	vswap_count(vs, VSWAP_STAT_FREE_NOTIFIED, nr);
 
 	spin_lock_irqsave(&fq->lock, flags);
 	queued = !fq->dead && vswap_freeq_add(fq, slot, nr);
+	paused = fq->paused;
 	/*
 	 * Under the lock: once vswap_free_stop() set @dead, the workqueue
 	 * may be destroyed (remove), and this disk may live on (swap).
+	 * Paused (suspended): kept for vswap_free_start() to send.
 	 */
-	if (queued)
+	if (queued && !paused)
 		queue_work(fq->wq, &fq->work);
 	spin_unlock_irqrestore(&fq->lock, flags);
 
 	if (!queued)
 		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, nr);
+	else if (paused)
+		vswap_count(vs, VSWAP_STAT_FREE_SUSPENDED, nr);
 }
 
 /*
@@ -128,7 +132,7 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 	struct vswap_freeq *fq = &vs->freeq;
 	u64 end = slot + nr, cancelled = 0;
 	unsigned long flags;
-	bool ok = true;
+	bool ok = true, paused;
 	unsigned int i;
 
 	/*
@@ -185,10 +189,11 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 		i++;
 	}
 out:
+	paused = fq->paused;
 	spin_unlock_irqrestore(&fq->lock, flags);
 	if (cancelled)
 		vswap_count(vs, VSWAP_STAT_FREE_CANCELLED, cancelled);
-	if (!ok)
+	if (!ok && !paused)
 		queue_work(fq->wq, &fq->work);
 	return ok;
 }
@@ -305,13 +310,7 @@ int vswap_free_init(struct virtio_vswap *vs)
 	return 0;
 }
 
-/* Send what is queued now and wait for it. May sleep. */
-void vswap_free_flush(struct virtio_vswap *vs)
-{
-	flush_work(&vs->freeq.work);
-}
-
-/* Stop recording and sending (remove, freeze). May sleep. */
+/* Stop recording and sending (remove). May sleep. */
 void vswap_free_stop(struct virtio_vswap *vs)
 {
 	struct vswap_freeq *fq = &vs->freeq;
@@ -322,12 +321,33 @@ void vswap_free_stop(struct virtio_vswap *vs)
 	flush_work(&fq->work);
 }
 
+/*
+ * Stop sending, keep recording (freeze): the device keeps its store over
+ * the suspend (SUSPEND), so a slot freed meanwhile must still be
+ * invalidated after the resume, or its data stays on the host until the
+ * slot is stored again. Cancel, not flush: by now the freezer has frozen
+ * our (freezable) workqueue, and a work queued since would only run
+ * after the resume, so flushing it would never return. A work already
+ * running is waited for; ranges it has not taken stay in @pend.
+ * May sleep.
+ */
+void vswap_free_pause(struct virtio_vswap *vs)
+{
+	struct vswap_freeq *fq = &vs->freeq;
+
+	spin_lock_irq(&fq->lock);
+	fq->paused = true;
+	spin_unlock_irq(&fq->lock);
+	cancel_work_sync(&fq->work);
+}
+
+/* After vswap_free_pause(): send what was recorded meanwhile, and on. */
 void vswap_free_start(struct virtio_vswap *vs)
 {
 	struct vswap_freeq *fq = &vs->freeq;
 
 	spin_lock_irq(&fq->lock);
-	fq->dead = false;
+	fq->paused = false;
 	spin_unlock_irq(&fq->lock);
 	queue_work(fq->wq, &fq->work);
 }

@@ -705,7 +705,7 @@ static int vswap_freeze(struct virtio_device *vdev)
 			     &vs->store_id);
 	}
 
-	vswap_free_stop(vs);
+	vswap_free_pause(vs);
 	/* No request may sit in a virtqueue when the queues go away. */
 	blk_mq_freeze_queue(q);
 	blk_mq_quiesce_queue_nowait(q);

@@ -43,6 +43,7 @@ static const char * const vswap_stat_names[] = {
 	[VSWAP_STAT_FREE_CANCELLED]	= "cancelled",
 	[VSWAP_STAT_FREE_DROPPED]	= "dropped",
 	[VSWAP_STAT_STORE_DEFERRED]	= "store_deferred",
+	[VSWAP_STAT_FREE_SUSPENDED]	= "suspended",
 };
 
 static_assert(ARRAY_SIZE(vswap_stat_names) == VSWAP_STAT_NR);
@@ -97,7 +98,7 @@ static ssize_t slot_free_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	return vswap_show_range(dev, buf, VSWAP_STAT_FREE_NOTIFIED,
-				VSWAP_STAT_STORE_DEFERRED);
+				VSWAP_STAT_FREE_SUSPENDED);
 }
 static DEVICE_ATTR_RO(slot_free);
 
