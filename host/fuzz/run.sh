@@ -42,22 +42,8 @@ for f in "$here"/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 [ -n "${FUZZ_TARGETS:-}" ] && read -r -a targets <<<"$FUZZ_TARGETS"
 FUZZ_RUNS=${FUZZ_RUNS:-}
 
-# Each run on a corpus appends a line to <target>/history: date, the
-# result (clean: no finding, also a run stopped with SIGINT, which
-# libFuzzer ends with exit code 72), executions, exec/s, coverage. The
-# runs on one corpus continue each other, so their clean executions add
-# up; a run that failed counts for nothing.
-history() {
-	local dir=$1 r=$2 execs=$3 rate=$4 cov=$5 res total
-	case $r in
-	0 | 72) res=clean ;;
-	*) res="failed($r)" ;;
-	esac
-	printf '%s %s %s execs %s exec/s %s\n' "$(date -u +%FT%TZ)" "$res" \
-		"$execs" "$rate" "$cov" >>"$dir/history"
-	total=$(awk '$2 == "clean" { n += $3 } END { print n + 0 }' "$dir/history")
-	echo "$(basename "$dir"): $total executions without a finding on this corpus, $(grep -c . "$dir/history") runs ($dir/history)"
-}
+# shellcheck source=../../tests/lib/fuzz_history.sh
+. "$repo/tests/lib/fuzz_history.sh"
 
 # The symbolizer of any LLVM makes the reports readable.
 sym=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
@@ -143,7 +129,7 @@ for t in "${targets[@]}"; do
 	printf '%s: %s execs, %s exec/s, %s, corpus %s new units, log %s\n' \
 		"$t" "${execs:-?}" "${rate:-?}" "${cov:-cov: ?}" \
 		"$(stat new_units_added "$tlog")" "$tlog"
-	history "$out/$t" "$r" "${execs:-0}" "${rate:-?}" "${cov:-cov: ?}"
+	fuzz_history "$out/$t" "$r" "${execs:-0}" "${rate:-?}" "${cov:-cov: ?}"
 	[ $r -eq 72 ] && echo "$t: stopped (SIGINT), no finding"
 	if [ $r -ne 0 ] && [ $r -ne 72 ]; then
 		echo "$t: FAILED (libFuzzer exit $r): crash, leak or timeout;" \

@@ -53,25 +53,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1${sym:+:exter
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 rc=0
 
-# Each run on a corpus appends a line to <target>/history: date, the
-# result (clean: no crash, leak or hang, also a run stopped with SIGINT,
-# which libFuzzer ends with exit code 72), executions, exec/s, coverage.
-# Runs on one corpus continue each other, so their clean executions add
-# up; a failed run counts for nothing.
-history() {
-	local d=$1 r=$2 res execs rate cov total
-	case $r in
-	0 | 72) res=clean ;;
-	*) res="failed($r)" ;;
-	esac
-	execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$d/log")
-	rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$d/log")
-	cov=$(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$d/log" | tail -n 1)
-	printf '%s %s %s execs %s exec/s %s\n' "$(date -u +%FT%TZ)" "$res" \
-		"${execs:-0}" "${rate:-?}" "${cov:-cov: ?}" >>"$d/history"
-	total=$(awk '$2 == "clean" { n += $3 } END { print n + 0 }' "$d/history")
-	echo "$(basename "$d"): $total executions without a finding on this corpus, $(grep -c . "$d/history") runs ($d/history)"
-}
+# shellcheck source=../../tests/lib/fuzz_history.sh
+. "$repo/tests/lib/fuzz_history.sh"
 
 if [ $smoke = 1 ]; then
 	for t in "${targets[@]}"; do
@@ -113,7 +96,10 @@ for t in "${targets[@]}"; do
 		echo "$t: HUNG (no progress; the input is not saved: rerun under gdb)"
 	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb|new_units_added)' "$d/log"
 	grep -E '#[0-9]+[[:space:]]+(DONE|pulse).*cov' "$d/log" | tail -1
-	history "$d" "$r"
+	fuzz_history "$d" "$r" \
+		"$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$d/log")" \
+		"$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$d/log")" \
+		"$(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$d/log" | tail -n 1)"
 	if [ $r -ne 0 ] && [ $r -ne 72 ]; then
 		echo "$t: FAILED (rc $r), see $d/log and $d/crashes/"
 		grep -E 'ERROR|SUMMARY|==[0-9]+==' "$d/log" | head -5
