@@ -16,7 +16,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 # FUZZ_RUNS=N: stop each target after N inputs instead (FUZZ_SECONDS stays
 # the limit, and timeout(1) ends a target FUZZ_SECONDS + 120 s after start)
 FUZZ_RUNS=${FUZZ_RUNS:-}
-targets=(${FUZZ_TARGETS:-generic-fuzz-virtio-vswap generic-fuzz-virtio-vswap-iothread generic-fuzz-virtio-vswap-tier virtio-vswap-requests virtio-vswap-requests-iothread virtio-vswap-requests-tier})
+read -r -a targets <<<"${FUZZ_TARGETS:-generic-fuzz-virtio-vswap generic-fuzz-virtio-vswap-iothread generic-fuzz-virtio-vswap-tier virtio-vswap-requests virtio-vswap-requests-iothread virtio-vswap-requests-tier}"
 
 smoke=0
 args=()
@@ -79,6 +79,9 @@ fi
 for t in "${targets[@]}"; do
 	d=$BUILD/fuzz/qemu/$t
 	mkdir -p "$d/corpus" "$d/crashes"
+	seed_dirs=()
+	[ -d "$repo/tests/qemu/fuzz-corpus/$t" ] &&
+		seed_dirs=("$repo/tests/qemu/fuzz-corpus/$t")
 	echo "=== $t: $FUZZ_SECONDS s${FUZZ_RUNS:+ or $FUZZ_RUNS inputs}"
 	# QEMU blocks SIGALRM (its main loop takes it through a signalfd),
 	# so libFuzzer's -timeout never fires in this binary: a hung input
@@ -89,7 +92,7 @@ for t in "${targets[@]}"; do
 		-timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
 		${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 		-artifact_prefix="$d/crashes/" "$d/corpus" \
-		$(ls -d "$repo/tests/qemu/fuzz-corpus/$t" 2>/dev/null) \
+		"${seed_dirs[@]}" \
 		> "$d/log" 2>&1
 	r=$?
 	[ $r -eq 124 ] || [ $r -eq 137 ] &&
