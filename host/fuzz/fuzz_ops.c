@@ -294,6 +294,15 @@ static void check_state(uint64_t bytes_before, bool full)
 		 " (before: %" PRIu64 ")", bytes, cap, bytes_before);
 }
 
+/* vswap_tier_release(): OK with a disk tier, INVAL without one. */
+static void check_tier_release(const char *what)
+{
+	int r = vswap_tier_release(m.s);
+
+	FZ_CHECK(r == (m.disk ? VSWAP_OK : VSWAP_E_INVAL), "%s: %s", what,
+		 vswap_error_name(r));
+}
+
 /* Returns true after an operation worth a full invariant check. */
 static bool run_op(struct fz_in *in)
 {
@@ -345,6 +354,9 @@ static bool run_op(struct fz_in *in)
 
 		FZ_CHECK(freed >= 0, "compact: %s",
 			 vswap_error_name((int)freed));
+		if (op & 0x10)	/* and give back unused disk: no live
+				 * object may be cut (the loads after say) */
+			check_tier_release("tier release");
 		break;
 	}
 	case 10:				/* reset */
@@ -362,6 +374,8 @@ static bool run_op(struct fz_in *in)
 		vswap_reset(m.s);
 		for (uint64_t i = 0; i < m.capacity; i++)
 			model_drop(i);
+		if (op & 0x20)	/* what the device's worker does next */
+			check_tier_release("tier release after reset");
 		break;
 	case 11:				/* set the pool cap */
 		r = vswap_set_pool_max(m.s, decode_cap(fz_u8(in)));
