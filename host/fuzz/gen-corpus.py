@@ -55,12 +55,12 @@ def writeback():
     return bytes([8])
 
 
-def compact():
-    return bytes([9])
+def compact(release=False):
+    return bytes([9 | (0x10 if release else 0)])
 
 
-def reset():
-    return bytes([10])
+def reset(release=False):
+    return bytes([10 | (0x20 if release else 0)])
 
 
 def set_cap(b):
@@ -114,6 +114,10 @@ OPS = {
     run(0, 120, RANDOM, 3) + run(120, 100, TEXT, 4) + writeback() +
     sweep() + invalidate(0, 50) + store(60, ZERO) + sweep() + reset() +
     run(0, 10, TEXT, 1) + sweep(),
+    # the disk's space given back beside live objects and after a reset
+    "disk-release": cfg(disk=1, cap_i=6, cap=0x40 | 16) +
+    run(0, 200, RANDOM, 12) + invalidate(0, 150) + compact(release=True) +
+    sweep() + reset(release=True) + run(0, 100, RANDOM, 13) + sweep(),
     # a tiny cap without a disk: NOSPACE keeps the old page
     "nospace": cfg(cap_i=3, cap=0xc0 | 40) + run(0, 80, RANDOM, 1) +
     set_cap(0) + run(0, 10, TEXT, 6) + set_cap(0xc0 | 1) +
