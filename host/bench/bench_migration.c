@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,12 +149,30 @@ static void stream_pair(int sv[2])
 	}
 }
 
+/* CPU time and voluntary (blocking) context switches of this thread. */
+struct thread_use {
+	double cpu_s;
+	long blocked;
+};
+
+static struct thread_use thread_use(void)
+{
+	struct timespec ts;
+	struct rusage ru;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	getrusage(RUSAGE_THREAD, &ru);
+	return (struct thread_use){ (double)ts.tv_sec + ts.tv_nsec * 1e-9,
+				    ru.ru_nvcsw };
+}
+
 /* The receiving end: length-prefixed chunks until a 0 length. */
 struct receiver {
 	int fd;
 	struct vswap_store *dst;	/* NULL: raw copy, read only */
 	unsigned char *place;		/* raw copy placed here (fresh memory) */
 	uint64_t bytes;
+	struct thread_use use;		/* the receiving thread's, at its end */
 	char why[256];
 	int err;
 };
@@ -199,6 +218,7 @@ static void *receive(void *arg)
 					      sizeof(r->why));
 	}
 	free(buf);
+	r->use = thread_use();
 	return NULL;
 }
 
@@ -360,6 +380,7 @@ int main(int argc, char **argv)
 	for (unsigned r = 0; r < reps; r++) {
 		struct vswap_store *b = new_store(pages);
 		struct receiver rx = { 0 };
+		struct thread_use sender, receiver, end;
 		struct vswap_export *x;
 		pthread_t t;
 		int sv[2];
@@ -372,11 +393,16 @@ int main(int argc, char **argv)
 		if (vswap_export_start(a, &x))
 			die("export_start");
 		t0 = now();
+		sender = thread_use();
 		pthread_create(&t, NULL, receive, &rx);
 		wire = send_export(x, sv[0]);
 		send_end(sv[0]);
 		pthread_join(t, NULL);
 		stream[r] = now() - t0;
+		end = thread_use();
+		sender.cpu_s = end.cpu_s - sender.cpu_s;
+		sender.blocked = end.blocked - sender.blocked;
+		receiver = rx.use;
 		if (rx.err)
 			die("import: %s", rx.why);
 		if (wire != log.len)
@@ -423,10 +449,13 @@ int main(int argc, char **argv)
 
 		ratio[r] = raw[r] / stream[r];
 		ratio_placed[r] = placed[r] / stream[r];
-		printf("# rep %u: stream %.3f s (%.0f MiB/s of records), raw "
-		       "copy %.3f s: %.2fx, placed copy %.3f s: %.2fx\n", r,
-		       stream[r], (double)wire / stream[r] / 1048576.0, raw[r],
-		       ratio[r], placed[r], ratio_placed[r]);
+		printf("# rep %u: stream %.3f s (%.0f MiB/s of records; CPU "
+		       "export end %.3f s, import end %.3f s; blocked %ld and "
+		       "%ld times), raw copy %.3f s: %.2fx, placed copy %.3f s:"
+		       " %.2fx\n", r, stream[r],
+		       (double)wire / stream[r] / 1048576.0, sender.cpu_s,
+		       receiver.cpu_s, sender.blocked, receiver.blocked,
+		       raw[r], ratio[r], placed[r], ratio_placed[r]);
 	}
 	qsort(ratio, reps, sizeof(double), cmp_double);
 	qsort(ratio_placed, reps, sizeof(double), cmp_double);
