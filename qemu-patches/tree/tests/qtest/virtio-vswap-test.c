@@ -672,6 +672,11 @@ static void test_mmio_ring(void *obj, void *data, QGuestAllocator *alloc)
     pci = container_of(t.dev, QVirtioPCIDevice, vdev);
     ring = *t.vq[0];
     ring.used = pci->bar.addr + pci->common_cfg_offset;
+    /* an enabled queue keeps its rings: set them up after a reset */
+    qvirtio_start_device(t.dev);
+    qvirtio_set_features(t.dev, qvirtio_get_features(t.dev) &
+                         ((1ULL << VIRTIO_F_VERSION_1) |
+                          (1ULL << VIRTIO_VSWAP_F_MQ)));
     t.dev->bus->queue_select(t.dev, 0);
     t.dev->bus->set_queue_address(t.dev, &ring);
     qpci_io_writew(pci->pdev, pci->bar, pci->common_cfg_offset +
@@ -680,6 +685,55 @@ static void test_mmio_ring(void *obj, void *data, QGuestAllocator *alloc)
 
     vswap_restart(&t, F_WRITE_ZEROES);
     store_load_text(&t, 0, LAYOUT_NATURAL, 1, LAYOUT_NATURAL, 3, 3);
+    vswap_teardown(&t);
+}
+
+/*
+ * A guest rewrites an enabled queue's configuration: a new queue_size, a
+ * second queue_enable, a queue_reset it did not negotiate.  With an
+ * iothread serving the queue, the size changing under it made its ring
+ * accesses run past the ring caches (an assertion abort, found by
+ * generic-fuzz-virtio-vswap-iothread).  The writes are ignored: the
+ * queue keeps its size and rings and goes on serving.
+ */
+static void test_live_queue_config(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    QVirtioPCIDevice *pci;
+    uint64_t cfg;
+    uint16_t size;
+    int q;
+
+    vswap_setup(&t, obj, alloc, true);
+    pci = container_of(t.dev, QVirtioPCIDevice, vdev);
+    cfg = pci->common_cfg_offset;
+    for (q = 0; q < NR_QUEUES; q++) {
+        store_load_text(&t, q, LAYOUT_NATURAL, q, LAYOUT_NATURAL, q, q);
+        qpci_io_writew(pci->pdev, pci->bar, cfg + VIRTIO_PCI_COMMON_Q_SELECT,
+                       q);
+        size = qpci_io_readw(pci->pdev, pci->bar,
+                             cfg + VIRTIO_PCI_COMMON_Q_SIZE);
+        g_assert_cmpuint(size, ==, t.vq[q]->size);
+        qpci_io_writew(pci->pdev, pci->bar, cfg + VIRTIO_PCI_COMMON_Q_SIZE,
+                       size / 2);
+        g_assert_cmpuint(qpci_io_readw(pci->pdev, pci->bar,
+                                       cfg + VIRTIO_PCI_COMMON_Q_SIZE),
+                         ==, size);
+        qpci_io_writew(pci->pdev, pci->bar,
+                       cfg + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+        qpci_io_writew(pci->pdev, pci->bar, cfg + VIRTIO_PCI_COMMON_Q_RESET,
+                       1);
+        g_assert_cmpuint(qpci_io_readw(pci->pdev, pci->bar,
+                                       cfg + VIRTIO_PCI_COMMON_Q_ENABLE),
+                         ==, 1);
+    }
+    g_assert(!(t.dev->bus->get_status(t.dev) &
+               VIRTIO_CONFIG_S_NEEDS_RESET));
+    for (q = 0; q < NR_QUEUES; q++) {
+        store_load_text(&t, q, LAYOUT_NATURAL, NR_QUEUES - 1 - q,
+                        LAYOUT_NATURAL, 16 + q, 16 + q);
+    }
     vswap_teardown(&t);
 }
 
@@ -1825,6 +1879,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("store-load", "virtio-vswap", test_store_load, &opts);
     qos_add_test("malformed", "virtio-vswap", test_malformed, &opts);
     qos_add_test("empty-chain", "virtio-vswap", test_empty_chain, &opts);
+    qos_add_test("live-queue-config", "virtio-vswap", test_live_queue_config,
+                 &opts);
     qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
     qos_add_test("mmio-chain-reset", "virtio-vswap", test_mmio_chain_reset,
                  &opts);
@@ -1853,6 +1909,8 @@ static void register_virtio_vswap_test(void)
                  test_mmio_chain_reset, &opts_io);
     qos_add_test("iothread-mmio-ring", "virtio-vswap", test_mmio_ring,
                  &opts_io);
+    qos_add_test("iothread-live-queue-config", "virtio-vswap",
+                 test_live_queue_config, &opts_io);
     qos_add_test("iothread-suspend", "virtio-vswap", test_suspend,
                  &opts_io);
     qos_add_test("iothread-counters", "virtio-vswap", test_counters,
