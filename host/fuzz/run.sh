@@ -83,9 +83,6 @@ else
 	exit 1
 fi
 
-# stat value from libFuzzer's -print_final_stats output
-stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
-
 rc=0
 for t in "${targets[@]}"; do
 	seeds=$here/corpus/$t regress=$here/regress/$t
@@ -118,8 +115,8 @@ for t in "${targets[@]}"; do
 		"$out/$t/corpus" "${dirs[@]}" >"$tlog" 2>&1
 	r=$?
 	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$tlog" | tail -n 1)
-	execs=$(stat number_of_executed_units "$tlog")
-	rate=$(stat average_exec_per_sec "$tlog")
+	execs=$(fuzz_stat number_of_executed_units "$tlog")
+	rate=$(fuzz_stat average_exec_per_sec "$tlog")
 	if [ -z "$execs" ]; then
 		# fork mode: no final stats, the last "#N: cov: ... exec/s: E"
 		last=$(grep -E '^#[0-9]+: cov:' "$tlog" | tail -n 1)
@@ -128,7 +125,7 @@ for t in "${targets[@]}"; do
 	fi
 	printf '%s: %s execs, %s exec/s, %s, corpus %s new units, log %s\n' \
 		"$t" "${execs:-?}" "${rate:-?}" "${cov:-cov: ?}" \
-		"$(stat new_units_added "$tlog")" "$tlog"
+		"$(fuzz_stat new_units_added "$tlog")" "$tlog"
 	fuzz_history "$out/$t" "$r" "${execs:-0}" "${rate:-?}" "${cov:-cov: ?}"
 	[ $r -eq 72 ] && echo "$t: stopped (SIGINT), no finding"
 	if [ $r -ne 0 ] && [ $r -ne 72 ]; then

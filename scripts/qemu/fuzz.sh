@@ -100,8 +100,8 @@ for t in "${targets[@]}"; do
 	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb|new_units_added)' "$d/log"
 	grep -E '#[0-9]+[[:space:]]+(DONE|pulse).*cov' "$d/log" | tail -1
 	fuzz_history "$d" "$r" \
-		"$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$d/log")" \
-		"$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$d/log")" \
+		"$(fuzz_stat number_of_executed_units "$d/log")" \
+		"$(fuzz_stat average_exec_per_sec "$d/log")" \
 		"$(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$d/log" | tail -n 1)"
 	if [ $r -ne 0 ] && [ $r -ne 72 ]; then
 		echo "$t: FAILED (rc $r), see $d/log and $d/crashes/"
