@@ -12,7 +12,7 @@
 #              libtbprof.so (tests/bench/tbprof.c) beside it
 #   --fuzz     separate build with clang-16, --enable-fuzzing and ASan +
 #              UBSan: $BUILD/qemu-fuzz/qemu-fuzz-x86_64, QEMU's libFuzzer
-#              binary (generic-fuzz-virtio-vswap* targets, patch 0010)
+#              binary (generic-fuzz-virtio-vswap* targets, patch 0011)
 #   --tests    also build the qtest binary (qos-test) and install it
 #   --no-deps  do not run scripts/install-deps.sh
 #

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make fuzz-qemu: QEMU's own libFuzzer binary (scripts/build-qemu.sh --fuzz:
-# clang-16, ASan + UBSan) on the device's generic-fuzz targets (patch 0010,
+# clang-16, ASan + UBSan) on the device's generic-fuzz targets (patch 0011,
 # tests/qtest/fuzz/generic_fuzz_configs.h), FUZZ_SECONDS each (default 300),
 # one after another under nice. Corpora and crashes go to
 # $BUILD/fuzz/qemu/<target>/ (never into the repo). Also the
-# request-chain targets (virtio_vswap_fuzz.c in patch 0010). Prints each target's
+# request-chain targets (virtio_vswap_fuzz.c in patch 0011). Prints each target's
 # executions, exec/s and coverage; exits non-zero on a crash, leak or
 # timeout. docs/security.md, "Fuzzing", has the results.
 # --smoke (make check): build it and replay each target's committed seeds
