@@ -194,8 +194,9 @@ static void maybe_compact(struct vswap_pool *p)
 		return;
 	for (int i = 0; i < POOL_GC_AUTO_STEPS; i++) {
 		if (!compact_one(p, POOL_GC_AUTO_MIN_FREE)) {
-			/* Holes too thin to be worth moving: don't rescan
-			 * the sealed list until a segment's worth more. */
+			/* Holes too thin to be worth moving, or no room
+			 * under the cap to move them to: don't rescan the
+			 * sealed list until a segment's worth more. */
 			__atomic_store_n(&p->gc_idle_until,
 					 __atomic_load_n(&p->garbage,
 							 __ATOMIC_RELAXED) +
@@ -296,8 +297,10 @@ int pool_alloc(struct vswap_pool *p, struct vswap_head *head, uint32_t slot,
 /*
  * Move the object at @off of @seg (COMPACTING, owned by us), @len payload
  * bytes, to the GC head if its slot still points at it. compact_lock held.
+ * Returns false only when the GC head could not take it (no segment under
+ * the cap): the object stays where it is, and so would every later one.
  */
-static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
+static bool move_object(struct vswap_pool *p, struct vswap_segment *seg,
 			uint32_t off, uint32_t slot, uint32_t len)
 {
 	uint64_t handle = pool_handle(seg->id, off);
@@ -308,14 +311,14 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 
 	e = slot_table_lookup(p->st, slot);
 	if (!e)
-		return;
+		return true;
 	w = slot_lock_used(e);	/* an EMPTY entry stays untouched */
 	if (w == SLOT_EMPTY)
-		return;
+		return true;
 	if (!slot_in_pool(slot_kind(w)) || slot_loc(w) != pool_loc(handle) ||
 	    slot_len(w) != len) {
 		slot_unlock(e, w);	/* freed or replaced meanwhile */
-		return;
+		return true;
 	}
 	/* Live under our lock: the checksum (if any) is carried along. */
 	csum = p->hdr == OBJ_HDR_CSUM ?
@@ -323,13 +326,14 @@ static void move_object(struct vswap_pool *p, struct vswap_segment *seg,
 	if (pool_alloc(p, &p->gc_head, slot, len, csum, POOL_ALLOC_GC, &nh,
 		       &dst)) {
 		slot_unlock(e, w);	/* no memory: leave it where it is */
-		return;
+		return false;
 	}
 	memcpy(dst, pool_payload(p, handle), len);
 	pool_free(p, handle, len);
 	slot_unlock(e, slot_w(slot_kind(w), len, pool_loc(nh)));
 	__atomic_fetch_add(&p->compacted_bytes, pool_obj_size(p, len),
 			   __ATOMIC_RELAXED);
+	return true;
 }
 
 /*
@@ -431,13 +435,18 @@ static struct vswap_segment *pick_victim(struct vswap_pool *p,
 
 /*
  * Evacuate one victim with at least @min_free free bytes (least live
- * first). compact_lock held. Returns false if there was no victim.
+ * first). compact_lock held. Returns false if there was no victim, or if
+ * the GC head ran out of room under the cap (the victim keeps what was
+ * not moved): the callers loop on true, and without this a store at a
+ * cap below the pool's use walked the same victim POOL_GC_CAP_STEPS
+ * times, failing to move each object, on every refused store.
  * Cost: at most SEG_SIZE bytes copied, one slot lock per live object,
  * plus an occasional scan of the sealed list.
  */
 static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 {
 	struct vswap_segment *best = pick_victim(p, min_free);
+	bool moved_all = true;
 
 	if (!best)
 		return false;
@@ -449,14 +458,16 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 		if (!obj_len_sane(len) ||
 		    off + pool_obj_size(p, len) > best->used)
 			break;	/* corrupt header: stop; live objects stay */
-		if (live)
-			move_object(p, best, off, slot, len);
+		if (live && !move_object(p, best, off, slot, len)) {
+			moved_all = false;
+			break;
+		}
 		off += pool_obj_size(p, len);
 	}
 
 	if (pool_put_victim(p, best))
 		__atomic_fetch_add(&p->compactions, 1, __ATOMIC_RELAXED);
-	return true;
+	return moved_all;
 }
 
 bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg)
