@@ -9,7 +9,9 @@ fuzz_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
 # of the clean runs since the last failed one: runs on one corpus continue
 # each other, so a campaign can be spread over several, and a finding
 # starts it again. Clean: no crash, leak or hang, also a run stopped with
-# SIGINT (libFuzzer then exits 72).
+# SIGINT (libFuzzer then exits 72). A line edited by hand to another
+# result (e.g. "interrupted": a run paused longer than its -timeout, which
+# then reports a timeout no input caused) neither counts nor restarts.
 # (host/fuzz/run.sh and scripts/qemu/fuzz.sh.)
 fuzz_history() {
 	local dir=$1 r=$2 execs=${3:-0} rate=${4:-?} cov=${5:-cov: ?} res total
