@@ -17,7 +17,12 @@
 # (make -j for the build, 2), FUZZ_TARGETS (names, default all),
 # FUZZ_RUNS (stop each target after that many inputs; FUZZ_SECONDS still
 # bounds it), FUZZ_FORK (N: libFuzzer's fork mode, N worker processes
-# sharing one corpus; FUZZ_RUNS then counts the inputs of all of them).
+# sharing one corpus; FUZZ_RUNS then counts the inputs of all of them),
+# FUZZ_INSTANCE (a name: a second run of the same target beside the first,
+# on the same corpus, with its own log <target>.<name>.log; libFuzzer
+# reloads the corpus, so each picks up the other's finds, and both append
+# to the target's history: faster than FUZZ_FORK for fuzz_ops, whose fork
+# jobs replay the corpus each time).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 host=$(dirname "$here")
@@ -89,7 +94,7 @@ for t in "${targets[@]}"; do
 	dirs=()
 	[ -d "$seeds" ] && dirs+=("$seeds")
 	[ -d "$regress" ] && dirs+=("$regress")
-	tlog=$out/$t.log
+	tlog=$out/$t${FUZZ_INSTANCE:+.$FUZZ_INSTANCE}.log
 	if [ $smoke = 1 ]; then
 		# Each committed file once (libFuzzer runs file arguments and
 		# exits); a crash, leak or sanitizer report fails it.
