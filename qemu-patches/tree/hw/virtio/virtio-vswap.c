@@ -11,12 +11,14 @@
  * (main loop, or a vCPU thread without ioeventfd), or, with the iothread
  * property, in that iothread without the BQL (as virtio-blk does: host
  * notifiers attached to its AioContext, completions signalled through the
- * guest notifiers).  The store work (compression, decompression) runs in
- * the thread pool of the AioContext that popped the request, never on a
- * vCPU thread, in the main loop or in the iothread.  The worker reads and
- * writes guest memory in place through the element's mapped iovecs;
- * only a page that straddles two iovec entries goes through a
- * per-request bounce page.
+ * guest notifiers).  The store work (compression, decompression) is done
+ * there too, inline with VSWAP_NOWAIT: the guest finds a batch completed
+ * when its notification returns.  Only what would block (a LOAD from the
+ * disk tier, a STORE at pool-max that must write back first, a large
+ * INVALIDATE) goes to the thread pool of the AioContext that popped the
+ * request.  Both read and write guest memory in place through the
+ * element's mapped iovecs; only a page that straddles two iovec entries
+ * goes through a per-request bounce page.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
