@@ -1336,8 +1336,10 @@ def options_scenario(args, tap):
     bit-exact; then a size=16T device and a 1 GiB one hot-plugged into the
     idle guest: the guest sees 16 TiB, the idle store holds at most
     64 KiB (query-vswap pool-bytes) and costs QEMU no more resident memory
-    than the 1 GiB one (within 256 KiB of noise); a page written to its
-    last slot reads back."""
+    than the 1 GiB one (within 1 MiB of noise: one bit per slot of 16 TiB
+    would be 512 MiB, while a thread stack or malloc arena touched while
+    the machine is busy made them 640 KiB apart once); a page written to
+    its last slot reads back."""
     report = {"scenario": "options", "mem_mib": args.mem,
               "workload_mib": args.mib}
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
@@ -1414,10 +1416,10 @@ def options_scenario(args, tap):
         tap.ok(big is not None and 0 <= pool <= 64 * 1024,
                "options: size=16T: the guest sees 16 TiB (%s), the idle "
                "store holds %d bytes (<= 64 KiB)" % (big, pool))
-        tap.ok(deltas["t16"] - deltas["g1"] <= 256 * 1024,
+        tap.ok(deltas["t16"] - deltas["g1"] <= MIB,
                "options: QEMU's resident memory grew by %d KiB for the 16T "
                "device, %d KiB for the 1G one: the size costs nothing "
-               "(<= 256 KiB apart)" % (deltas["t16"] >> 10,
+               "(<= 1 MiB apart)" % (deltas["t16"] >> 10,
                                        deltas["g1"] >> 10))
         last = (16 << 40) // 4096 - 1
         rc, _ = vm.run_lines(
