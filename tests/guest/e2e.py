@@ -35,6 +35,8 @@ Scenario "diskfull" (the backing file on a small file system, --backing-dir,
   writes again -> every page bit-exact.
 """
 import argparse
+import contextlib
+import functools
 import json
 import os
 import re
@@ -111,6 +113,39 @@ def wait_store(vm, cond, timeout=20):
         time.sleep(0.5)
 
 
+def console_diag(tap, vms, tail=4000):
+    """Each VM's console tail, after a failed scenario."""
+    for vm in vms:
+        tap.diag("%s console tail:\n%s" % (vm.workdir,
+                                           vm.console_since(0)[-tail:]))
+
+
+def remove_file(path):
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+@contextlib.contextmanager
+def guest_scenario(tap, name, report, vms, t0, diag=console_diag,
+                   cleanup=None):
+    """The end every scenario shares. A VMError (a timeout, a guest that
+    died, a QMP error) is one failed check named @name with @diag's
+    diagnosis, not an exception out of the suite; then every VM in @vms
+    (a list the scenario may still extend) is stopped whatever happened,
+    @cleanup runs, and report["seconds"] is the time since @t0."""
+    try:
+        yield
+    except VMError as e:
+        tap.ok(False, "%s: guest scenario (%s)" % (name, e))
+        diag(tap, vms)
+    finally:
+        for vm in vms:
+            vm.stop()
+        if cleanup:
+            cleanup()
+        report["seconds"] = time.time() - t0
+
+
 def scenario(args, tap):
     vswap = args.backend == "vswap"
     devices = []
@@ -130,7 +165,7 @@ def scenario(args, tap):
               "workload_mib": args.mib}
     t0 = time.time()
     vm.start()
-    try:
+    with guest_scenario(tap, args.backend, report, [vm], t0):
         m = vm.wait_for(r"VSWAP: BOOT (\S+)", 180)
         vm.wait_for(r"VSWAP: READY", 60)
         tap.ok(True, "%s: guest %s booted (%.0f s)"
@@ -327,13 +362,6 @@ def scenario(args, tap):
             rc = vm.run("rmmod virtio_vswap")
             tap.ok(rc == 0, "vswap: rmmod virtio_vswap after swapoff")
             reboot_test(vm, args, tap, report)
-    except VMError as e:
-        tap.ok(False, "%s: guest scenario (%s)" % (args.backend, e))
-        tail = vm.console_since(0)[-4000:]
-        tap.diag("console tail:\n" + tail)
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -498,11 +526,24 @@ def tier_scenario(args, tap):
               "workload_mib": args.mib, "pool_max_mib": args.pool_max}
     backing = os.path.join(args.backing_dir or args.workdir, "tier.disk")
     t0 = time.time()
-    vm = None
-    try:
+    vms = []
+
+    def backing_left_empty():
+        if os.path.exists(backing):
+            # What the tier held dies with QEMU: it leaves the file empty,
+            # so the next start may take it without backing-reuse.
+            size = os.path.getsize(backing)
+            if vms:
+                tap.ok(size == 0, "tier: QEMU quit and left the backing "
+                       "file empty (%d bytes)" % size)
+            os.unlink(backing)
+
+    with guest_scenario(tap, args.scenario, report, vms, t0,
+                        cleanup=backing_left_empty):
         vm = tier_boot(args, tap, backing)
         if not vm:
             return report
+        vms.append(vm)
         sampler = PoolSampler(vm, args.sample_interval)
         vm.on_poll = sampler
         h0 = sampler.take()
@@ -614,22 +655,6 @@ def tier_scenario(args, tap):
         tap.ok(int(m.group(1)) == 0, "tier: guest dmesg has no WARN/BUG/Oops")
         report["pool_samples"] = [(round(t - t0, 1), p, d, r)
                                   for t, p, d, r in sampler.samples]
-    except VMError as e:
-        tap.ok(False, "%s: guest scenario (%s)" % (args.scenario, e))
-        if vm:
-            tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        if vm:
-            vm.stop()
-        if os.path.exists(backing):
-            # What the tier held dies with QEMU: it leaves the file empty,
-            # so the next start may take it without backing-reuse.
-            size = os.path.getsize(backing)
-            if vm:
-                tap.ok(size == 0, "tier: QEMU quit and left the backing "
-                       "file empty (%d bytes)" % size)
-            os.unlink(backing)
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -643,11 +668,13 @@ def diskfull_scenario(args, tap):
     backing = os.path.join(args.backing_dir, "tier.disk")
     filler = os.path.join(args.backing_dir, "filler")
     t0 = time.time()
-    vm = None
-    try:
+    vms = []
+    with guest_scenario(tap, args.scenario, report, vms, t0,
+                        cleanup=lambda: remove_file(filler)):
         vm = tier_boot(args, tap, backing)
         if not vm:
             return report
+        vms.append(vm)
         sampler = PoolSampler(vm, args.sample_interval)
         vm.on_poll = sampler
         vm.run(hold_cmd(args))
@@ -737,16 +764,6 @@ def diskfull_scenario(args, tap):
         m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
         tap.ok(rc == 0 and int(m.group(1)) == 0,
                "diskfull: swapoff, guest dmesg has no WARN/BUG/Oops")
-    except VMError as e:
-        tap.ok(False, "%s: guest scenario (%s)" % (args.scenario, e))
-        if vm:
-            tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        if vm:
-            vm.stop()
-        if os.path.exists(filler):
-            os.unlink(filler)
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -784,7 +801,8 @@ def twodev_scenario(args, tap):
                 "compress-level=3"])
     t0 = time.time()
     wl, expect = direct_workload(args)
-    try:
+    with guest_scenario(tap, "twodev", report, [vm], t0,
+                        cleanup=lambda: remove_file(backing)):
         vm.start()
         vm.wait_for(r"VSWAP: READY", 240)
         rc = vm.run("load_vswap")
@@ -851,14 +869,6 @@ def twodev_scenario(args, tap):
         m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
         tap.ok(rc == 0 and int(m.group(1)) == 0,
                "twodev: swapoff of both; dmesg has no WARN/BUG/Oops")
-    except VMError as e:
-        tap.ok(False, "twodev: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        vm.stop()
-        if os.path.exists(backing):
-            os.unlink(backing)
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -871,7 +881,7 @@ def compare_scenario(args, tap):
             devices=["virtio-vswap-pci,id=vs0," + args.device_opts])
     t0 = time.time()
     wl, expect = direct_workload(args)
-    try:
+    with guest_scenario(tap, "compare", report, [vm], t0):
         vm.start()
         vm.wait_for(r"VSWAP: READY", 240)
         secs = {}
@@ -902,12 +912,6 @@ def compare_scenario(args, tap):
                "compare: vswap's workload time <= guest zram's (%s s vs %s "
                "s: %s)" % (secs.get("vswap"), secs.get("zram"),
                            "%.2fx" % ratio if ratio else "-"))
-    except VMError as e:
-        tap.ok(False, "compare: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -970,7 +974,7 @@ def hotplug_scenario(args, tap):
                    "-device", "pcie-root-port,id=rp1,chassis=2,slot=2"])
     t0 = time.time()
     vm.start()
-    try:
+    with guest_scenario(tap, "hotplug", report, [vm], t0):
         m = vm.wait_for(r"VSWAP: BOOT (\S+)", 180)
         vm.wait_for(r"VSWAP: READY", 60)
         rc = vm.run("load_vswap")
@@ -1053,12 +1057,6 @@ def hotplug_scenario(args, tap):
                "hotplug: rmmod refused while swap still holds the removed "
                "disk (rc %d, %s swap area(s) on it left)"
                % (rc, report.get("swaps_after_unplug")))
-    except VMError as e:
-        tap.ok(False, "hotplug: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1204,7 +1202,7 @@ def migrate_live_scenario(args, tap):
     vms = []
     t0 = time.time()
     wl, expect = direct_workload(args)
-    try:
+    with guest_scenario(tap, "migrate", report, vms, t0, diag=mig_diag):
         a = mig_vm(args, "a", devices("a"), extra)
         vms.append(a)
         a.start()
@@ -1260,13 +1258,6 @@ def migrate_live_scenario(args, tap):
                int(m.group(1)) == 0,
                "migrate: swapoff + blkdiscard empty the migrated store (%d "
                "pages left); dmesg clean" % st["stored-pages"])
-    except VMError as e:
-        tap.ok(False, "migrate: guest scenario (%s)" % e)
-        mig_diag(tap, vms)
-    finally:
-        for vm in vms:
-            vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1281,7 +1272,7 @@ def migrate_idle_scenario(args, tap):
     devices = ["virtio-vswap-pci,id=vs0," + (args.device_opts or "")]
     vms = []
     t0 = time.time()
-    try:
+    with guest_scenario(tap, "migrate-idle", report, vms, t0, diag=mig_diag):
         a = mig_vm(args, "a", devices,
                    ["-trace", "virtio_vswap_migration_complete"])
         vms.append(a)
@@ -1319,13 +1310,6 @@ def migrate_idle_scenario(args, tap):
                      "(%.3f per guest byte)"
                      % (tail, report["tail_per_stored_byte"], total,
                         report["wire_per_guest_byte"]))
-    except VMError as e:
-        tap.ok(False, "migrate-idle: guest scenario (%s)" % e)
-        mig_diag(tap, vms)
-    finally:
-        for vm in vms:
-            vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1352,7 +1336,7 @@ def options_scenario(args, tap):
                    "-device", "pcie-root-port,id=rp1,chassis=2,slot=2"])
     t0 = time.time()
     wl, expect = direct_workload(args)
-    try:
+    with guest_scenario(tap, "options", report, [vm], t0):
         vm.start()
         vm.wait_for(r"VSWAP: READY", 240)
         rc = vm.run("load_vswap")
@@ -1432,12 +1416,6 @@ def options_scenario(args, tap):
                "options: a page written to the last slot of the 16T device "
                "(%d) reads back (the store holds %d page(s), %d bytes)"
                % (last, st["stored-pages"], st["pool-bytes"]))
-    except VMError as e:
-        tap.ok(False, "options: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-3000:])
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1453,7 +1431,8 @@ def fourvm_scenario(args, tap):
     t0 = time.time()
     vswapctl = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "..", "..", "build", "host", "vswapctl")
-    try:
+    with guest_scenario(tap, "fourvm", report, vms, t0,
+                        diag=functools.partial(console_diag, tail=1500)):
         for i in range(4):
             wd = os.path.join(args.workdir, "vm%d" % i)
             sock = os.path.join(wd, "qmp.sock")
@@ -1516,15 +1495,6 @@ def fourvm_scenario(args, tap):
                    for r in results),
                "fourvm: every workload re-read its pages bit-exact (%s)"
                % [r.get("checked") for r in results])
-    except VMError as e:
-        tap.ok(False, "fourvm: guest scenario (%s)" % e)
-        for vm in vms:
-            tap.diag("%s console tail:\n%s" % (vm.workdir,
-                                                vm.console_since(0)[-1500:]))
-    finally:
-        for vm in vms:
-            vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1575,7 +1545,8 @@ def migrate_save_scenario(args, tap):
     t0 = time.time()
     wl, expect = direct_workload(args)
     path = os.path.join(args.workdir, "saved.vm")
-    try:
+    with guest_scenario(tap, "migrate-save", report, vms, t0, diag=mig_diag,
+                        cleanup=lambda: remove_file(path)):
         a = mig_vm(args, "a", devices, [])
         vms.append(a)
         a.start()
@@ -1686,15 +1657,6 @@ def migrate_save_scenario(args, tap):
                "migrate-save: the workload finished on the restored VM, "
                "every page bit-exact (%s of %d checked)"
                % (res.get("checked"), expect))
-    except VMError as e:
-        tap.ok(False, "migrate-save: guest scenario (%s)" % e)
-        mig_diag(tap, vms)
-    finally:
-        for vm in vms:
-            vm.stop()
-        if os.path.exists(path):
-            os.unlink(path)
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1765,7 +1727,7 @@ def suspend_scenario(args, tap):
 
     t0 = time.time()
     vm.start()
-    try:
+    with guest_scenario(tap, "suspend", report, [vm], t0):
         m = vm.wait_for(r"VSWAP: BOOT (\S+)", 180)
         held = fill(1)
         rc, lines = vm.run_lines("dmesg | grep 'vswap0:'", "")
@@ -1860,12 +1822,6 @@ def suspend_scenario(args, tap):
         m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
         tap.ok(int(m.group(1)) == 0, "suspend: dmesg has no "
                "WARN/BUG/Oops after the suspend and resume")
-    except VMError as e:
-        tap.ok(False, "suspend: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
@@ -1885,7 +1841,7 @@ def smallpool_scenario(args, tap):
                      % (args.device_opts, args.pool_max)])
     t0 = time.time()
     vm.start()
-    try:
+    with guest_scenario(tap, "smallpool", report, [vm], t0):
         vm.wait_for(r"VSWAP: READY", 240)
         sampler = PoolSampler(vm, args.sample_interval)
         vm.on_poll = sampler
@@ -1927,12 +1883,6 @@ def smallpool_scenario(args, tap):
         m, _ = vm.run_capture("dmesg_check", r"VSWAP: DMESG bad=(\d+)")
         tap.ok(rc == 0 and int(m.group(1)) == 0,
                "smallpool: swapoff, guest dmesg has no WARN/BUG/Oops")
-    except VMError as e:
-        tap.ok(False, "smallpool: guest scenario (%s)" % e)
-        tap.diag("console tail:\n" + vm.console_since(0)[-4000:])
-    finally:
-        vm.stop()
-        report["seconds"] = time.time() - t0
     return report
 
 
