@@ -1702,8 +1702,13 @@ def suspend_scenario(args, tap):
     guest's clock stood still after it and the next command hung."""
     report = {"scenario": "suspend", "mem_mib": args.mem,
               "workload_mib": args.mib}
+    # tsc=reliable: after an S3 resume the ACPI PM timer of this q35
+    # machine reads 0xffffff and stands still; the clocksource watchdog
+    # then calls the TSC unstable and switches to that timer, time stops
+    # and every timed wait in the guest hangs (seen: the workload never
+    # finished after system_wakeup). The TSC keeps running.
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
-            smp=args.smp, timeout=args.timeout,
+            smp=args.smp, timeout=args.timeout, append="tsc=reliable",
             devices=["virtio-vswap-pci,id=vs0,%s" % args.device_opts])
     # The workload in a cgroup of an eighth of its size: the rest of the
     # guest keeps free memory, as a resume needs some and runs with
