@@ -790,8 +790,7 @@ def twodev_scenario(args, tap):
     report = {"scenario": "twodev", "mem_mib": args.mem,
               "workload_mib": args.mib}
     backing = os.path.join(args.backing_dir or args.workdir, "tier0.disk")
-    if os.path.exists(backing):
-        os.unlink(backing)
+    remove_file(backing)
     # Different sizes tell the guest's disks apart (128 MiB and 2 GiB).
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
             smp=args.smp, timeout=args.timeout, devices=[
@@ -1194,8 +1193,7 @@ def migrate_live_scenario(args, tap):
         d = "virtio-vswap-pci,id=vs0," + opts
         if args.pool_max and "backing" in args.migrate_opts:
             path = os.path.join(args.workdir, "tier-%s.disk" % side)
-            if os.path.exists(path):
-                os.unlink(path)
+            remove_file(path)
             d += ",pool-max=%dM,backing-file=%s" % (args.pool_max, path)
         return [d]
 
@@ -1437,8 +1435,7 @@ def fourvm_scenario(args, tap):
             wd = os.path.join(args.workdir, "vm%d" % i)
             sock = os.path.join(wd, "qmp.sock")
             os.makedirs(wd, exist_ok=True)
-            if os.path.exists(sock):
-                os.unlink(sock)
+            remove_file(sock)
             vm = VM(args.qemu, args.kernel, args.initrd, wd, mem=args.mem,
                     smp=args.smp, timeout=args.timeout,
                     devices=["virtio-vswap-pci,id=vs0,size=1G"],
@@ -1593,8 +1590,7 @@ def migrate_save_scenario(args, tap):
         # save to a file, as virsh save does
         tap.ok(a.finished(seq) is None, "migrate-save: the workload still "
                "runs when the VM is saved")
-        if os.path.exists(path):
-            os.unlink(path)
+        remove_file(path)
         a.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
         a.qmp.cmd("migrate", uri="file:" + path)
         r = migration_end(a, 600)
