@@ -833,6 +833,42 @@ int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
 }
 
 /*
+ * The import (stream.c) of a same-filled page, zero included, without
+ * building the page and scanning it again: false (nothing done) when the
+ * value needs the dictionary and it is full; the caller then stores the
+ * page, which compresses it (a tiny object), as a store would.
+ */
+bool store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
+		    int *r)
+{
+	struct vswap_ctx *c = ctx_get(s);
+	struct vswap_slot *e;
+	uint64_t w = slot_w(SLOT_ZERO, 0, 0);
+	uint32_t idx;
+
+	e = get_entry(s, slot, r);
+	for (int i = 0; !e && i < WB_STORE_TRIES &&
+	     store_make_room(s, c, 0, r); i++)
+		e = get_entry(s, slot, r);
+	if (e && value) {
+		if (same_dict_get(&s->same, &s->pool.ms, POOL_GC_HEADROOM,
+				  value, &idx)) {
+			w = slot_w(SLOT_SAME, 0, idx);
+		} else {
+			table_unref(s, slot);
+			ctx_put(c);
+			return false;
+		}
+	}
+	if (e) {
+		store_publish(s, c, e, slot, w);
+		*r = VSWAP_OK;
+	}
+	ctx_put(c);
+	return true;
+}
+
+/*
  * What @slot holds, for the export (stream.c), holding context @c. On OK
  * with v->e set, the slot stays locked (its object cannot move or go)
  * until store_view_end(); a payload is in the pool or, read from the

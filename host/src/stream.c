@@ -334,6 +334,10 @@ struct import {
 
 static int import_fill(struct import *im, uint64_t slot, uint64_t value)
 {
+	int r;
+
+	if (store_put_fill(im->s, slot, value, &r))
+		return r;
 	for (unsigned i = 0; i < VSWAP_PAGE_SIZE / 8; i++)
 		memcpy(im->page + i * 8, &value, 8);
 	return vswap_store_page(im->s, slot, im->page);

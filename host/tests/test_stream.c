@@ -17,6 +17,9 @@
  *   malformed            every kind of bad record: a clear error, the
  *                        records before it applied, nothing after
  *   destination_full     a destination pool cap too small: NOSPACE
+ *   same_dict_full       SAME records into a destination whose dictionary
+ *                        of fill values is full: stored as tiny objects,
+ *                        bit-exact (the import's fill path falls back)
  *   busy                 one export per store
  *   passes               a pass is complete only when every slot used at
  *                        the start was sent (not after one small buffer)
@@ -31,6 +34,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "same_dict.h"
 #include "vswap_test.h"
 #include "tier_test.h"
 
@@ -424,6 +428,59 @@ static void destination_full(void **state)
 	free(buf);
 }
 
+static void same_dict_full(void **state)
+{
+	const uint64_t first = SAME_DICT_MAX, extra = 16;
+	unsigned char *buf = malloc(BUFSZ), page[VSWAP_PAGE_SIZE];
+	struct vswap_params p;
+	struct vswap_stats st;
+	struct vswap_store *b;
+	char why[256] = "";
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	vswap_params_init(&p, first + extra + 1);
+	b = test_store_new_p(&p);
+	/* Every value the dictionary can hold, each in a slot of its own. */
+	for (uint64_t i = 0; i < first; i++) {
+		uint64_t v = i + 1;
+
+		for (unsigned w = 0; w < VSWAP_PAGE_SIZE / 8; w++)
+			memcpy(page + w * 8, &v, 8);
+		assert_int_equal(vswap_store_page(b, i, page), VSWAP_OK);
+	}
+	for (uint64_t i = 0; i < extra; i++) {
+		uint64_t v = UINT64_C(0xfeed000000000000) + i;
+
+		len += rec(buf + len, (uint32_t)(first + i), VSWAP_REC_SAME, 0, 0);
+		for (int k = 0; k < 8; k++)
+			buf[len + k] = (unsigned char)(v >> (8 * k));
+		len += 8;
+	}
+	len += rec(buf + len, (uint32_t)(first + extra), VSWAP_REC_ZERO, 0, 0);
+	if (vswap_import(b, buf, len, why, sizeof(why)))
+		fail_msg("import: %s", why);
+
+	vswap_get_stats(b, &st);
+	assert_int_equal(st.same_pages, first);
+	assert_int_equal(st.compressed_pages, extra);
+	assert_int_equal(st.zero_pages, 1);
+	for (uint64_t i = 0; i <= extra; i++) {
+		uint64_t v = i < extra ? UINT64_C(0xfeed000000000000) + i : 0;
+
+		assert_int_equal(vswap_load_page(b, first + i, page), VSWAP_OK);
+		for (unsigned w = 0; w < VSWAP_PAGE_SIZE / 8; w++) {
+			uint64_t got;
+
+			memcpy(&got, page + w * 8, 8);
+			assert_true(got == v);
+		}
+	}
+	vswap_store_destroy(b);
+	free(buf);
+}
+
 static void passes(void **state)
 {
 	struct vswap_store *a = new_store(VSWAP_CODEC_NONE, false, 0);
@@ -528,6 +585,7 @@ int main(void)
 		cmocka_unit_test(reset_record),
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(destination_full),
+		cmocka_unit_test(same_dict_full),
 		cmocka_unit_test(busy),
 		cmocka_unit_test(passes),
 		cmocka_unit_test(live_writer),
