@@ -317,6 +317,37 @@ static bool store_make_room(struct vswap_store *s, struct vswap_ctx *c,
 	return wb_pressure(s, c);
 }
 
+/* get_entry(), writing back at the cap as @flags allow (a few tries: a
+ * concurrent writeback's batch may free little). */
+static struct vswap_slot *get_entry_room(struct vswap_store *s,
+					 struct vswap_ctx *c, uint64_t slot,
+					 unsigned flags, int *r)
+{
+	struct vswap_slot *e = get_entry(s, slot, r);
+
+	for (int i = 0; !e && i < WB_STORE_TRIES &&
+	     store_make_room(s, c, flags, r); i++)
+		e = get_entry(s, slot, r);
+	return e;
+}
+
+/* The entry of a page filled with @value into *w: false if it needs the
+ * dictionary and that is full (the page is then compressed instead). */
+static bool fill_entry(struct vswap_store *s, uint64_t value, uint64_t *w)
+{
+	uint32_t idx;
+
+	if (!value) {
+		*w = slot_w(SLOT_ZERO, 0, 0);
+		return true;
+	}
+	if (!same_dict_get(&s->same, &s->pool.ms, POOL_GC_HEADROOM, value,
+			   &idx))
+		return false;
+	*w = slot_w(SLOT_SAME, 0, idx);
+	return true;
+}
+
 /*
  * Append a payload @src of @n bytes for @slot to @c's head (writing back
  * at the cap as @flags allow) and copy it there, unless it was compressed
@@ -374,7 +405,6 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 	struct vswap_slot *e;
 	uint64_t w = 0;
 	uint64_t val;
-	uint32_t idx;
 	int r = check_slot(s, slot, page);
 
 	if (r)
@@ -382,23 +412,12 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 	if (flags & ~VSWAP_NOWAIT)
 		return VSWAP_E_INVAL;
 	c = ctx_get(s);
-	e = get_entry(s, slot, &r);
-	/* At the cap with a disk tier: write the oldest data back, retry
-	 * (a few times: a concurrent writeback's batch may free little). */
-	for (int i = 0; !e && i < WB_STORE_TRIES &&
-	     store_make_room(s, c, flags, &r); i++)
-		e = get_entry(s, slot, &r);
+	/* At the cap with a disk tier: write the oldest data back, retry. */
+	e = get_entry_room(s, c, slot, flags, &r);
 	if (!e)
 		goto fail;
-	if (page_same_filled(page, &val)) {
-		if (!val)
-			w = slot_w(SLOT_ZERO, 0, 0);
-		else if (same_dict_get(&s->same, &s->pool.ms, POOL_GC_HEADROOM,
-				       val, &idx))
-			w = slot_w(SLOT_SAME, 0, idx);
-		/* else: dictionary full, compress it (a tiny object) */
-	}
-	if (!w) {
+	/* Not same-filled, or the dictionary is full (a tiny object then). */
+	if (!page_same_filled(page, &val) || !fill_entry(s, val, &w)) {
 		/* Compress straight into the head when it has room for the
 		 * worst case (all but the last few KiB of a segment). */
 		unsigned char *out = pool_head_room(&s->pool, &c->head,
@@ -812,14 +831,10 @@ int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
 		     const void *payload, uint32_t len)
 {
 	struct vswap_ctx *c = ctx_get(s);
-	struct vswap_slot *e;
 	uint64_t w;
 	int r;
+	struct vswap_slot *e = get_entry_room(s, c, slot, 0, &r);
 
-	e = get_entry(s, slot, &r);
-	for (int i = 0; !e && i < WB_STORE_TRIES &&
-	     store_make_room(s, c, 0, &r); i++)
-		e = get_entry(s, slot, &r);
 	if (e) {
 		r = store_payload(s, c, slot, raw ? SLOT_RAW : SLOT_COMP,
 				  payload, len, 0, &w);
@@ -842,30 +857,19 @@ bool store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
 		    int *r)
 {
 	struct vswap_ctx *c = ctx_get(s);
-	struct vswap_slot *e;
-	uint64_t w = slot_w(SLOT_ZERO, 0, 0);
-	uint32_t idx;
+	struct vswap_slot *e = get_entry_room(s, c, slot, 0, r);
+	uint64_t w;
+	bool done = true;
 
-	e = get_entry(s, slot, r);
-	for (int i = 0; !e && i < WB_STORE_TRIES &&
-	     store_make_room(s, c, 0, r); i++)
-		e = get_entry(s, slot, r);
-	if (e && value) {
-		if (same_dict_get(&s->same, &s->pool.ms, POOL_GC_HEADROOM,
-				  value, &idx)) {
-			w = slot_w(SLOT_SAME, 0, idx);
-		} else {
-			table_unref(s, slot);
-			ctx_put(c);
-			return false;
-		}
-	}
-	if (e) {
+	if (e && fill_entry(s, value, &w)) {
 		store_publish(s, c, e, slot, w);
 		*r = VSWAP_OK;
+	} else if (e) {
+		table_unref(s, slot);
+		done = false;
 	}
 	ctx_put(c);
-	return true;
+	return done;
 }
 
 /*
