@@ -849,27 +849,31 @@ int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
 
 /*
  * The import (stream.c) of a same-filled page, zero included, without
- * building the page and scanning it again: false (nothing done) when the
- * value needs the dictionary and it is full; the caller then stores the
- * page, which compresses it (a tiny object), as a store would.
+ * building the page and scanning it again. A value the full dictionary
+ * cannot take is stored as a page (in @scratch, the caller's), which
+ * compresses it into a tiny object, as a store would.
  */
-bool store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
-		    int *r)
+int store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
+		   void *scratch)
 {
 	struct vswap_ctx *c = ctx_get(s);
-	struct vswap_slot *e = get_entry_room(s, c, slot, 0, r);
+	int r;
+	struct vswap_slot *e = get_entry_room(s, c, slot, 0, &r);
 	uint64_t w;
 	bool done = true;
 
 	if (e && fill_entry(s, value, &w)) {
 		store_publish(s, c, e, slot, w);
-		*r = VSWAP_OK;
+		r = VSWAP_OK;
 	} else if (e) {
 		table_unref(s, slot);
 		done = false;
 	}
 	ctx_put(c);
-	return done;
+	if (done)
+		return r;
+	fill_page(scratch, value);
+	return vswap_store_page(s, slot, scratch);
 }
 
 /*

@@ -109,8 +109,8 @@ int store_view(struct vswap_store *s, struct vswap_ctx *c, uint64_t slot,
 void store_view_end(struct slot_view *v);
 int store_put_object(struct vswap_store *s, uint64_t slot, bool raw,
 		     const void *payload, uint32_t len);
-bool store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
-		    int *r);
+int store_put_fill(struct vswap_store *s, uint64_t slot, uint64_t value,
+		   void *scratch);
 
 /* A reset is announced (vswap_reset_begin): work now would be dropped. */
 static inline bool store_reset_pending(const struct vswap_store *s)

@@ -332,17 +332,6 @@ struct import {
 	unsigned char page[VSWAP_PAGE_SIZE] __attribute__((aligned(64)));
 };
 
-static int import_fill(struct import *im, uint64_t slot, uint64_t value)
-{
-	int r;
-
-	if (store_put_fill(im->s, slot, value, &r))
-		return r;
-	for (unsigned i = 0; i < VSWAP_PAGE_SIZE / 8; i++)
-		memcpy(im->page + i * 8, &value, 8);
-	return vswap_store_page(im->s, slot, im->page);
-}
-
 /* A page compressed with @codec, not this store's: decode, store again. */
 static int import_foreign(struct import *im, uint64_t slot,
 			  enum vswap_codec codec, const void *src,
@@ -402,14 +391,15 @@ static int import_one(struct import *im, const unsigned char *p,
 	case VSWAP_REC_EMPTY:
 		return vswap_invalidate(s, *slot, 1);
 	case VSWAP_REC_ZERO:
-		return import_fill(im, *slot, 0);
+		return store_put_fill(s, *slot, 0, im->page);
 	case VSWAP_REC_SAME:
 		if (avail < VSWAP_REC_HDR + 8) {
 			*what = "truncated record";
 			return VSWAP_E_INVAL;
 		}
 		*size += 8;
-		return import_fill(im, *slot, get_le(p + VSWAP_REC_HDR, 8));
+		return store_put_fill(s, *slot, get_le(p + VSWAP_REC_HDR, 8),
+				      im->page);
 	}
 	*what = "bad length";
 	if (!obj_len_sane(len) ||
