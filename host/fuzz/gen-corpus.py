@@ -160,43 +160,14 @@ TIER = {
 
 # fuzz_import.c: byte 0 the destination (codec x checksum), then records
 # (vswap.h: u32 slot, u8 kind, u8 codec, u16 len, body)
-P1, P2, P3, P5 = 2654435761, 2246822519, 3266489917, 374761393
-P4 = 668265263
-M32 = 0xffffffff
-
-
-def rotl(x, r):
-    return ((x << r) | (x >> (32 - r))) & M32
-
-
-def xxh32(data, seed=0):
-    """XXH32, as src/checksum.c (the reference algorithm)."""
-    n, i = len(data), 0
-    if n >= 16:
-        v = [(seed + P1 + P2) & M32, (seed + P2) & M32, seed,
-             (seed - P1) & M32]
-        while i + 16 <= n:
-            for k in range(4):
-                (w,) = struct.unpack_from("<I", data, i + 4 * k)
-                v[k] = (rotl((v[k] + w * P2) & M32, 13) * P1) & M32
-            i += 16
-        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) +
-             rotl(v[3], 18)) & M32
-    else:
-        h = (seed + P5) & M32
-    h = (h + n) & M32
-    while i + 4 <= n:
-        (w,) = struct.unpack_from("<I", data, i)
-        h = (rotl((h + w * P3) & M32, 17) * P4) & M32
-        i += 4
-    while i < n:
-        h = (rotl((h + data[i] * P5) & M32, 11) * P1) & M32
-        i += 1
-    h ^= h >> 15
-    h = (h * P2) & M32
-    h ^= h >> 13
-    h = (h * P3) & M32
-    return h ^ (h >> 16)
+def crc32c(data):
+    """CRC-32C, as src/crc32c.c (reflected 0x82F63B78, init/xorout ~0)."""
+    crc = 0xffffffff
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
 
 
 EMPTY_R, ZERO_R, SAME_R, COMP_R, RAW_R, RESET_R = range(6)
@@ -208,7 +179,7 @@ def rec(slot, kind, codec=0, body=b"", value=None):
             struct.pack("<Q", value)
     if kind in (COMP_R, RAW_R):
         return struct.pack("<IBBHI", slot, kind, codec, len(body),
-                           xxh32(body)) + body
+                           crc32c(body)) + body
     return struct.pack("<IBBH", slot, kind, 0, 0)
 
 

@@ -542,12 +542,13 @@ int vswap_refresh_nodes(struct vswap_store *s);
  *     VSWAP_REC_EMPTY  (slot holds nothing)          no body, codec = len = 0
  *     VSWAP_REC_ZERO   (zero-filled page)            no body, codec = len = 0
  *     VSWAP_REC_SAME   (one repeated 64-bit value)   u64 value, len = 0
- *     VSWAP_REC_COMP   (compressed with codec)       u32 xxh32, len bytes
- *     VSWAP_REC_RAW    (the page as-is)              u32 xxh32, 4096 bytes
+ *     VSWAP_REC_COMP   (compressed with codec)       u32 crc, len bytes
+ *     VSWAP_REC_RAW    (the page as-is)              u32 crc, 4096 bytes
  *     VSWAP_REC_RESET  (the source store was reset)  no body, slot = 0
- *   xxh32 is XXH32 with seed 0 of the len payload bytes.
+ *   crc is the CRC-32C (Castagnoli, as iSCSI and ext4) of the len payload
+ *   bytes. Version 1 had XXH32 there; its streams are refused.
  */
-#define VSWAP_STREAM_VERSION	1
+#define VSWAP_STREAM_VERSION	2
 enum vswap_rec_kind {
 	VSWAP_REC_EMPTY = 0,
 	VSWAP_REC_ZERO = 1,

@@ -7,7 +7,7 @@
  * stopped (a cursor that wraps), so a slot that keeps changing cannot
  * starve the others. A record is the slot's content when the export read
  * it, under its slot lock: the payload is copied out and hashed in one
- * pass (vswap_xxh32_copy) while nobody can free or move it.
+ * pass (vswap_crc32c_copy) while nobody can free or move it.
  *
  * Import: each record is checked whole (bounds, kind, codec, length,
  * checksum) before it changes anything; a payload compressed with this
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
+#include "crc32c.h"
 #include "store.h"
 
 static inline uint64_t get_le(const unsigned char *p, unsigned n)
@@ -229,8 +229,8 @@ static int export_slot(struct vswap_export *x, struct vswap_ctx *c,
 		put_le(out + VSWAP_REC_HDR, v.value, 8);
 		*size += 8;
 	} else if (kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW) {
-		uint32_t h = vswap_xxh32_copy(out + VSWAP_REC_HDR + 4,
-					      v.payload, v.len, 0);
+		uint32_t h = vswap_crc32c_copy(out + VSWAP_REC_HDR + 4,
+					       v.payload, v.len);
 
 		put_le(out + VSWAP_REC_HDR, h, 4);
 		*size += 4 + v.len;
@@ -414,7 +414,7 @@ static int import_one(struct import *im, const unsigned char *p,
 	*size += 4 + len;
 	payload = p + VSWAP_REC_HDR + 4;
 	*what = "checksum mismatch";
-	if (vswap_xxh32(payload, len, 0) != (uint32_t)get_le(p + VSWAP_REC_HDR, 4))
+	if (vswap_crc32c(payload, len) != (uint32_t)get_le(p + VSWAP_REC_HDR, 4))
 		return VSWAP_E_INVAL;
 	*what = "cannot store the page";
 	if (kind == VSWAP_REC_COMP && codec != (unsigned)s->params.codec)

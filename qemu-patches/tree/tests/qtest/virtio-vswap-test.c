@@ -1639,7 +1639,7 @@ static void test_suspend(void *obj, void *data, QGuestAllocator *alloc)
  * content arrives) and refuses every malformed copy of it with a failed
  * migration.  A RECORDS chunk is tag 2, a be32 length, then records: le32
  * slot, u8 kind, u8 codec, le16 len, a body (SAME: u64 value; COMP and
- * RAW: le32 xxh32 and len bytes).
+ * RAW: le32 CRC-32C and len bytes).
  */
 #define REC_HDR         8
 enum { REC_EMPTY, REC_ZERO, REC_SAME, REC_COMP, REC_RAW };

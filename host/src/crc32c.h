@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * crc32c.h - CRC-32C (Castagnoli: reflected polynomial 0x82F63B78, initial
+ * value and final xor 0xFFFFFFFF), the CRC of iSCSI, ext4 and btrfs. It
+ * checks the migration stream's payloads (stream.c): bytes in flight,
+ * where a burst error is what to catch and speed is what the stream needs.
+ * Objects at rest keep their seeded XXH32 (checksum.h).
+ *
+ * Invariants:
+ *   - every path (x86-64 SSE4.2 + PCLMULQDQ, three lanes at once; a byte
+ *     table elsewhere) returns the same value for the same bytes;
+ *     vswap_crc32c("123456789") == 0xE3069283 (the check value);
+ *   - the _copy variant returns the same value and copies exactly @len
+ *     bytes; @dst and @buf do not overlap.
+ * Stateless; the tables are constants; the CPU check is the compiler's.
+ */
+#ifndef VSWAP_CRC32C_H
+#define VSWAP_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint32_t vswap_crc32c(const void *buf, size_t len);
+uint32_t vswap_crc32c_copy(void *dst, const void *buf, size_t len);
+
+#endif /* VSWAP_CRC32C_H */
