@@ -348,11 +348,11 @@ static void fill_candidates(struct vswap_pool *p, uint32_t min_free)
 	unsigned n = 0;
 
 	for (seg = p->sealed_first; seg; seg = seg->next) {
-		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
-				SEG_LIVE_MASK;
+		uint64_t lv = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED);
+		uint64_t live = lv & SEG_LIVE_MASK;
 		unsigned i;
 
-		if (live > SEG_SIZE - min_free)
+		if (live > SEG_SIZE - min_free || (lv & SEG_DAMAGED))
 			continue;
 		if (n == POOL_GC_CANDIDATES) {
 			if (live >= live_of[0])
@@ -456,8 +456,10 @@ static bool compact_one(struct vswap_pool *p, uint32_t min_free)
 
 		len = pool_obj_walk(p, best->id, off, &slot, &live);
 		if (!obj_len_sane(len) ||
-		    off + pool_obj_size(p, len) > best->used)
-			break;	/* corrupt header: stop; live objects stay */
+		    off + pool_obj_size(p, len) > best->used) {
+			pool_mark_damaged(best);
+			break;	/* live objects past here stay */
+		}
 		if (live && !move_object(p, best, off, slot, len)) {
 			moved_all = false;
 			break;
@@ -535,10 +537,11 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 	pthread_mutex_lock(&p->lock);
 	for (seg = p->sealed_first; seg && scanned++ < POOL_WB_SCAN;
 	     seg = seg->next) {
-		uint64_t live = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
-				SEG_LIVE_MASK;
+		uint64_t lv = __atomic_load_n(&seg->lv, __ATOMIC_RELAXED);
+		uint64_t live = lv & SEG_LIVE_MASK;
 
-		if (seg->birth_ns > born_before || !live || live > max_live)
+		if (seg->birth_ns > born_before || !live || live > max_live ||
+		    (lv & SEG_DAMAGED))
 			continue;
 		if (claim_sealed_locked(p, seg, SEG_STATE_WRITEBACK)) {
 			taken = seg;

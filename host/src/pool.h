@@ -36,10 +36,15 @@
  * Handle (in memory): segment id << 32 | offset of the header; an entry
  * stores the 46-bit pool_loc() of it (segment id << 14 | offset / 8).
  *
- * Segment lv word (atomic): SEG_SEALED | SEG_COMPACTING | live bytes, where
- * live bytes = sum of obj_size() of the segment's live objects. Putting the
- * flags in the same word as the count makes "who frees an emptied segment"
- * a single atomic decision (see pool.c).
+ * Segment lv word (atomic): SEG_SEALED | SEG_COMPACTING | SEG_DAMAGED |
+ * live bytes, where live bytes = sum of obj_size() of the segment's live
+ * objects. Putting the flags in the same word as the count makes "who
+ * frees an emptied segment" a single atomic decision (see pool.c).
+ * SEG_DAMAGED: a walk of the segment met a header no object can have
+ * (host memory corruption); compaction and writeback pick it no more, as
+ * every walk would stop at the same place and its live objects past that
+ * point cannot be moved. Loads of them still check each object; the
+ * segment is freed as usual when its last live object dies.
  */
 #ifndef VSWAP_POOL_H
 #define VSWAP_POOL_H
@@ -63,6 +68,7 @@ _Static_assert(32 + 14 <= SLOT_LOC_BITS, "a pool location fits an entry");
 
 #define SEG_SEALED		(UINT64_C(1) << 63)
 #define SEG_COMPACTING		(UINT64_C(1) << 62)
+#define SEG_DAMAGED		(UINT64_C(1) << 61)
 #define SEG_LIVE_MASK		UINT64_C(0xffffffff)
 
 /* seg->state, informational (validation, walks); transitions in pool.c. */
@@ -334,7 +340,7 @@ int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 /*
  * Writeback victim: the first segment of the sealed list (seal order, i.e.
  * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with
- * 0 < live <= @max_live, among the first POOL_WB_SCAN; returned marked
+ * 0 < live <= @max_live and not DAMAGED, among the first POOL_WB_SCAN; returned marked
  * COMPACTING, unlinked, state WRITEBACK, so compaction and pool_free()
  * leave it to us. NULL if none. Its objects stay readable (and immutable
  * but for the tags of dying objects) until pool_put_victim(s)().
@@ -354,6 +360,11 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
  * sealed list.
  */
 bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg);
+/* A victim's walk met a corrupt header: leave it out of later picks. */
+static inline void pool_mark_damaged(struct vswap_segment *seg)
+{
+	__atomic_fetch_or(&seg->lv, SEG_DAMAGED, __ATOMIC_RELAXED);
+}
 /*
  * The same for @n victims at once (one pool->lock, neighbours freed with
  * one madvise). The freed ones end up first in @segs; returns their count.

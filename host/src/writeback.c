@@ -242,6 +242,7 @@ static uint64_t settle_whole(struct vswap_store *s, struct wb_acc *a,
 		size = pool_obj_size(&s->pool, len);
 		if (!obj_len_sane(len) || off + size > seg->used) {
 			dead += seg->used - off;	/* corrupt: stop */
+			pool_mark_damaged(seg);
 			break;
 		}
 		if (!live) {
@@ -296,8 +297,10 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 
 		len = pool_obj_walk(&s->pool, seg->id, off, &slot, &live);
 		size = pool_obj_size(&s->pool, len);
-		if (!obj_len_sane(len) || off + size > seg->used)
+		if (!obj_len_sane(len) || off + size > seg->used) {
+			pool_mark_damaged(seg);
 			break;		/* corrupt header: stop here */
+		}
 		if (!live) {
 			off += size;
 			continue;

@@ -3,6 +3,8 @@
  * Compaction: after heavy scattered invalidation the pool holds sparse
  * segments; vswap_compact (or the automatic compaction) gives them back and
  * every remaining page survives the move, also while traffic continues.
+ * A segment whose walk meets a corrupt header is compacted up to it and
+ * then left alone, without holding up the others.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "store.h"
 #include "vswap_test.h"
 
 #define N 16384u
@@ -105,6 +108,84 @@ static void overwrite_churn_stays_bounded(void **state)
 	vswap_store_destroy(s);
 }
 
+/*
+ * Host memory corruption, simulated from inside: a dead object's header
+ * gets a length no object has. Compaction moves the live objects before
+ * it, marks the segment DAMAGED and never picks it again (every walk
+ * would stop at the same header); the other sparse segments are still
+ * compacted, and every page loads bit-exact, the ones past the damage
+ * from where they are.
+ */
+static void damaged_segment_left_alone(void **state)
+{
+	struct vswap_store *s = test_store_new(N, VSWAP_CODEC_LZ4, 0);
+	struct vswap_pool *p = &s->pool;
+	struct vswap_segment *seg, *damaged = NULL;
+	uint32_t bad_off = 0;
+	uint64_t sparse = 0;
+
+	(void)state;
+	for (uint64_t i = 0; i < N; i++)
+		store_kind(s, i, PK_TEXT, i);
+	for (uint64_t i = 0; i < N; i++)
+		if (i % 4)
+			assert_int_equal(vswap_invalidate(s, i, 1), VSWAP_OK);
+	/* a sealed segment with a dead object and a live one after it */
+	for (seg = p->sealed_first; seg && !damaged; seg = seg->next) {
+		uint32_t off = 0, dead_off = UINT32_MAX;
+
+		while (off < seg->used) {
+			uint32_t slot, len;
+			bool live;
+
+			len = pool_obj_walk(p, seg->id, off, &slot, &live);
+			if (!live && dead_off == UINT32_MAX) {
+				dead_off = off;
+			} else if (live && dead_off != UINT32_MAX) {
+				damaged = seg;
+				bad_off = dead_off;
+				break;
+			}
+			off += pool_obj_size(p, len);
+		}
+	}
+	assert_non_null(damaged);
+	assert_int_equal(p->hdr, OBJ_HDR_PLAIN);
+	/* the dead object's only field is its length: make it 0 */
+	obj_set_field(memsource_addr(&p->ms, damaged->id) + bad_off, 0, 0);
+
+	vswap_compact(s);
+	assert_true(__atomic_load_n(&damaged->lv, __ATOMIC_RELAXED) &
+		    SEG_DAMAGED);
+	assert_int_equal(damaged->state, SEG_STATE_SEALED);
+	for (seg = p->sealed_first; seg; seg = seg->next)
+		if (seg != damaged &&
+		    (__atomic_load_n(&seg->lv, __ATOMIC_RELAXED) &
+		     SEG_LIVE_MASK) <= VSWAP_SEG_SIZE - POOL_GC_MIN_FREE)
+			sparse++;
+	assert_int_equal(sparse, 0);
+	for (uint64_t i = 0; i < N; i += 4)
+		check_slot(s, i, PK_TEXT, i);
+	/* writeback does not take it either: take every other one */
+	{
+		struct vswap_segment **taken;
+		uint64_t n = 0, max = p->nsealed;
+
+		taken = calloc(max, sizeof(*taken));
+		assert_non_null(taken);
+		while (n < max &&
+		       (seg = pool_take_oldest(p, UINT64_MAX, VSWAP_SEG_SIZE)))
+			taken[n++] = seg;
+		assert_int_equal(n, max - 1);
+		for (uint64_t i = 0; i < n; i++) {
+			assert_ptr_not_equal(taken[i], damaged);
+			pool_put_victim(p, taken[i]);
+		}
+		free(taken);
+	}
+	vswap_store_destroy(s);
+}
+
 static void compact_empty_store(void **state)
 {
 	struct vswap_store *s = test_store_new(16, VSWAP_CODEC_ZSTD, 0);
@@ -193,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(compact_after_invalidation),
 		cmocka_unit_test(overwrite_churn_stays_bounded),
+		cmocka_unit_test(damaged_segment_left_alone),
 		cmocka_unit_test(compact_empty_store),
 		cmocka_unit_test(compact_during_traffic),
 	};
