@@ -7,12 +7,14 @@
  * Objects at rest keep their seeded XXH32 (checksum.h).
  *
  * Invariants:
- *   - every path (x86-64 SSE4.2 + PCLMULQDQ, three lanes at once; a byte
- *     table elsewhere) returns the same value for the same bytes;
+ *   - every path (x86-64 SSE4.2 + PCLMULQDQ, three lanes at once; arm64
+ *     CRC32 instructions; slicing-by-8 tables elsewhere) returns the same
+ *     value for the same bytes;
  *     vswap_crc32c("123456789") == 0xE3069283 (the check value);
  *   - the _copy variant returns the same value and copies exactly @len
  *     bytes; @dst and @buf do not overlap.
- * Stateless; the tables are constants; the CPU check is the compiler's.
+ * Stateless; the tables are constants; the CPU check is the compiler's
+ * (x86-64) or the kernel's hwcaps (arm64).
  */
 #ifndef VSWAP_CRC32C_H
 #define VSWAP_CRC32C_H
@@ -22,5 +24,8 @@
 
 uint32_t vswap_crc32c(const void *buf, size_t len);
 uint32_t vswap_crc32c_copy(void *dst, const void *buf, size_t len);
+/* The table path alone, whatever the CPU has (what test_crc32c checks
+ * against the instructions' path). */
+uint32_t vswap_crc32c_portable(const void *buf, size_t len);
 
 #endif /* VSWAP_CRC32C_H */
