@@ -340,10 +340,11 @@ int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 /*
  * Writeback victim: the first segment of the sealed list (seal order, i.e.
  * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with
- * 0 < live <= @max_live and not DAMAGED, among the first POOL_WB_SCAN; returned marked
- * COMPACTING, unlinked, state WRITEBACK, so compaction and pool_free()
- * leave it to us. NULL if none. Its objects stay readable (and immutable
- * but for the tags of dying objects) until pool_put_victim(s)().
+ * 0 < live <= @max_live and not DAMAGED, among the first POOL_WB_SCAN;
+ * returned marked COMPACTING, unlinked, state WRITEBACK, so compaction
+ * and pool_free() leave it to us. NULL if none. Its objects stay
+ * readable (and immutable but for the tags of dying objects) until
+ * pool_put_victim(s)().
  */
 struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 				       uint64_t born_before, uint64_t max_live);

@@ -6,8 +6,8 @@
  * Export order: every call walks the dirty bitmap from where the last one
  * stopped (a cursor that wraps), so a slot that keeps changing cannot
  * starve the others. A record is the slot's content when the export read
- * it, under its slot lock: the payload is copied out and hashed in one
- * pass (vswap_crc32c_copy) while nobody can free or move it.
+ * it, under its slot lock: the payload is hashed and copied out
+ * (vswap_crc32c_copy) while nobody can free or move it.
  *
  * Import: each record is checked whole (bounds, kind, codec, length,
  * checksum) before it changes anything; a payload compressed with this
