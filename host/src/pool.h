@@ -361,17 +361,17 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
  * sealed list.
  */
 bool pool_put_victim(struct vswap_pool *p, struct vswap_segment *seg);
-/* A victim's walk met a corrupt header: leave it out of later picks. */
-static inline void pool_mark_damaged(struct vswap_segment *seg)
-{
-	__atomic_fetch_or(&seg->lv, SEG_DAMAGED, __ATOMIC_RELAXED);
-}
 /*
  * The same for @n victims at once (one pool->lock, neighbours freed with
  * one madvise). The freed ones end up first in @segs; returns their count.
  */
 unsigned pool_put_victims(struct vswap_pool *p, struct vswap_segment **segs,
 			  unsigned n);
+/* A victim's walk met a corrupt header: leave it out of later picks. */
+static inline void pool_mark_damaged(struct vswap_segment *seg)
+{
+	__atomic_fetch_or(&seg->lv, SEG_DAMAGED, __ATOMIC_RELAXED);
+}
 /*
  * Writeback's free of an object of a victim it owns (COMPACTING), with
  * the owning slot locked: write the dead tag only; the victim's live bytes
