@@ -111,8 +111,16 @@ def guest_line(vm, cmd, pattern, timeout=120):
 def setup(a, cfg, mib, mem, wd):
     """QEMU devices/arguments and the guest commands that turn swap on."""
     devices, extra, cmds, disk = [], [], [], None
+    # The device and the disks get the same swap size. It matters beyond
+    # room: once swap is more than half full (vm_swap_full()) the kernel
+    # frees a swapped-in page's slot, and the page, clean, must be written
+    # again at the next eviction; a smaller swap file would make the disk
+    # configurations write up to twice as many pages. Zram is sized apart:
+    # its slot table costs guest memory per slot, and as a synchronous
+    # device it frees the slot on every swap-in whatever its size.
+    swap_mib = max(2048, 2 * mib)
     if cfg.startswith("vswap"):
-        props = ["size=%dM" % max(2048, 2 * mib)]
+        props = ["size=%dM" % swap_mib]
         if cfg == "vswap-zstd":
             props.append("compress=zstd")
         if a.vswap_props:
@@ -124,7 +132,7 @@ def setup(a, cfg, mib, mem, wd):
     elif cfg in ("zswap", "blk-none", "blk-writeback"):
         disk = os.path.join(wd, "swap.img")
         with open(disk, "wb") as f:
-            f.truncate((mib + mem) << 20)
+            f.truncate(swap_mib << 20)
         cache = "writeback" if cfg == "blk-writeback" else "none"
         extra += ["-drive", "file=%s,format=raw,if=none,id=d0,cache=%s"
                   % (disk, cache)]
