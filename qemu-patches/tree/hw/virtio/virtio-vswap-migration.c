@@ -280,10 +280,11 @@ static int virtio_vswap_load_header(QEMUFile *f, VirtIOVSwap *s)
     return 0;
 }
 
-static int virtio_vswap_load_records(QEMUFile *f, VirtIOVSwap *s)
+/* @buf: VSWAP_MIG_CHUNK bytes, one for all the chunks of a section. */
+static int virtio_vswap_load_records(QEMUFile *f, VirtIOVSwap *s,
+                                     uint8_t *buf)
 {
     uint32_t len = qemu_get_be32(f);
-    g_autofree uint8_t *buf = NULL;
     char why[256] = "";
     int ret;
 
@@ -294,7 +295,6 @@ static int virtio_vswap_load_records(QEMUFile *f, VirtIOVSwap *s)
         virtio_vswap_mig_error(s, "bad record chunk length %u", len);
         return -EINVAL;
     }
-    buf = g_malloc(len);
     if (qemu_get_buffer(f, buf, len) != len || qemu_file_get_error(f)) {
         virtio_vswap_mig_error(s, "stream truncated in a record chunk");
         return qemu_file_get_error(f) ?: -EIO;
@@ -312,6 +312,7 @@ static int virtio_vswap_load_state(QEMUFile *f, void *opaque, int version_id)
 {
     VirtIOVSwap *s = opaque;
     g_autofree struct vswap_stats *st = NULL;
+    g_autofree uint8_t *buf = NULL;
     uint64_t stored;
     uint32_t tag;
     int ret;
@@ -332,7 +333,10 @@ static int virtio_vswap_load_state(QEMUFile *f, void *opaque, int version_id)
             ret = virtio_vswap_load_header(f, s);
             break;
         case VSWAP_MIG_RECORDS:
-            ret = virtio_vswap_load_records(f, s);
+            if (!buf) {
+                buf = g_malloc(VSWAP_MIG_CHUNK);
+            }
+            ret = virtio_vswap_load_records(f, s, buf);
             break;
         case VSWAP_MIG_DONE:
             stored = qemu_get_be64(f);
