@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the project needs on Debian 12 (bookworm), idempotently.
-# Usage: scripts/install-deps.sh [host|qemu|guest|libvirt|fuzz|all]...
+# Usage: scripts/install-deps.sh [host|qemu|guest|libvirt|fuzz|cross|all]...
 # (fuzz: the libFuzzer toolchain of make fuzz and make check's fuzz-smoke.)
 # Adds bookworm-backports (meson >= 1.5, 6.12 kernels) and a source-only trixie
 # entry (QEMU 10.0 source). Safe to run repeatedly; does nothing when all is there.
@@ -19,6 +19,8 @@ qemu_pkgs=(dpkg-dev ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
 	   libzstd-dev libnuma-dev patchelf)
 guest_pkgs=(busybox-static cpio xz-utils kmod bc libelf-dev dkms dwarves)
 fuzz_pkgs=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)
+# make -C host check-arm64: the arm64 CRC-32C path under qemu-user.
+cross_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 libvirt_pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	      libvirt-dev)
 
@@ -61,8 +63,10 @@ for w in "${want[@]}"; do
 	guest)   pkgs+=("${guest_pkgs[@]}") ;;
 	libvirt) pkgs+=("${libvirt_pkgs[@]}") ;;
 	fuzz)    pkgs+=("${fuzz_pkgs[@]}") ;;
+	cross)   pkgs+=("${cross_pkgs[@]}") ;;
 	all)     pkgs+=("${host_pkgs[@]}" "${qemu_pkgs[@]}" "${guest_pkgs[@]}"
-		       "${libvirt_pkgs[@]}" "${fuzz_pkgs[@]}"); backports+=(meson) ;;
+		       "${libvirt_pkgs[@]}" "${fuzz_pkgs[@]}" "${cross_pkgs[@]}")
+		 backports+=(meson) ;;
 	*) echo "install-deps: unknown group '$w'" >&2; exit 2 ;;
 	esac
 done

@@ -19,6 +19,7 @@ SUITES=(
 	"vswapctl|tests/vswapctl/run.sh"
 	"series|scripts/qemu/check-series.py"
 	"host-asan|make -s -j$(nproc) -C host check-asan"
+	"arm64|make -s -C host check-arm64"
 	"fuzz-smoke|make -s -C host fuzz-smoke"
 	"qemu|tests/qemu/run.sh"
 	"fuzz-qemu-smoke|scripts/qemu/fuzz.sh --smoke --no-deps"

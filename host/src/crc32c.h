@@ -19,6 +19,7 @@
 #ifndef VSWAP_CRC32C_H
 #define VSWAP_CRC32C_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,7 @@ uint32_t vswap_crc32c_copy(void *dst, const void *buf, size_t len);
 /* The table path alone, whatever the CPU has (what test_crc32c checks
  * against the instructions' path). */
 uint32_t vswap_crc32c_portable(const void *buf, size_t len);
+/* Whether vswap_crc32c() takes the CPU's CRC instructions here. */
+bool vswap_crc32c_hw(void);
 
 #endif /* VSWAP_CRC32C_H */

@@ -12,6 +12,10 @@
  *                    same; the _copy variant returns the same value,
  *                    copies exactly len bytes, touches nothing around them
  *   detects_flips    one flipped bit anywhere in a 4 KiB page changes it
+ *   hw_path          with VSWAP_CRC32C_WANT_HW=1 in the environment, fails
+ *                    unless vswap_crc32c() takes the CPU's instructions
+ *                    (make check-arm64 sets it: without it a missing
+ *                    hwcap would test the tables twice and pass)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,6 +110,16 @@ static void detects_flips(void **state)
 	assert_int_equal(vswap_crc32c(page, sizeof(page)), clean);
 }
 
+static void hw_path(void **state)
+{
+	const char *want = getenv("VSWAP_CRC32C_WANT_HW");
+
+	(void)state;
+	if (!want || strcmp(want, "1"))
+		skip();
+	assert_true(vswap_crc32c_hw());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +127,7 @@ int main(void)
 		cmocka_unit_test(every_byte),
 		cmocka_unit_test(every_length),
 		cmocka_unit_test(detects_flips),
+		cmocka_unit_test(hw_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
