@@ -98,8 +98,8 @@ e2e: deps qemu vswapctl
 	tests/guest/e2e.sh --long
 	tests/libvirt/run.sh
 
-# clang-16 + libFuzzer (scripts/install-deps.sh fuzz): not in "all", so
-# make check's fuzz-smoke suite skips, saying why, where it is missing.
+# clang-16 + libFuzzer (scripts/install-deps.sh fuzz, also part of "all");
+# where they are missing, make check's fuzz-smoke suite skips, saying why.
 fuzz:
 	scripts/install-deps.sh fuzz
 	$(MAKE) -C host fuzz
