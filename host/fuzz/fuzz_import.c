@@ -100,7 +100,7 @@ static size_t model(const uint8_t *p, size_t n, struct want *w,
 			    (kind == VSWAP_REC_RAW && len != VSWAP_PAGE_SIZE) ||
 			    (kind == VSWAP_REC_COMP && codec >= VSWAP_CODEC__COUNT) ||
 			    n - off - VSWAP_REC_HDR < 4 + (size_t)len ||
-			    vswap_crc32c(p + off + 12, len) !=
+			    vswap_crc32c(0, p + off + 12, len) !=
 			    le(p + off + 8, 4))
 				break;
 			if (kind == VSWAP_REC_COMP && codec != store_codec &&

@@ -31,7 +31,7 @@
  *   - a slot whose object changed may fail (INTEGRITY, IO), never crash;
  *     if it loads OK with other bytes, the harness checks that the object
  *     on disk is self-consistent (the header names the slot and carries
- *     XXH32 of the changed payload): a forgery a 32-bit non-cryptographic
+ *     CRC-32C of the changed payload): a forgery a 32-bit non-cryptographic
  *     checksum cannot catch, which the fuzzer can construct (it sees the
  *     comparison); counted, printed once, not a crash. Anything else
  *     (wrong data behind a checksum that does not match) aborts.
@@ -39,7 +39,6 @@
  * so both settings are held to the same property.
  */
 #include "fuzz_common.h"
-#include "checksum.h"
 #include "store.h"
 
 #define NCONF		6	/* codecs x checksum */
@@ -218,7 +217,7 @@ static bool self_consistent(struct conf *c, uint64_t slot, uint64_t w)
 	if (pread(c->fd, obj, size, (off_t)slot_disk_off(w)) != (ssize_t)size)
 		return false;
 	return obj_field(obj, 0) == obj_slot_code((uint32_t)slot) &&
-	       obj_field(obj, 1) == vswap_xxh32(obj + TIER_OBJ_HDR, len, 0);
+	       obj_field(obj, 1) == store_csum(c->s, obj + TIER_OBJ_HDR, len);
 }
 
 static void check_slot(struct conf *c, const struct damage *dm,
@@ -251,7 +250,7 @@ static void check_slot(struct conf *c, const struct damage *dm,
 			 slot);
 		if (forgeries++ == 0)
 			fprintf(stderr, "fuzz_tier_load: slot %" PRIu64 " "
-				"loaded a forged object (header and XXH32 "
+				"loaded a forged object (header and CRC "
 				"rewritten to match): undetectable, not a "
 				"crash\n", slot);
 	}

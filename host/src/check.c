@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
 #include "debug.h"
 #include "store.h"
 

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checksum.h"
 #include "clock.h"
 #include "debug.h"
 #include "entropy.h"

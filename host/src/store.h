@@ -10,15 +10,16 @@
  *   id         random 64 bits drawn at creation (getrandom, entropy.h)
  *              and again at each reset (quiesced: nobody reads it
  *              meanwhile); never shown to the guest
- *   obj_seed   the XXH32 seed of every object checksum of this store, in
- *              the pool and on disk (store_csum), folded from id. Why:
+ *   obj_seed   the CRC-32C seed of every object checksum of this store,
+ *              in the pool and on disk (store_csum), folded from id. Why:
  *              an object carries {slot, checksum} and nothing else, so
  *              with one seed for everybody an object another store wrote
  *              for the same slot (the same backing path reused by another
  *              VM, a file region copied) verified and came back as this
- *              store's page; under another store's seed it fails
- *              (INTEGRITY) but for the 2^-32 chance any corrupt object
- *              has. Not a MAC against whoever can read our file and our
+ *              store's page; under another store's seed an intact object
+ *              always fails (INTEGRITY: crc32c.h, two seeds never agree
+ *              on the same bytes), a corrupt one but for the 2^-32
+ *              chance any corrupt object has. Not a MAC against whoever can read our file and our
  *              memory: a binding of objects to their store (and, being
  *              redrawn at reset, to the store's life since its last
  *              reset: stale file bytes never verify).
@@ -55,9 +56,9 @@
 
 #include <pthread.h>
 
-#include "checksum.h"
 #include "codec.h"
 #include "context.h"
+#include "crc32c.h"
 #include "pool.h"
 #include "same_dict.h"
 #include "slot_table.h"
@@ -92,7 +93,7 @@ struct vswap_store {
 static inline uint32_t store_csum(const struct vswap_store *s,
 				  const void *payload, size_t len)
 {
-	return vswap_xxh32(payload, len, s->obj_seed);
+	return vswap_crc32c(s->obj_seed, payload, len);
 }
 
 /* For the migration stream (stream.c); store.c has the details. */

@@ -229,7 +229,7 @@ static int export_slot(struct vswap_export *x, struct vswap_ctx *c,
 		put_le(out + VSWAP_REC_HDR, v.value, 8);
 		*size += 8;
 	} else if (kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW) {
-		uint32_t h = vswap_crc32c_copy(out + VSWAP_REC_HDR + 4,
+		uint32_t h = vswap_crc32c_copy(0, out + VSWAP_REC_HDR + 4,
 					       v.payload, v.len);
 
 		put_le(out + VSWAP_REC_HDR, h, 4);
@@ -414,7 +414,8 @@ static int import_one(struct import *im, const unsigned char *p,
 	*size += 4 + len;
 	payload = p + VSWAP_REC_HDR + 4;
 	*what = "checksum mismatch";
-	if (vswap_crc32c(payload, len) != (uint32_t)get_le(p + VSWAP_REC_HDR, 4))
+	if (vswap_crc32c(0, payload, len) !=
+	    (uint32_t)get_le(p + VSWAP_REC_HDR, 4))
 		return VSWAP_E_INVAL;
 	*what = "cannot store the page";
 	if (kind == VSWAP_REC_COMP && codec != (unsigned)s->params.codec)

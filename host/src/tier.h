@@ -8,7 +8,7 @@
  * objects to the open "disk head" chunk, front to back; a slot on disk
  * names the byte offset / 8 of its object's header (slot_table.h), and its
  * length. An object on disk ALWAYS has the 8-byte header of a checksum
- * store (pool.h: u32 slot, inverted; u32 XXH32 of the payload seeded with
+ * store (pool.h: u32 slot, inverted; u32 CRC-32C of the payload seeded with
  * the store's obj_seed, store.h, so it verifies in no other store), then the
  * payload as stored (compressed, never decompressed), padded to 8: its
  * extent is tier_obj_size(len) bytes whatever the store's checksum
@@ -18,7 +18,7 @@
  * without checksums is the operator's choice (ECC memory, 4 bytes less
  * metadata per slot), but a file can rot or take stray writes, and a page
  * comes back bit-exact or the load fails, so a load from disk always
- * verifies slot and checksum (INTEGRITY otherwise). XXH32 catches
+ * verifies slot and checksum (INTEGRITY otherwise). CRC-32C catches
  * accidents, not a writer who recomputes it: file permissions keep those
  * out (docs/security.md).
  * The checksum lives only on disk: the slot entry does not change. The
@@ -89,7 +89,7 @@
 #define TIER_DIR_ENTRIES	(1u << TIER_DIR_SHIFT)
 
 /*
- * Header bytes of an object on disk, in every store: slot + XXH32 of the
+ * Header bytes of an object on disk, in every store: slot + CRC-32C of the
  * payload, the checksum store's format (OBJ_HDR_CSUM, pool.h; tier.c
  * asserts they agree).
  */

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
 #include "clock.h"
 #include "stats.h"
 #include "store.h"
@@ -321,9 +320,9 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 			unsigned char *d = stage + added;
 			uint32_t h[2] = { obj_slot_code(slot) };
 
-			h[1] = vswap_xxh32_copy(d + TIER_OBJ_HDR,
-						base + off + phdr, len,
-						s->obj_seed);
+			h[1] = vswap_crc32c_copy(s->obj_seed,
+						 d + TIER_OBJ_HDR,
+						 base + off + phdr, len);
 			memcpy(d, h, sizeof(h));
 			memset(d + TIER_OBJ_HDR + len, 0,
 			       dsize - TIER_OBJ_HDR - len);

@@ -17,7 +17,7 @@
  *      and gather each live object (header + payload) into the iovec,
  *      adjacent live objects sharing an entry. A store without checksums
  *      (4-byte pool headers) has every live object packed into the stage
- *      buffer: a header built now (slot, XXH32 of the payload, hashed
+ *      buffer: a header built now (slot, CRC-32C of the payload, hashed
  *      here, once), the payload copied as stored, zero padding; the
  *      stage is then the one iovec entry (its victims are never written
  *      whole). Why a copy: three entries per object (header, payload,

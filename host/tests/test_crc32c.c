@@ -12,6 +12,11 @@
  *                    same; the _copy variant returns the same value,
  *                    copies exactly len bytes, touches nothing around them
  *   detects_flips    one flipped bit anywhere in a 4 KiB page changes it
+ *   seeds            a seed continues a CRC: crc(crc(0, A), B) is the
+ *                    reference CRC of AB at every split of 4200 bytes, on
+ *                    both paths and through _copy; a store's seed
+ *                    (objects at rest) never gives another seed's value
+ *                    for the same bytes, whatever their length
  *   hw_path          with VSWAP_CRC32C_WANT_HW=1 in the environment, fails
  *                    unless vswap_crc32c() takes the CPU's instructions
  *                    (make check-arm64 sets it: without it a missing
@@ -42,9 +47,9 @@ static uint32_t crc32c_bitwise(const unsigned char *p, size_t len)
 static void check_value(void **state)
 {
 	(void)state;
-	assert_int_equal(vswap_crc32c("123456789", 9), 0xE3069283u);
-	assert_int_equal(vswap_crc32c_portable("123456789", 9), 0xE3069283u);
-	assert_int_equal(vswap_crc32c("", 0), 0);
+	assert_int_equal(vswap_crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(vswap_crc32c_portable(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(vswap_crc32c(0, "", 0), 0);
 }
 
 static void every_byte(void **state)
@@ -53,8 +58,8 @@ static void every_byte(void **state)
 	for (unsigned b = 0; b < 256; b++) {
 		unsigned char c = (unsigned char)b;
 
-		assert_int_equal(vswap_crc32c(&c, 1), crc32c_bitwise(&c, 1));
-		assert_int_equal(vswap_crc32c_portable(&c, 1),
+		assert_int_equal(vswap_crc32c(0, &c, 1), crc32c_bitwise(&c, 1));
+		assert_int_equal(vswap_crc32c_portable(0, &c, 1),
 				 crc32c_bitwise(&c, 1));
 	}
 }
@@ -78,10 +83,11 @@ static void every_length(void **state)
 			const unsigned char *p = src + align;
 			uint32_t want = crc32c_bitwise(p, len);
 
-			assert_int_equal(vswap_crc32c(p, len), want);
-			assert_int_equal(vswap_crc32c_portable(p, len), want);
+			assert_int_equal(vswap_crc32c(0, p, len), want);
+			assert_int_equal(vswap_crc32c_portable(0, p, len), want);
 			memset(dst, 0xA5, MAX_LEN + 8 + 2 * GUARD);
-			assert_int_equal(vswap_crc32c_copy(dst + GUARD + align,
+			assert_int_equal(vswap_crc32c_copy(0,
+							   dst + GUARD + align,
 							   p, len), want);
 			assert_memory_equal(dst + GUARD + align, p, len);
 			for (unsigned g = 0; g < GUARD + align; g++)
@@ -101,13 +107,57 @@ static void detects_flips(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(page); i++)
 		page[i] = (unsigned char)(i * 131 + 7);
-	clean = vswap_crc32c(page, sizeof(page));
+	clean = vswap_crc32c(0, page, sizeof(page));
 	for (unsigned bit = 0; bit < 8 * sizeof(page); bit += 7) {
 		page[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-		assert_int_not_equal(vswap_crc32c(page, sizeof(page)), clean);
+		assert_int_not_equal(vswap_crc32c(0, page, sizeof(page)), clean);
 		page[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 	}
-	assert_int_equal(vswap_crc32c(page, sizeof(page)), clean);
+	assert_int_equal(vswap_crc32c(0, page, sizeof(page)), clean);
+}
+
+static void seeds(void **state)
+{
+	unsigned char *src = malloc(MAX_LEN), *dst = malloc(MAX_LEN);
+	uint32_t seed[] = { 0, 1, 0x80000000u, 0x1234abcdu, ~0u };
+	const unsigned nseed = sizeof(seed) / sizeof(seed[0]);
+	uint32_t want;
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(dst);
+	srand(777);
+	for (unsigned i = 0; i < MAX_LEN; i++)
+		src[i] = (unsigned char)rand();
+	want = crc32c_bitwise(src, MAX_LEN);
+	for (unsigned cut = 0; cut <= MAX_LEN; cut++) {
+		uint32_t a = vswap_crc32c(0, src, cut);
+
+		assert_int_equal(vswap_crc32c(a, src + cut, MAX_LEN - cut),
+				 want);
+		assert_int_equal(vswap_crc32c_portable(a, src + cut,
+						       MAX_LEN - cut), want);
+		assert_int_equal(vswap_crc32c_copy(a, dst, src + cut,
+						   MAX_LEN - cut), want);
+	}
+	/* Two seeds differ, for equal bytes, by a constant of the length
+	 * alone (what they give on zeroes), never 0. */
+	memset(dst, 0, MAX_LEN);
+	for (unsigned len = 0; len <= MAX_LEN; len += 97) {
+		for (unsigned i = 0; i < nseed; i++) {
+			for (unsigned j = i + 1; j < nseed; j++) {
+				uint32_t x = vswap_crc32c(seed[i], src, len);
+				uint32_t y = vswap_crc32c(seed[j], src, len);
+
+				assert_int_not_equal(x, y);
+				assert_int_equal(x ^ y,
+						 vswap_crc32c(seed[i], dst, len) ^
+						 vswap_crc32c(seed[j], dst, len));
+			}
+		}
+	}
+	free(src);
+	free(dst);
 }
 
 static void hw_path(void **state)
@@ -127,6 +177,7 @@ int main(void)
 		cmocka_unit_test(every_byte),
 		cmocka_unit_test(every_length),
 		cmocka_unit_test(detects_flips),
+		cmocka_unit_test(seeds),
 		cmocka_unit_test(hw_path),
 	};
 

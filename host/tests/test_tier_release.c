@@ -57,11 +57,11 @@ static void reset_leaves_file_stale(void **state)
 
 	(void)state;
 	assert_true(blocks >= (uint64_t)N * PAGE);
-	/* Slot 0's object: {~0, XXH32(payload, seed)} + the raw page. */
+	/* Slot 0's object: {~0, CRC-32C(seed, payload)} + the raw page. */
 	assert_true(off >= 0);
 	assert_int_equal(pread(fd, hdr, sizeof(hdr), off), sizeof(hdr));
 	assert_int_equal(pread(fd, payload, PAGE, off + 8), PAGE);
-	assert_int_equal(vswap_xxh32(payload, PAGE, old_seed), hdr[1]);
+	assert_int_equal(vswap_crc32c(old_seed, payload, PAGE), hdr[1]);
 
 	vswap_reset(s);
 	assert_int_equal(file_size(fd), size);
@@ -71,7 +71,7 @@ static void reset_leaves_file_stale(void **state)
 	assert_true(s->obj_seed != old_seed);
 	/* The stale object is still there, and no longer this store's. */
 	assert_int_equal(pread(fd, hdr, sizeof(hdr), off), sizeof(hdr));
-	assert_int_not_equal(vswap_xxh32(payload, PAGE, s->obj_seed), hdr[1]);
+	assert_int_not_equal(vswap_crc32c(s->obj_seed, payload, PAGE), hdr[1]);
 	for (unsigned i = 0; i < N; i += 61)
 		check_slot(s, i, PK_EMPTY, 0);
 	assert_store_valid(s);

@@ -2,12 +2,12 @@
 /*
  * The disk tier verifies everything it reads back, in a store WITHOUT
  * checksums too (checksum=off, the default): writeback gives every object
- * on disk the 8-byte header of a checksum store (slot + XXH32 of the
+ * on disk the 8-byte header of a checksum store (slot + CRC-32C of the
  * payload, tier.h), and a disk load checks both. Bytes that change in the
  * file make the load fail with INTEGRITY; it never returns another page.
  *
  *   disk_format          checksum off: a raw page's object on disk is
- *                        ~slot, XXH32(payload, the store's seed), the
+ *                        ~slot, CRC-32C(the store's seed, payload), the
  *                        page itself; bytes
  *                        written == payload + 8-byte headers + padding
  *   corrupt_payload      checksum off: one payload byte flipped in the file
@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "checksum.h"
 #include "store.h"
 #include "vswap_test.h"
 #include "tier_test.h"
@@ -85,7 +84,7 @@ static void disk_format(void **state)
 		memcpy(h, obj, sizeof(h));
 		page_fill(page, PK_RANDOM, slot);
 		assert_int_equal(h[0], ~slot);
-		assert_int_equal(h[1], vswap_xxh32(page, PAGE, s->obj_seed));
+		assert_int_equal(h[1], vswap_crc32c(s->obj_seed, page, PAGE));
 		assert_memory_equal(obj + 8, page, PAGE);
 	}
 	assert_store_valid(s);

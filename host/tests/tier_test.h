@@ -75,7 +75,7 @@ static inline uint64_t file_size(int fd)
 /*
  * File offset of the header of @slot's object in the first chunk of @fd,
  * or -1. Objects are packed from offset 0, 8-aligned, each an 8-byte
- * header (u32 ~slot, u32 XXH32 of the payload, whatever the store's
+ * header (u32 ~slot, u32 CRC-32C of the payload, whatever the store's
  * checksum setting) + payload padded to 8; the length is only in the
  * slot entry, so this scans the 8-aligned words for the first header
  * naming @slot. Good enough for the tests' pages, whose payloads hold no
