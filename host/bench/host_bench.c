@@ -13,7 +13,11 @@
  *            decisions), metadata per slot, effective ratio
  *   overhead the store's and the load's time per page outside the codec:
  *            minus raw lz4 on only the pages they run it on (informative,
- *            with what it makes store_vs_raw_lz4 on a faster-lz4 host)
+ *            with what it makes store_vs_raw_lz4 on a faster-lz4 host);
+ *            after the timed runs, two calibrations split it: the first
+ *            touch of fresh memory (fault in, first write) per pool page,
+ *            and raw lz4 with its output packed into fresh memory, the
+ *            least a store that keeps its output in new memory must do
  *
  * Targets (one thread unless named), each printed PASS/FAIL; the program
  * exits 1 if one is missed:
@@ -29,6 +33,7 @@
 #include <inttypes.h>
 #include <lz4.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <zstd.h>
 
@@ -51,6 +56,8 @@ struct result {
 	long store2_vcsw, store2_ivcsw;		/* summed over all reps */
 	double store2_cores;	/* thread CPU / wall of the best 2-thread run */
 	double spin1_s, spin2_s;	/* calibration: best spin times */
+	double populate_s;	/* calibration: fresh memory, per 4 KiB page */
+	double lz4c_fresh_s;	/* lz4c_own's pages, output to fresh memory */
 	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
 	uint64_t codec_bytes;		/* ideal packing after churn */
 	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
@@ -252,6 +259,88 @@ static void *spin(void *arg)
 	for (unsigned long i = 0; i < SPIN_ITERS; i++)
 		x += i;
 	return arg;
+}
+
+/*
+ * Calibration: seconds per 4 KiB page to fault in fresh anonymous memory
+ * 128 KiB at a time, as the pool takes its segments (memsource.c), and
+ * write one byte to each page, on a new mapping of POPULATE_BYTES. Every store here starts with a fresh
+ * pool, so this is a cost inside store_overhead_ns_per_page that depends
+ * on the machine alone (page clearing, and on a virtual machine whatever
+ * the hypervisor does when a guest page is first used). Informative: the
+ * state of the machine's free memory moves it (on a build machine 0.6 us
+ * for pages freed before, 6-7 us for pages never used since boot).
+ */
+#define POPULATE_BYTES	((size_t)32 << 20)
+
+static double t_populate(void)
+{
+	const size_t seg = (size_t)128 << 10;
+	unsigned char *p = mmap(NULL, POPULATE_BYTES, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
+	double t;
+
+	if (p == MAP_FAILED)
+		die("mmap of %zu bytes failed", POPULATE_BYTES);
+	t = now_s();
+	for (size_t off = 0; off < POPULATE_BYTES; off += seg) {
+#ifdef MADV_POPULATE_WRITE
+		madvise(p + off, seg, MADV_POPULATE_WRITE);
+#endif
+		/* The first write from user space too: on a virtual machine
+		 * with shadow page tables it costs more than the fault. */
+		for (size_t i = 0; i < seg; i += 4096)
+			((volatile unsigned char *)p)[off + i] = 1;
+	}
+	t = (now_s() - t) / (double)(POPULATE_BYTES / 4096);
+	munmap(p, POPULATE_BYTES);
+	return t;
+}
+
+/*
+ * lz4 on the pages the store compresses (t_lz4c_own), each output packed
+ * behind the last, 8-aligned, in a new mapping faulted in 128 KiB at a
+ * time ahead of the writes: what any store that keeps its output in new
+ * memory must do at least (informative; the target's raw lz4 writes to
+ * one hot buffer).
+ */
+static double t_lz4c_own_fresh(void)
+{
+	const size_t seg = (size_t)128 << 10;
+	size_t len = 0, off = 0, ready = 0;
+	unsigned char *p;
+	double t;
+
+	for (size_t i = 0; i < C.n; i++)
+		if (own_c[i])
+			len += ((size_t)csize[i] + 7) & ~(size_t)7;
+	len = (len + 2 * seg + cstride) & ~(seg - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap of %zu bytes failed", len);
+	t = now_s();
+	for (size_t i = 0; i < C.n; i++) {
+		int n;
+
+		if (!own_c[i])
+			continue;
+		while (off + cstride > ready && ready < len) {
+#ifdef MADV_POPULATE_WRITE
+			madvise(p + ready, seg, MADV_POPULATE_WRITE);
+#endif
+			ready += seg;
+		}
+		n = LZ4_compress_default((const char *)corpus_page(&C, i),
+					 (char *)p + off, CPAGE, (int)cstride);
+		if (n <= 0)
+			die("lz4 compress failed on page %zu", i);
+		off += ((size_t)n + 7) & ~(size_t)7;
+	}
+	t = now_s() - t;
+	munmap(p, len);
+	return t;
 }
 
 /* Wall time of the spin on @nthreads threads (1 or 2), each a full spin. */
@@ -651,6 +740,7 @@ int main(int argc, char **argv)
 	r.zstore_s = r.zload_s = 1e30;
 	r.store_cpu_s = r.store2_cpu_s = 1e30;
 	r.spin1_s = r.spin2_s = 1e30;
+	r.populate_s = r.lz4c_fresh_s = 1e30;
 	s = NULL;
 	s2 = NULL;
 	make_compressed();
@@ -692,6 +782,12 @@ int main(int argc, char **argv)
 						  ZSTD_BENCH_LEVEL, 1, &s2));
 		keep_min(&r.zstdd_s, t_zstdd());
 		keep_min(&r.zload_s, bench_load(1, s2, 1));
+	}
+	/* After every timed run: faulting in and unmapping 32 MiB between
+	 * them slowed the next runs 2-5x on a build machine. */
+	for (unsigned rep = 0; rep < 3; rep++) {
+		keep_min(&r.populate_s, t_populate());
+		keep_min(&r.lz4c_fresh_s, t_lz4c_own_fresh());
 	}
 	uint64_t src_lz4[SRC__COUNT] = { 0 }, src_zstd[SRC__COUNT] = { 0 };
 
@@ -808,6 +904,10 @@ int main(int argc, char **argv)
 	       (double)r.meta_csum / (double)r.stored_csum);
 
 	const double store_oh_ns = (r.store_s - r.lz4c_own_s) / (double)C.n * 1e9;
+	/* Pool pages a corpus page costs, each faulted in fresh once. */
+	const double pool_pages_per_page =
+		(double)(r.pool_full - r.meta_full) / 4096.0 / (double)C.n;
+	const double first_touch_ns = pool_pages_per_page * r.populate_s * 1e9;
 	const double load_oh_ns = (r.load_s - r.lz4d_own_s) / (double)C.n * 1e9;
 	const double projected = project_store_ratio(&r, PROJECT_LZ4_MIBS);
 
@@ -816,6 +916,16 @@ int main(int argc, char **argv)
 	       "of pages it compresses %.0f ns\n", store_oh_ns,
 	       r.store_s / (double)C.n * 1e9, 100.0 * r.lz4c_own_s / r.lz4c_s,
 	       r.lz4c_own_s / (double)C.n * 1e9);
+	printf("    of it, first touch of the new pool's memory about %.0f ns: "
+	       "%.3f pool pages per page x %.0f ns to fault in and first write "
+	       "a fresh 4 KiB page on this machine (calibration, 128 KiB at a "
+	       "time); the rest, the store's own work: %.0f ns\n",
+	       first_touch_ns, pool_pages_per_page, r.populate_s * 1e9,
+	       store_oh_ns - first_touch_ns);
+	printf("    store vs the same lz4 writing its output to fresh memory "
+	       "(packed, faulted in 128 KiB at a time): %.3f (%.0f ns per "
+	       "page)\n", r.lz4c_fresh_s / r.store_s,
+	       r.lz4c_fresh_s / (double)C.n * 1e9);
 	printf("  load %.0f ns: load %.0f ns - lz4 decompress of the pages it "
 	       "decompresses %.0f ns\n", load_oh_ns,
 	       r.load_s / (double)C.n * 1e9, r.lz4d_own_s / (double)C.n * 1e9);
@@ -847,6 +957,13 @@ int main(int argc, char **argv)
 		"  \"store_vs_raw_lz4_projected\": {\"raw_lz4_mib_per_s\": %.0f, "
 		"\"ratio\": %.4f},\n", store_oh_ns, load_oh_ns,
 		r.lz4c_own_s / r.lz4c_s, PROJECT_LZ4_MIBS, projected);
+	fprintf(jf, "  \"first_touch_ns_per_4k_page\": %.1f,\n"
+		"  \"store_overhead_first_touch_ns_per_page\": %.1f,\n"
+		"  \"store_overhead_own_ns_per_page\": %.1f,\n"
+		"  \"store_vs_raw_lz4_to_fresh_memory\": %.4f,\n",
+		r.populate_s * 1e9, first_touch_ns,
+		store_oh_ns - first_touch_ns,
+		r.lz4c_fresh_s / r.store_s);
 	fprintf(jf, "  \"meta_bytes_per_slot_checksum\": %.4f,\n",
 		(double)r.meta_csum / (double)r.stored_csum);
 	fprintf(jf, "  \"scaling_2_threads_cpu\": %.4f,\n",
