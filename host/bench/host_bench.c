@@ -56,7 +56,7 @@ struct result {
 	long store2_vcsw, store2_ivcsw;		/* summed over all reps */
 	double store2_cores;	/* thread CPU / wall of the best 2-thread run */
 	double spin1_s, spin2_s;	/* calibration: best spin times */
-	double populate_s;	/* calibration: fresh memory, per 4 KiB page */
+	double first_touch_s;	/* calibration: per fresh 4 KiB page */
 	double lz4c_fresh_s;	/* lz4c_own's pages, output to fresh memory */
 	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
 	uint64_t codec_bytes;		/* ideal packing after churn */
@@ -261,40 +261,56 @@ static void *spin(void *arg)
 	return arg;
 }
 
-/*
- * Calibration: seconds per 4 KiB page to fault in fresh anonymous memory
- * 128 KiB at a time, as the pool takes its segments (memsource.c), and
- * write one byte to each page, on a new mapping of POPULATE_BYTES. Every store here starts with a fresh
- * pool, so this is a cost inside store_overhead_ns_per_page that depends
- * on the machine alone (page clearing, and on a virtual machine whatever
- * the hypervisor does when a guest page is first used). Informative: the
- * state of the machine's free memory moves it (on a build machine 0.6 us
- * for pages freed before, 6-7 us for pages never used since boot).
- */
-#define POPULATE_BYTES	((size_t)32 << 20)
+#define FRESH_SEG	((size_t)128 << 10)	/* the pool's segment */
 
-static double t_populate(void)
+/* A new mapping of @len bytes, nothing faulted in yet. */
+static unsigned char *fresh_map(size_t len)
 {
-	const size_t seg = (size_t)128 << 10;
-	unsigned char *p = mmap(NULL, POPULATE_BYTES, PROT_READ | PROT_WRITE,
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 				-1, 0);
-	double t;
 
 	if (p == MAP_FAILED)
-		die("mmap of %zu bytes failed", POPULATE_BYTES);
-	t = now_s();
-	for (size_t off = 0; off < POPULATE_BYTES; off += seg) {
+		die("mmap of %zu bytes failed", len);
+	return p;
+}
+
+/* Fault in FRESH_SEG bytes at @p, as memsource.c does for a segment. */
+static void fault_in_seg(unsigned char *p)
+{
 #ifdef MADV_POPULATE_WRITE
-		madvise(p + off, seg, MADV_POPULATE_WRITE);
+	madvise(p, FRESH_SEG, MADV_POPULATE_WRITE);
+#else
+	(void)p;
 #endif
+}
+
+/*
+ * Calibration: seconds per 4 KiB page to fault in fresh anonymous memory
+ * a segment at a time, as the pool takes it, and write one byte to each
+ * page, on a new mapping of FIRST_TOUCH_BYTES. Every store here starts
+ * with a fresh pool, so this is a cost inside store_overhead_ns_per_page
+ * that depends on the machine alone (page clearing, and on a virtual
+ * machine whatever the hypervisor does when a guest page is first used).
+ * Informative: on a build machine (a PVM guest) the fault alone cost 0.6
+ * us, with the first write 4.4-4.9 us.
+ */
+#define FIRST_TOUCH_BYTES	((size_t)32 << 20)
+
+static double t_first_touch(void)
+{
+	unsigned char *p = fresh_map(FIRST_TOUCH_BYTES);
+	double t = now_s();
+
+	for (size_t off = 0; off < FIRST_TOUCH_BYTES; off += FRESH_SEG) {
+		fault_in_seg(p + off);
 		/* The first write from user space too: on a virtual machine
 		 * with shadow page tables it costs more than the fault. */
-		for (size_t i = 0; i < seg; i += 4096)
+		for (size_t i = 0; i < FRESH_SEG; i += 4096)
 			((volatile unsigned char *)p)[off + i] = 1;
 	}
-	t = (now_s() - t) / (double)(POPULATE_BYTES / 4096);
-	munmap(p, POPULATE_BYTES);
+	t = (now_s() - t) / (double)(FIRST_TOUCH_BYTES / 4096);
+	munmap(p, FIRST_TOUCH_BYTES);
 	return t;
 }
 
@@ -307,7 +323,6 @@ static double t_populate(void)
  */
 static double t_lz4c_own_fresh(void)
 {
-	const size_t seg = (size_t)128 << 10;
 	size_t len = 0, off = 0, ready = 0;
 	unsigned char *p;
 	double t;
@@ -315,23 +330,16 @@ static double t_lz4c_own_fresh(void)
 	for (size_t i = 0; i < C.n; i++)
 		if (own_c[i])
 			len += ((size_t)csize[i] + 7) & ~(size_t)7;
-	len = (len + 2 * seg + cstride) & ~(seg - 1);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		die("mmap of %zu bytes failed", len);
+	len = (len + 2 * FRESH_SEG + cstride) & ~(FRESH_SEG - 1);
+	p = fresh_map(len);
 	t = now_s();
 	for (size_t i = 0; i < C.n; i++) {
 		int n;
 
 		if (!own_c[i])
 			continue;
-		while (off + cstride > ready && ready < len) {
-#ifdef MADV_POPULATE_WRITE
-			madvise(p + ready, seg, MADV_POPULATE_WRITE);
-#endif
-			ready += seg;
-		}
+		for (; off + cstride > ready && ready < len; ready += FRESH_SEG)
+			fault_in_seg(p + ready);
 		n = LZ4_compress_default((const char *)corpus_page(&C, i),
 					 (char *)p + off, CPAGE, (int)cstride);
 		if (n <= 0)
@@ -740,7 +748,7 @@ int main(int argc, char **argv)
 	r.zstore_s = r.zload_s = 1e30;
 	r.store_cpu_s = r.store2_cpu_s = 1e30;
 	r.spin1_s = r.spin2_s = 1e30;
-	r.populate_s = r.lz4c_fresh_s = 1e30;
+	r.first_touch_s = r.lz4c_fresh_s = 1e30;
 	s = NULL;
 	s2 = NULL;
 	make_compressed();
@@ -786,7 +794,7 @@ int main(int argc, char **argv)
 	/* After every timed run: faulting in and unmapping 32 MiB between
 	 * them slowed the next runs 2-5x on a build machine. */
 	for (unsigned rep = 0; rep < 3; rep++) {
-		keep_min(&r.populate_s, t_populate());
+		keep_min(&r.first_touch_s, t_first_touch());
 		keep_min(&r.lz4c_fresh_s, t_lz4c_own_fresh());
 	}
 	uint64_t src_lz4[SRC__COUNT] = { 0 }, src_zstd[SRC__COUNT] = { 0 };
@@ -907,7 +915,7 @@ int main(int argc, char **argv)
 	/* Pool pages a corpus page costs, each faulted in fresh once. */
 	const double pool_pages_per_page =
 		(double)(r.pool_full - r.meta_full) / 4096.0 / (double)C.n;
-	const double first_touch_ns = pool_pages_per_page * r.populate_s * 1e9;
+	const double first_touch_ns = pool_pages_per_page * r.first_touch_s * 1e9;
 	const double load_oh_ns = (r.load_s - r.lz4d_own_s) / (double)C.n * 1e9;
 	const double projected = project_store_ratio(&r, PROJECT_LZ4_MIBS);
 
@@ -920,7 +928,7 @@ int main(int argc, char **argv)
 	       "%.3f pool pages per page x %.0f ns to fault in and first write "
 	       "a fresh 4 KiB page on this machine (calibration, 128 KiB at a "
 	       "time); the rest, the store's own work: %.0f ns\n",
-	       first_touch_ns, pool_pages_per_page, r.populate_s * 1e9,
+	       first_touch_ns, pool_pages_per_page, r.first_touch_s * 1e9,
 	       store_oh_ns - first_touch_ns);
 	printf("    store vs the same lz4 writing its output to fresh memory "
 	       "(packed, faulted in 128 KiB at a time): %.3f (%.0f ns per "
@@ -961,7 +969,7 @@ int main(int argc, char **argv)
 		"  \"store_overhead_first_touch_ns_per_page\": %.1f,\n"
 		"  \"store_overhead_own_ns_per_page\": %.1f,\n"
 		"  \"store_vs_raw_lz4_to_fresh_memory\": %.4f,\n",
-		r.populate_s * 1e9, first_touch_ns,
+		r.first_touch_s * 1e9, first_touch_ns,
 		store_oh_ns - first_touch_ns,
 		r.lz4c_fresh_s / r.store_s);
 	fprintf(jf, "  \"meta_bytes_per_slot_checksum\": %.4f,\n",
