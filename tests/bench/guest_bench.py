@@ -245,6 +245,7 @@ def run_one(a, cfg, wl, size):
         v0 = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
         h0 = vswap_entry(vm) if cfg.startswith("vswap") else None
         c0 = qemu_threads(pid)
+        t_c0 = time.time()
         w = "hold_start -m %d -p %d -r 1 -f 100 -s %s -L" % (
             mib, a.procs, a.seed)
         if wl == "corpus":
@@ -264,6 +265,9 @@ def run_one(a, cfg, wl, size):
         hist = vm.wait_for(r"WORKLOAD: LATHIST(.*)", 60).group(1)
         res = kv(vm.wait_for(r"WORKLOAD: RESULT (.*)", 120).group(1))
         c1 = qemu_threads(pid)
+        # Wall time of the c0 -> c1 CPU deltas (report.py: the no-swap
+        # run's rate of non-vCPU CPU per second).
+        rec["cpu_span_seconds"] = round(time.time() - t_c0, 2)
         h1 = vswap_entry(vm) if h0 else None
         v1 = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
         rec.update(workload_result=res, kinds=kinds, latency=lat,
