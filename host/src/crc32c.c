@@ -8,7 +8,8 @@
  * register over L zero bytes = crc32(0, clmul(reg, x^(8L-33) mod P))).
  * Measured here on 2-4 KiB in cache: 13-14 GB/s, 2.5x one chain and 3x
  * the XXH32 that objects carried before. On arm64 with the CRC32
- * extension: its crc32cx, one chain. Elsewhere: slicing-by-8 tables (1.2 GB/s here).
+ * extension: its crc32cx, one chain. Elsewhere: slicing-by-8 tables
+ * (1.2 GB/s here).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -577,8 +578,8 @@ static bool have_hw(void)
 
 /*
  * ARMv8's crc32cx: one chain (2-3 cycles of latency per 8 bytes on
- * current cores). Run by test_crc32c under
- * qemu-user (make -C host check-arm64): the build machines are x86-64.
+ * current cores). Run by test_crc32c under qemu-user (make -C host
+ * check-arm64): the build machines are x86-64.
  */
 static __attribute__((target("+crc"))) uint32_t
 crc_hw(uint32_t crc, const unsigned char *p, size_t len)

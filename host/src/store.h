@@ -19,10 +19,11 @@
  *              store's page; under another store's seed an intact object
  *              always fails (INTEGRITY: crc32c.h, two seeds never agree
  *              on the same bytes), a corrupt one but for the 2^-32
- *              chance any corrupt object has. Not a MAC against whoever can read our file and our
- *              memory: a binding of objects to their store (and, being
- *              redrawn at reset, to the store's life since its last
- *              reset: stale file bytes never verify).
+ *              chance any corrupt object has. Not a MAC against whoever
+ *              can read our file and our memory: a binding of objects
+ *              to their store (and, being redrawn at reset, to the
+ *              store's life since its last reset: stale file bytes never
+ *              verify).
  *   st         slot table (slot_table.h)
  *   pool       segments, compaction (pool.h), owns the memsource
  *   same       dictionary of same-fill values (same_dict.h)
@@ -94,6 +95,14 @@ static inline uint32_t store_csum(const struct vswap_store *s,
 				  const void *payload, size_t len)
 {
 	return vswap_crc32c(s->obj_seed, payload, len);
+}
+
+/* The same, copying the @len bytes to @dst on the way (writeback). */
+static inline uint32_t store_csum_copy(const struct vswap_store *s,
+				       void *dst, const void *payload,
+				       size_t len)
+{
+	return vswap_crc32c_copy(s->obj_seed, dst, payload, len);
 }
 
 /* For the migration stream (stream.c); store.c has the details. */

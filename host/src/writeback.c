@@ -320,9 +320,8 @@ static uint64_t gather(struct vswap_store *s, unsigned vi,
 			unsigned char *d = stage + added;
 			uint32_t h[2] = { obj_slot_code(slot) };
 
-			h[1] = vswap_crc32c_copy(s->obj_seed,
-						 d + TIER_OBJ_HDR,
-						 base + off + phdr, len);
+			h[1] = store_csum_copy(s, d + TIER_OBJ_HDR,
+					       base + off + phdr, len);
 			memcpy(d, h, sizeof(h));
 			memset(d + TIER_OBJ_HDR + len, 0,
 			       dsize - TIER_OBJ_HDR - len);
