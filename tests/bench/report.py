@@ -30,6 +30,11 @@ def div(a, b):
     return a / b if a is not None and b else None
 
 
+def non_vcpu_seconds(run):
+    """CPU seconds of QEMU's threads other than the vCPUs, start to end."""
+    return delta(run, "qemu", "all") - delta(run, "qemu", "vcpu")
+
+
 def run_metrics(run, base, raw):
     """The metrics of one completed run; @base is the no-swap run of the
     same workload and size (or None), @raw rawlz4's figures."""
@@ -55,10 +60,10 @@ def run_metrics(run, base, raw):
     # span. The rest is what swapping added.
     if (base and base.get("status") == "ok" and
             base.get("cpu_span_seconds") and run.get("cpu_span_seconds")):
-        idle = (delta(base, "qemu", "all") - delta(base, "qemu", "vcpu")) \
-            / base["cpu_span_seconds"]
+        idle = non_vcpu_seconds(base) / base["cpu_span_seconds"]
         m["host_us_per_page_non_vcpu_less_idle"] = div(
-            (all_s - vcpu_s - idle * run["cpu_span_seconds"]) * 1e6, moved)
+            (non_vcpu_seconds(run) - idle * run["cpu_span_seconds"]) * 1e6,
+            moved)
     m["host_us_per_page_all"] = div(all_s * 1e6, moved)
     sw = (delta(run, "qemu", "voluntary_switches") +
           delta(run, "qemu", "involuntary_switches"))
