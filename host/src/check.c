@@ -179,6 +179,7 @@ int vswap_store_check_locked(struct vswap_store *s)
 		a.ok = false;
 	if (!a.ok || !tier_ok || !pool_is_valid(&s->pool, heads, s->nctx, a.live) ||
 	    s->pool.ms.charged != s->pool.ms.seg_bytes +
+				  s->pool.ms.kept_bytes +
 				  s->pool.ms.meta_bytes + s->st.bytes +
 				  s->same.bytes ||
 	    st.zero_pages != (uint64_t)a.zero ||

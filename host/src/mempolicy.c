@@ -401,8 +401,7 @@ int vswap_migrate(struct vswap_store *s, uint64_t max_bytes,
 			n->cursor = cursor + nseg;
 		pthread_mutex_unlock(&n->lock);
 	}
-	out.bytes_remaining = mpol_pending_bytes(n,
-			__atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED));
+	out.bytes_remaining = mpol_pending_bytes(n, memsource_held_bytes(ms));
 	pthread_mutex_unlock(&n->migrate_lock);
 	if (res)
 		*res = out;

@@ -2,9 +2,13 @@
 /*
  * memsource.c - segments of pool memory from mmap'd arenas; see memsource.h.
  *
- * Lock: ms->lock protects the free list and arena growth. It is the
- * innermost lock of the library (nothing is taken while holding it), and
- * the madvise that returns a freed segment's pages runs outside it.
+ * Lock: ms->lock protects the regions' state and lists and arena growth.
+ * It is the innermost lock of the library (nothing is taken while holding
+ * it). The madvise calls that change a whole region's state (give it back,
+ * turn it small) run under it, since a region must not be handed out
+ * while its pages go; they are rare (one per 2 MiB freed, or past the
+ * keep limit). A small region's freed segment is given back outside it,
+ * before its free bit is published.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +20,8 @@
 #include "vswap.h"
 
 #define ARENA_BYTES	((size_t)VSWAP_ARENA_SEGS << VSWAP_SEG_SHIFT)
+#define HUGE_BYTES	((size_t)VSWAP_REGION_SEGS << VSWAP_SEG_SHIFT)
+#define REGION_ALL	((uint16_t)((1u << VSWAP_REGION_SEGS) - 1))
 
 int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		   uint64_t max_bytes)
@@ -40,7 +46,7 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		return VSWAP_E_NOMEM;
 	}
 	ms->max_arenas = (uint32_t)n;
-	ms->free_head = VSWAP_SEG_NONE;
+	ms->kept_head = ms->holes_head = ms->returned_head = VSWAP_SEG_NONE;
 	ms->meta_bytes = ndir * sizeof(*ms->arena_dir);
 	ms->charged = ms->meta_bytes;	/* fixed: may exceed a tiny cap */
 	ms->peak = ms->charged;
@@ -62,6 +68,12 @@ void memsource_fini(struct vswap_memsource *ms)
 	ms->arena_dir = NULL;
 	mpol_fini(&ms->numa);
 	pthread_mutex_destroy(&ms->lock);
+}
+
+uint64_t memsource_held_bytes(struct vswap_memsource *ms)
+{
+	return __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED);
 }
 
 uint32_t memsource_used_ids(struct vswap_memsource *ms)
@@ -173,6 +185,170 @@ static int grow_dir(struct vswap_memsource *ms, uint64_t headroom)
 	return 0;
 }
 
+/*
+ * An arena aligned to the huge page size and open to transparent huge
+ * pages (memsource.h). On a virtualised host each 4 KiB first touch can
+ * exit to the hypervisor: on a build machine 4.4-10 us per page of new
+ * pool memory, against 0.25 us in a huge page. Best effort: without THP
+ * it is small pages.
+ */
+static unsigned char *map_arena(void)
+{
+	size_t len = ARENA_BYTES + HUGE_BYTES;
+	unsigned char *m, *base;
+	size_t head;
+
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	head = (HUGE_BYTES - ((uintptr_t)m & (HUGE_BYTES - 1))) &
+	       (HUGE_BYTES - 1);
+	base = m + head;
+	if (head)
+		munmap(m, head);
+	munmap(base + ARENA_BYTES, HUGE_BYTES - head);
+#ifdef MADV_HUGEPAGE
+	madvise(base, ARENA_BYTES, MADV_HUGEPAGE);
+#endif
+	return base;
+}
+
+static struct vswap_region *region(struct vswap_memsource *ms, uint32_t rid)
+{
+	return &memsource_arena_at(ms, rid >> (VSWAP_ARENA_SHIFT -
+					       VSWAP_REGION_SHIFT))
+		->regions[rid & (VSWAP_ARENA_REGIONS - 1)];
+}
+
+static void list_push(struct vswap_memsource *ms, uint32_t *head,
+		      uint32_t rid)
+{
+	struct vswap_region *r = region(ms, rid);
+
+	r->prev = VSWAP_SEG_NONE;
+	r->next = *head;
+	if (*head != VSWAP_SEG_NONE)
+		region(ms, *head)->prev = rid;
+	*head = rid;
+}
+
+static void list_del(struct vswap_memsource *ms, uint32_t *head,
+		     uint32_t rid)
+{
+	struct vswap_region *r = region(ms, rid);
+
+	if (r->prev != VSWAP_SEG_NONE)
+		region(ms, r->prev)->next = r->next;
+	else
+		*head = r->next;
+	if (r->next != VSWAP_SEG_NONE)
+		region(ms, r->next)->prev = r->prev;
+	r->prev = r->next = VSWAP_SEG_NONE;
+}
+
+static unsigned char *region_addr(struct vswap_memsource *ms, uint32_t rid)
+{
+	return memsource_addr(ms, rid << VSWAP_REGION_SHIFT);
+}
+
+/*
+ * Small pages only in region @rid: khugepaged would otherwise collapse
+ * its holes into a full huge page again, memory the pool neither counts
+ * nor uses. Sealed neighbours merge into one VMA.
+ */
+static void region_seal(struct vswap_memsource *ms, uint32_t rid, bool small)
+{
+#if defined(MADV_NOHUGEPAGE) && defined(MADV_HUGEPAGE)
+	madvise(region_addr(ms, rid), HUGE_BYTES,
+		small ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+#else
+	(void)ms, (void)rid, (void)small;
+#endif
+}
+
+/*
+ * Kept memory may reach 1/32 of the segments handed out, and two regions
+ * on any pool (the rest of the region heads are taken from, and a region
+ * writeback or compaction is emptying): enough that a pool whose size
+ * swings keeps whole huge pages, and never more than about 3 % over what
+ * the pool holds data in.
+ */
+static uint64_t keep_limit(struct vswap_memsource *ms)
+{
+	uint64_t segb = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+
+	return segb / 32 > 2 * HUGE_BYTES ? segb / 32 : 2 * HUGE_BYTES;
+}
+
+/*
+ * Huge region @rid with kept segments turns small: they go back to the
+ * host (@resident: one by one, splitting its huge page; else they never
+ * were resident) and are no longer charged. ms->lock held.
+ */
+static void make_small(struct vswap_memsource *ms, uint32_t rid,
+		       bool resident)
+{
+	struct vswap_region *r = region(ms, rid);
+	uint64_t n = (uint64_t)__builtin_popcount(r->free) * VSWAP_SEG_SIZE;
+
+	list_del(ms, &ms->kept_head, rid);
+	for (unsigned i = 0; resident && i < VSWAP_REGION_SEGS; i++)
+		if (r->free & (1u << i))
+			madvise(region_addr(ms, rid) +
+				((size_t)i << VSWAP_SEG_SHIFT),
+				VSWAP_SEG_SIZE, MADV_DONTNEED);
+	region_seal(ms, rid, true);
+	r->state = REGION_SMALL;
+	list_push(ms, &ms->holes_head, rid);
+	__atomic_fetch_sub(&ms->kept_bytes, n, __ATOMIC_RELAXED);
+	memsource_uncharge(ms, n);
+}
+
+/*
+ * Kept memory over @limit: kept regions turn small, the emptiest of the
+ * first few on the list first (most memory back, fewest live pages left in
+ * a split huge page). ms->lock held.
+ */
+#define TRIM_SCAN	8
+
+static void trim_kept(struct vswap_memsource *ms, uint64_t limit)
+{
+	while (ms->kept_head != VSWAP_SEG_NONE &&
+	       __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED) > limit) {
+		uint32_t best = ms->kept_head, rid = best;
+
+		for (int i = 0; i < TRIM_SCAN && rid != VSWAP_SEG_NONE; i++) {
+			if (region(ms, rid)->live < region(ms, best)->live)
+				best = rid;
+			rid = region(ms, rid)->next;
+		}
+		make_small(ms, best, true);
+	}
+}
+
+/*
+ * Region @rid was taken huge and its first segment faulted in: if that
+ * gave no huge page (THP off, or no free 2 MiB on the node), its kept
+ * segments hold no memory, and charging them would overstate the pool.
+ * A free segment of it is untouched (only handed-out ones are), so one
+ * mincore of it tells. Takes ms->lock.
+ */
+static void check_huge(struct vswap_memsource *ms, uint32_t rid)
+{
+	struct vswap_region *r;
+	unsigned char vec = 1;
+
+	pthread_mutex_lock(&ms->lock);
+	r = region(ms, rid);
+	if (r->state == REGION_HUGE && r->free &&
+	    !mincore(region_addr(ms, rid) +
+		     ((size_t)__builtin_ctz(r->free) << VSWAP_SEG_SHIFT),
+		     VSWAP_PAGE_SIZE, &vec) && !(vec & 1))
+		make_small(ms, rid, false);
+	pthread_mutex_unlock(&ms->lock);
+}
+
 /* Called with ms->lock held. */
 static int grow(struct vswap_memsource *ms, uint64_t headroom)
 {
@@ -193,9 +369,8 @@ static int grow(struct vswap_memsource *ms, uint64_t headroom)
 		memsource_uncharge(ms, sizeof(*a));
 		return VSWAP_E_NOMEM;
 	}
-	a->base = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (a->base == MAP_FAILED) {
+	a->base = map_arena();
+	if (!a->base) {
 		free(a);
 		memsource_uncharge(ms, sizeof(*a));
 		return VSWAP_E_NOMEM;
@@ -212,64 +387,138 @@ static int grow(struct vswap_memsource *ms, uint64_t headroom)
 	__atomic_store_n(&ms->arena_dir[ms->narenas >> VSWAP_ARENA_LEAF_SHIFT]
 			 [ms->narenas & (VSWAP_ARENA_LEAF - 1)], a,
 			 __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < VSWAP_ARENA_REGIONS; i++)
+		a->regions[i].prev = a->regions[i].next = VSWAP_SEG_NONE;
 	ms->narenas++;
 	ms->next_unused = 0;
 	__atomic_fetch_add(&ms->meta_bytes, sizeof(*a), __ATOMIC_RELAXED);
 	return 0;
 }
 
+/*
+ * A region for a new segment: a returned one, else the next untouched one
+ * (growing an arena). Charged whole and huge if the cap allows, else one
+ * segment's worth and small. ms->lock held. Returns the segment id.
+ */
+static int take_region(struct vswap_memsource *ms, uint64_t headroom,
+		       uint32_t *id)
+{
+	struct vswap_region *r;
+	uint32_t rid;
+	bool fresh = false;
+	int err;
+
+	if (ms->returned_head != VSWAP_SEG_NONE) {
+		rid = ms->returned_head;
+	} else {
+		if (ms->narenas == 0 || ms->next_unused == VSWAP_ARENA_SEGS) {
+			err = grow(ms, headroom);
+			if (err)
+				return err;
+		}
+		rid = (((ms->narenas - 1) << VSWAP_ARENA_SHIFT) +
+		       ms->next_unused) >> VSWAP_REGION_SHIFT;
+		fresh = true;
+	}
+	r = region(ms, rid);
+	if (memsource_charge(ms, HUGE_BYTES, headroom)) {
+		if (r->state == REGION_SMALL)	/* returned, was small */
+			region_seal(ms, rid, false);
+		r->state = REGION_HUGE;
+		r->free = REGION_ALL & ~1u;
+		__atomic_fetch_add(&ms->kept_bytes,
+				   HUGE_BYTES - VSWAP_SEG_SIZE,
+				   __ATOMIC_RELAXED);
+	} else if (memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
+		if (r->state != REGION_SMALL)
+			region_seal(ms, rid, true);
+		r->state = REGION_SMALL;
+		r->free = REGION_ALL & ~1u;
+	} else {
+		return VSWAP_E_NOSPACE;
+	}
+	if (fresh)
+		ms->next_unused += VSWAP_REGION_SEGS;
+	else
+		list_del(ms, &ms->returned_head, rid);
+	r->live = 1;
+	list_push(ms, r->state == REGION_HUGE ? &ms->kept_head :
+		  &ms->holes_head, rid);
+	*id = rid << VSWAP_REGION_SHIFT;
+	return VSWAP_OK;
+}
+
+/* Hand out the lowest free segment of the first region on @head. Locked. */
+static uint32_t take_free(struct vswap_memsource *ms, uint32_t *head)
+{
+	uint32_t rid = *head;
+	struct vswap_region *r = region(ms, rid);
+	unsigned i = (unsigned)__builtin_ctz(r->free);
+
+	r->free &= (uint16_t)~(1u << i);
+	r->live++;
+	if (!r->free)
+		list_del(ms, head, rid);
+	return (rid << VSWAP_REGION_SHIFT) | i;
+}
+
 struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err)
 {
 	struct vswap_segment *seg;
+	bool kept = false, new_region = false;
+	uint32_t id;
 	int r;
 
-	if (!memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
-		*err = VSWAP_E_NOSPACE;
-		return NULL;
-	}
 	/* Bound nodes too full: refuse rather than fault (OOM killer). */
 	if (!mpol_admit(&ms->numa, VSWAP_SEG_SIZE)) {
-		memsource_uncharge(ms, VSWAP_SEG_SIZE);
 		*err = VSWAP_E_NOSPACE;
 		return NULL;
 	}
 	pthread_mutex_lock(&ms->lock);
-	if (ms->free_head != VSWAP_SEG_NONE) {
-		seg = memsource_seg(ms, ms->free_head);
-		ms->free_head = seg->next_free;
-	} else {
-		if (ms->narenas == 0 || ms->next_unused == VSWAP_ARENA_SEGS) {
-			r = grow(ms, headroom);
-			if (r) {
-				pthread_mutex_unlock(&ms->lock);
-				memsource_uncharge(ms, VSWAP_SEG_SIZE);
-				*err = r;
-				return NULL;
-			}
+	if (ms->kept_head != VSWAP_SEG_NONE) {
+		/* Resident and charged already: no fault, no new charge. */
+		id = take_free(ms, &ms->kept_head);
+		__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE,
+				   __ATOMIC_RELAXED);
+		kept = true;
+	} else if (ms->holes_head != VSWAP_SEG_NONE) {
+		if (!memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
+			pthread_mutex_unlock(&ms->lock);
+			*err = VSWAP_E_NOSPACE;
+			return NULL;
 		}
-		seg = &memsource_arena_at(ms, ms->narenas - 1)
-			       ->segs[ms->next_unused++];
+		id = take_free(ms, &ms->holes_head);
+	} else {
+		r = take_region(ms, headroom, &id);
+		if (r) {
+			pthread_mutex_unlock(&ms->lock);
+			*err = r;
+			return NULL;
+		}
+		new_region = true;
 	}
+	seg = memsource_seg(ms, id);
 	seg->seq = ms->seq++;
+	__atomic_fetch_add(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ms->lock);
 
 	__atomic_store_n(&seg->lv, 0, __ATOMIC_RELAXED);
 	seg->used = 0;
-	seg->next_free = VSWAP_SEG_NONE;
 	seg->prev = seg->next = NULL;
 	seg->birth_ns = mono_ns();
-	__atomic_fetch_add(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
 #ifdef MADV_POPULATE_WRITE
 	/*
-	 * A head segment is written front to back at once: fault its 32 pages
-	 * in one call instead of 32 page faults on the store path. Best
-	 * effort (Linux >= 5.14; EINVAL before): failure means lazy faults,
-	 * except ENOMEM under BIND: the bound nodes are full, and a lazy
-	 * fault there would not fail but invoke the OOM killer. The segment
-	 * goes back and the store gets NOSPACE.
+	 * A head segment is written front to back at once: fault it in (its
+	 * whole region, if huge) in one call instead of page faults on the
+	 * store path; for a kept one (resident unless THP gave small pages)
+	 * this is a walk of its page table. Best effort (Linux >= 5.14;
+	 * EINVAL before): failure means lazy faults, except ENOMEM under
+	 * BIND: the bound nodes are full, and a lazy fault there would not
+	 * fail but invoke the OOM killer. The segment goes back and the
+	 * store gets NOSPACE.
 	 */
-	if (madvise(memsource_addr(ms, seg->id), VSWAP_SEG_SIZE,
+	if (madvise(memsource_addr(ms, id), VSWAP_SEG_SIZE,
 		    MADV_POPULATE_WRITE) && errno == ENOMEM &&
 	    mpol_policy(&ms->numa) == VSWAP_MPOL_BIND) {
 		memsource_free(ms, seg);
@@ -277,6 +526,11 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 		return NULL;
 	}
 #endif
+	if (new_region)
+		check_huge(ms, id >> VSWAP_REGION_SHIFT);
+	/* A kept segment held this store's objects: the contract is zeroes. */
+	if (kept)
+		memset(memsource_addr(ms, id), 0, VSWAP_SEG_SIZE);
 	return seg;
 }
 
@@ -285,38 +539,87 @@ void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg)
 	memsource_free_many(ms, &seg, 1);
 }
 
+/*
+ * Segment @id of a huge region is free: kept, or with the region's last
+ * live segment the whole region goes back. ms->lock held.
+ */
+static void free_huge(struct vswap_memsource *ms, uint32_t id)
+{
+	uint32_t rid = id >> VSWAP_REGION_SHIFT;
+	struct vswap_region *r = region(ms, rid);
+
+	if (!r->free)
+		list_push(ms, &ms->kept_head, rid);
+	r->free |= (uint16_t)(1u << (id & (VSWAP_REGION_SEGS - 1)));
+	if (--r->live) {
+		__atomic_fetch_add(&ms->kept_bytes, VSWAP_SEG_SIZE,
+				   __ATOMIC_RELAXED);
+		return;
+	}
+	/* One madvise of the whole huge page: no split. */
+	list_del(ms, &ms->kept_head, rid);
+	madvise(region_addr(ms, rid), HUGE_BYTES, MADV_DONTNEED);
+	__atomic_fetch_sub(&ms->kept_bytes, HUGE_BYTES - VSWAP_SEG_SIZE,
+			   __ATOMIC_RELAXED);
+	memsource_uncharge(ms, HUGE_BYTES);
+	r->free = 0;
+	r->state = REGION_RETURNED;
+	list_push(ms, &ms->returned_head, rid);
+}
+
+/* Segment @id of a small region, given back already, is free. Locked. */
+static void free_small(struct vswap_memsource *ms, uint32_t id)
+{
+	uint32_t rid = id >> VSWAP_REGION_SHIFT;
+	struct vswap_region *r = region(ms, rid);
+
+	if (!r->free)
+		list_push(ms, &ms->holes_head, rid);
+	r->free |= (uint16_t)(1u << (id & (VSWAP_REGION_SEGS - 1)));
+	memsource_uncharge(ms, VSWAP_SEG_SIZE);
+	if (--r->live)
+		return;
+	/* Wholly free: nothing resident, it may be huge again when next
+	 * taken (take_region unseals it). */
+	list_del(ms, &ms->holes_head, rid);
+	r->free = 0;
+	r->state = REGION_RETURNED;
+	list_push(ms, &ms->returned_head, rid);
+}
+
 void memsource_free_many(struct vswap_memsource *ms,
 			 struct vswap_segment **segs, unsigned n)
 {
-	/* Sort by id (n is small: a writeback batch), so neighbours in an
-	 * arena go back with one madvise, i.e. one TLB shootdown. */
-	for (unsigned i = 1; i < n; i++) {
-		struct vswap_segment *x = segs[i];
-		unsigned j = i;
-
-		for (; j > 0 && segs[j - 1]->id > x->id; j--)
-			segs[j] = segs[j - 1];
-		segs[j] = x;
-	}
-	for (unsigned i = 0; i < n;) {
-		unsigned k = 1;
-
-		while (i + k < n && segs[i + k]->id == segs[i]->id + k &&
-		       (segs[i + k]->id & (VSWAP_ARENA_SEGS - 1)) != 0)
-			k++;
-		/* The pages really go back to the host; reuse faults in
-		 * zero pages. */
-		madvise(memsource_addr(ms, segs[i]->id),
-			(size_t)k << VSWAP_SEG_SHIFT, MADV_DONTNEED);
-		i += k;
-	}
-	__atomic_fetch_sub(&ms->seg_bytes, (uint64_t)n * VSWAP_SEG_SIZE,
-			   __ATOMIC_RELAXED);
-	memsource_uncharge(ms, (uint64_t)n * VSWAP_SEG_SIZE);
+	/*
+	 * A segment of a small region goes back before its free bit is
+	 * published (nobody can take it before), outside the lock. Its
+	 * region stays small meanwhile: only trim_kept turns a region small
+	 * and only a free bit's publication turns one back. The others go
+	 * back, if at all, a whole region at a time under the lock.
+	 */
 	pthread_mutex_lock(&ms->lock);
 	for (unsigned i = 0; i < n; i++) {
-		segs[i]->next_free = ms->free_head;
-		ms->free_head = segs[i]->id;
+		uint32_t rid = segs[i]->id >> VSWAP_REGION_SHIFT;
+
+		if (region(ms, rid)->state == REGION_SMALL) {
+			pthread_mutex_unlock(&ms->lock);
+			madvise(memsource_addr(ms, segs[i]->id),
+				VSWAP_SEG_SIZE, MADV_DONTNEED);
+			pthread_mutex_lock(&ms->lock);
+			free_small(ms, segs[i]->id);
+		} else {
+			free_huge(ms, segs[i]->id);
+		}
+		__atomic_fetch_sub(&ms->seg_bytes, VSWAP_SEG_SIZE,
+				   __ATOMIC_RELAXED);
 	}
+	trim_kept(ms, keep_limit(ms));
+	pthread_mutex_unlock(&ms->lock);
+}
+
+void memsource_release_kept(struct vswap_memsource *ms)
+{
+	pthread_mutex_lock(&ms->lock);
+	trim_kept(ms, 0);
 	pthread_mutex_unlock(&ms->lock);
 }

@@ -8,11 +8,26 @@
  *
  * Memory is reserved in arenas of VSWAP_ARENA_SEGS segments (one mmap each,
  * MAP_NORESERVE: address space only) so a large pool is a few VMAs rather
- * than one per segment (vm.max_map_count is 65530 by default). A freed
- * segment is madvise(MADV_DONTNEED)ed: its host pages go back at once and
- * it reads as zeroes when reused. Segment ids are dense:
+ * than one per segment (vm.max_map_count is 65530 by default). Segment ids
+ * are dense:
  *   id = arena index * VSWAP_ARENA_SEGS + index in arena
  * and id -> descriptor / address is two loads, lock-free.
+ *
+ * Huge pages. Arenas are 2 MiB aligned and open to transparent huge pages,
+ * and memory is taken and given back a region (VSWAP_REGION_SEGS segments,
+ * one huge page) at a time: the first segment handed out of a region
+ * faults the whole region in (one fault instead of 512), and its other
+ * segments are "kept": free, resident, charged, handed out next without a
+ * fault (cleared on the way). When a region's last segment is freed the
+ * whole region is madvise(MADV_DONTNEED)ed at once. Freeing part of a huge
+ * page would split it, and on a virtualised host every page left in a
+ * split huge page then costs a hypervisor exit at its next touch (about
+ * 5 us on a build machine: as much as the fault it saved). Kept memory is
+ * bounded (memsource.c, keep_limit): past it, a region's kept segments go
+ * back one by one and the region turns "small" (MADV_NOHUGEPAGE, so
+ * khugepaged cannot fill its holes behind the accounting) until it is
+ * wholly free again. A region that cannot be charged whole under the cap
+ * starts small. Without THP all of this still holds, with small pages.
  *
  * NUMA (mempolicy.h): every arena carries the store's policy (mbind), so pages
  * land where the policy says when they are faulted in; under BIND a
@@ -58,37 +73,64 @@
  *   seq      [set at alloc] allocation sequence number (age order)
  *   birth_ns [set at alloc] CLOCK_MONOTONIC at allocation
  *   prev/next[pool lock] links of the pool's sealed list
- *   next_free[memsource lock] free-list link while free
  */
 struct vswap_segment {
 	uint64_t lv;
 	uint32_t id;
 	uint32_t used;
 	uint32_t state;
-	uint32_t next_free;
 	uint64_t seq;
 	uint64_t birth_ns;
 	struct vswap_segment *prev, *next;
 };
 
+/* 16 segments = 2 MiB: one x86-64 / arm64 (4 KiB granule) huge page. */
+#define VSWAP_REGION_SHIFT	4
+#define VSWAP_REGION_SEGS	(1u << VSWAP_REGION_SHIFT)
+#define VSWAP_ARENA_REGIONS	(VSWAP_ARENA_SEGS >> VSWAP_REGION_SHIFT)
+
+/*
+ * Region state [memsource lock]. A region below the frontier (next_unused)
+ * is on exactly one list, or on none:
+ *   REGION_HUGE     live + popcount(free) == REGION_SEGS; free = kept
+ *                   segments (resident, charged); on the kept list iff
+ *                   free != 0
+ *   REGION_SMALL    free = segments given back (not resident, not
+ *                   charged); on the holes list iff free != 0
+ *   REGION_RETURNED live == 0, nothing resident; on the returned list
+ */
+enum { REGION_RETURNED, REGION_HUGE, REGION_SMALL };
+
+struct vswap_region {
+	uint32_t prev, next;	/* region ids (id >> VSWAP_REGION_SHIFT) */
+	uint16_t free;		/* bit i: segment i of the region is free */
+	uint8_t live;		/* segments handed out */
+	uint8_t state;
+};
+
 struct vswap_arena {
 	unsigned char *base;			/* VSWAP_ARENA_SEGS * SEG_SIZE */
 	struct vswap_segment segs[VSWAP_ARENA_SEGS];
+	struct vswap_region regions[VSWAP_ARENA_REGIONS];
 };
 
 /*
  * The byte budget of the store lives here too, since every byte of pool
  * memory passes through this module: "charged" counts segments handed out,
- * arena metadata, and whatever else the store charges (the slot table), and
- * is what vswap_stats.pool_bytes reports. A charge is a CAS that fails
+ * kept segments, arena metadata, and whatever else the store charges (the
+ * slot table), and is what vswap_stats.pool_bytes reports. A charge is a CAS that fails
  * rather than pass the cap, so concurrent callers can never overshoot it.
  *
  * Invariants (under lock):
  *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
- *   charged == seg_bytes + meta_bytes + bytes charged by the store
+ *   kept_bytes == (#free bits of REGION_HUGE regions) * VSWAP_SEG_SIZE
+ *   charged == seg_bytes + kept_bytes + meta_bytes + bytes charged by the
+ *              store
  *   max == 0 || charged <= max, except after vswap_set_pool_max lowered max
- *   every segment of arenas 0..narenas-1 is either handed out, on the free
- *   list, or at index >= next_unused of the last arena (never touched yet).
+ *   every segment of arenas 0..narenas-1 is either handed out, free in its
+ *   region (see struct vswap_region), or at index >= next_unused of the
+ *   last arena (never touched yet); next_unused is a multiple of
+ *   VSWAP_REGION_SEGS.
  */
 struct vswap_memsource {
 	pthread_mutex_t lock;		/* free list, narenas, next_unused */
@@ -100,9 +142,11 @@ struct vswap_memsource {
 	uint32_t max_arenas;
 	uint32_t narenas;
 	uint32_t next_unused;		/* in arena narenas - 1 */
-	uint32_t free_head;		/* id, or VSWAP_SEG_NONE */
+	/* Region lists (ids, VSWAP_SEG_NONE = empty), see vswap_region. */
+	uint32_t kept_head, holes_head, returned_head;
 	uint64_t seq;			/* next segment sequence number */
 	uint64_t seg_bytes;		/* atomic: segments handed out */
+	uint64_t kept_bytes;		/* atomic: kept segments */
 	uint64_t meta_bytes;		/* atomic: arena dir + descriptors */
 	uint64_t charged;		/* atomic: pool_bytes, see above */
 	uint64_t max;			/* atomic: cap of charged, 0 = none;
@@ -127,15 +171,25 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 void memsource_fini(struct vswap_memsource *ms);
 /*
  * A zero-filled segment (lv = 0, used = 0), charged with @headroom (see
- * memsource_charge); NULL with *err = VSWAP_E_NOSPACE (cap) or NOMEM.
+ * memsource_charge) unless it was kept (charged already); NULL with
+ * *err = VSWAP_E_NOSPACE (cap) or NOMEM.
  */
 struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err);
-/* Return a segment; its memory goes back to the host immediately. */
+/* Return a segment: kept, or its memory goes back to the host (above). */
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
 /* The same for @n segments (reorders @segs): neighbours share a madvise. */
 void memsource_free_many(struct vswap_memsource *ms,
 			 struct vswap_segment **segs, unsigned n);
+
+/*
+ * Every kept segment goes back to the host (its region turns small): for
+ * an explicit compaction or reclaim, which ask for memory back now.
+ */
+void memsource_release_kept(struct vswap_memsource *ms);
+
+/* Bytes of segments handed out or kept: the pool's resident memory. */
+uint64_t memsource_held_bytes(struct vswap_memsource *ms);
 
 /*
  * Segment ids handed out at least once so far: [0, result). Takes

@@ -556,7 +556,7 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 			 void *stop_arg)
 {
-	uint64_t before = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+	uint64_t before = memsource_held_bytes(&p->ms);
 	uint64_t after, steps;
 
 	/* Each step removes a candidate or frees a segment; the bound only
@@ -568,7 +568,9 @@ int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 	while (steps-- && !stop(stop_arg) && compact_one(p, POOL_GC_MIN_FREE))
 		;
 	pthread_mutex_unlock(&p->compact_lock);
-	after = __atomic_load_n(&p->ms.seg_bytes, __ATOMIC_RELAXED);
+	if (!stop(stop_arg))
+		memsource_release_kept(&p->ms);
+	after = memsource_held_bytes(&p->ms);
 	return after < before ? (int64_t)(before - after) : 0;
 }
 

@@ -56,7 +56,7 @@ static void stats_fill_numa(struct vswap_memsource *ms,
 						     __ATOMIC_RELAXED);
 	out->nodes_refreshed_ns = __atomic_load_n(&n->refreshed_ns,
 						  __ATOMIC_ACQUIRE);
-	out->segment_bytes = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+	out->segment_bytes = memsource_held_bytes(ms);
 	out->numa_migrated_bytes = __atomic_load_n(&n->migrated,
 						   __ATOMIC_RELAXED);
 	out->numa_migrate_failures = __atomic_load_n(&n->failed,

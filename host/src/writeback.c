@@ -616,7 +616,11 @@ int vswap_reclaim(struct vswap_store *s, struct vswap_writeback_result *res)
 	if (!tier_attached(&s->tier))
 		return VSWAP_E_INVAL;
 	target = low_watermark(s);
-	if (target == UINT64_MAX || pool_bytes(&s->pool) <= target)
+	if (target == UINT64_MAX)
+		return VSWAP_OK;
+	/* Memory that holds nothing goes first, without any I/O. */
+	memsource_release_kept(&s->pool.ms);
+	if (pool_bytes(&s->pool) <= target)
 		return VSWAP_OK;
 	c = ctx_get(s);
 	pthread_mutex_lock(&s->wb.lock);
