@@ -57,6 +57,7 @@ struct result {
 	double store2_cores;	/* thread CPU / wall of the best 2-thread run */
 	double spin1_s, spin2_s;	/* calibration: best spin times */
 	double first_touch_s;	/* calibration: per fresh 4 KiB page */
+	double first_touch_small_s;	/* the same, small pages only */
 	double lz4c_fresh_s;	/* lz4c_own's pages, output to fresh memory */
 	uint64_t lz4_bytes, zstd_bytes;	/* sum of compressed sizes, all pages */
 	uint64_t codec_bytes;		/* ideal packing after churn */
@@ -263,16 +264,36 @@ static void *spin(void *arg)
 
 #define FRESH_SEG	((size_t)128 << 10)	/* the pool's segment */
 
-/* A new mapping of @len bytes, nothing faulted in yet. */
-static unsigned char *fresh_map(size_t len)
+#define FRESH_HUGE	((size_t)2 << 20)	/* x86-64 huge page */
+
+/*
+ * A new mapping of @len bytes (a multiple of FRESH_SEG), nothing faulted
+ * in yet. @huge: aligned to FRESH_HUGE and open to transparent huge
+ * pages, as memsource.c maps the pool's arenas; else small pages only.
+ * Unmap with fresh_unmap().
+ */
+static unsigned char *fresh_map(size_t len, bool huge)
 {
-	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	size_t span = len + FRESH_HUGE;
+	unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 				-1, 0);
+	unsigned char *a;
 
 	if (p == MAP_FAILED)
-		die("mmap of %zu bytes failed", len);
-	return p;
+		die("mmap of %zu bytes failed", span);
+	a = (unsigned char *)(((uintptr_t)p + FRESH_HUGE - 1) &
+			      ~(uintptr_t)(FRESH_HUGE - 1));
+	if (a != p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + len, (size_t)(p + span - (a + len)));
+	madvise(a, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return a;
+}
+
+static void fresh_unmap(unsigned char *p, size_t len)
+{
+	munmap(p, len);
 }
 
 /* Fault in FRESH_SEG bytes at @p, as memsource.c does for a segment. */
@@ -288,18 +309,19 @@ static void fault_in_seg(unsigned char *p)
 /*
  * Calibration: seconds per 4 KiB page to fault in fresh anonymous memory
  * a segment at a time, as the pool takes it, and write one byte to each
- * page, on a new mapping of FIRST_TOUCH_BYTES. Every store here starts
- * with a fresh pool, so this is a cost inside store_overhead_ns_per_page
- * that depends on the machine alone (page clearing, and on a virtual
- * machine whatever the hypervisor does when a guest page is first used).
- * Informative: on a build machine (a PVM guest) the fault alone cost 0.6
- * us, with the first write 4.4-4.9 us.
+ * page, on a new mapping of FIRST_TOUCH_BYTES (@huge: mapped as the pool
+ * maps it; else small pages only). Every store here starts with a fresh
+ * pool, so this is a cost inside store_overhead_ns_per_page that depends
+ * on the machine alone (page clearing, and on a virtual machine whatever
+ * the hypervisor does when a guest page is first used). Informative: on
+ * a build machine (a PVM guest) small pages cost 4.4-10 us each, the
+ * fault 0.6 us of it and the rest the first write, and huge pages 0.25 us.
  */
 #define FIRST_TOUCH_BYTES	((size_t)32 << 20)
 
-static double t_first_touch(void)
+static double t_first_touch(bool huge)
 {
-	unsigned char *p = fresh_map(FIRST_TOUCH_BYTES);
+	unsigned char *p = fresh_map(FIRST_TOUCH_BYTES, huge);
 	double t = now_s();
 
 	for (size_t off = 0; off < FIRST_TOUCH_BYTES; off += FRESH_SEG) {
@@ -310,14 +332,14 @@ static double t_first_touch(void)
 			((volatile unsigned char *)p)[off + i] = 1;
 	}
 	t = (now_s() - t) / (double)(FIRST_TOUCH_BYTES / 4096);
-	munmap(p, FIRST_TOUCH_BYTES);
+	fresh_unmap(p, FIRST_TOUCH_BYTES);
 	return t;
 }
 
 /*
  * lz4 on the pages the store compresses (t_lz4c_own), each output packed
- * behind the last, 8-aligned, in a new mapping faulted in 128 KiB at a
- * time ahead of the writes: what any store that keeps its output in new
+ * behind the last, 8-aligned, in a new mapping (as the pool maps it)
+ * faulted in 128 KiB at a time ahead of the writes: what any store that keeps its output in new
  * memory must do at least (informative; the target's raw lz4 writes to
  * one hot buffer).
  */
@@ -331,7 +353,7 @@ static double t_lz4c_own_fresh(void)
 		if (own_c[i])
 			len += ((size_t)csize[i] + 7) & ~(size_t)7;
 	len = (len + 2 * FRESH_SEG + cstride) & ~(FRESH_SEG - 1);
-	p = fresh_map(len);
+	p = fresh_map(len, true);
 	t = now_s();
 	for (size_t i = 0; i < C.n; i++) {
 		int n;
@@ -347,7 +369,7 @@ static double t_lz4c_own_fresh(void)
 		off += ((size_t)n + 7) & ~(size_t)7;
 	}
 	t = now_s() - t;
-	munmap(p, len);
+	fresh_unmap(p, len);
 	return t;
 }
 
@@ -748,7 +770,7 @@ int main(int argc, char **argv)
 	r.zstore_s = r.zload_s = 1e30;
 	r.store_cpu_s = r.store2_cpu_s = 1e30;
 	r.spin1_s = r.spin2_s = 1e30;
-	r.first_touch_s = r.lz4c_fresh_s = 1e30;
+	r.first_touch_s = r.first_touch_small_s = r.lz4c_fresh_s = 1e30;
 	s = NULL;
 	s2 = NULL;
 	make_compressed();
@@ -794,7 +816,8 @@ int main(int argc, char **argv)
 	/* After every timed run: faulting in and unmapping 32 MiB between
 	 * them slowed the next runs 2-5x on a build machine. */
 	for (unsigned rep = 0; rep < 3; rep++) {
-		keep_min(&r.first_touch_s, t_first_touch());
+		keep_min(&r.first_touch_s, t_first_touch(true));
+		keep_min(&r.first_touch_small_s, t_first_touch(false));
 		keep_min(&r.lz4c_fresh_s, t_lz4c_own_fresh());
 	}
 	uint64_t src_lz4[SRC__COUNT] = { 0 }, src_zstd[SRC__COUNT] = { 0 };
@@ -927,9 +950,10 @@ int main(int argc, char **argv)
 	printf("    of it, first touch of the new pool's memory about %.0f ns: "
 	       "%.3f pool pages per page x %.0f ns to fault in and first write "
 	       "a fresh 4 KiB page on this machine (calibration, 128 KiB at a "
-	       "time); the rest, the store's own work: %.0f ns\n",
+	       "time, mapped as the pool maps it; %.0f ns with small pages "
+	       "only); the rest, the store's own work: %.0f ns\n",
 	       first_touch_ns, pool_pages_per_page, r.first_touch_s * 1e9,
-	       store_oh_ns - first_touch_ns);
+	       r.first_touch_small_s * 1e9, store_oh_ns - first_touch_ns);
 	printf("    store vs the same lz4 writing its output to fresh memory "
 	       "(packed, faulted in 128 KiB at a time): %.3f (%.0f ns per "
 	       "page)\n", r.lz4c_fresh_s / r.store_s,
@@ -966,11 +990,12 @@ int main(int argc, char **argv)
 		"\"ratio\": %.4f},\n", store_oh_ns, load_oh_ns,
 		r.lz4c_own_s / r.lz4c_s, PROJECT_LZ4_MIBS, projected);
 	fprintf(jf, "  \"first_touch_ns_per_4k_page\": %.1f,\n"
+		"  \"first_touch_ns_per_4k_page_small_pages\": %.1f,\n"
 		"  \"store_overhead_first_touch_ns_per_page\": %.1f,\n"
 		"  \"store_overhead_own_ns_per_page\": %.1f,\n"
 		"  \"store_vs_raw_lz4_to_fresh_memory\": %.4f,\n",
-		r.first_touch_s * 1e9, first_touch_ns,
-		store_oh_ns - first_touch_ns,
+		r.first_touch_s * 1e9, r.first_touch_small_s * 1e9,
+		first_touch_ns, store_oh_ns - first_touch_ns,
 		r.lz4c_fresh_s / r.store_s);
 	fprintf(jf, "  \"meta_bytes_per_slot_checksum\": %.4f,\n",
 		(double)r.meta_csum / (double)r.stored_csum);
