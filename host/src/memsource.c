@@ -257,14 +257,16 @@ static unsigned char *region_addr(struct vswap_memsource *ms, uint32_t rid)
  * its holes into a full huge page again, memory the pool neither counts
  * nor uses. Sealed neighbours merge into one VMA.
  */
-static void region_seal(struct vswap_memsource *ms, uint32_t rid, bool small)
+static void region_seal(struct vswap_memsource *ms, uint32_t rid)
 {
-#if defined(MADV_NOHUGEPAGE) && defined(MADV_HUGEPAGE)
-	madvise(region_addr(ms, rid), HUGE_BYTES,
-		small ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
-#else
-	(void)ms, (void)rid, (void)small;
+	struct vswap_region *r = region(ms, rid);
+
+	if (r->nohuge)
+		return;
+#ifdef MADV_NOHUGEPAGE
+	madvise(region_addr(ms, rid), HUGE_BYTES, MADV_NOHUGEPAGE);
 #endif
+	r->nohuge = true;
 }
 
 /*
@@ -298,7 +300,7 @@ static void make_small(struct vswap_memsource *ms, uint32_t rid,
 			madvise(region_addr(ms, rid) +
 				((size_t)i << VSWAP_SEG_SHIFT),
 				VSWAP_SEG_SIZE, MADV_DONTNEED);
-	region_seal(ms, rid, true);
+	region_seal(ms, rid);
 	r->state = REGION_SMALL;
 	list_push(ms, &ms->holes_head, rid);
 	__atomic_fetch_sub(&ms->kept_bytes, n, __ATOMIC_RELAXED);
@@ -421,17 +423,20 @@ static int take_region(struct vswap_memsource *ms, uint64_t headroom,
 		fresh = true;
 	}
 	r = region(ms, rid);
-	if (memsource_charge(ms, HUGE_BYTES, headroom)) {
-		if (r->state == REGION_SMALL)	/* returned, was small */
-			region_seal(ms, rid, false);
+	/*
+	 * A region that ran small stays small: its emptied page table stays
+	 * too, and a fault under a page table gets no huge page. (Freeing
+	 * the table takes an munmap, and MADV_COLLAPSE would override a
+	 * host's THP setting: neither is worth it for a rare path.)
+	 */
+	if (!r->nohuge && memsource_charge(ms, HUGE_BYTES, headroom)) {
 		r->state = REGION_HUGE;
 		r->free = REGION_ALL & ~1u;
 		__atomic_fetch_add(&ms->kept_bytes,
 				   HUGE_BYTES - VSWAP_SEG_SIZE,
 				   __ATOMIC_RELAXED);
 	} else if (memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
-		if (r->state != REGION_SMALL)
-			region_seal(ms, rid, true);
+		region_seal(ms, rid);
 		r->state = REGION_SMALL;
 		r->free = REGION_ALL & ~1u;
 	} else {
@@ -579,8 +584,7 @@ static void free_small(struct vswap_memsource *ms, uint32_t id)
 	memsource_uncharge(ms, VSWAP_SEG_SIZE);
 	if (--r->live)
 		return;
-	/* Wholly free: nothing resident, it may be huge again when next
-	 * taken (take_region unseals it). */
+	/* Wholly free: nothing resident (take_region keeps it small). */
 	list_del(ms, &ms->holes_head, rid);
 	r->free = 0;
 	r->state = REGION_RETURNED;

@@ -10,7 +10,7 @@
  *     back whole;
  *   - an explicit compaction gives kept memory back and the regions it
  *     split take no huge page again (THPeligible 0), so khugepaged cannot
- *     fill their holes behind the accounting;
+ *     fill their holes behind the accounting, and stay small;
  *   - a cap below one region still admits stores, a segment at a time.
  */
 #define _GNU_SOURCE
@@ -77,6 +77,12 @@ static int thp_eligible(const void *addr)
 	}
 	fclose(f);
 	return r;
+}
+
+static struct vswap_region *region(struct vswap_memsource *ms, uint32_t rid)
+{
+	return &memsource_arena(ms, rid << VSWAP_REGION_SHIFT)
+		->regions[rid & (VSWAP_ARENA_REGIONS - 1)];
 }
 
 /* Bytes resident in the pool's arenas, by mincore over every id used. */
@@ -219,6 +225,19 @@ static void split_regions_take_no_huge_page(void **state)
 	assert_int_equal(thp_eligible(memsource_addr(ms, rid <<
 						     VSWAP_REGION_SHIFT)), 0);
 	verify(s, NPAGES, 4);
+	/* Wholly free and taken again, it stays small, resident as charged. */
+	assert_int_equal(vswap_invalidate(s, 0, NPAGES), VSWAP_OK);
+	rid = VSWAP_SEG_NONE;
+	for (uint32_t r = 0; r < memsource_used_ids(ms) >> VSWAP_REGION_SHIFT;
+	     r++)
+		if (region(ms, r)->state == REGION_RETURNED &&
+		    region(ms, r)->nohuge)
+			rid = r;
+	assert_int_not_equal(rid, VSWAP_SEG_NONE);
+	fill(s, NPAGES);
+	assert_int_equal(region(ms, rid)->state, REGION_SMALL);
+	assert_int_equal(resident_bytes(s), test_stats(s).segment_bytes);
+	verify(s, NPAGES, 1);
 	vswap_store_destroy(s);
 }
 
