@@ -545,50 +545,65 @@ void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg)
 }
 
 /*
+ * Segment @id is free: its bit set, its region on list @head (the one of
+ * its state) if it was not. Returns the region. ms->lock held.
+ */
+static struct vswap_region *mark_free(struct vswap_memsource *ms,
+				      uint32_t *head, uint32_t id)
+{
+	uint32_t rid = id >> VSWAP_REGION_SHIFT;
+	struct vswap_region *r = region(ms, rid);
+
+	if (!r->free)
+		list_push(ms, head, rid);
+	r->free |= (uint16_t)(1u << (id & (VSWAP_REGION_SEGS - 1)));
+	r->live--;
+	return r;
+}
+
+/* Region @rid, on list @head, is wholly free and holds no memory. */
+static void region_returned(struct vswap_memsource *ms, uint32_t *head,
+			    uint32_t rid)
+{
+	struct vswap_region *r = region(ms, rid);
+
+	list_del(ms, head, rid);
+	r->free = 0;
+	r->state = REGION_RETURNED;
+	list_push(ms, &ms->returned_head, rid);
+}
+
+/*
  * Segment @id of a huge region is free: kept, or with the region's last
  * live segment the whole region goes back. ms->lock held.
  */
 static void free_huge(struct vswap_memsource *ms, uint32_t id)
 {
 	uint32_t rid = id >> VSWAP_REGION_SHIFT;
-	struct vswap_region *r = region(ms, rid);
 
-	if (!r->free)
-		list_push(ms, &ms->kept_head, rid);
-	r->free |= (uint16_t)(1u << (id & (VSWAP_REGION_SEGS - 1)));
-	if (--r->live) {
+	if (mark_free(ms, &ms->kept_head, id)->live) {
 		__atomic_fetch_add(&ms->kept_bytes, VSWAP_SEG_SIZE,
 				   __ATOMIC_RELAXED);
 		return;
 	}
 	/* One madvise of the whole huge page: no split. */
-	list_del(ms, &ms->kept_head, rid);
 	madvise(region_addr(ms, rid), HUGE_BYTES, MADV_DONTNEED);
 	__atomic_fetch_sub(&ms->kept_bytes, HUGE_BYTES - VSWAP_SEG_SIZE,
 			   __ATOMIC_RELAXED);
 	memsource_uncharge(ms, HUGE_BYTES);
-	r->free = 0;
-	r->state = REGION_RETURNED;
-	list_push(ms, &ms->returned_head, rid);
+	region_returned(ms, &ms->kept_head, rid);
 }
 
-/* Segment @id of a small region, given back already, is free. Locked. */
+/*
+ * Segment @id of a small region, given back already, is free; a region
+ * wholly free is returned (take_region keeps it small). ms->lock held.
+ */
 static void free_small(struct vswap_memsource *ms, uint32_t id)
 {
-	uint32_t rid = id >> VSWAP_REGION_SHIFT;
-	struct vswap_region *r = region(ms, rid);
-
-	if (!r->free)
-		list_push(ms, &ms->holes_head, rid);
-	r->free |= (uint16_t)(1u << (id & (VSWAP_REGION_SEGS - 1)));
 	memsource_uncharge(ms, VSWAP_SEG_SIZE);
-	if (--r->live)
-		return;
-	/* Wholly free: nothing resident (take_region keeps it small). */
-	list_del(ms, &ms->holes_head, rid);
-	r->free = 0;
-	r->state = REGION_RETURNED;
-	list_push(ms, &ms->returned_head, rid);
+	if (!mark_free(ms, &ms->holes_head, id)->live)
+		region_returned(ms, &ms->holes_head,
+				id >> VSWAP_REGION_SHIFT);
 }
 
 void memsource_free_many(struct vswap_memsource *ms,
