@@ -339,9 +339,9 @@ static double t_first_touch(bool huge)
 /*
  * lz4 on the pages the store compresses (t_lz4c_own), each output packed
  * behind the last, 8-aligned, in a new mapping (as the pool maps it)
- * faulted in 128 KiB at a time ahead of the writes: what any store that keeps its output in new
- * memory must do at least (informative; the target's raw lz4 writes to
- * one hot buffer).
+ * faulted in 128 KiB at a time ahead of the writes: what any store that
+ * keeps its output in new memory must do at least (informative; the
+ * target's raw lz4 writes to one hot buffer).
  */
 static double t_lz4c_own_fresh(void)
 {

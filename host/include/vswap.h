@@ -200,10 +200,11 @@ uint64_t vswap_pool_bytes(const struct vswap_store *s);
 /*
  * Move live objects out of sparsely used pool segments and free the emptied
  * segments; free segments the pool kept resident go back to the host too
- * (docs/libvswap.md, "Huge pages"). Safe to run while traffic continues. Returns bytes freed (>= 0)
- * or an error. Stops early, between two segments, when a whole-store
- * operation waits (vswap_reset(), vswap_store_check()) or a reset is
- * announced (vswap_reset_begin()); call it again to go on.
+ * (docs/libvswap.md, "Huge pages"). Safe to run while traffic continues.
+ * Returns bytes freed (>= 0) or an error. Stops early, between two
+ * segments, when a whole-store operation waits (vswap_reset(),
+ * vswap_store_check()) or a reset is announced (vswap_reset_begin()); call
+ * it again to go on.
  */
 int64_t vswap_compact(struct vswap_store *s);
 

@@ -609,29 +609,55 @@ static void free_small(struct vswap_memsource *ms, uint32_t id)
 void memsource_free_many(struct vswap_memsource *ms,
 			 struct vswap_segment **segs, unsigned n)
 {
+	unsigned nsmall = 0;
+
 	/*
-	 * A segment of a small region goes back before its free bit is
-	 * published (nobody can take it before), outside the lock. Its
-	 * region stays small meanwhile: only trim_kept turns a region small
-	 * and only a free bit's publication turns one back. The others go
-	 * back, if at all, a whole region at a time under the lock.
+	 * A segment of a huge region is kept, or its whole region goes back,
+	 * under the lock. One of a small region goes back before its free bit
+	 * is published (nobody can take it before), outside the lock; its
+	 * region stays small meanwhile (only a free bit's publication can
+	 * make it wholly free). Those are collected at the front of @segs.
 	 */
 	pthread_mutex_lock(&ms->lock);
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t rid = segs[i]->id >> VSWAP_REGION_SHIFT;
 
-		if (region(ms, rid)->state == REGION_SMALL) {
-			pthread_mutex_unlock(&ms->lock);
-			madvise(memsource_addr(ms, segs[i]->id),
-				VSWAP_SEG_SIZE, MADV_DONTNEED);
-			pthread_mutex_lock(&ms->lock);
-			free_small(ms, segs[i]->id);
-		} else {
+		if (region(ms, rid)->state == REGION_SMALL)
+			segs[nsmall++] = segs[i];
+		else
 			free_huge(ms, segs[i]->id);
-		}
 		__atomic_fetch_sub(&ms->seg_bytes, VSWAP_SEG_SIZE,
 				   __ATOMIC_RELAXED);
 	}
+	if (!nsmall) {
+		trim_kept(ms, keep_limit(ms));
+		pthread_mutex_unlock(&ms->lock);
+		return;
+	}
+	pthread_mutex_unlock(&ms->lock);
+	/* Sort by id (n is small: a writeback batch), so neighbours in an
+	 * arena go back with one madvise, i.e. one TLB shootdown. */
+	for (unsigned i = 1; i < nsmall; i++) {
+		struct vswap_segment *x = segs[i];
+		unsigned j = i;
+
+		for (; j > 0 && segs[j - 1]->id > x->id; j--)
+			segs[j] = segs[j - 1];
+		segs[j] = x;
+	}
+	for (unsigned i = 0; i < nsmall;) {
+		unsigned k = 1;
+
+		while (i + k < nsmall && segs[i + k]->id == segs[i]->id + k &&
+		       (segs[i + k]->id & (VSWAP_ARENA_SEGS - 1)) != 0)
+			k++;
+		madvise(memsource_addr(ms, segs[i]->id),
+			(size_t)k << VSWAP_SEG_SHIFT, MADV_DONTNEED);
+		i += k;
+	}
+	pthread_mutex_lock(&ms->lock);
+	for (unsigned i = 0; i < nsmall; i++)
+		free_small(ms, segs[i]->id);
 	trim_kept(ms, keep_limit(ms));
 	pthread_mutex_unlock(&ms->lock);
 }

@@ -119,8 +119,9 @@ struct vswap_arena {
  * The byte budget of the store lives here too, since every byte of pool
  * memory passes through this module: "charged" counts segments handed out,
  * kept segments, arena metadata, and whatever else the store charges (the
- * slot table), and is what vswap_stats.pool_bytes reports. A charge is a CAS that fails
- * rather than pass the cap, so concurrent callers can never overshoot it.
+ * slot table), and is what vswap_stats.pool_bytes reports. A charge is a
+ * CAS that fails rather than pass the cap, so concurrent callers can never
+ * overshoot it.
  *
  * Invariants (under lock):
  *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
@@ -134,7 +135,7 @@ struct vswap_arena {
  *   VSWAP_REGION_SEGS.
  */
 struct vswap_memsource {
-	pthread_mutex_t lock;		/* free list, narenas, next_unused */
+	pthread_mutex_t lock;	/* regions, lists, narenas, next_unused */
 	/* Arena i is arena_dir[i >> VSWAP_ARENA_LEAF_SHIFT][i & leaf mask]:
 	 * leaves of 512 pointers are made as arenas are, so a store of any
 	 * capacity starts with only the directory (8 KiB at 2^32 slots).
@@ -179,7 +180,8 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err);
 /* Return a segment: kept, or its memory goes back to the host (above). */
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
-/* The same for @n segments (reorders @segs): neighbours share a madvise. */
+/* The same for @n segments (reorders @segs): small regions' neighbours
+ * share a madvise. */
 void memsource_free_many(struct vswap_memsource *ms,
 			 struct vswap_segment **segs, unsigned n);
 
