@@ -564,10 +564,20 @@ int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 	pthread_mutex_lock(&p->lock);
 	steps = p->nsealed + 16;
 	pthread_mutex_unlock(&p->lock);
-	pthread_mutex_lock(&p->compact_lock);
-	while (steps-- && !stop(stop_arg) && compact_one(p, POOL_GC_MIN_FREE))
-		;
-	pthread_mutex_unlock(&p->compact_lock);
+	/*
+	 * The lock is dropped between victims: a store at the cap takes it
+	 * to compact for room, and so waits for one victim at most, not for
+	 * the whole pass (an operator's vswap-compact of a large pool).
+	 */
+	while (steps-- && !stop(stop_arg)) {
+		bool more;
+
+		pthread_mutex_lock(&p->compact_lock);
+		more = compact_one(p, POOL_GC_MIN_FREE);
+		pthread_mutex_unlock(&p->compact_lock);
+		if (!more)
+			break;
+	}
 	if (!stop(stop_arg))
 		memsource_release_kept(&p->ms);
 	after = memsource_held_bytes(&p->ms);

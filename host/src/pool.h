@@ -334,7 +334,7 @@ bool pool_charge_meta(struct vswap_pool *p, uint64_t n);
 /*
  * Compact until nothing is worth moving or @stop(@stop_arg) says so (asked
  * before each segment), then give kept segments back (memsource.h);
- * returns bytes freed (>= 0).
+ * returns bytes freed (>= 0). Takes compact_lock one victim at a time.
  */
 int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 			 void *stop_arg);
