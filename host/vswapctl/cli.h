@@ -46,6 +46,7 @@ int usage_error(const char *cmd, const char *fmt, ...)
 
 int cmd_stats(int argc, char **argv);
 int cmd_writeback(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_numa(int argc, char **argv);
 int cmd_events(int argc, char **argv);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vswapctl writeback / set / numa: drive one device of one VM over QMP.
+ * vswapctl writeback / compact / set / numa: drive one device of one VM
+ * over QMP.
  *
  *   writeback  -> QMP_WRITEBACK { id, min-age, max-bytes }
+ *   compact    -> QMP_COMPACT { id }
  *   set K=V    -> qom-set on the device's qom-path (table vswap_settings[]),
  *                 then query-vswap again to show what the device now reports
  *   numa P [N] -> QMP_SET_NUMA_POLICY { id, policy, host-nodes }, then
@@ -28,6 +30,21 @@ static const char writeback_help[] =
 "  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
 "  -a, --min-age S       only data older than S seconds (suffix s/m/h/d)\n"
 "  -m, --max-bytes N     write at most N bytes (suffix K/M/G/T)\n"
+"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
+"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
+"  -h, --help            this text\n"
+"\n"
+"VM is a libvirt domain name, the name of a VM behind --qmp, or a QMP\n"
+"socket path.\n";
+
+static const char compact_help[] =
+"Usage: vswapctl compact VM [options]\n"
+"\n"
+"Ask the device to give its free pool memory back to the host now: the\n"
+"garbage below the pool's own compaction threshold, and the free memory\n"
+"it keeps resident for reuse. Prints the bytes freed and the pool after.\n"
+"\n"
+"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
 "  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
 "  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
 "  -h, --help            this text\n"
@@ -205,7 +222,12 @@ static void print_return(struct json_object *ret)
 					JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-int cmd_writeback(int argc, char **argv)
+/*
+ * writeback and compact: one QMP command with the device's id (and, for
+ * writeback, its options); print "VM DEV: NAME done" and what it returned.
+ */
+static int device_command(const char *cmd, const char *qmp, const char *help,
+			  bool writeback, int argc, char **argv)
 {
 	struct control_opts o = { 0 };
 	struct json_object *list = NULL, *entry, *args, *ret = NULL;
@@ -216,8 +238,7 @@ int cmd_writeback(int argc, char **argv)
 	int nr, r;
 	struct verr e;
 
-	r = parse_all("writeback", writeback_help, true, argc, argv, &o,
-		      &words, &nr);
+	r = parse_all(cmd, help, writeback, argc, argv, &o, &words, &nr);
 	if (r) {
 		free(o.src.qmp);
 		return r == PARSE_HELP ? VEXIT_OK : r;
@@ -225,7 +246,7 @@ int cmd_writeback(int argc, char **argv)
 	if (nr != 1) {
 		free(words);
 		free(o.src.qmp);
-		return usage_error("writeback", nr ? "one VM only" : "missing VM");
+		return usage_error(cmd, nr ? "one VM only" : "missing VM");
 	}
 
 	r = open_device(&o, words[0], &set, &vm, &list, &entry);
@@ -240,19 +261,19 @@ int cmd_writeback(int argc, char **argv)
 	if (o.has_max_bytes)
 		json_object_object_add(args, QMP_WB_ARG_MAX_BYTES,
 				       json_object_new_uint64(o.max_bytes));
-	r = vm_execute(vm, QMP_WRITEBACK, args, &ret, &cls, &e);
+	r = vm_execute(vm, qmp, args, &ret, &cls, &e);
 	json_object_put(args);
 	if (r == -1 && cls && !strcmp(cls, "CommandNotFound")) {
 		vwarn("vm %s: this QEMU has no '%s' command: %s", vm->name,
-		      QMP_WRITEBACK, e.msg);
+		      qmp, e.msg);
 		r = VEXIT_FAIL;
 	} else if (r) {
-		vwarn("vm %s: %s %s: %s", vm->name, QMP_WRITEBACK,
+		vwarn("vm %s: %s %s: %s", vm->name, qmp,
 		      vm_device_label(entry), e.msg);
 		r = VEXIT_FAIL;
 	} else {
-		printf("%s %s: writeback done\n", vm->name,
-		       vm_device_label(entry));
+		printf("%s %s: %s done\n", vm->name, vm_device_label(entry),
+		       cmd);
 		print_return(ret);
 		json_object_put(ret);
 	}
@@ -262,6 +283,18 @@ out:
 	free(words);
 	free(o.src.qmp);
 	return r;
+}
+
+int cmd_writeback(int argc, char **argv)
+{
+	return device_command("writeback", QMP_WRITEBACK, writeback_help, true,
+			      argc, argv);
+}
+
+int cmd_compact(int argc, char **argv)
+{
+	return device_command("compact", QMP_COMPACT, compact_help, false,
+			      argc, argv);
 }
 
 /* Print "KEY=value" as the device now reports it, or "-" if it doesn't. */

@@ -39,6 +39,7 @@
 #define QMP_WB_ARG_ID		"id"
 #define QMP_WB_ARG_MIN_AGE	"min-age"	/* seconds */
 #define QMP_WB_ARG_MAX_BYTES	"max-bytes"	/* byte budget */
+#define QMP_COMPACT		"vswap-compact"	/* { id } */
 #define QMP_SET_NUMA_POLICY	"vswap-set-numa-policy"
 #define QMP_NUMA_ARG_ID		"id"
 #define QMP_NUMA_ARG_POLICY	"policy"	/* HostMemPolicy */

@@ -6,7 +6,7 @@
  *   main.c            command dispatch and top-level help
  *   cli.c             source options (--qmp, --libvirt), usage errors
  *   cmd_stats.c       stats: collect rows, hand them to an output; schema
- *   cmd_control.c     writeback, set, numa
+ *   cmd_control.c     writeback, compact, set, numa
  *   cmd_events.c      events
  *   vm.c              a VM as something that executes QMP; device choice
  *   source_qmp.c      VMs behind QMP unix sockets
@@ -32,6 +32,7 @@ static const char main_help[] =
 "Commands:\n"
 "  stats [VM...]              one row per (VM, device); --json, --prometheus\n"
 "  writeback VM [options]     move cold pool data to the disk tier now\n"
+"  compact VM [options]       give the pool's free memory back to the host\n"
 "  set VM KEY=VALUE...        change a running device's setting (pool-max)\n"
 "  numa VM POLICY [NODES]     change the host NUMA placement of its pool\n"
 "  events                     follow VSWAP_* QMP events\n"
@@ -46,6 +47,7 @@ static const struct {
 } commands[] = {
 	{ "stats", cmd_stats },
 	{ "writeback", cmd_writeback },
+	{ "compact", cmd_compact },
 	{ "set", cmd_set },
 	{ "numa", cmd_numa },
 	{ "events", cmd_events },

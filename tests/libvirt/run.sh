@@ -23,7 +23,8 @@
 # backing file in a directory owned by libvirt-qemu (docs/libvirt.md, "The
 # disk tier") with backing-max=64M, and the guest phase also moves data to
 # disk with `virsh qemu-monitor-command ... vswap-writeback` and with
-# `vswapctl writeback`, and sees VSWAP_WRITEBACK_ERROR (disk-full) when the
+# `vswapctl writeback`, compacts the pool with `vswapctl compact`, and sees
+# VSWAP_WRITEBACK_ERROR (disk-full) when the
 # pool cap pushes more than backing-max to disk. The restore takes the same
 # backing-file path: the saved QEMU has emptied the file when it exited.
 # Without the image (it could not be built) the domain boots nothing, which
@@ -267,6 +268,21 @@ r = json.loads(lines[1])
 assert r["pages"] > 0 and 0 < r["bytes"] <= 16 << 20, r
 PY
 }
+# vswap-compact through vswapctl: done, and the pool it reports is the
+# pool query-vswap then shows (the guest is idle).
+compact_by_vswapctl() {
+	"$VSWAPCTL" compact "$DOM" --libvirt "$URI" > "$T/compact.txt" || return 1
+	cat "$T/compact.txt"
+	qmp '{"execute":"query-vswap"}' > "$T/q.json" || return 1
+	"$PY" - "$T/compact.txt" "$DOM vswap0: compact done" "$T/q.json" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0] == sys.argv[2], lines
+r = json.loads(lines[1])
+s = json.load(open(sys.argv[3]))["return"][0]["store"]
+assert r["freed"] >= 0 and r["pool-bytes"] == s["pool-bytes"], (r, s)
+PY
+}
 tier_stats() {
 	"$VSWAPCTL" stats --json --libvirt "$URI" "$DOM" > "$T/st.json" || return 1
 	"$PY" - "$T/st.json" <<'PY'
@@ -283,6 +299,8 @@ tier_phase() {
 		wb_by_vswapctl
 	check "vswapctl stats --libvirt --json: disk_pages, writeback_bytes > 16M" \
 		tier_stats
+	check "vswapctl compact --libvirt: done, its pool-bytes what query-vswap shows" \
+		compact_by_vswapctl
 	# The replies, for the log (docs/libvirt.md quotes them).
 	cat "$T/wb.json" "$T/wb.txt" 2>/dev/null | sed 's/^/# /'
 }

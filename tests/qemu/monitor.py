@@ -154,6 +154,8 @@ def schema_session():
            "query-qmp-schema has the vswap-writeback command")
     tap.ok(names.get("vswap-set-numa-policy") == "command",
            "query-qmp-schema has the vswap-set-numa-policy command")
+    tap.ok(names.get("vswap-compact") == "command",
+           "query-qmp-schema has the vswap-compact command")
 
 
 def disk_tier_session():
@@ -193,6 +195,8 @@ def disk_tier_session():
                 ("vsf", {"id": "/machine/peripheral/vsf/virtio-backend"})):
             wb[name] = m.qmp("vswap-writeback", wb_args)
             show("vswap-writeback %s" % name, wb[name])
+        compact = m.qmp("vswap-compact", {"id": "vsn"})
+        show("vswap-compact vsn", compact)
         hmp = m.qmp("human-monitor-command",
                     {"command-line": "info vswap"}).get("return", "")
         tap.diag(hmp)
@@ -235,6 +239,10 @@ def disk_tier_session():
            wb["vsf"].get("return") == empty,
            "vswap-writeback: success by id and by QOM path (-add-fd "
            "device), empty pool")
+    tap.ok(compact.get("return") ==
+           {"freed": 0, "pool-bytes": d["vsn"]["store"]["pool-bytes"]},
+           "vswap-compact of an empty store: nothing freed, its pool-bytes",
+           on_fail=compact)
     tap.ok("disk tier: backing-file %s, backing-max 67108864 bytes, "
            "writeback-age 30 s" % vsd in hmp,
            "HMP info vswap shows the disk tier")

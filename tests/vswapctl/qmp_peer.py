@@ -8,7 +8,7 @@ answers query-vswap from a canned JSON file. It checks nothing about the
 device itself; the real-QEMU test does that.
 
 Usage: qmp_peer.py --socket PATH [--name NAME] [--reply FILE | --no-vswap-cmd]
-                   [--writeback] [--events N] [--noise] [--fragment]
+                   [--writeback] [--compact] [--events N] [--noise] [--fragment]
                    [--log FILE]
 """
 import argparse
@@ -30,6 +30,8 @@ ap.add_argument("--no-vswap-cmd", action="store_true",
                 help="behave like a QEMU without the series")
 ap.add_argument("--writeback", action="store_true",
                 help="implement vswap-writeback (else CommandNotFound)")
+ap.add_argument("--compact", action="store_true",
+                help="implement vswap-compact (else CommandNotFound)")
 ap.add_argument("--events", type=int, default=0,
                 help="after capabilities, send N VSWAP_NO_SPACE events")
 ap.add_argument("--noise", action="store_true",
@@ -82,6 +84,12 @@ def dispatch(cmd, a):
         if a.get("id") not in ids:
             return error("GenericError", "no vswap device '%s'" % a.get("id"))
         return {"return": {"written-bytes": min(a.get("max-bytes", 8192), 8192)}}
+    if cmd == "vswap-compact" and args.compact:
+        if set(a) != {"id"}:
+            return error("GenericError", "unexpected arguments %s" % a)
+        if a["id"] not in [d.get("id") for d in devices]:
+            return error("GenericError", "no vswap device '%s'" % a["id"])
+        return {"return": {"freed": 2097152, "pool-bytes": 8388608}}
     return error("CommandNotFound", "The command %s has not been found" % cmd)
 
 

@@ -47,6 +47,7 @@ STOPPED_CHECKS = [
     "real QEMU: VM without the device",
     "real QEMU: writeback of a device without backing-file names the property",
     "real QEMU: -device virtio-vswap alias, two devices, two rows",
+    "real QEMU: vswapctl compact of an empty store: done, 0 freed, its pool bytes",
 ]
 GUEST_CHECKS = [
     "real QEMU disk tier: 128 pages stored through the virtqueue",
@@ -243,6 +244,16 @@ def stopped_checks():
                           for ln in out.splitlines()[1:])
             expect(rows == ["rqtwo a", "rqtwo b"], out + err)
         check(STOPPED_CHECKS[4], alias)
+
+        def compact():
+            rc, out, err = vc("compact", "rq", "-q", rq_qmp)
+            note(out + err)
+            lines = out.splitlines()
+            expect(rc == 0 and lines[0] == "rq vs0: compact done", lines)
+            r = json.loads(lines[1])
+            dev = stats_json(rq_qmp)["devices"][0]
+            expect(r == {"freed": 0, "pool-bytes": dev["pool_bytes"]}, r)
+        check(STOPPED_CHECKS[5], compact)
     finally:
         for m in machines:
             m.shutdown()

@@ -131,7 +131,7 @@ check "writeback to a dead socket: exit 1" \
 
 # --- against the QMP peer ---
 peer web1 --name web1 --reply "$HERE/canned-query-vswap.json" --noise || exit 1
-peer two --reply "$HERE/canned-two-devices.json" --writeback --events 3 || exit 1
+peer two --reply "$HERE/canned-two-devices.json" --writeback --compact --events 3 || exit 1
 peer bare --name bare || exit 1
 peer old --name old --no-vswap-cmd || exit 1
 peer frag --name frag --reply "$HERE/canned-query-vswap.json" --noise --fragment || exit 1
@@ -228,6 +228,18 @@ check "writeback sends id, min-age (s), max-bytes (bytes)" bash -c \
 	 grep -q '\"arguments\": {\"id\": \"vs0\", \"min-age\": 300, \"max-bytes\": 1073741824}' '$T/two.log'"
 check "writeback on an unknown VM name" \
 	run_vc 1 "vm nosuch: not found behind the --qmp sockets" writeback nosuch -q "$T/web1.sock"
+
+# compact
+check "compact where QEMU lacks vswap-compact: clear QMP error" \
+	run_vc 1 "this QEMU has no 'vswap-compact' command" compact web1 -q "$T/web1.sock"
+check "compact sends the id only, prints done and the result" bash -c \
+	"'$VSWAPCTL' compact '$T/two.sock' --device vs0 >'$T/compact' &&
+	 grep 'vswap-compact' '$T/two.log' | grep -q '\"arguments\": {\"id\": \"vs0\"}' &&
+	 [ \"\$(sed -n 1p '$T/compact')\" = 'two.sock vs0: compact done' ] &&
+	 [ \"\$(sed -n 2p '$T/compact')\" = '{\"freed\":2097152,\"pool-bytes\":8388608}' ]"
+check "compact takes no --max-bytes (2)" \
+	run_vc 2 "--max-bytes: only for writeback" compact vm1 --max-bytes 1M
+check "compact without VM (2)" run_vc 2 "missing VM" compact
 
 # events
 check "events: prints VSWAP_* only, with time and VM" bash -c \

@@ -92,6 +92,17 @@ VswapWritebackResult *coroutine_fn qmp_vswap_writeback(const char *id,
                                                 errp);
 }
 
+VswapCompactResult *coroutine_fn qmp_vswap_compact(const char *id,
+                                                   Error **errp)
+{
+    VirtIOVSwap *s = vswap_find(id, errp);
+
+    if (!s) {
+        return NULL;
+    }
+    return VIRTIO_VSWAP_GET_CLASS(s)->compact(s, errp);
+}
+
 void qmp_vswap_set_numa_policy(const char *id, HostMemPolicy policy,
                                bool has_host_nodes, uint16List *host_nodes,
                                Error **errp)

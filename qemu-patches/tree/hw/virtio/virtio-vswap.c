@@ -1151,6 +1151,54 @@ static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
     info->device = g_memdup2(&s->counters, sizeof(s->counters));
 }
 
+/* One vswap_compact() call in the thread pool. */
+typedef struct VSwapCompactJob {
+    struct vswap_store *store;
+    int64_t ret;                /* bytes freed, or a VSWAP_E_* error */
+} VSwapCompactJob;
+
+static int virtio_vswap_compact_worker(void *opaque)
+{
+    VSwapCompactJob *job = opaque;
+
+    job->ret = vswap_compact(job->store);
+    return 0;
+}
+
+/*
+ * vswap-compact, in the QMP dispatcher coroutine (main loop, BQL held):
+ * the compaction (a copy of each sparse segment's live data) runs in the
+ * thread pool while the coroutine waits, so the main loop keeps running.
+ * Traffic goes on meanwhile; libvswap serialises compactions.
+ */
+static VswapCompactResult *coroutine_fn
+virtio_vswap_compact(VirtIOVSwap *s, Error **errp)
+{
+    VSwapCompactJob job = { .store = s->store };
+    VswapCompactResult *res = NULL;
+    uint64_t pool_bytes;
+
+    /* unrealize waits for the job; the ref keeps @s for the epilogue */
+    object_ref(OBJECT(s));
+    virtio_vswap_job_start(s);
+    thread_pool_submit_co(virtio_vswap_compact_worker, &job);
+    /* before job_end: unrealize destroys the store once jobs is 0 */
+    pool_bytes = vswap_pool_bytes(s->store);
+    virtio_vswap_job_end(s);
+    if (job.ret < 0) {
+        g_autofree char *name = virtio_vswap_name(s);
+
+        error_setg(errp, "virtio-vswap '%s': compaction failed: %s", name,
+                   vswap_strerror((int)job.ret));
+    } else {
+        res = g_new0(VswapCompactResult, 1);
+        res->freed = job.ret;
+        res->pool_bytes = pool_bytes;
+    }
+    object_unref(OBJECT(s));
+    return res;
+}
+
 /* pool-max may change at run time: the store takes the new cap at once. */
 static void virtio_vswap_set_pool_max(Object *obj, Visitor *v,
                                       const char *name, void *opaque,
@@ -1272,6 +1320,7 @@ static void virtio_vswap_class_init(ObjectClass *klass, void *data)
 
     vsc->fill_info = virtio_vswap_fill_info;
     vsc->writeback = virtio_vswap_tier_writeback;
+    vsc->compact = virtio_vswap_compact;
     vsc->set_numa_policy = virtio_vswap_numa_set_policy;
 }
 

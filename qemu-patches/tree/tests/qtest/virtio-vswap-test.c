@@ -1839,6 +1839,93 @@ static void test_migrate_records(void *obj, void *data,
     qos_invalidate_command_line();
 }
 
+/* vswap-compact: 512 as-is pages, three in four invalidated. */
+#define COMPACT_BASE    5000
+#define COMPACT_PAGES   512
+
+/*
+ * A pool with 3/4 garbage and no more stores (the pool compacts itself
+ * only when a store needs a new segment): vswap-compact gives the
+ * garbage back, says how much, and every live page loads back bit-exact.
+ */
+static void test_compact(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t pages[MAX_PAGES * PAGE], got[PAGE];
+    g_autofree char *path = NULL;
+    int64_t before, after, freed, compactions;
+    QDict *info, *resp, *ret;
+    int i, j;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    qobject_unref(info);
+
+    for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, KIND_RANDOM, COMPACT_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
+                                     COMPACT_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+    for (i = 0; i < COMPACT_PAGES; i += 4) {
+        g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
+                                      COMPACT_BASE + i + 1, 3), ==,
+                         VIRTIO_VSWAP_S_OK);
+    }
+    before = store_stat(&t, "pool-bytes");
+    compactions = store_stat(&t, "compactions");
+
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-compact', 'arguments': "
+                     "{ 'id': %s } }", path);
+    g_assert(qdict_haskey(resp, "return"));
+    ret = qdict_get_qdict(resp, "return");
+    freed = qdict_get_int(ret, "freed");
+    after = qdict_get_int(ret, "pool-bytes");
+    g_test_message("vswap-compact: pool-bytes %" PRId64 " -> %" PRId64
+                   ", freed %" PRId64, before, after, freed);
+    /* 1.5 MiB of the 2 MiB stored is garbage: at least 1 MiB goes back */
+    g_assert_cmpint(freed, >=, 1024 * 1024);
+    g_assert_cmpint(after, ==, before - freed);
+    g_assert_cmpint(store_stat(&t, "pool-bytes"), ==, after);
+    qobject_unref(resp);
+    g_assert_cmpint(store_stat(&t, "compactions"), >, compactions);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, COMPACT_PAGES / 4);
+
+    for (i = 0; i < COMPACT_PAGES; i += 4) {
+        fill_page(pages, KIND_RANDOM, COMPACT_BASE + i);
+        memset(got, 0x5a, PAGE);
+        g_assert_cmpuint(vswap_load(&t, i / 4 % NR_QUEUES, COMPACT_BASE + i,
+                                    1, got, LAYOUT_SPLIT), ==,
+                         VIRTIO_VSWAP_S_OK);
+        g_assert(memcmp(pages, got, PAGE) == 0);
+    }
+
+    /* again: nothing left to give back, and it says so */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-compact', 'arguments': "
+                     "{ 'id': %s } }", path);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(resp, "return"), "freed"),
+                    ==, 0);
+    qobject_unref(resp);
+
+    /* an unknown id, and a device that is not a virtio-vswap */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-compact', 'arguments': "
+                     "{ 'id': 'no-such-device' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(resp, "error"), "class"),
+                    ==, "DeviceNotFound");
+    qobject_unref(resp);
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-compact', 'arguments': "
+                     "{ 'id': '/machine' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(resp, "error"), "class"),
+                    ==, "GenericError");
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(resp, "error"), "desc"),
+                    "is not a virtio-vswap device"));
+    qobject_unref(resp);
+    vswap_teardown(&t);
+}
+
 static void register_virtio_vswap_test(void)
 {
     QOSGraphTestOptions opts = {
@@ -1889,6 +1976,7 @@ static void register_virtio_vswap_test(void)
     qos_add_test("migrate-records", "virtio-vswap", test_migrate_records,
                  &opts);
     qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
+    qos_add_test("compact", "virtio-vswap", test_compact, &opts);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
     qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
     qos_add_test("writeback-age", "virtio-vswap", test_writeback_age,
@@ -1914,6 +2002,8 @@ static void register_virtio_vswap_test(void)
     qos_add_test("iothread-suspend", "virtio-vswap", test_suspend,
                  &opts_io);
     qos_add_test("iothread-counters", "virtio-vswap", test_counters,
+                 &opts_io);
+    qos_add_test("iothread-compact", "virtio-vswap", test_compact,
                  &opts_io);
     qos_add_test("iothread-pool-max", "virtio-vswap", test_pool_max,
                  &opts_io);

@@ -191,6 +191,9 @@ struct VirtIOVSwapClass {
                                                     uint64_t min_age_s,
                                                     uint64_t max_bytes,
                                                     Error **errp);
+    /* vswap-compact: runs in the QMP coroutine, BQL held. */
+    VswapCompactResult *coroutine_fn (*compact)(VirtIOVSwap *s,
+                                                Error **errp);
     /* vswap-set-numa-policy: main loop, BQL held; never blocks. */
     void (*set_numa_policy)(VirtIOVSwap *s, HostMemPolicy policy,
                             const uint16List *host_nodes, Error **errp);
