@@ -22,20 +22,28 @@
 #include "units.h"
 #include "util.h"
 
+/* Option lines every command's help shares, and what VM may be. */
+#define HELP_DEVICE \
+"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
+#define HELP_SOURCE \
+"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n" \
+"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n" \
+"  -h, --help            this text\n"
+#define HELP_VM \
+"\n" \
+"VM is a libvirt domain name, the name of a VM behind --qmp, or a QMP\n" \
+"socket path.\n"
+
 static const char writeback_help[] =
 "Usage: vswapctl writeback VM [options]\n"
 "\n"
 "Ask the device to move cold pool data to its disk tier now.\n"
 "\n"
-"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
+HELP_DEVICE
 "  -a, --min-age S       only data older than S seconds (suffix s/m/h/d)\n"
 "  -m, --max-bytes N     write at most N bytes (suffix K/M/G/T)\n"
-"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
-"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
-"  -h, --help            this text\n"
-"\n"
-"VM is a libvirt domain name, the name of a VM behind --qmp, or a QMP\n"
-"socket path.\n";
+HELP_SOURCE
+HELP_VM;
 
 static const char compact_help[] =
 "Usage: vswapctl compact VM [options]\n"
@@ -44,23 +52,17 @@ static const char compact_help[] =
 "garbage below the pool's own compaction threshold, and the free memory\n"
 "it keeps resident for reuse. Prints the bytes freed and the pool after.\n"
 "\n"
-"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
-"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
-"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
-"  -h, --help            this text\n"
-"\n"
-"VM is a libvirt domain name, the name of a VM behind --qmp, or a QMP\n"
-"socket path.\n";
+HELP_DEVICE
+HELP_SOURCE
+HELP_VM;
 
 static const char set_help[] =
 "Usage: vswapctl set VM [options] KEY=VALUE...\n"
 "\n"
 "Change settings of a running device; the keys are listed below.\n"
 "\n"
-"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
-"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
-"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
-"  -h, --help            this text\n";
+HELP_DEVICE
+HELP_SOURCE;
 
 static const char numa_help[] =
 "Usage: vswapctl numa VM [options] POLICY [NODES]\n"
@@ -71,10 +73,8 @@ static const char numa_help[] =
 "memory obeys at once; QEMU moves what is already in the pool in the\n"
 "background (numa_migrate_pending_bytes in 'vswapctl stats --json').\n"
 "\n"
-"  -d, --device ID       the device (id or qom-path); needed if VM has several\n"
-"  -q, --qmp PATH        find VM behind this QMP socket (repeatable)\n"
-"  -l, --libvirt [URI]   find VM as a libvirt domain (the default)\n"
-"  -h, --help            this text\n";
+HELP_DEVICE
+HELP_SOURCE;
 
 static const struct option control_longopts[] = {
 	SOURCE_LONGOPTS,
