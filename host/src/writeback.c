@@ -101,7 +101,7 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes)
 	 * A write per page: GCC turns malloc + memset(0) into calloc, which
 	 * touches nothing.
 	 */
-	for (size_t i = 0; stage && i < TIER_CHUNK_SIZE; i += 4096)
+	for (size_t i = 0; stage && i < TIER_CHUNK_SIZE; i += VSWAP_PAGE_SIZE)
 		((volatile unsigned char *)stage)[i] = 0;
 	ctx_quiesce(s);
 	pthread_mutex_lock(&s->wb.lock);
