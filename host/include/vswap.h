@@ -200,7 +200,9 @@ uint64_t vswap_pool_bytes(const struct vswap_store *s);
 /*
  * Move live objects out of sparsely used pool segments and free the emptied
  * segments; free segments the pool kept resident go back to the host too
- * (docs/libvswap.md, "Huge pages"). Safe to run while traffic continues.
+ * (docs/libvswap.md, "Huge pages"). Open segments no thread is appending
+ * to are closed first, so a store without pages holds no pool memory after
+ * it (its slot table stays). Safe to run while traffic continues.
  * Returns bytes freed (>= 0) or an error. Stops early, between two
  * segments, when a whole-store operation waits (vswap_reset(),
  * vswap_store_check()) or a reset is announced (vswap_reset_begin()); call

@@ -553,11 +553,10 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 	return taken;
 }
 
-int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
-			 void *stop_arg)
+void pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
+		      void *stop_arg)
 {
-	uint64_t before = memsource_held_bytes(&p->ms);
-	uint64_t after, steps;
+	uint64_t steps;
 
 	/* Each step removes a candidate or frees a segment; the bound only
 	 * guards against traffic that keeps creating candidates. */
@@ -580,8 +579,6 @@ int64_t pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 	}
 	if (!stop(stop_arg))
 		memsource_release_kept(&p->ms);
-	after = memsource_held_bytes(&p->ms);
-	return after < before ? (int64_t)(before - after) : 0;
 }
 
 void pool_seal_gc_head(struct vswap_pool *p)

@@ -806,18 +806,48 @@ static bool compact_should_stop(void *store)
 	return store_stopping(store);
 }
 
+/*
+ * Seal every open head not in use now (@own is ours; a context another
+ * thread holds is being appended to and keeps its head), and the GC head:
+ * an emptied head segment goes back, a sparse one becomes a compaction
+ * candidate. Without it, an emptied store would hold a segment per context
+ * (and, in their huge regions, the kept segments around them). trylock
+ * only: we hold @own, and ctx_quiesce takes contexts in index order.
+ */
+static void seal_idle_heads(struct vswap_store *s, struct vswap_ctx *own)
+{
+	unsigned n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vswap_ctx *c = __atomic_load_n(&s->ctx[i],
+						      __ATOMIC_ACQUIRE);
+
+		if (c == own) {
+			pool_seal(&s->pool, &c->head);
+		} else if (!pthread_mutex_trylock(&c->lock)) {
+			pool_seal(&s->pool, &c->head);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	pool_seal_gc_head(&s->pool);
+}
+
 int64_t vswap_compact(struct vswap_store *s)
 {
 	struct vswap_ctx *c;
-	int64_t r;
+	uint64_t before, after;
 
 	if (!s)
 		return VSWAP_E_INVAL;
 	c = ctx_get(s);
-	r = pool_compact_all(&s->pool, compact_should_stop, s);
+	before = memsource_held_bytes(&s->pool.ms);
+	if (!store_stopping(s))
+		seal_idle_heads(s, c);
+	pool_compact_all(&s->pool, compact_should_stop, s);
+	after = memsource_held_bytes(&s->pool.ms);
 	ctx_put(c);
 	VSWAP_ASSERT(vswap_store_check(s) == VSWAP_OK);
-	return r;
+	return after < before ? (int64_t)(before - after) : 0;
 }
 
 

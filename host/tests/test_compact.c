@@ -4,7 +4,8 @@
  * segments; vswap_compact (or the automatic compaction) gives them back and
  * every remaining page survives the move, also while traffic continues.
  * A segment whose walk meets a corrupt header is compacted up to it and
- * then left alone, without holding up the others.
+ * then left alone, without holding up the others. A store emptied of all
+ * its pages holds no pool memory after a compaction.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -198,6 +199,66 @@ static void compact_empty_store(void **state)
 	vswap_store_destroy(s);
 }
 
+/*
+ * A store that held pages from several threads (so several contexts, each
+ * with an open head, and huge regions around them) and then lost them all
+ * (the guest's swapoff + discard) holds no pool memory after a compaction:
+ * the open heads are sealed and freed, kept segments given back.
+ */
+struct filler {
+	struct vswap_store *s;
+	uint64_t first, count;
+	pthread_barrier_t *go;
+};
+
+static void *fill_range(void *arg)
+{
+	struct filler *f = arg;
+
+	pthread_barrier_wait(f->go);
+	for (uint64_t i = f->first; i < f->first + f->count; i++)
+		store_kind(f->s, i, i % 3 ? PK_TEXT : PK_RANDOM, i);
+	return NULL;
+}
+
+static void compact_emptied_store(void **state)
+{
+	enum { THREADS = 4, PER = 2048 };
+	struct vswap_store *s = test_store_new(THREADS * PER, VSWAP_CODEC_LZ4,
+					       0);
+	struct filler f[THREADS];
+	pthread_t t[THREADS];
+	pthread_barrier_t go;
+	struct vswap_stats emptied, after;
+
+	(void)state;
+	pthread_barrier_init(&go, NULL, THREADS);
+	for (unsigned i = 0; i < THREADS; i++) {
+		f[i] = (struct filler){ s, (uint64_t)i * PER, PER, &go };
+		assert_int_equal(pthread_create(&t[i], NULL, fill_range, &f[i]),
+				 0);
+	}
+	for (unsigned i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	assert_int_equal(vswap_invalidate(s, 0, THREADS * PER), VSWAP_OK);
+	emptied = test_stats(s);
+	assert_int_equal(emptied.stored_pages, 0);
+	print_message("# emptied: %" PRIu64 " data bytes (open heads, kept)"
+		      "\n", data_bytes(&emptied));
+	/* the open heads are still there: the case this test is about */
+	assert_true(data_bytes(&emptied) > 0);
+	assert_int_equal(vswap_compact(s), (int64_t)data_bytes(&emptied));
+	after = test_stats(s);
+	assert_int_equal(data_bytes(&after), 0);
+	assert_store_valid(s);
+	/* and the store goes on as before */
+	store_kind(s, 5, PK_TEXT, 5);
+	check_slot(s, 5, PK_TEXT, 5);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
 /* Compaction racing stores, loads and invalidations of a verifying thread. */
 struct race {
 	struct vswap_store *s;
@@ -276,6 +337,7 @@ int main(void)
 		cmocka_unit_test(overwrite_churn_stays_bounded),
 		cmocka_unit_test(damaged_segment_left_alone),
 		cmocka_unit_test(compact_empty_store),
+		cmocka_unit_test(compact_emptied_store),
 		cmocka_unit_test(compact_during_traffic),
 	};
 
