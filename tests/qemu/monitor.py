@@ -42,7 +42,8 @@ def by_id(devices):
 def devices_session():
     args = ["-M", "q35", "-smp", "2", "-S",
             "-device", "virtio-vswap,id=vs0,size=1G",
-            "-device", "virtio-vswap-pci,id=vs1,num-queues=1,compress=zstd",
+            "-device", "virtio-vswap-pci,id=vs1,num-queues=1,compress=zstd,"
+                       "idle-compact=0",
             "-device", '{"driver":"virtio-vswap","id":"vs2",'
                        '"policy":"bind","host-nodes":[0]}',
             "-device", '{"driver":"virtio-vswap","id":"vs3",'
@@ -95,11 +96,16 @@ def devices_session():
            "query-vswap: vs0 capacity 262144 slots, 2 queues (one per vCPU)")
     tap.ok("vs1" in d and d["vs1"]["config"]["compress"] == "zstd" and
            d["vs1"]["config"]["num-queues"] == 1 and
+           d["vs1"]["config"]["idle-compact"] == 0 and
+           d["vs0"]["config"]["idle-compact"] == 30 and
            len(d["vs1"]["store"]["load-latency"]) == 32 and
            not any(d["vs1"]["device"].values()),
-           "query-vswap: vs1 zstd, 1 queue, 32 latency buckets, zero counters")
-    tap.ok("pool-max 1048576" in hmp,
-           "HMP info vswap shows pool-max set with qom-set")
+           "query-vswap: vs1 zstd, 1 queue, idle-compact off (vs0: the "
+           "default 30 s), 32 latency buckets, zero counters")
+    tap.ok("pool-max 1048576" in hmp and "idle-compact 30 s\r\n" in hmp and
+           "idle-compact 0 s (off)" in hmp,
+           "HMP info vswap shows pool-max set with qom-set, idle-compact "
+           "30 s and off")
     # the source never ran (-S): the destination keeps its "prelaunch"
     tap.ok(st == "completed" and loaded[0] in ("paused", "prelaunch") and
            sorted(loaded[1]) == ["vs0", "vs1", "vs2", "vs3"],

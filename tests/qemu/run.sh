@@ -72,8 +72,8 @@ q() { timeout 60 "$qemu" -nodefaults -display none -accel tcg "$@"; }
 help=$(q -device virtio-vswap-pci,help 2>&1)
 missing=
 for p in size num-queues queue-size max-pages compress compress-level \
-	 pool-max checksum iothread mq write-zeroes ioeventfd vectors \
-	 backing-file backing-max writeback-age policy host-nodes; do
+	 pool-max checksum idle-compact iothread mq write-zeroes ioeventfd \
+	 vectors backing-file backing-max writeback-age policy host-nodes; do
 	grep -q "^ *$p=" <<<"$help" || missing+=" $p"
 done
 check "-device virtio-vswap-pci,help lists every property${missing:+ (missing:$missing)}" \

@@ -56,10 +56,11 @@ static void hmp_vswap_print_one(Monitor *mon, const VswapInfo *info)
                    c->size, c->capacity, c->num_queues, c->queue_size,
                    c->max_pages);
     monitor_printf(mon, "  compress %s level %" PRId64 ", pool-max %"
-                   PRIu64 " bytes%s, checksum %s\n",
+                   PRIu64 " bytes%s, checksum %s, idle-compact %u s%s\n",
                    VswapCompress_str(c->compress), c->compress_level,
                    c->pool_max, c->pool_max ? "" : " (unlimited)",
-                   c->checksum ? "on" : "off");
+                   c->checksum ? "on" : "off", c->idle_compact,
+                   c->idle_compact ? "" : " (off)");
     monitor_printf(mon, "  pages: stored %" PRIu64 ", zero %" PRIu64
                    ", same %" PRIu64 ", compressed %" PRIu64
                    ", incompressible %" PRIu64 "\n",

@@ -998,6 +998,87 @@ static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
            virtio_vswap_numa_check_conf(s, errp);
 }
 
+/* One vswap_compact() call in the thread pool. */
+typedef struct VSwapCompactJob {
+    VirtIOVSwap *s;
+    struct vswap_store *store;
+    int64_t ret;                /* bytes freed, or a VSWAP_E_* error */
+} VSwapCompactJob;
+
+static int virtio_vswap_compact_worker(void *opaque)
+{
+    VSwapCompactJob *job = opaque;
+
+    job->ret = vswap_compact(job->store);
+    return 0;
+}
+
+/*
+ * idle-compact: a device that served no request for a whole period gives
+ * back the pool memory it holds beyond its data (free segments kept
+ * resident for the next stores, sparse and open segments) with one
+ * vswap_compact() in the thread pool, once per idle spell: after a guest
+ * freed most of its swap, the host gets the memory back without an
+ * operator's vswap-compact.  The next request starts a new spell.
+ */
+static void virtio_vswap_idle_compact_done(void *opaque, int ret)
+{
+    VSwapCompactJob *job = opaque;
+    VirtIOVSwap *s = job->s;
+
+    trace_virtio_vswap_idle_compact_done(s, job->ret,
+                                         vswap_pool_bytes(s->store));
+    s->idle_compacting = false;
+    virtio_vswap_job_end(s);
+    g_free(job);
+}
+
+static void virtio_vswap_idle_tick(void *opaque)
+{
+    VirtIOVSwap *s = opaque;
+    /* written where the queues are served; a lagging value only delays */
+    uint64_t requests = s->counters.requests;
+    VSwapCompactJob *job;
+
+    if (requests != s->idle_requests) {
+        s->idle_requests = requests;
+        s->idle_compacted = false;
+    } else if (!s->idle_compacted && !s->idle_compacting) {
+        s->idle_compacted = true;
+        s->idle_compacting = true;
+        job = g_new0(VSwapCompactJob, 1);
+        job->s = s;
+        job->store = s->store;
+        virtio_vswap_job_start(s);
+        trace_virtio_vswap_idle_compact(s, vswap_pool_bytes(s->store));
+        thread_pool_submit_aio(virtio_vswap_compact_worker, job,
+                               virtio_vswap_idle_compact_done, job);
+    }
+    timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              (int64_t)s->conf.idle_compact * 1000);
+}
+
+static void virtio_vswap_idle_start(VirtIOVSwap *s)
+{
+    if (!s->conf.idle_compact) {
+        return;
+    }
+    s->idle_compacted = true;   /* a new store has nothing to give back */
+    s->idle_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, virtio_vswap_idle_tick,
+                                 s);
+    timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              (int64_t)s->conf.idle_compact * 1000);
+}
+
+/* Start no new job; unrealize then waits for a running one (s->jobs). */
+static void virtio_vswap_idle_stop(VirtIOVSwap *s)
+{
+    if (s->idle_timer) {
+        timer_free(s->idle_timer);
+        s->idle_timer = NULL;
+    }
+}
+
 static struct vswap_store *virtio_vswap_create_store(VirtIOVSwap *s,
                                                      Error **errp)
 {
@@ -1065,6 +1146,7 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     s->system_reset = object_new(TYPE_VIRTIO_VSWAP_SYSTEM_RESET);
     VIRTIO_VSWAP_SYSTEM_RESET(s->system_reset)->s = s;
     qemu_register_resettable(s->system_reset);
+    virtio_vswap_idle_start(s);
     virtio_vswap_migration_init(s);
     return;
 
@@ -1092,6 +1174,7 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     qatomic_dec(&s->inflight);
     AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 0);
     /* No new job now (no timer, no request); wait for those running */
+    virtio_vswap_idle_stop(s);
     virtio_vswap_numa_stop(s);
     virtio_vswap_tier_stop(s);
     AIO_WAIT_WHILE(NULL, qatomic_read(&s->jobs) > 0);
@@ -1132,6 +1215,7 @@ static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
     c->compress_level = s->conf.compress_level;
     c->pool_max = s->conf.pool_max;
     c->checksum = s->conf.checksum;
+    c->idle_compact = s->conf.idle_compact;
     virtio_vswap_tier_fill_info(s, c);
     info->config = c;
 
@@ -1149,20 +1233,6 @@ static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
     info->store = st;
 
     info->device = g_memdup2(&s->counters, sizeof(s->counters));
-}
-
-/* One vswap_compact() call in the thread pool. */
-typedef struct VSwapCompactJob {
-    struct vswap_store *store;
-    int64_t ret;                /* bytes freed, or a VSWAP_E_* error */
-} VSwapCompactJob;
-
-static int virtio_vswap_compact_worker(void *opaque)
-{
-    VSwapCompactJob *job = opaque;
-
-    job->ret = vswap_compact(job->store);
-    return 0;
 }
 
 /*
@@ -1271,6 +1341,8 @@ static const Property virtio_vswap_properties[] = {
                          uint64_t),
     DEFINE_PROP_BOOL(VIRTIO_VSWAP_CHECKSUM_PROP, VirtIOVSwap,
                      conf.checksum, false),
+    DEFINE_PROP_UINT32(VIRTIO_VSWAP_IDLE_COMPACT_PROP, VirtIOVSwap,
+                       conf.idle_compact, 30),
     DEFINE_PROP_LINK(VIRTIO_VSWAP_IOTHREAD_PROP, VirtIOVSwap, conf.iothread,
                      TYPE_IOTHREAD, IOThread *),
     /* the disk tier (virtio-vswap-tier.c) */

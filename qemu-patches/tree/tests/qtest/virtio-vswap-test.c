@@ -1860,6 +1860,9 @@ static void test_compact(void *obj, void *data, QGuestAllocator *alloc)
     vswap_setup(&t, obj, alloc, true);
     info = query_vswap_one(&t);
     path = g_strdup(qdict_get_str(info, "qom-path"));
+    /* the default: an idle device compacts after 30 s */
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "config"),
+                                  "idle-compact"), ==, 30);
     qobject_unref(info);
 
     for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
@@ -1926,6 +1929,81 @@ static void test_compact(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
+/* A test device with idle-compact=1 (the timer ticks every 1 s). */
+static void *idle_before(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -global virtio-vswap-device."
+                    "idle-compact=1 ");
+    return arg;
+}
+
+/* Pool bytes beyond the slot table. */
+static int64_t pool_data(VSwapTest *t)
+{
+    return store_stat(t, "pool-bytes") - store_stat(t, "meta-bytes");
+}
+
+/*
+ * idle-compact: pages stored through both queues, then all invalidated
+ * (a guest's swapoff and discard); the pool still holds the open and
+ * kept segments.  The timer's first tick saw those requests and does
+ * nothing; the next, a whole period without a request, compacts in the
+ * thread pool, and the pool is down to its slot table.  The device goes
+ * on: a stored page loads back bit-exact.
+ */
+static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    uint8_t pages[MAX_PAGES * PAGE], got[PAGE];
+    int64_t held;
+    QDict *info;
+    gint64 deadline;
+    int i, j;
+
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "config"),
+                                  "idle-compact"), ==, 1);
+    qobject_unref(info);
+
+    for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, KIND_RANDOM, COMPACT_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
+                                     COMPACT_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
+                                  COMPACT_BASE, COMPACT_PAGES), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+    held = pool_data(&t);
+    g_test_message("emptied store: %" PRId64 " pool bytes beyond the slot "
+                   "table", held);
+    g_assert_cmpint(held, >, 0);
+
+    /* the first tick saw the requests: the memory stays */
+    qtest_clock_step(t.qts, 1000 * 1000 * 1000);
+    g_assert_cmpint(pool_data(&t), ==, held);
+    /* a whole period without one: it goes back */
+    qtest_clock_step(t.qts, 1000 * 1000 * 1000);
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    while (pool_data(&t) > 0) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(10 * 1000);
+    }
+
+    fill_page(pages, KIND_TEXT, COMPACT_BASE);
+    g_assert_cmpuint(vswap_store(&t, 1, COMPACT_BASE, 1, pages,
+                                 LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    memset(got, 0x5a, PAGE);
+    g_assert_cmpuint(vswap_load(&t, 0, COMPACT_BASE, 1, got, LAYOUT_SPLIT),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(pages, got, PAGE) == 0);
+    vswap_teardown(&t);
+}
+
 static void register_virtio_vswap_test(void)
 {
     QOSGraphTestOptions opts = {
@@ -1944,6 +2022,8 @@ static void register_virtio_vswap_test(void)
     QOSGraphTestOptions opts_full_io = opts_io;
     QOSGraphTestOptions opts_age = opts;
     QOSGraphTestOptions opts_age_io = opts_io;
+    QOSGraphTestOptions opts_idle = opts;
+    QOSGraphTestOptions opts_idle_io = opts_io;
     /* -device key=value cannot carry host-nodes (a list): -global can */
     QOSGraphTestOptions opts_numa = {
         .edge.after_cmd_line = "-global virtio-vswap-device.host-nodes=0",
@@ -1961,6 +2041,8 @@ static void register_virtio_vswap_test(void)
     opts_full.before = disk_full_before;
     opts_full_io.before = disk_full_before;
     opts_age.before = disk_age_before;
+    opts_idle.before = idle_before;
+    opts_idle_io.before = idle_before;
     opts_age_io.before = disk_age_before;
 
     qos_add_test("store-load", "virtio-vswap", test_store_load, &opts);
@@ -1977,6 +2059,8 @@ static void register_virtio_vswap_test(void)
                  &opts);
     qos_add_test("pool-max", "virtio-vswap", test_pool_max, &opts);
     qos_add_test("compact", "virtio-vswap", test_compact, &opts);
+    qos_add_test("idle-compact", "virtio-vswap", test_idle_compact,
+                 &opts_idle);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
     qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
     qos_add_test("writeback-age", "virtio-vswap", test_writeback_age,
@@ -2005,6 +2089,8 @@ static void register_virtio_vswap_test(void)
                  &opts_io);
     qos_add_test("iothread-compact", "virtio-vswap", test_compact,
                  &opts_io);
+    qos_add_test("iothread-idle-compact", "virtio-vswap",
+                 test_idle_compact, &opts_idle_io);
     qos_add_test("iothread-pool-max", "virtio-vswap", test_pool_max,
                  &opts_io);
     qos_add_test("iothread-disk-tier", "virtio-vswap", test_disk_tier,

@@ -42,6 +42,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 #define VIRTIO_VSWAP_BACKING_MAX_PROP   "backing-max"
 #define VIRTIO_VSWAP_BACKING_REUSE_PROP "backing-reuse"
 #define VIRTIO_VSWAP_WRITEBACK_AGE_PROP "writeback-age"
+#define VIRTIO_VSWAP_IDLE_COMPACT_PROP  "idle-compact"
 #define VIRTIO_VSWAP_POLICY_PROP        "policy"
 #define VIRTIO_VSWAP_HOST_NODES_PROP    "host-nodes"
 
@@ -65,6 +66,7 @@ typedef struct VirtIOVSwapConf {
     uint64_t backing_max;       /* bytes of disk tier; 0 = no cap */
     bool backing_reuse;         /* a non-empty backing file may be taken */
     uint32_t writeback_age;     /* seconds; 0 = no age writeback timer */
+    uint32_t idle_compact;      /* seconds without requests; 0 = never */
     int policy;                 /* HostMemPolicy of the pool */
     uint64_t host_nodes;        /* bit n = host node n */
 } VirtIOVSwapConf;
@@ -164,6 +166,17 @@ struct VirtIOVSwap {
     bool writeback_running;
     bool reclaim_running;
     QEMUTimer *writeback_timer; /* main loop; NULL without writeback-age */
+
+    /*
+     * idle-compact, main loop only: the timer (NULL when off; virtual
+     * clock, so a stopped VM is not idle), the request count its last
+     * tick saw, whether this idle spell was compacted already, and
+     * whether that compaction still runs.
+     */
+    QEMUTimer *idle_timer;
+    uint64_t idle_requests;
+    bool idle_compacted;
+    bool idle_compacting;
 
     /*
      * Host NUMA placement (virtio-vswap-numa.c), main loop only.
