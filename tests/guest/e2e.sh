@@ -276,7 +276,10 @@ else
 		guest migrate-tier --scenario migrate "${mig_args[@]}" \
 			--device-opts size=2G,compress=zstd,checksum=on,iothread=io0 \
 			--migrate-opts backing --pool-max 16
-		guest migrate-save --scenario migrate-save "${mig_args[@]}"
+		# 20 rounds: the workload must outlast the two interrupted
+		# migrations (10 were once too few: it had ended at the save)
+		guest migrate-save --scenario migrate-save "${mig_args[@]}" \
+			--rounds 20
 		# Four guests swapping at once, vswapctl over their QMP
 		# sockets (issue 15 #8).
 		if make -s -C "$REPO/host/vswapctl" BUILD="$BUILD" \
