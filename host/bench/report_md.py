@@ -57,9 +57,12 @@ print("Space (lz4 store): full store %.1f MiB pool for %.1f MiB logical; "
 print()
 sw = j["store_2_threads_switches_per_rep"]
 print("Machine at the time: load average %s on %d CPUs; calibration "
-      "(ALU spin, 2 threads vs 1) %.2fx; the 2-thread store got %.2f cores, "
+      "(ALU spin, 2 threads vs 1) %.2fx; the store's lz4 work into fresh "
+      "memory without the store, 2 threads vs 1, %.2fx (what "
+      "scaling_2_threads is to be read against); the 2-thread store got %.2f cores, "
       "%.2fx in thread CPU time, %.1f blocking and %.1f preempted context "
       "switches per repetition." % (
           " / ".join("%.2f" % x for x in j["load_average"]), j["cpus"],
-          j["machine_scaling_2_threads"], j["store_2_threads_cores_used"],
+          j["machine_scaling_2_threads"], j["lz4_fresh_scaling_2_threads"],
+          j["store_2_threads_cores_used"],
           j["scaling_2_threads_cpu"], sw["voluntary"], sw["involuntary"]))
