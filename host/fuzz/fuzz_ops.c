@@ -28,7 +28,7 @@
  *     previous content");
  *   - vswap_store_check() (every internal invariant) is OK: after the
  *     operations that move many objects (runs, invalidate, writeback,
- *     reclaim, compact, reset, cap change) and at the end, not after
+ *     reclaim, compact or trim, reset, cap change) and at the end, not after
  *     each single store or load (it is O(store));
  *   - counters: stored_pages and zero_pages equal the model's, same_pages
  *     at most its same-filled pages, no integrity or disk read error, no
@@ -349,10 +349,11 @@ static bool run_op(struct fz_in *in)
 		check_wb_result(r, &res, "writeback");
 		break;
 	}
-	case 9: {				/* compact */
-		int64_t freed = vswap_compact(m.s);
+	case 9: {				/* compact, or trim */
+		int64_t freed = (op & 0x20) ? vswap_trim(m.s) :
+					      vswap_compact(m.s);
 
-		FZ_CHECK(freed >= 0, "compact: %s",
+		FZ_CHECK(freed >= 0, "%s: %s", (op & 0x20) ? "trim" : "compact",
 			 vswap_error_name((int)freed));
 		if (op & 0x10)	/* and give back unused disk: no live
 				 * object may be cut (the loads after say) */

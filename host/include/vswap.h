@@ -211,6 +211,16 @@ uint64_t vswap_pool_bytes(const struct vswap_store *s);
 int64_t vswap_compact(struct vswap_store *s);
 
 /*
+ * vswap_compact() without the last step: the free segments kept resident
+ * for the next stores stay (within their cap, memsource.h), so the huge
+ * pages they sit in are not split. An emptied store still gives every
+ * segment back. For a caller's idle timer (QEMU: idle-compact), where the
+ * store is likely to be used again; vswap_compact() is for "all memory
+ * back, now". Same return values and early stop. (libvswap 0.6)
+ */
+int64_t vswap_trim(struct vswap_store *s);
+
+/*
  * Disk tier (docs/writeback.md). @fd is the caller's, open O_RDWR, without
  * O_APPEND or O_DIRECT, on a regular file or a block device; it must stay
  * open until the store is destroyed (the library never closes it). A

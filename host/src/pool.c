@@ -554,7 +554,7 @@ struct vswap_segment *pool_take_oldest(struct vswap_pool *p,
 }
 
 void pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
-		      void *stop_arg)
+		      void *stop_arg, bool release_kept)
 {
 	uint64_t steps;
 
@@ -577,7 +577,7 @@ void pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 		if (!more)
 			break;
 	}
-	if (!stop(stop_arg))
+	if (release_kept && !stop(stop_arg))
 		memsource_release_kept(&p->ms);
 }
 

@@ -333,11 +333,11 @@ bool pool_charge_meta(struct vswap_pool *p, uint64_t n);
 
 /*
  * Compact until nothing is worth moving or @stop(@stop_arg) says so (asked
- * before each segment), then give kept segments back (memsource.h).
- * Takes compact_lock one victim at a time.
+ * before each segment), then, if @release_kept, give kept segments back
+ * (memsource.h). Takes compact_lock one victim at a time.
  */
 void pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
-		      void *stop_arg);
+		      void *stop_arg, bool release_kept);
 /*
  * Writeback victim: the first segment of the sealed list (seal order, i.e.
  * oldest first) born at or before @born_before (CLOCK_MONOTONIC ns) with

@@ -832,7 +832,8 @@ static void seal_idle_heads(struct vswap_store *s, struct vswap_ctx *own)
 	pool_seal_gc_head(&s->pool);
 }
 
-int64_t vswap_compact(struct vswap_store *s)
+/* vswap_compact (@release_kept) and vswap_trim. */
+static int64_t compact(struct vswap_store *s, bool release_kept)
 {
 	struct vswap_ctx *c;
 	uint64_t before, after;
@@ -843,11 +844,21 @@ int64_t vswap_compact(struct vswap_store *s)
 	before = memsource_held_bytes(&s->pool.ms);
 	if (!store_stopping(s))
 		seal_idle_heads(s, c);
-	pool_compact_all(&s->pool, compact_should_stop, s);
+	pool_compact_all(&s->pool, compact_should_stop, s, release_kept);
 	after = memsource_held_bytes(&s->pool.ms);
 	ctx_put(c);
 	VSWAP_ASSERT(vswap_store_check(s) == VSWAP_OK);
 	return after < before ? (int64_t)(before - after) : 0;
+}
+
+int64_t vswap_compact(struct vswap_store *s)
+{
+	return compact(s, true);
+}
+
+int64_t vswap_trim(struct vswap_store *s)
+{
+	return compact(s, false);
 }
 
 

@@ -5,7 +5,7 @@
  * every remaining page survives the move, also while traffic continues.
  * A segment whose walk meets a corrupt header is compacted up to it and
  * then left alone, without holding up the others. A store emptied of all
- * its pages holds no pool memory after a compaction.
+ * its pages holds no pool memory after a compaction or a trim.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -221,7 +221,8 @@ static void *fill_range(void *arg)
 	return NULL;
 }
 
-static void compact_emptied_store(void **state)
+static void emptied_store_gives_all_back(int64_t (*compact)(
+						 struct vswap_store *))
 {
 	enum { THREADS = 4, PER = 2048 };
 	struct vswap_store *s = test_store_new(THREADS * PER, VSWAP_CODEC_LZ4,
@@ -231,7 +232,6 @@ static void compact_emptied_store(void **state)
 	pthread_barrier_t go;
 	struct vswap_stats emptied, after;
 
-	(void)state;
 	pthread_barrier_init(&go, NULL, THREADS);
 	for (unsigned i = 0; i < THREADS; i++) {
 		f[i] = (struct filler){ s, (uint64_t)i * PER, PER, &go };
@@ -248,7 +248,7 @@ static void compact_emptied_store(void **state)
 		      "\n", data_bytes(&emptied));
 	/* the open heads are still there: the case this test is about */
 	assert_true(data_bytes(&emptied) > 0);
-	assert_int_equal(vswap_compact(s), (int64_t)data_bytes(&emptied));
+	assert_int_equal(compact(s), (int64_t)data_bytes(&emptied));
 	after = test_stats(s);
 	assert_int_equal(data_bytes(&after), 0);
 	assert_store_valid(s);
@@ -257,6 +257,19 @@ static void compact_emptied_store(void **state)
 	check_slot(s, 5, PK_TEXT, 5);
 	assert_store_valid(s);
 	vswap_store_destroy(s);
+}
+
+static void compact_emptied_store(void **state)
+{
+	(void)state;
+	emptied_store_gives_all_back(vswap_compact);
+}
+
+/* The same with vswap_trim: with nothing live, nothing is kept either. */
+static void trim_emptied_store(void **state)
+{
+	(void)state;
+	emptied_store_gives_all_back(vswap_trim);
 }
 
 /* Compaction racing stores, loads and invalidations of a verifying thread. */
@@ -338,6 +351,7 @@ int main(void)
 		cmocka_unit_test(damaged_segment_left_alone),
 		cmocka_unit_test(compact_empty_store),
 		cmocka_unit_test(compact_emptied_store),
+		cmocka_unit_test(trim_emptied_store),
 		cmocka_unit_test(compact_during_traffic),
 	};
 

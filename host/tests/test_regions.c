@@ -10,7 +10,8 @@
  *     back whole;
  *   - an explicit compaction gives kept memory back and the regions it
  *     split take no huge page again (THPeligible 0), so khugepaged cannot
- *     fill their holes behind the accounting, and stay small;
+ *     fill their holes behind the accounting, and stay small; a trim (the
+ *     idle compaction) leaves the kept memory, within its cap, unsplit;
  *   - a cap below one region still admits stores, a segment at a time.
  */
 #define _GNU_SOURCE
@@ -241,6 +242,67 @@ static void split_regions_take_no_huge_page(void **state)
 	vswap_store_destroy(s);
 }
 
+/* Regions that run small now (REGION_SMALL: split, or started small). */
+static unsigned small_regions(struct vswap_memsource *ms)
+{
+	unsigned n = 0;
+
+	for (uint32_t r = 0; r < memsource_used_ids(ms) >> VSWAP_REGION_SHIFT;
+	     r++)
+		n += region(ms, r)->state == REGION_SMALL;
+	return n;
+}
+
+/*
+ * vswap_trim (an idle device's compaction) compacts as vswap_compact does
+ * but leaves the kept memory, within its cap: the huge pages it sits in
+ * stay whole. vswap_compact on the same pool afterwards gives that back
+ * too, and every region that kept segments turns small.
+ */
+static void trim_keeps_kept_memory(void **state)
+{
+	struct vswap_store *s = test_store_new(NPAGES, VSWAP_CODEC_LZ4, 0);
+	struct vswap_memsource *ms = &s->pool.ms;
+	struct vswap_stats before, st;
+	uint64_t kept, seg;
+	unsigned small_trim, small_compact;
+	int64_t freed;
+
+	(void)state;
+	fill(s, NPAGES);
+	for (uint64_t i = 0; i < NPAGES; i++)
+		if (i % 4)
+			assert_int_equal(vswap_invalidate(s, i, 1), VSWAP_OK);
+	before = test_stats(s);
+	freed = vswap_trim(s);
+	st = test_stats(s);
+	kept = __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED);
+	seg = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+	small_trim = small_regions(ms);
+	print_message("# trim freed %" PRId64 " KiB: %" PRIu64 " KiB handed "
+		      "out, %" PRIu64 " KiB kept, %u small regions\n",
+		      freed >> 10, seg >> 10, kept >> 10, small_trim);
+	/* three pages in four were garbage, and no store compacted them */
+	assert_true(freed > 0);
+	assert_int_equal((uint64_t)freed, before.pool_bytes - st.pool_bytes);
+	assert_true(kept <= (seg / 32 > 2 * REGION_BYTES ? seg / 32 :
+			     2 * REGION_BYTES));
+	assert_int_equal(resident_bytes(s), st.segment_bytes);
+	verify(s, NPAGES, 4);
+
+	assert_true(vswap_compact(s) >= 0);
+	assert_int_equal(__atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED),
+			 0);
+	small_compact = small_regions(ms);
+	print_message("# then compact: %u small regions\n", small_compact);
+	/* what trim kept was in huge regions that compact split */
+	if (kept)
+		assert_true(small_compact > small_trim);
+	assert_int_equal(resident_bytes(s), test_stats(s).segment_bytes);
+	verify(s, NPAGES, 4);
+	vswap_store_destroy(s);
+}
+
 static void small_cap_runs_small(void **state)
 {
 	struct vswap_params p;
@@ -283,6 +345,7 @@ int main(void)
 		cmocka_unit_test(held_is_resident),
 		cmocka_unit_test(region_goes_back_whole),
 		cmocka_unit_test(split_regions_take_no_huge_page),
+		cmocka_unit_test(trim_keeps_kept_memory),
 		cmocka_unit_test(small_cap_runs_small),
 	};
 

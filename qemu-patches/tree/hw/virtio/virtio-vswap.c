@@ -998,7 +998,7 @@ static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
            virtio_vswap_numa_check_conf(s, errp);
 }
 
-/* One vswap_compact() call in the thread pool. */
+/* One vswap_compact() (or vswap_trim()) call in the thread pool. */
 typedef struct VSwapCompactJob {
     VirtIOVSwap *s;
     struct vswap_store *store;
@@ -1013,13 +1013,23 @@ static int virtio_vswap_compact_worker(void *opaque)
     return 0;
 }
 
+static int virtio_vswap_trim_worker(void *opaque)
+{
+    VSwapCompactJob *job = opaque;
+
+    job->ret = vswap_trim(job->store);
+    return 0;
+}
+
 /*
  * idle-compact: a device that served no request for a whole period gives
- * back the pool memory it holds beyond its data (free segments kept
- * resident for the next stores, sparse and open segments) with one
- * vswap_compact() in the thread pool, once per idle spell: after a guest
- * freed most of its swap, the host gets the memory back without an
- * operator's vswap-compact.  The next request starts a new spell.
+ * back the pool memory it holds beyond its data (sparse and open
+ * segments) with one vswap_trim() in the thread pool, once per idle
+ * spell: after a guest freed most of its swap, the host gets the memory
+ * back without an operator's vswap-compact.  Unlike vswap-compact it
+ * leaves the few free segments kept for the next stores (within their
+ * cap), whose huge pages giving them back would split.  The next
+ * request starts a new spell.
  */
 static void virtio_vswap_idle_compact_done(void *opaque, int ret)
 {
@@ -1051,7 +1061,7 @@ static void virtio_vswap_idle_tick(void *opaque)
         job->store = s->store;
         virtio_vswap_job_start(s);
         trace_virtio_vswap_idle_compact(s, vswap_pool_bytes(s->store));
-        thread_pool_submit_aio(virtio_vswap_compact_worker, job,
+        thread_pool_submit_aio(virtio_vswap_trim_worker, job,
                                virtio_vswap_idle_compact_done, job);
     }
     timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
