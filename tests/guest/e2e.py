@@ -967,9 +967,12 @@ def wait_event(vm, name, timeout=60, **data):
 
 
 def guest_vswap_disks(vm):
+    """The guest's vswap block devices. Only whole disk names count: a
+    kernel message (the driver's probe line, "vswap0: 524288 slots, ...")
+    can land on the same console line as the answer."""
     m, _ = vm.run_capture("echo VSWAP: DISKS $(ls /sys/block | grep vswap)",
                           r"VSWAP: DISKS ?(.*)")
-    return m.group(1).split()
+    return [w for w in m.group(1).split() if re.fullmatch(r"vswap\d+", w)]
 
 
 def hotplug_scenario(args, tap):
