@@ -1843,6 +1843,22 @@ static void test_migrate_records(void *obj, void *data,
 #define COMPACT_BASE    5000
 #define COMPACT_PAGES   512
 
+/* COMPACT_PAGES random (incompressible) pages, through both queues. */
+static void store_compact_pages(VSwapTest *t)
+{
+    uint8_t pages[MAX_PAGES * PAGE];
+    int i, j;
+
+    for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
+        for (j = 0; j < MAX_PAGES; j++) {
+            fill_page(pages + j * PAGE, KIND_RANDOM, COMPACT_BASE + i + j);
+        }
+        g_assert_cmpuint(vswap_store(t, i / MAX_PAGES % NR_QUEUES,
+                                     COMPACT_BASE + i, MAX_PAGES, pages,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+}
+
 /*
  * A pool with 3/4 garbage and no more stores (the pool compacts itself
  * only when a store needs a new segment): vswap-compact gives the
@@ -1855,7 +1871,7 @@ static void test_compact(void *obj, void *data, QGuestAllocator *alloc)
     g_autofree char *path = NULL;
     int64_t before, after, freed, compactions;
     QDict *info, *resp, *ret;
-    int i, j;
+    int i;
 
     vswap_setup(&t, obj, alloc, true);
     info = query_vswap_one(&t);
@@ -1865,14 +1881,7 @@ static void test_compact(void *obj, void *data, QGuestAllocator *alloc)
                                   "idle-compact"), ==, 30);
     qobject_unref(info);
 
-    for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
-        for (j = 0; j < MAX_PAGES; j++) {
-            fill_page(pages + j * PAGE, KIND_RANDOM, COMPACT_BASE + i + j);
-        }
-        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
-                                     COMPACT_BASE + i, MAX_PAGES, pages,
-                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
-    }
+    store_compact_pages(&t);
     for (i = 0; i < COMPACT_PAGES; i += 4) {
         g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
                                       COMPACT_BASE + i + 1, 3), ==,
@@ -1958,7 +1967,6 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     int64_t held;
     QDict *info;
     gint64 deadline;
-    int i, j;
 
     vswap_setup(&t, obj, alloc, true);
     info = query_vswap_one(&t);
@@ -1966,14 +1974,7 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
                                   "idle-compact"), ==, 1);
     qobject_unref(info);
 
-    for (i = 0; i < COMPACT_PAGES; i += MAX_PAGES) {
-        for (j = 0; j < MAX_PAGES; j++) {
-            fill_page(pages + j * PAGE, KIND_RANDOM, COMPACT_BASE + i + j);
-        }
-        g_assert_cmpuint(vswap_store(&t, i / MAX_PAGES % NR_QUEUES,
-                                     COMPACT_BASE + i, MAX_PAGES, pages,
-                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
-    }
+    store_compact_pages(&t);
     g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
                                   COMPACT_BASE, COMPACT_PAGES), ==,
                      VIRTIO_VSWAP_S_OK);
