@@ -1031,6 +1031,13 @@ static int virtio_vswap_trim_worker(void *opaque)
  * cap), whose huge pages giving them back would split.  The next
  * request starts a new spell.
  */
+/* The next tick, a period from now. */
+static void virtio_vswap_idle_arm(VirtIOVSwap *s)
+{
+    timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              (int64_t)s->conf.idle_compact * 1000);
+}
+
 static void virtio_vswap_idle_compact_done(void *opaque, int ret)
 {
     VSwapCompactJob *job = opaque;
@@ -1064,8 +1071,7 @@ static void virtio_vswap_idle_tick(void *opaque)
         thread_pool_submit_aio(virtio_vswap_trim_worker, job,
                                virtio_vswap_idle_compact_done, job);
     }
-    timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
-              (int64_t)s->conf.idle_compact * 1000);
+    virtio_vswap_idle_arm(s);
 }
 
 static void virtio_vswap_idle_start(VirtIOVSwap *s)
@@ -1076,8 +1082,7 @@ static void virtio_vswap_idle_start(VirtIOVSwap *s)
     s->idle_compacted = true;   /* a new store has nothing to give back */
     s->idle_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, virtio_vswap_idle_tick,
                                  s);
-    timer_mod(s->idle_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
-              (int64_t)s->conf.idle_compact * 1000);
+    virtio_vswap_idle_arm(s);
 }
 
 /* Start no new job; unrealize then waits for a running one (s->jobs). */
