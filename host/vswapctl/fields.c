@@ -37,6 +37,11 @@ const struct field vswap_fields[] = {
 	[F_POOL_MAX_BYTES] = {
 		"/config/pool-max", NULL, 0, "pool_max_bytes", FK_BYTES, FM_GAUGE,
 		"cap on host pool memory in bytes (0 = unlimited)" },
+	[F_IDLE_COMPACT_SECONDS] = {
+		"/config/idle-compact", NULL, 0, "idle_compact_seconds",
+		FK_COUNT, FM_GAUGE,
+		"seconds without a request before the pool is compacted "
+		"(0 = never)" },
 	[F_NUMA_POLICY] = {
 		QMP_CONFIG_POLICY, NULL, 0, "numa_policy", FK_STRING, FM_NONE,
 		"host NUMA policy of the pool (default, preferred, bind, interleave)" },
@@ -112,6 +117,8 @@ const char *field_qmp(const struct field *f, char buf[FIELD_QMP_MAX])
 const struct setting vswap_settings[] = {
 	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES,
 	  "cap on host pool memory (SIZE, 0 = unlimited)" },
+	{ "idle-compact", "idle-compact", FK_COUNT, F_IDLE_COMPACT_SECONDS,
+	  "compact after this long idle (SECONDS, 0 = never)" },
 };
 const unsigned int vswap_nr_settings = ARRAY_SIZE(vswap_settings);
 

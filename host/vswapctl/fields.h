@@ -77,6 +77,7 @@ enum field_id {
 	F_CAPACITY_BYTES,
 	F_CODEC,
 	F_POOL_MAX_BYTES,
+	F_IDLE_COMPACT_SECONDS,
 	F_NUMA_POLICY,
 	/* the store's counters: F_STORE_stored_pages, ... */
 #define FIELD_ID_(name, kind, unit, help)	F_STORE_##name,

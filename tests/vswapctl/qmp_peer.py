@@ -61,12 +61,15 @@ def qom_set(a):
     with lock:
         for d in devices:
             if d.get("qom-path") == a.get("path"):
-                if a.get("property") != "pool-max":
+                prop = a.get("property")
+                if prop not in ("pool-max", "idle-compact"):
                     return error("GenericError", "Property '%s' not found"
-                                 % a.get("property"))
+                                 % prop)
                 if not isinstance(a.get("value"), int):
                     return error("GenericError", "Parameter 'value' expects uint64")
-                d.setdefault("config", {})["pool-max"] = a["value"]
+                if prop == "idle-compact" and a["value"] >= 1 << 32:
+                    return error("GenericError", "Parameter 'value' expects uint32_t")
+                d.setdefault("config", {})[prop] = a["value"]
                 return {"return": {}}
     return error("DeviceNotFound", "Device '%s' not found" % a.get("path"))
 

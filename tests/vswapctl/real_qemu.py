@@ -43,7 +43,7 @@ PAGE = 4096
 
 STOPPED_CHECKS = [
     "real QEMU: stats --json of an empty store",
-    "real QEMU: set pool-max, read back via query-vswap",
+    "real QEMU: set pool-max and idle-compact, read back via query-vswap",
     "real QEMU: VM without the device",
     "real QEMU: writeback of a device without backing-file names the property",
     "real QEMU: -device virtio-vswap alias, two devices, two rows",
@@ -220,13 +220,17 @@ def stopped_checks():
                    dev["ratio"] in (None, 0), dev)
             for k in ("capacity_bytes", "pool_max_bytes"):
                 expect(dev[k] is not None, (k, "not found in query-vswap"))
+            expect(dev["idle_compact_seconds"] == 30, dev)
         check(STOPPED_CHECKS[0], empty_store)
 
         def set_pool_max():
-            rc, out, err = vc("set", "rq", "-q", rq_qmp, "pool-max=64M")
-            expect(rc == 0 and "pool-max=64M" in out, out + err)
+            rc, out, err = vc("set", "rq", "-q", rq_qmp, "pool-max=64M",
+                              "idle-compact=2m")
+            expect(rc == 0 and "pool-max=64M" in out and
+                   "idle-compact=120" in out, out + err)
             dev = stats_json(rq_qmp)["devices"][0]
-            expect(dev["pool_max_bytes"] == 67108864, dev)
+            expect(dev["pool_max_bytes"] == 67108864 and
+                   dev["idle_compact_seconds"] == 120, dev)
         check(STOPPED_CHECKS[1], set_pool_max)
         check(STOPPED_CHECKS[2], run_vc, 1,
               "vm rqbare has no virtio-vswap device", "stats", "-q", bare_qmp)

@@ -107,6 +107,7 @@ check "--min-age 5x is rejected (2)" \
 check "writeback without VM (2)" run_vc 2 "missing VM" writeback
 check "set with unknown key (2)" run_vc 2 "unknown setting 'colour'" set vm1 colour=red
 check "set pool-max=lots (2)" run_vc 2 "pool-max: 'lots' is not a size" set vm1 pool-max=lots
+check "set idle-compact=soon (2)" run_vc 2 "idle-compact: 'soon' is not a number" set vm1 idle-compact=soon
 check "events: --qmp and --libvirt together (2)" \
 	run_vc 2 "pick one" events --qmp /x --libvirt
 
@@ -174,7 +175,8 @@ cat >"$T/expect.json" <<'JSON'
   "two.sock|vs0|numa_policy": null, "two.sock|vs0|segment_bytes": null,
   "web1|vs0|qom_path": "/machine/peripheral/vs0/virtio-backend",
   "two.sock|vs0|ratio": null, "two.sock|vs0|disk_bytes": null,
-  "two.sock|vs0|pool_max_bytes": 0,
+  "two.sock|vs0|pool_max_bytes": 0, "web1|vs0|idle_compact_seconds": 30,
+  "two.sock|vs0|idle_compact_seconds": null,
   "two.sock|/machine/peripheral-anon/device[3]/virtio-backend|zero_pages": null }
 JSON
 check "--json carries the canned values, null for absent ones" bash -c \
@@ -211,6 +213,13 @@ check "sizes: 2GiB and 64k are sizes, 1.5G is not" bash -c \
 	"'$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=2GiB | grep -q 'pool-max=2G (2147483648)' &&
 	 '$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=64k | grep -q 'pool-max=64K (65536)' &&
 	 ! '$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=1.5G 2>/dev/null"
+check "set idle-compact=10m: qom-set of 600 s, read back" bash -c \
+	"'$VSWAPCTL' set web1 -q '$T/web1.sock' idle-compact=10m | grep -qx 'web1 vs0: idle-compact=600' &&
+	 grep -q '\"property\": \"idle-compact\", \"value\": 600}' '$T/web1.log'"
+check "set idle-compact=0 (off) and pool-max in one call" bash -c \
+	"'$VSWAPCTL' set web1 -q '$T/web1.sock' idle-compact=0 pool-max=1G | grep -qx 'web1 vs0: idle-compact=0 pool-max=1G (1073741824)'"
+check "set idle-compact past what QEMU takes: its error, exit 1" \
+	run_vc 1 "set idle-compact: Parameter 'value' expects uint32_t" set web1 -q "$T/web1.sock" idle-compact=50000d
 check "set on a VM with two devices needs --device" \
 	run_vc 1 "has 2 virtio-vswap devices; pick one with --device" set "$T/two.sock" pool-max=1G
 check "set --device by qom-path" bash -c \

@@ -1074,12 +1074,12 @@ static void virtio_vswap_idle_tick(void *opaque)
     virtio_vswap_idle_arm(s);
 }
 
+/* The timer as conf.idle_compact says: none for 0, else ticking. */
 static void virtio_vswap_idle_start(VirtIOVSwap *s)
 {
     if (!s->conf.idle_compact) {
         return;
     }
-    s->idle_compacted = true;   /* a new store has nothing to give back */
     s->idle_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, virtio_vswap_idle_tick,
                                  s);
     virtio_vswap_idle_arm(s);
@@ -1161,6 +1161,7 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     s->system_reset = object_new(TYPE_VIRTIO_VSWAP_SYSTEM_RESET);
     VIRTIO_VSWAP_SYSTEM_RESET(s->system_reset)->s = s;
     qemu_register_resettable(s->system_reset);
+    s->idle_compacted = true;   /* a new store has nothing to give back */
     virtio_vswap_idle_start(s);
     virtio_vswap_migration_init(s);
     return;
@@ -1189,6 +1190,7 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     qatomic_dec(&s->inflight);
     AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 0);
     /* No new job now (no timer, no request); wait for those running */
+    s->idle_stopped = true;
     virtio_vswap_idle_stop(s);
     virtio_vswap_numa_stop(s);
     virtio_vswap_tier_stop(s);
@@ -1328,6 +1330,47 @@ static const PropertyInfo virtio_vswap_prop_pool_max = {
     .set_default_value = qdev_propinfo_set_default_value_uint,
 };
 
+/*
+ * idle-compact may change at run time: the timer stops, or ticks with the
+ * new period from now.  An idle spell in progress goes on (a running
+ * compaction is not cut short).
+ */
+static void virtio_vswap_set_idle_compact(Object *obj, Visitor *v,
+                                          const char *name, void *opaque,
+                                          Error **errp)
+{
+    VirtIOVSwap *s = VIRTIO_VSWAP(obj);
+    uint32_t value;
+
+    if (!visit_type_uint32(v, name, &value, errp)) {
+        return;
+    }
+    s->conf.idle_compact = value;
+    if (s->store && !s->idle_stopped) {
+        virtio_vswap_idle_stop(s);
+        virtio_vswap_idle_start(s);
+    }
+}
+
+static void virtio_vswap_get_idle_compact(Object *obj, Visitor *v,
+                                          const char *name, void *opaque,
+                                          Error **errp)
+{
+    VirtIOVSwap *s = VIRTIO_VSWAP(obj);
+
+    visit_type_uint32(v, name, &s->conf.idle_compact, errp);
+}
+
+static const PropertyInfo virtio_vswap_prop_idle_compact = {
+    .type = "uint32",
+    .description = "seconds without a request before the pool is "
+                   "compacted, 0 = never (run-time settable)",
+    .realized_set_allowed = true,
+    .get = virtio_vswap_get_idle_compact,
+    .set = virtio_vswap_set_idle_compact,
+    .set_default_value = qdev_propinfo_set_default_value_uint,
+};
+
 static const PropertyInfo virtio_vswap_prop_compress = {
     .type = "VswapCompress",
     .description = "lz4/zstd/none",
@@ -1356,8 +1399,9 @@ static const Property virtio_vswap_properties[] = {
                          uint64_t),
     DEFINE_PROP_BOOL(VIRTIO_VSWAP_CHECKSUM_PROP, VirtIOVSwap,
                      conf.checksum, false),
-    DEFINE_PROP_UINT32(VIRTIO_VSWAP_IDLE_COMPACT_PROP, VirtIOVSwap,
-                       conf.idle_compact, 30),
+    DEFINE_PROP_UNSIGNED(VIRTIO_VSWAP_IDLE_COMPACT_PROP, VirtIOVSwap,
+                         conf.idle_compact, 30,
+                         virtio_vswap_prop_idle_compact, uint32_t),
     DEFINE_PROP_LINK(VIRTIO_VSWAP_IOTHREAD_PROP, VirtIOVSwap, conf.iothread,
                      TYPE_IOTHREAD, IOThread *),
     /* the disk tier (virtio-vswap-tier.c) */

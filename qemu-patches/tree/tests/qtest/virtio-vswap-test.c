@@ -1960,40 +1960,69 @@ static int64_t pool_data(VSwapTest *t)
  * thread pool, and the pool is down to its slot table.  The device goes
  * on: a stored page loads back bit-exact.
  */
+/* config.idle-compact as query-vswap reports it. */
+static int64_t idle_compact_conf(VSwapTest *t)
+{
+    QDict *info = query_vswap_one(t);
+    int64_t v = qdict_get_int(qdict_get_qdict(info, "config"),
+                              "idle-compact");
+
+    qobject_unref(info);
+    return v;
+}
+
+/*
+ * Store COMPACT_PAGES and invalidate them all: an emptied store that still
+ * holds segments.  Returns those pool bytes.
+ */
+static int64_t empty_store_holding_memory(VSwapTest *t)
+{
+    int64_t held;
+
+    store_compact_pages(t);
+    g_assert_cmpuint(vswap_simple(t, VIRTIO_VSWAP_T_INVALIDATE,
+                                  COMPACT_BASE, COMPACT_PAGES), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpint(store_stat(t, "stored-pages"), ==, 0);
+    held = pool_data(t);
+    g_test_message("emptied store: %" PRId64 " pool bytes beyond the slot "
+                   "table", held);
+    g_assert_cmpint(held, >, 0);
+    return held;
+}
+
+/* The first tick of @period_s saw requests, the second compacts. */
+static void idle_spell(VSwapTest *t, int64_t held, int64_t period_s)
+{
+    gint64 deadline;
+
+    /* the first tick saw the requests: the memory stays */
+    qtest_clock_step(t->qts, period_s * 1000 * 1000 * 1000);
+    g_assert_cmpint(pool_data(t), ==, held);
+    /* a whole period without one: it goes back */
+    qtest_clock_step(t->qts, period_s * 1000 * 1000 * 1000);
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    while (pool_data(t) > 0) {
+        g_assert(g_get_monotonic_time() < deadline);
+        g_usleep(10 * 1000);
+    }
+}
+
 static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
 {
     VSwapTest t;
     uint8_t pages[MAX_PAGES * PAGE], got[PAGE];
+    g_autofree char *path = NULL;
     int64_t held;
-    QDict *info;
-    gint64 deadline;
+    QDict *info, *resp;
 
     vswap_setup(&t, obj, alloc, true);
     info = query_vswap_one(&t);
-    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "config"),
-                                  "idle-compact"), ==, 1);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
     qobject_unref(info);
+    g_assert_cmpint(idle_compact_conf(&t), ==, 1);
 
-    store_compact_pages(&t);
-    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_INVALIDATE,
-                                  COMPACT_BASE, COMPACT_PAGES), ==,
-                     VIRTIO_VSWAP_S_OK);
-    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
-    held = pool_data(&t);
-    g_test_message("emptied store: %" PRId64 " pool bytes beyond the slot "
-                   "table", held);
-    g_assert_cmpint(held, >, 0);
-
-    /* the first tick saw the requests: the memory stays */
-    qtest_clock_step(t.qts, 1000 * 1000 * 1000);
-    g_assert_cmpint(pool_data(&t), ==, held);
-    /* a whole period without one: it goes back */
-    qtest_clock_step(t.qts, 1000 * 1000 * 1000);
-    deadline = g_get_monotonic_time() + TIMEOUT_US;
-    while (pool_data(&t) > 0) {
-        g_assert(g_get_monotonic_time() < deadline);
-        g_usleep(10 * 1000);
-    }
+    idle_spell(&t, empty_store_holding_memory(&t), 1);
 
     fill_page(pages, KIND_TEXT, COMPACT_BASE);
     g_assert_cmpuint(vswap_store(&t, 1, COMPACT_BASE, 1, pages,
@@ -2002,6 +2031,26 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(vswap_load(&t, 0, COMPACT_BASE, 1, got, LAYOUT_SPLIT),
                      ==, VIRTIO_VSWAP_S_OK);
     g_assert(memcmp(pages, got, PAGE) == 0);
+
+    /* qom-set 0 at run time: no timer, the memory stays */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
+                     "{ 'path': %s, 'property': 'idle-compact', "
+                     "'value': 0 } }", path);
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    g_assert_cmpint(idle_compact_conf(&t), ==, 0);
+    held = empty_store_holding_memory(&t);
+    qtest_clock_step(t.qts, 5LL * 1000 * 1000 * 1000);
+    g_usleep(100 * 1000);
+    g_assert_cmpint(pool_data(&t), ==, held);
+    /* and back on, with another period */
+    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
+                     "{ 'path': %s, 'property': 'idle-compact', "
+                     "'value': 2 } }", path);
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    g_assert_cmpint(idle_compact_conf(&t), ==, 2);
+    idle_spell(&t, held, 2);
     vswap_teardown(&t);
 }
 

@@ -51,7 +51,10 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 /* Upper bound of num-queues (config space field is 16 bits wide). */
 #define VIRTIO_VSWAP_MAX_QUEUES         256
 
-/* Operator settings; fixed once realized except pool_max and the NUMA pair. */
+/*
+ * Operator settings; fixed once realized except pool_max, idle_compact and
+ * the NUMA pair.
+ */
 typedef struct VirtIOVSwapConf {
     uint64_t size;              /* bytes; multiple of 4096 */
     uint16_t num_queues;        /* VIRTIO_VSWAP_AUTO_NUM_QUEUES until set */
@@ -170,13 +173,15 @@ struct VirtIOVSwap {
     /*
      * idle-compact, main loop only: the timer (NULL when off; virtual
      * clock, so a stopped VM is not idle), the request count its last
-     * tick saw, whether this idle spell was compacted already, and
-     * whether that compaction still runs.
+     * tick saw, whether this idle spell was compacted already, whether
+     * that compaction still runs, and whether unrealize stopped the timer
+     * for good (a qom-set of idle-compact then starts none).
      */
     QEMUTimer *idle_timer;
     uint64_t idle_requests;
     bool idle_compacted;
     bool idle_compacting;
+    bool idle_stopped;
 
     /*
      * Host NUMA placement (virtio-vswap-numa.c), main loop only.
