@@ -467,8 +467,35 @@ static uint32_t take_free(struct vswap_memsource *ms, uint32_t *head)
 	return (rid << VSWAP_REGION_SHIFT) | i;
 }
 
-struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
-				      uint64_t headroom, int *err)
+/*
+ * A kept segment of huge region @rid, if it has one: taken as take_free()
+ * would. ms->lock held.
+ */
+static bool take_kept_of(struct vswap_memsource *ms, uint32_t rid,
+			 uint32_t *id)
+{
+	struct vswap_region *r = region(ms, rid);
+	unsigned i;
+
+	if (r->state != REGION_HUGE || !r->free)
+		return false;
+	i = (unsigned)__builtin_ctz(r->free);
+	r->free &= (uint16_t)~(1u << i);
+	r->live++;
+	if (!r->free)
+		list_del(ms, &ms->kept_head, rid);
+	__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
+	*id = (rid << VSWAP_REGION_SHIFT) | i;
+	return true;
+}
+
+/*
+ * memsource_alloc(), and memsource_alloc_fresh() with @near (a segment id,
+ * or VSWAP_SEG_NONE for memsource_alloc()).
+ */
+static struct vswap_segment *alloc(struct vswap_memsource *ms,
+				   uint64_t headroom, bool fresh,
+				   uint32_t near, int *err)
 {
 	struct vswap_segment *seg;
 	bool kept = false, new_region = false;
@@ -481,7 +508,14 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 		return NULL;
 	}
 	pthread_mutex_lock(&ms->lock);
-	if (ms->kept_head != VSWAP_SEG_NONE) {
+	if (fresh && near != VSWAP_SEG_NONE &&
+	    take_kept_of(ms, near >> VSWAP_REGION_SHIFT, &id)) {
+		kept = true;
+	} else if (fresh && __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED) <=
+		   keep_limit(ms) &&
+		   take_region(ms, headroom, &id) == VSWAP_OK) {
+		new_region = true;
+	} else if (ms->kept_head != VSWAP_SEG_NONE) {
 		/* Resident and charged already: no fault, no new charge. */
 		id = take_free(ms, &ms->kept_head);
 		__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE,
@@ -537,6 +571,18 @@ struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 	if (kept)
 		memset(memsource_addr(ms, id), 0, VSWAP_SEG_SIZE);
 	return seg;
+}
+
+struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
+				      uint64_t headroom, int *err)
+{
+	return alloc(ms, headroom, false, VSWAP_SEG_NONE, err);
+}
+
+struct vswap_segment *memsource_alloc_fresh(struct vswap_memsource *ms,
+					    uint32_t near, int *err)
+{
+	return alloc(ms, 0, true, near, err);
 }
 
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg)
@@ -630,7 +676,8 @@ void memsource_free_many(struct vswap_memsource *ms,
 				   __ATOMIC_RELAXED);
 	}
 	if (!nsmall) {
-		trim_kept(ms, keep_limit(ms));
+		if (!ms->trim_deferred)
+			trim_kept(ms, keep_limit(ms));
 		pthread_mutex_unlock(&ms->lock);
 		return;
 	}
@@ -658,7 +705,23 @@ void memsource_free_many(struct vswap_memsource *ms,
 	pthread_mutex_lock(&ms->lock);
 	for (unsigned i = 0; i < nsmall; i++)
 		free_small(ms, segs[i]->id);
-	trim_kept(ms, keep_limit(ms));
+	if (!ms->trim_deferred)
+		trim_kept(ms, keep_limit(ms));
+	pthread_mutex_unlock(&ms->lock);
+}
+
+void memsource_defer_trim(struct vswap_memsource *ms)
+{
+	pthread_mutex_lock(&ms->lock);
+	ms->trim_deferred++;
+	pthread_mutex_unlock(&ms->lock);
+}
+
+void memsource_resume_trim(struct vswap_memsource *ms)
+{
+	pthread_mutex_lock(&ms->lock);
+	if (!--ms->trim_deferred)
+		trim_kept(ms, keep_limit(ms));
 	pthread_mutex_unlock(&ms->lock);
 }
 

@@ -126,6 +126,8 @@ struct vswap_arena {
  * Invariants (under lock):
  *   seg_bytes == (#segments handed out and not yet freed) * VSWAP_SEG_SIZE
  *   kept_bytes == (#free bits of REGION_HUGE regions) * VSWAP_SEG_SIZE
+ *   kept_bytes <= keep_limit() after every free, except while
+ *              trim_deferred (a compaction pass runs)
  *   charged == seg_bytes + kept_bytes + meta_bytes + bytes charged by the
  *              store
  *   max == 0 || charged <= max, except after vswap_set_pool_max lowered max
@@ -146,6 +148,7 @@ struct vswap_memsource {
 	uint32_t next_unused;		/* in arena narenas - 1 */
 	/* Region lists (ids, VSWAP_SEG_NONE = empty), see vswap_region. */
 	uint32_t kept_head, holes_head, returned_head;
+	unsigned trim_deferred;		/* compaction passes running */
 	uint64_t seq;			/* next segment sequence number */
 	uint64_t seg_bytes;		/* atomic: segments handed out */
 	uint64_t kept_bytes;		/* atomic: kept segments */
@@ -178,6 +181,16 @@ void memsource_fini(struct vswap_memsource *ms);
  */
 struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err);
+/*
+ * For the destination of a compaction pass: the next kept segment of the
+ * region of segment @near (the previous destination; VSWAP_SEG_NONE for
+ * none), else one of a region of its own (a returned or new one) if it can
+ * be charged, else as memsource_alloc(@headroom 0). Taking any kept
+ * segment instead would keep alive the very regions the pass empties,
+ * which then, past the keep limit, split rather than go back whole.
+ */
+struct vswap_segment *memsource_alloc_fresh(struct vswap_memsource *ms,
+					    uint32_t near, int *err);
 /* Return a segment: kept, or its memory goes back to the host (above). */
 void memsource_free(struct vswap_memsource *ms, struct vswap_segment *seg);
 /* The same for @n segments (reorders @segs): small regions' neighbours
@@ -190,6 +203,16 @@ void memsource_free_many(struct vswap_memsource *ms,
  * an explicit compaction or reclaim, which ask for memory back now.
  */
 void memsource_release_kept(struct vswap_memsource *ms);
+
+/*
+ * Around a compaction pass: frees meanwhile keep their segments even past
+ * the keep limit, which is enforced once at the end. A pass empties
+ * regions segment by segment; trimmed as it went, the emptiest regions,
+ * the ones about to go back whole, would be split first and stay small.
+ * Nests (a count).
+ */
+void memsource_defer_trim(struct vswap_memsource *ms);
+void memsource_resume_trim(struct vswap_memsource *ms);
 
 /* Bytes of segments handed out or kept: the pool's resident memory. */
 uint64_t memsource_held_bytes(struct vswap_memsource *ms);

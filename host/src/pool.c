@@ -64,6 +64,7 @@ int pool_init(struct vswap_pool *p, struct vswap_slot_table *st,
 		return r;
 	p->st = st;
 	p->hdr = csum ? OBJ_HDR_CSUM : OBJ_HDR_PLAIN;
+	p->gc_near = VSWAP_SEG_NONE;
 	if (pthread_mutex_init(&p->lock, NULL))
 		goto fail;
 	if (pthread_mutex_init(&p->compact_lock, NULL)) {
@@ -223,7 +224,11 @@ static int new_segment(struct vswap_pool *p, unsigned flags,
 	int r = VSWAP_OK;
 
 	if (flags & POOL_ALLOC_GC) {
-		seg = memsource_alloc(&p->ms, 0, &r);
+		seg = p->gc_pass ?
+		      memsource_alloc_fresh(&p->ms, p->gc_near, &r) :
+		      memsource_alloc(&p->ms, 0, &r);
+		if (seg && p->gc_pass)
+			p->gc_near = seg->id;
 	} else {
 		maybe_compact(p);
 		seg = memsource_alloc(&p->ms, POOL_GC_HEADROOM, &r);
@@ -567,16 +572,25 @@ void pool_compact_all(struct vswap_pool *p, bool (*stop)(void *),
 	 * The lock is dropped between victims: a store at the cap takes it
 	 * to compact for room, and so waits for one victim at most, not for
 	 * the whole pass (an operator's vswap-compact of a large pool).
+	 * Meanwhile the GC head fills regions of its own, one after the
+	 * other (memsource_alloc_fresh).
 	 */
+	pthread_mutex_lock(&p->compact_lock);
+	p->gc_near = VSWAP_SEG_NONE;
+	pthread_mutex_unlock(&p->compact_lock);
+	memsource_defer_trim(&p->ms);
 	while (steps-- && !stop(stop_arg)) {
 		bool more;
 
 		pthread_mutex_lock(&p->compact_lock);
+		p->gc_pass = true;
 		more = compact_one(p, POOL_GC_MIN_FREE);
+		p->gc_pass = false;
 		pthread_mutex_unlock(&p->compact_lock);
 		if (!more)
 			break;
 	}
+	memsource_resume_trim(&p->ms);
 	if (release_kept && !stop(stop_arg))
 		memsource_release_kept(&p->ms);
 }

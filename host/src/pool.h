@@ -165,6 +165,15 @@ struct vswap_pool {
 
 	pthread_mutex_t compact_lock;	/* one compactor at a time */
 	struct vswap_head gc_head;	/* under compact_lock */
+	/*
+	 * Under compact_lock. gc_pass: an explicit pass (pool_compact_all)
+	 * is evacuating a victim, and the GC head's segments come from
+	 * memsource_alloc_fresh(): the next one from the region of gc_near,
+	 * the pass's last GC segment (VSWAP_SEG_NONE: none yet), while it
+	 * has room.
+	 */
+	bool gc_pass;
+	uint32_t gc_near;
 	/* victim cache, under compact_lock; best (least live) last */
 	struct vswap_segment *cand[POOL_GC_CANDIDATES];
 	unsigned ncand;

@@ -11,7 +11,8 @@
  *   - an explicit compaction gives kept memory back and the regions it
  *     split take no huge page again (THPeligible 0), so khugepaged cannot
  *     fill their holes behind the accounting, and stay small; a trim (the
- *     idle compaction) leaves the kept memory, within its cap, unsplit;
+ *     idle compaction) leaves the kept memory, within its cap, unsplit,
+ *     and its pass empties regions whole, splitting none;
  *   - a cap below one region still admits stores, a segment at a time.
  */
 #define _GNU_SOURCE
@@ -264,8 +265,8 @@ static void trim_keeps_kept_memory(void **state)
 	struct vswap_store *s = test_store_new(NPAGES, VSWAP_CODEC_LZ4, 0);
 	struct vswap_memsource *ms = &s->pool.ms;
 	struct vswap_stats before, st;
-	uint64_t kept, seg;
-	unsigned small_trim, small_compact;
+	uint64_t kept, seg, seg_before, limit_before;
+	unsigned small_before, small_trim, small_compact;
 	int64_t freed;
 
 	(void)state;
@@ -274,14 +275,29 @@ static void trim_keeps_kept_memory(void **state)
 		if (i % 4)
 			assert_int_equal(vswap_invalidate(s, i, 1), VSWAP_OK);
 	before = test_stats(s);
+	small_before = small_regions(ms);
+	seg_before = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
+	limit_before = seg_before / 32 > 2 * REGION_BYTES ? seg_before / 32 :
+		       2 * REGION_BYTES;
 	freed = vswap_trim(s);
 	st = test_stats(s);
 	kept = __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED);
 	seg = __atomic_load_n(&ms->seg_bytes, __ATOMIC_RELAXED);
 	small_trim = small_regions(ms);
 	print_message("# trim freed %" PRId64 " KiB: %" PRIu64 " KiB handed "
-		      "out, %" PRIu64 " KiB kept, %u small regions\n",
-		      freed >> 10, seg >> 10, kept >> 10, small_trim);
+		      "out, %" PRIu64 " KiB kept, %u small regions (%u before); "
+		      "peak pool %" PRIu64 " -> %" PRIu64 " KiB\n",
+		      freed >> 10, seg >> 10, kept >> 10, small_trim,
+		      small_before, before.pool_bytes_peak >> 10,
+		      st.pool_bytes_peak >> 10);
+	/* The pass emptied regions whole, it split none (its destination
+	 * fills regions of its own, the keep limit waits for its end)... */
+	assert_true(small_trim <= small_before);
+	/* ...and new regions for that destination are taken only while the
+	 * free memory kept is within its limit: the pool grew by at most that
+	 * and one region on the way. */
+	assert_true(st.pool_bytes_peak <= before.pool_bytes_peak +
+		    limit_before + REGION_BYTES);
 	/* three pages in four were garbage, and no store compacted them */
 	assert_true(freed > 0);
 	assert_int_equal((uint64_t)freed, before.pool_bytes - st.pool_bytes);
