@@ -453,10 +453,10 @@ static int take_region(struct vswap_memsource *ms, uint64_t headroom,
 	return VSWAP_OK;
 }
 
-/* Hand out the lowest free segment of the first region on @head. Locked. */
-static uint32_t take_free(struct vswap_memsource *ms, uint32_t *head)
+/* Hand out the lowest free segment of region @rid, on list @head. Locked. */
+static uint32_t take_free_of(struct vswap_memsource *ms, uint32_t *head,
+			     uint32_t rid)
 {
-	uint32_t rid = *head;
 	struct vswap_region *r = region(ms, rid);
 	unsigned i = (unsigned)__builtin_ctz(r->free);
 
@@ -467,26 +467,18 @@ static uint32_t take_free(struct vswap_memsource *ms, uint32_t *head)
 	return (rid << VSWAP_REGION_SHIFT) | i;
 }
 
-/*
- * A kept segment of huge region @rid, if it has one: taken as take_free()
- * would. ms->lock held.
- */
-static bool take_kept_of(struct vswap_memsource *ms, uint32_t rid,
-			 uint32_t *id)
+/* The same for the first region on @head. */
+static uint32_t take_free(struct vswap_memsource *ms, uint32_t *head)
+{
+	return take_free_of(ms, head, *head);
+}
+
+/* Whether huge region @rid has kept segments. ms->lock held. */
+static bool has_kept(struct vswap_memsource *ms, uint32_t rid)
 {
 	struct vswap_region *r = region(ms, rid);
-	unsigned i;
 
-	if (r->state != REGION_HUGE || !r->free)
-		return false;
-	i = (unsigned)__builtin_ctz(r->free);
-	r->free &= (uint16_t)~(1u << i);
-	r->live++;
-	if (!r->free)
-		list_del(ms, &ms->kept_head, rid);
-	__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
-	*id = (rid << VSWAP_REGION_SHIFT) | i;
-	return true;
+	return r->state == REGION_HUGE && r->free;
 }
 
 /*
@@ -509,17 +501,16 @@ static struct vswap_segment *alloc(struct vswap_memsource *ms,
 	}
 	pthread_mutex_lock(&ms->lock);
 	if (fresh && near != VSWAP_SEG_NONE &&
-	    take_kept_of(ms, near >> VSWAP_REGION_SHIFT, &id)) {
+	    has_kept(ms, near >> VSWAP_REGION_SHIFT)) {
+		id = take_free_of(ms, &ms->kept_head,
+				  near >> VSWAP_REGION_SHIFT);
 		kept = true;
 	} else if (fresh && __atomic_load_n(&ms->kept_bytes, __ATOMIC_RELAXED) <=
 		   keep_limit(ms) &&
 		   take_region(ms, headroom, &id) == VSWAP_OK) {
 		new_region = true;
 	} else if (ms->kept_head != VSWAP_SEG_NONE) {
-		/* Resident and charged already: no fault, no new charge. */
 		id = take_free(ms, &ms->kept_head);
-		__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE,
-				   __ATOMIC_RELAXED);
 		kept = true;
 	} else if (ms->holes_head != VSWAP_SEG_NONE) {
 		if (!memsource_charge(ms, VSWAP_SEG_SIZE, headroom)) {
@@ -537,6 +528,11 @@ static struct vswap_segment *alloc(struct vswap_memsource *ms,
 		}
 		new_region = true;
 	}
+	/* A kept segment is resident and charged already: no fault, no new
+	 * charge. */
+	if (kept)
+		__atomic_fetch_sub(&ms->kept_bytes, VSWAP_SEG_SIZE,
+				   __ATOMIC_RELAXED);
 	seg = memsource_seg(ms, id);
 	seg->seq = ms->seq++;
 	__atomic_fetch_add(&ms->seg_bytes, VSWAP_SEG_SIZE, __ATOMIC_RELAXED);
