@@ -1971,6 +1971,18 @@ static int64_t idle_compact_conf(VSwapTest *t)
     return v;
 }
 
+/* qom-set idle-compact on the device at @path; query-vswap shows it. */
+static void set_idle_compact(VSwapTest *t, const char *path, int64_t value)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-set', 'arguments': "
+                            "{ 'path': %s, 'property': 'idle-compact', "
+                            "'value': %" PRId64 " } }", path, value);
+
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    g_assert_cmpint(idle_compact_conf(t), ==, value);
+}
+
 /*
  * Store COMPACT_PAGES and invalidate them all: an emptied store that still
  * holds segments.  Returns those pool bytes.
@@ -2014,7 +2026,7 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     uint8_t pages[MAX_PAGES * PAGE], got[PAGE];
     g_autofree char *path = NULL;
     int64_t held;
-    QDict *info, *resp;
+    QDict *info;
 
     vswap_setup(&t, obj, alloc, true);
     info = query_vswap_one(&t);
@@ -2033,23 +2045,13 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     g_assert(memcmp(pages, got, PAGE) == 0);
 
     /* qom-set 0 at run time: no timer, the memory stays */
-    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
-                     "{ 'path': %s, 'property': 'idle-compact', "
-                     "'value': 0 } }", path);
-    g_assert(qdict_haskey(resp, "return"));
-    qobject_unref(resp);
-    g_assert_cmpint(idle_compact_conf(&t), ==, 0);
+    set_idle_compact(&t, path, 0);
     held = empty_store_holding_memory(&t);
     qtest_clock_step(t.qts, 5LL * 1000 * 1000 * 1000);
     g_usleep(100 * 1000);
     g_assert_cmpint(pool_data(&t), ==, held);
     /* and back on, with another period */
-    resp = qtest_qmp(t.qts, "{ 'execute': 'qom-set', 'arguments': "
-                     "{ 'path': %s, 'property': 'idle-compact', "
-                     "'value': 2 } }", path);
-    g_assert(qdict_haskey(resp, "return"));
-    qobject_unref(resp);
-    g_assert_cmpint(idle_compact_conf(&t), ==, 2);
+    set_idle_compact(&t, path, 2);
     idle_spell(&t, held, 2);
     vswap_teardown(&t);
 }
