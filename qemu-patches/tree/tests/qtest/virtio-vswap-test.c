@@ -1042,32 +1042,42 @@ static void test_pool_max(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
-static int64_t store_stat(VSwapTest *t, const char *name)
+/* Member @name of @section ("config", "store", "device") of query-vswap. */
+static int64_t vswap_stat(VSwapTest *t, const char *section,
+                          const char *name)
 {
     QDict *info = query_vswap_one(t);
-    int64_t v = qdict_get_int(qdict_get_qdict(info, "store"), name);
+    int64_t v = qdict_get_int(qdict_get_qdict(info, section), name);
 
     qobject_unref(info);
     return v;
+}
+
+static int64_t store_stat(VSwapTest *t, const char *name)
+{
+    return vswap_stat(t, "store", name);
 }
 
 static int64_t device_stat(VSwapTest *t, const char *name)
 {
-    QDict *info = query_vswap_one(t);
-    int64_t v = qdict_get_int(qdict_get_qdict(info, "device"), name);
+    return vswap_stat(t, "device", name);
+}
 
-    qobject_unref(info);
-    return v;
+/* qom-set of a run-time settable number property of the device at @path. */
+static void qom_set_uint(VSwapTest *t, const char *path, const char *prop,
+                         uint64_t v)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-set', 'arguments': "
+                            "{ 'path': %s, 'property': %s, "
+                            "'value': %" PRIu64 " } }", path, prop, v);
+
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
 }
 
 static void qom_set_pool_max(VSwapTest *t, const char *path, uint64_t v)
 {
-    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-set', 'arguments': "
-                            "{ 'path': %s, 'property': 'pool-max', "
-                            "'value': %" PRIu64 " } }", path, v);
-
-    g_assert(qdict_haskey(resp, "return"));
-    qobject_unref(resp);
+    qom_set_uint(t, path, "pool-max", v);
 }
 
 /* Disk tier: 1024 pages, a quarter text, some zero, the rest random. */
@@ -1960,27 +1970,11 @@ static int64_t pool_data(VSwapTest *t)
  * thread pool, and the pool is down to its slot table.  The device goes
  * on: a stored page loads back bit-exact.
  */
-/* config.idle-compact as query-vswap reports it. */
-static int64_t idle_compact_conf(VSwapTest *t)
-{
-    QDict *info = query_vswap_one(t);
-    int64_t v = qdict_get_int(qdict_get_qdict(info, "config"),
-                              "idle-compact");
-
-    qobject_unref(info);
-    return v;
-}
-
 /* qom-set idle-compact on the device at @path; query-vswap shows it. */
 static void set_idle_compact(VSwapTest *t, const char *path, int64_t value)
 {
-    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-set', 'arguments': "
-                            "{ 'path': %s, 'property': 'idle-compact', "
-                            "'value': %" PRId64 " } }", path, value);
-
-    g_assert(qdict_haskey(resp, "return"));
-    qobject_unref(resp);
-    g_assert_cmpint(idle_compact_conf(t), ==, value);
+    qom_set_uint(t, path, "idle-compact", value);
+    g_assert_cmpint(vswap_stat(t, "config", "idle-compact"), ==, value);
 }
 
 /*
@@ -2032,7 +2026,7 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     info = query_vswap_one(&t);
     path = g_strdup(qdict_get_str(info, "qom-path"));
     qobject_unref(info);
-    g_assert_cmpint(idle_compact_conf(&t), ==, 1);
+    g_assert_cmpint(vswap_stat(&t, "config", "idle-compact"), ==, 1);
 
     idle_spell(&t, empty_store_holding_memory(&t), 1);
 
