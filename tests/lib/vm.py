@@ -130,7 +130,12 @@ class VM:
         open(self.log, "w").close()
         args = ["-M", "q35", "-m", str(self.mem), "-smp", str(self.smp),
                 "-kernel", self.kernel, "-initrd", self.initrd,
-                "-append", "console=ttyS0 panic=-1 " + self.append,
+                # loglevel=4: only errors and worse reach the console (a
+                # panic, an oops, the OOM killer's verdict: self.fatal);
+                # the guest's answers share it, and an info line (a probe,
+                # swapon) once landed inside one. dmesg keeps them all.
+                "-append", "console=ttyS0 loglevel=4 panic=-1 " +
+                self.append,
                 "-chardev", "file,id=con,path=" + self.log,
                 "-serial", "chardev:con"]
         if self.control:

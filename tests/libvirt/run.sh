@@ -426,7 +426,7 @@ fi
 	devarg="<qemu:arg value='-device'/><qemu:arg value='$devopts'/>"
 if [ $guest = 1 ]; then
 	mem=256 vcpu=2
-	osboot="<kernel>$T/boot/vmlinuz</kernel><initrd>$T/boot/initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline>"
+	osboot="<kernel>$T/boot/vmlinuz</kernel><initrd>$T/boot/initrd</initrd><cmdline>console=ttyS0 loglevel=4 panic=-1</cmdline>"
 	serials="<serial type='unix'><source mode='bind' path='$T/console.sock'/><target port='0'/></serial>
     <serial type='unix'><source mode='bind' path='$T/ctl.sock'/><target port='1'/></serial>"
 fi
