@@ -72,7 +72,9 @@
  *   used     [head owner while open; immutable once sealed] bytes appended
  *   state    [pool lock] enum seg_state, for validation and walks
  *   seq      [set at alloc] allocation sequence number (age order)
- *   birth_ns [set at alloc] CLOCK_MONOTONIC at allocation
+ *   birth_ns [set at alloc; a GC head's by its compaction] CLOCK_MONOTONIC
+ *            at allocation; for a segment compaction filled, the youngest
+ *            birth_ns of the segments its objects came from (pool.c)
  *   prev/next[pool lock] links of the pool's sealed list
  */
 struct vswap_segment {

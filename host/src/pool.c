@@ -229,6 +229,9 @@ static int new_segment(struct vswap_pool *p, unsigned flags,
 		      memsource_alloc(&p->ms, 0, &r);
 		if (seg && p->gc_pass)
 			p->gc_near = seg->id;
+		/* As old as what move_object() puts in it. */
+		if (seg)
+			seg->birth_ns = 0;
 	} else {
 		maybe_compact(p);
 		seg = memsource_alloc(&p->ms, POOL_GC_HEADROOM, &r);
@@ -333,6 +336,14 @@ static bool move_object(struct vswap_pool *p, struct vswap_segment *seg,
 		slot_unlock(e, w);	/* no memory: leave it where it is */
 		return false;
 	}
+	/*
+	 * A copy is as young as its original, not as its move: compaction
+	 * (an idle device's, every idle-compact period) must not keep cold
+	 * data from age-based writeback. A GC segment is as young as the
+	 * youngest segment it took objects from.
+	 */
+	if (p->gc_head.seg->birth_ns < seg->birth_ns)
+		p->gc_head.seg->birth_ns = seg->birth_ns;
 	memcpy(dst, pool_payload(p, handle), len);
 	pool_free(p, handle, len);
 	slot_unlock(e, slot_w(slot_kind(w), len, pool_loc(nh)));

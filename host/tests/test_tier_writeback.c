@@ -7,6 +7,9 @@
  *                          writes large; vswap_reclaim() reaches 90%
  *   no_disk_nospace        the same without a disk: NOSPACE as before
  *   proactive_age          only segments older than min_age are written
+ *   compacted_keeps_age    data compaction moved keeps its age: a
+ *                          segment compaction filled is written back by
+ *                          age as the ones its objects came from would be
  *   proactive_budget       a byte budget is honoured (whole segments)
  *   freed_per_written      host bytes freed per byte written >= 0.9 with
  *                          some holes in the segments
@@ -139,6 +142,53 @@ static void proactive_age(void **state)
 	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
 	assert_int_equal(test_stats(s).disk_pages, na + nb);
 	for (unsigned i = 0; i < na + nb; i++)
+		check_slot(s, i, PK_TEXT, i);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+static void compacted_keeps_age(void **state)
+{
+	struct vswap_writeback_result res;
+	struct vswap_params p;
+	struct vswap_store *s;
+	struct vswap_stats st;
+	int fd = tier_tmpfile();
+	const unsigned na = 2000, nb = 1000;
+	uint64_t per_seg, t_mid, compactions;
+
+	(void)state;
+	vswap_params_init(&p, 4096);
+	s = tier_store_new(&p, fd, 0);
+	for (unsigned i = 0; i < na; i++)
+		store_kind(s, i, PK_TEXT, i);
+	st = test_stats(s);
+	per_seg = SEG / (st.compressed_bytes / st.compressed_pages) + 1;
+	/* Batch A sparse: three of four pages freed. */
+	for (unsigned i = 0; i < na; i++)
+		if (i % 4)
+			assert_int_equal(vswap_invalidate(s, i, 1), VSWAP_OK);
+	usleep(50 * 1000);
+	t_mid = mono_now();
+	for (unsigned i = na; i < na + nb; i++)
+		store_kind(s, i, PK_TEXT, i);
+	compactions = test_stats(s).compactions;
+	/* A's survivors move into new segments now, after t_mid. */
+	assert_true(vswap_compact(s) >= 0);
+	assert_true(test_stats(s).compactions > compactions);
+	/* Born before t_mid: A's survivors, wherever compaction put them
+	 * (a GC segment that also took from a segment of B is young: at
+	 * most a segment's worth). */
+	assert_int_equal(vswap_writeback(s, mono_now() - t_mid, 0, &res),
+			 VSWAP_OK);
+	printf("# compacted: %" PRIu64 " pages written (A's survivors = %u, "
+	       "%" PRIu64 " per segment)\n", res.pages, na / 4, per_seg);
+	assert_true(res.pages + per_seg >= na / 4);
+	assert_true(res.pages <= na / 4 + per_seg);
+	for (unsigned i = 0; i < na; i += 4)
+		check_slot(s, i, PK_TEXT, i);
+	for (unsigned i = na; i < na + nb; i++)
 		check_slot(s, i, PK_TEXT, i);
 	assert_store_valid(s);
 	vswap_store_destroy(s);
@@ -310,6 +360,7 @@ int main(void)
 		cmocka_unit_test(pressure_keeps_cap),
 		cmocka_unit_test(no_disk_nospace),
 		cmocka_unit_test(proactive_age),
+		cmocka_unit_test(compacted_keeps_age),
 		cmocka_unit_test(proactive_budget),
 		cmocka_unit_test(freed_per_written),
 		cmocka_unit_test(pressure_threads),
