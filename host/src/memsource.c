@@ -270,29 +270,6 @@ static void region_seal(struct vswap_memsource *ms, uint32_t rid)
 }
 
 /*
- * Small region @rid is wholly free (every segment given back): it may be
- * taken huge again. What kept a fault from getting a huge page there is
- * its emptied page table; one MADV_DONTNEED of the whole range frees that
- * table on kernels that reclaim empty page tables (CONFIG_PT_RECLAIM,
- * Linux 6.14 and later). Where the table stays, the next take's fault
- * gets small pages and check_huge() seals the region again, so the
- * accounting holds either way. ms->lock held.
- */
-static void region_unseal(struct vswap_memsource *ms, uint32_t rid)
-{
-	struct vswap_region *r = region(ms, rid);
-
-	if (!r->nohuge)
-		return;
-	madvise(region_addr(ms, rid), HUGE_BYTES, MADV_DONTNEED);
-#ifdef MADV_HUGEPAGE
-	if (madvise(region_addr(ms, rid), HUGE_BYTES, MADV_HUGEPAGE))
-		return;
-#endif
-	r->nohuge = false;
-}
-
-/*
  * Kept memory may reach 1/32 of the segments handed out, and two regions
  * on any pool (the rest of the region heads are taken from, and a region
  * writeback or compaction is emptying): enough that a pool whose size
@@ -446,7 +423,12 @@ static int take_region(struct vswap_memsource *ms, uint64_t headroom,
 		fresh = true;
 	}
 	r = region(ms, rid);
-	/* Still sealed: its page table could not be freed (region_unseal). */
+	/*
+	 * A region that ran small stays small: its emptied page table stays
+	 * too, and a fault under a page table gets no huge page. (Freeing
+	 * the table takes an munmap, and MADV_COLLAPSE would override a
+	 * host's THP setting: neither is worth it for a rare path.)
+	 */
 	if (!r->nohuge && memsource_charge(ms, HUGE_BYTES, headroom)) {
 		r->state = REGION_HUGE;
 		r->free = REGION_ALL & ~1u;
@@ -656,17 +638,14 @@ static void free_huge(struct vswap_memsource *ms, uint32_t id)
 
 /*
  * Segment @id of a small region, given back already, is free; a region
- * wholly free is returned, open to a huge page again. ms->lock held.
+ * wholly free is returned (take_region keeps it small). ms->lock held.
  */
 static void free_small(struct vswap_memsource *ms, uint32_t id)
 {
-	uint32_t rid = id >> VSWAP_REGION_SHIFT;
-
 	memsource_uncharge(ms, VSWAP_SEG_SIZE);
-	if (mark_free(ms, &ms->holes_head, id)->live)
-		return;
-	region_unseal(ms, rid);
-	region_returned(ms, &ms->holes_head, rid);
+	if (!mark_free(ms, &ms->holes_head, id)->live)
+		region_returned(ms, &ms->holes_head,
+				id >> VSWAP_REGION_SHIFT);
 }
 
 void memsource_free_many(struct vswap_memsource *ms,

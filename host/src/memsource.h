@@ -25,10 +25,9 @@
  * 5 us on a build machine: as much as the fault it saved). Kept memory is
  * bounded (memsource.c, keep_limit): past it, a region's kept segments go
  * back one by one and the region turns "small" (MADV_NOHUGEPAGE, so
- * khugepaged cannot fill its holes behind the accounting) until its last
- * segment is freed; wholly free, it may be taken huge again
- * (memsource.c, region_unseal). A region that cannot be charged whole
- * under the cap starts small. Without THP all of this still holds, with small pages.
+ * khugepaged cannot fill its holes behind the accounting) for the life of
+ * the store. A region that cannot be charged whole under the cap starts
+ * small. Without THP all of this still holds, with small pages.
  *
  * NUMA (mempolicy.h): every arena carries the store's policy (mbind), so pages
  * land where the policy says when they are faulted in; under BIND a
@@ -109,7 +108,7 @@ struct vswap_region {
 	uint16_t free;		/* bit i: segment i of the region is free */
 	uint8_t live;		/* segments handed out */
 	uint8_t state;
-	bool nohuge;		/* MADV_NOHUGEPAGE: faults get small pages */
+	bool nohuge;		/* MADV_NOHUGEPAGE: small for good */
 };
 
 struct vswap_arena {

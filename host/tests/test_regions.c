@@ -10,9 +10,7 @@
  *     back whole;
  *   - an explicit compaction gives kept memory back and the regions it
  *     split take no huge page again (THPeligible 0), so khugepaged cannot
- *     fill their holes behind the accounting, until they are wholly free:
- *     then they may be huge again (where the kernel frees their emptied
- *     page table, else they run small as before); a trim (the
+ *     fill their holes behind the accounting, and stay small; a trim (the
  *     idle compaction) leaves the kept memory, within its cap, unsplit,
  *     and its pass empties regions whole, splitting none;
  *   - a cap below one region still admits stores, a segment at a time.
@@ -81,36 +79,6 @@ static int thp_eligible(const void *addr)
 	}
 	fclose(f);
 	return r;
-}
-
-/*
- * Whether this kernel frees a PTE table that an madvise(MADV_DONTNEED) of
- * its whole 2 MiB range leaves empty (CONFIG_PT_RECLAIM): a probe doing
- * what a small region goes through (small pages, given back, the whole
- * range given back, open to THP again, faulted in) gets a huge page only
- * then.
- */
-static bool kernel_frees_empty_page_tables(void)
-{
-	size_t len = 2 * REGION_BYTES;
-	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned char *b;
-	uint64_t before;
-	bool huge;
-
-	assert_true(m != MAP_FAILED);
-	b = (unsigned char *)(((uintptr_t)m + REGION_BYTES - 1) &
-			      ~(uintptr_t)(REGION_BYTES - 1));
-	madvise(b, REGION_BYTES, MADV_NOHUGEPAGE);
-	memset(b, 1, REGION_BYTES);
-	madvise(b, REGION_BYTES, MADV_DONTNEED);
-	madvise(b, REGION_BYTES, MADV_HUGEPAGE);
-	before = rollup_bytes("AnonHugePages:");
-	b[0] = 1;
-	huge = rollup_bytes("AnonHugePages:") > before;
-	munmap(m, len);
-	return huge;
 }
 
 static struct vswap_region *region(struct vswap_memsource *ms, uint32_t rid)
@@ -236,11 +204,10 @@ static void region_goes_back_whole(void **state)
 	vswap_store_destroy(s);
 }
 
-static void split_regions_small_until_empty(void **state)
+static void split_regions_take_no_huge_page(void **state)
 {
 	struct vswap_store *s = test_store_new(NPAGES, VSWAP_CODEC_LZ4, 0);
 	struct vswap_memsource *ms = &s->pool.ms;
-	bool pt_reclaim = kernel_frees_empty_page_tables();
 	uint32_t rid;
 
 	(void)state;
@@ -260,21 +227,17 @@ static void split_regions_small_until_empty(void **state)
 	assert_int_equal(thp_eligible(memsource_addr(ms, rid <<
 						     VSWAP_REGION_SHIFT)), 0);
 	verify(s, NPAGES, 4);
-	/* Wholly free, it is open to a huge page again ... */
+	/* Wholly free and taken again, it stays small, resident as charged. */
 	assert_int_equal(vswap_invalidate(s, 0, NPAGES), VSWAP_OK);
-	assert_int_equal(region(ms, rid)->state, REGION_RETURNED);
-	assert_false(region(ms, rid)->nohuge);
-	assert_int_equal(thp_eligible(memsource_addr(ms, rid <<
-						     VSWAP_REGION_SHIFT)), 1);
-	/* ... and taken again, it is huge where the kernel freed its page
-	 * table, else small again; resident as charged either way. */
+	rid = VSWAP_SEG_NONE;
+	for (uint32_t r = 0; r < memsource_used_ids(ms) >> VSWAP_REGION_SHIFT;
+	     r++)
+		if (region(ms, r)->state == REGION_RETURNED &&
+		    region(ms, r)->nohuge)
+			rid = r;
+	assert_int_not_equal(rid, VSWAP_SEG_NONE);
 	fill(s, NPAGES);
-	print_message("# region %u taken again: %s (kernel frees empty page "
-		      "tables: %s)\n", rid,
-		      region(ms, rid)->state == REGION_HUGE ? "huge" : "small",
-		      pt_reclaim ? "yes" : "no");
-	assert_int_equal(region(ms, rid)->state,
-			 pt_reclaim ? REGION_HUGE : REGION_SMALL);
+	assert_int_equal(region(ms, rid)->state, REGION_SMALL);
 	assert_int_equal(resident_bytes(s), test_stats(s).segment_bytes);
 	verify(s, NPAGES, 1);
 	vswap_store_destroy(s);
@@ -397,7 +360,7 @@ int main(void)
 		cmocka_unit_test(huge_pages_back_the_pool),
 		cmocka_unit_test(held_is_resident),
 		cmocka_unit_test(region_goes_back_whole),
-		cmocka_unit_test(split_regions_small_until_empty),
+		cmocka_unit_test(split_regions_take_no_huge_page),
 		cmocka_unit_test(trim_keeps_kept_memory),
 		cmocka_unit_test(small_cap_runs_small),
 	};
