@@ -64,6 +64,7 @@ struct result {
 	uint64_t codec_bytes;		/* ideal packing after churn */
 	uint64_t pool_churn, payload_churn, meta_churn, stored_churn;
 	uint64_t pool_compacted;
+	double refill_s;		/* churn's refill, one thread, wall */
 	uint64_t pool_full, meta_full, stored_full, payload_full;
 	uint64_t meta_csum, stored_csum;	/* the same corpus, checksums on */
 	uint64_t zpool_full;
@@ -672,7 +673,9 @@ static void churn(struct vswap_store *s, struct result *r)
 	for (size_t k = 0; k < C.n / 2; k++)
 		if (vswap_invalidate(s, perm[k], 1) != VSWAP_OK)
 			die("invalidate failed");
-	/* refill them with other corpus pages */
+	/* refill them with other corpus pages (timed: stores into a pool
+	 * that churn has split, context for the fresh store's figure) */
+	r->refill_s = now_s();
 	for (size_t k = 0; k < C.n / 2; k++) {
 		size_t slot = perm[k], j = (size_t)(splitmix(&x) % C.n);
 		int ret = vswap_store_page(s, slot, corpus_page(&C, j));
@@ -681,6 +684,7 @@ static void churn(struct vswap_store *s, struct result *r)
 			die("refill store: %s", vswap_strerror(ret));
 		content[slot] = j;
 	}
+	r->refill_s = now_s() - r->refill_s;
 	vswap_get_stats(s, &st);
 	r->pool_churn = st.pool_bytes;
 	r->payload_churn = st.compressed_bytes;
@@ -974,6 +978,8 @@ int main(int argc, char **argv)
 	       "payload %.1f MiB, meta %.1f MiB\n", r.pool_churn / 1048576.0,
 	       r.codec_bytes / 1048576.0, r.payload_churn / 1048576.0,
 	       r.meta_churn / 1048576.0);
+	printf("  churn's refill (half the slots, one thread): %.0f MiB/s\n",
+	       mbps(r.refill_s) / 2);
 	printf("  after explicit vswap_compact: pool %.1f MiB (%.3fx codec)\n",
 	       r.pool_compacted / 1048576.0,
 	       (double)r.pool_compacted / (double)r.codec_bytes);
@@ -1089,11 +1095,12 @@ int main(int argc, char **argv)
 		PRIu64 ", \"payload_after_churn\": %" PRIu64 ", "
 		"\"pool_after_compact\": %" PRIu64 ", \"raw_lz4\": %" PRIu64
 		", \"raw_zstd\": %" PRIu64 ", \"zstd_pool_full\": %" PRIu64
-		", \"max_compressed\": %u, \"slot_meta_bytes\": %zu},\n",
+		", \"max_compressed\": %u, \"slot_meta_bytes\": %zu, "
+		"\"churn_refill_mib_s\": %.1f},\n",
 		r.pool_full, r.meta_full, r.payload_full, r.pool_churn,
 		r.codec_bytes, r.payload_churn, r.pool_compacted, r.lz4_bytes,
 		r.zstd_bytes, r.zpool_full, r.max_compressed,
-		vswap_slot_meta_bytes());
+		vswap_slot_meta_bytes(), mbps(r.refill_s) / 2);
 	fprintf(jf, "  \"store_pages\": {\"stored\": %" PRIu64 ", \"zero\": %"
 		PRIu64 ", \"same\": %" PRIu64 ", \"compressed\": %" PRIu64
 		", \"incompressible\": %" PRIu64 "},\n", r.stored_full,
