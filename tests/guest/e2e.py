@@ -1165,13 +1165,37 @@ def mig_diag(tap, vms):
                     mig_qemu_log(vm)[-2000:]))
 
 
-def migrate_once(tap, src, dst, uri, what, before_cont=None):
-    """Migrate @src into the waiting @dst over @uri; the store content
-    must be the same on both sides when it completed (the destination
-    is still paused, -S); then the destination runs. Returns the
-    query-migrate result."""
+def compact_while_migrating(tap, vm, what):
+    """vswap-compact on @vm while its outgoing migration runs: the pass
+    moves live objects the export is walking (the export must send each
+    slot where it is now, and a moved slot must not look changed)."""
+    end = time.time() + 30
+    status = vm.qmp.cmd("query-migrate").get("status")
+    while status == "setup" and time.time() < end:
+        vm.idle(0.05)
+        status = vm.qmp.cmd("query-migrate").get("status")
+    before = vswap_entry(vm).get("compacted-bytes", 0)
+    res = vm.qmp.cmd("vswap-compact", id="vs0")
+    after = vm.qmp.cmd("query-migrate").get("status")
+    tap.ok(status == "active" and "freed" in res,
+           "%s: vswap-compact on the source while it migrates (migration "
+           "%s -> %s; %d bytes moved, %d freed)"
+           % (what, status, after,
+              vswap_entry(vm).get("compacted-bytes", 0) - before,
+              res.get("freed", 0)))
+
+
+def migrate_once(tap, src, dst, uri, what, before_cont=None,
+                 during=None):
+    """Migrate @src into the waiting @dst over @uri (calling @during
+    right after the migration started); the store content must be the
+    same on both sides when it completed (the destination is still
+    paused, -S); then the destination runs. Returns the query-migrate
+    result."""
     dst.qmp.cmd("migrate-incoming", uri=uri)
     src.qmp.cmd("migrate", uri=uri)
+    if during:
+        during()
     r = migration_end(src, 600)
     ok = r.get("status") == "completed"
     if ok:
@@ -1244,8 +1268,12 @@ def migrate_live_scenario(args, tap):
             vms.append(nxt)
             nxt.start()
             sock = os.path.join(args.workdir, "mig-%s.sock" % side)
-            r = migrate_once(tap, cur, nxt, "unix:" + sock,
-                             "migrate %s" % ("A -> B", "B -> A")[hop])
+            what = "migrate %s" % ("A -> B", "B -> A")[hop]
+            # the first hop also compacts the source's pool meanwhile
+            during = (lambda: compact_while_migrating(tap, cur, what)) \
+                if hop == 0 else None
+            r = migrate_once(tap, cur, nxt, "unix:" + sock, what,
+                             during=during)
             report["hop%d" % hop] = {k: r.get(k) for k in
                                      ("total-time", "downtime", "status")}
             # the guest's control channel and console are now nxt's

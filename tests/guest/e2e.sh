@@ -57,7 +57,8 @@
 #             sockets shows each VM's own store; every page bit-exact
 # Migration (docs/migration.md), 128 MiB guests, a 256 MiB workload of ten
 # random rounds over a quarter of the pages:
-#   migrate       live A -> B -> A over unix sockets while the guest swaps;
+#   migrate       live A -> B -> A over unix sockets while the guest swaps,
+#                 a vswap-compact on A during the first move;
 #                 store content equal on both sides of each move, workload
 #                 bit-exact at the end, swapoff + blkdiscard empty the store
 #   migrate-tier  the same with pool-max 16M + a backing file on each side,
