@@ -541,7 +541,7 @@ static void *writer_fn(void *arg)
 			vswap_compact(w->s);
 		else
 			store_kind(w->s, slot, kind_of(v), v);
-		w->ops++;
+		__atomic_store_n(&w->ops, w->ops + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -559,7 +559,8 @@ static void live_writer(void **state)
 	fill_mix(a, 3000, 21);
 	assert_int_equal(vswap_export_start(a, &x), VSWAP_OK);
 	assert_int_equal(pthread_create(&t, NULL, writer_fn, &w), 0);
-	while (w.ops < 20000 || passes < 5) {
+	while (__atomic_load_n(&w.ops, __ATOMIC_RELAXED) < 20000 ||
+	       passes < 5) {
 		transfer(x, b);
 		passes++;
 	}
