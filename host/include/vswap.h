@@ -350,9 +350,11 @@ unsigned vswap_take_events(struct vswap_store *s);
 	  "descriptors and the same-fill dictionary")			\
 	/* operations */						\
 	X(stores, TOTAL, COUNT,						\
-	  "pages stored")						\
+	  "store operations, refused ones included (store_nospace, "	\
+	  "store_nomem)")						\
 	X(loads, TOTAL, COUNT,						\
-	  "pages loaded")						\
+	  "load operations, failed ones included (integrity_errors, "	\
+	  "disk_read_errors)")						\
 	X(invalidates, TOTAL, COUNT,					\
 	  "invalidate operations, each on a range of slots")		\
 	X(invalidated_pages, TOTAL, PAGES,				\
