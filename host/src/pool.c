@@ -338,7 +338,7 @@ static bool move_object(struct vswap_pool *p, struct vswap_segment *seg,
 	}
 	/*
 	 * A copy is as young as its original, not as its move: compaction
-	 * (an idle device's, every idle-compact period) must not keep cold
+	 * (an idle device runs one per idle spell) must not keep cold
 	 * data from age-based writeback. A GC segment is as young as the
 	 * youngest segment it took objects from.
 	 */
