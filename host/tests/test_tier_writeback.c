@@ -103,10 +103,28 @@ static void no_disk_nospace(void **state)
 	vswap_store_destroy(s);
 }
 
+/*
+ * The age tests' batch A: a store on the disk @fd with text pages in slots
+ * [0, @na); *@per_seg: about how many of them a segment holds.
+ */
+static struct vswap_store *batch_a(int fd, unsigned na, uint64_t *per_seg)
+{
+	struct vswap_params p;
+	struct vswap_store *s;
+	struct vswap_stats st;
+
+	vswap_params_init(&p, 4096);
+	s = tier_store_new(&p, fd, 0);
+	for (unsigned i = 0; i < na; i++)
+		store_kind(s, i, PK_TEXT, i);
+	st = test_stats(s);
+	*per_seg = SEG / (st.compressed_bytes / st.compressed_pages) + 1;
+	return s;
+}
+
 static void proactive_age(void **state)
 {
 	struct vswap_writeback_result res;
-	struct vswap_params p;
 	struct vswap_store *s;
 	struct vswap_stats st;
 	int fd = tier_tmpfile();
@@ -114,12 +132,7 @@ static void proactive_age(void **state)
 	uint64_t per_seg, t_mid;
 
 	(void)state;
-	vswap_params_init(&p, 4096);
-	s = tier_store_new(&p, fd, 0);
-	for (unsigned i = 0; i < na; i++)
-		store_kind(s, i, PK_TEXT, i);
-	st = test_stats(s);
-	per_seg = SEG / (st.compressed_bytes / st.compressed_pages) + 1;
+	s = batch_a(fd, na, &per_seg);
 	usleep(50 * 1000);
 	t_mid = mono_now();
 	for (unsigned i = na; i < na + nb; i++)
@@ -151,20 +164,13 @@ static void proactive_age(void **state)
 static void compacted_keeps_age(void **state)
 {
 	struct vswap_writeback_result res;
-	struct vswap_params p;
 	struct vswap_store *s;
-	struct vswap_stats st;
 	int fd = tier_tmpfile();
 	const unsigned na = 2000, nb = 1000;
 	uint64_t per_seg, t_mid, compactions;
 
 	(void)state;
-	vswap_params_init(&p, 4096);
-	s = tier_store_new(&p, fd, 0);
-	for (unsigned i = 0; i < na; i++)
-		store_kind(s, i, PK_TEXT, i);
-	st = test_stats(s);
-	per_seg = SEG / (st.compressed_bytes / st.compressed_pages) + 1;
+	s = batch_a(fd, na, &per_seg);
 	/* Batch A sparse: three of four pages freed. */
 	for (unsigned i = 0; i < na; i++)
 		if (i % 4)
