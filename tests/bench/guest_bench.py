@@ -161,9 +161,11 @@ def pool_at_hold(vm, cfg, disk):
     """The store's own bytes and pages while the workload holds."""
     if cfg.startswith("vswap"):
         st = vswap_entry(vm)
+        # compressed_bytes: the payload, as zram's compr_data_size
         return {"pool_bytes": st.get("pool-bytes"),
                 "stored_pages": st.get("stored-pages"),
-                "meta_bytes": st.get("meta-bytes")}
+                "meta_bytes": st.get("meta-bytes"),
+                "compressed_bytes": st.get("compressed-bytes")}
     if cfg == "zram":
         m = guest_line(vm, "zram_stat", r"VSWAP: ZRAM mm_stat (.*)")
         v = [int(x) for x in m.group(1).split()]
