@@ -18,8 +18,8 @@
  * one huge page) at a time: the first segment handed out of a region
  * faults the whole region in (one fault instead of 512), and its other
  * segments are "kept": free, resident, charged, handed out next without a
- * fault (cleared on the way). When a region's last segment is freed the
- * whole region is madvise(MADV_DONTNEED)ed at once. Freeing part of a huge
+ * fault (not cleared: see alloc()). When a region's last segment is freed
+ * the whole region is madvise(MADV_DONTNEED)ed at once. Freeing part of a huge
  * page would split it, and on a virtualised host every page left in a
  * split huge page then costs a hypervisor exit at its next touch (about
  * 5 us on a build machine: as much as the fault it saved). Kept memory is
@@ -177,9 +177,11 @@ int memsource_init(struct vswap_memsource *ms, uint64_t max_segments,
 		   uint64_t max_bytes);
 void memsource_fini(struct vswap_memsource *ms);
 /*
- * A zero-filled segment (lv = 0, used = 0), charged with @headroom (see
+ * A segment with lv = 0, used = 0, charged with @headroom (see
  * memsource_charge) unless it was kept (charged already); NULL with
- * *err = VSWAP_E_NOSPACE (cap) or NOMEM.
+ * *err = VSWAP_E_NOSPACE (cap) or NOMEM. Its bytes are zero if it is new
+ * or was given back; a kept one holds what it held (this store's dead
+ * objects): only bytes below used have meaning.
  */
 struct vswap_segment *memsource_alloc(struct vswap_memsource *ms,
 				      uint64_t headroom, int *err);
