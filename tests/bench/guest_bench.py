@@ -34,6 +34,11 @@ fill pass, the guest's vmstat, QEMU's process and per-thread CPU times
 query-vswap counters, the page-in latency histogram, and the plugin's
 "total insns" for the whole QEMU run. report.py turns them into metrics,
 targets, a table and a plot.
+
+Then, per workload, "bytes" runs (bytes_run(), "kind": "bytes") of the
+configurations with a pool of their own, at the largest size where vswap
+and zram both completed: the whole workload swapped out before the pools
+are read, so that they hold the same pages.
 """
 import argparse
 import fcntl
@@ -51,6 +56,8 @@ PAGE = 4096
 CONFIGS = ["vswap", "vswap-zstd", "zram", "zswap", "blk-none",
            "blk-writeback", "noswap"]
 WORKLOADS = ["e2e", "corpus"]
+# Configurations whose pool bytes_run() reads with everything swapped out.
+BYTES_CONFIGS = ["vswap", "vswap-zstd", "zram", "zswap"]
 CORPUS_IN_GUEST = "/data/corpus.bin"
 
 
@@ -214,6 +221,73 @@ def save_kallsyms(a):
     os.rename(path + ".tmp", path)
 
 
+def bytes_run(a, cfg, wl, size):
+    """The pools on the same pages: a guest fills the workload, swaps all
+    of it out (workload -P: MADV_PAGEOUT), and the store's (or zram's,
+    zswap's) pool is read then; the workload then verifies every page
+    once. The timed runs read the pools at the hold after the fill, where
+    each configuration holds different pages (a device behind the swap
+    cache keeps pages the kernel swapped in; zram frees them). No plugin:
+    nothing here is counted."""
+    mib = int(round(size * a.mem))
+    name = "bytes-%s-%gx-%s" % (wl, size, cfg)
+    wd = os.path.join(a.workdir, name)
+    os.makedirs(wd, exist_ok=True)
+    rec = {"config": cfg, "workload": wl, "size": size, "mib": mib,
+           "mem": a.mem, "smp": a.smp, "status": "error", "dir": name,
+           "kind": "bytes"}
+    devices, extra, cmds, disk = setup(a, cfg, mib, a.mem, wd)
+    vm = VM(a.qemu, a.kernel, a.initrd, wd, mem=a.mem, smp=a.smp,
+            devices=devices, extra=extra, timeout=a.run_timeout)
+    lock = None
+    if a.lock:
+        lock = open(a.lock, "a")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    t0 = time.time()
+    log("%s: %d MiB workload, all of it swapped out" % (name, mib))
+    try:
+        vm.start()
+        vm.wait_for(r"VSWAP: READY", 300)
+        for c in cmds:
+            if vm.run(c, 120) != 0:
+                raise VMError("setup %r failed" % c)
+        w = "hold_start -m %d -p %d -r 0 -1 -P -s %s" % (mib, a.procs,
+                                                         a.seed)
+        if wl == "corpus":
+            w += " -c " + CORPUS_IN_GUEST
+        vm.run(w)
+        rec["pagedout"] = kv(vm.wait_for(r"WORKLOAD: PAGEDOUT (.*)",
+                                         a.run_timeout).group(1))
+        vm.wait_for(r"WORKLOAD: HOLD", 120)
+        rec["swap_in_use_kib_at_hold"] = swap_in_use_kib(vm)
+        rec["pool_at_hold"] = pool_at_hold(vm, cfg, disk)
+        vm.run("hold_release")
+        res = kv(vm.wait_for(r"WORKLOAD: RESULT (.*)", a.run_timeout).group(1))
+        rec["workload_result"] = res
+        if res["wrong"] or res["failed_procs"] or res["checked"] != res["pages"]:
+            rec["status"] = "wrong"
+            rec["reason"] = ("%d wrong pages, %d failed processes, %d of %d "
+                             "checked" % (res["wrong"], res["failed_procs"],
+                                          res["checked"], res["pages"]))
+        else:
+            rec["status"] = "ok"
+    except VMError as e:
+        msg = str(e)
+        rec["status"] = "oom" if "Out of memory" in msg else "error"
+        rec["reason"] = msg
+    finally:
+        vm.stop()
+        if lock:
+            lock.close()
+        rec["wall_seconds"] = round(time.time() - t0, 1)
+        if disk and os.path.exists(disk):
+            os.unlink(disk)
+    log("%s: %s%s (%.0f s)" % (name, rec["status"],
+                               ": " + rec["reason"] if rec.get("reason")
+                               else "", rec["wall_seconds"]))
+    return rec
+
+
 def run_one(a, cfg, wl, size):
     mib = int(round(size * a.mem))
     mem = a.mem + mib if cfg == "noswap" else a.mem
@@ -363,9 +437,15 @@ def main():
     ap.add_argument("--profile", help="libtbprof.so (tbprof.c) instead of "
                     "--plugin: instructions per guest code address, "
                     "KASLR off (tbprof.py reads them)")
+    ap.add_argument("--no-bytes-runs", dest="bytes_runs",
+                    action="store_false",
+                    help="skip the runs that compare the pools with the "
+                    "whole workload swapped out (bytes_run)")
     ap.add_argument("--raw-lz4", help="JSON by workload from rawlz4")
     ap.add_argument("--meta", help="JSON of facts about the run to keep")
     a = ap.parse_args()
+    if a.profile:
+        a.bytes_runs = False
     configs = a.configs.replace(",", " ").split()
     workloads = a.workloads.replace(",", " ").split()
     sizes = sorted(float(s) for s in a.sizes.replace(",", " ").split())
@@ -409,6 +489,19 @@ def main():
                     failed.add(cfg)
                 with open(a.out, "w") as f:       # partial results too
                     json.dump(out, f, indent=1, sort_keys=True)
+        # The pools on the same pages, at the size the bytes target looks
+        # at (report.py: the largest size where vswap and zram completed).
+        ok = lambda c, s: any(r["workload"] == wl and r["size"] == s and
+                              r["config"] == c and r["status"] == "ok"
+                              for r in out["runs"])
+        peers = [c for c in ("vswap", "zram") if c in configs]
+        at = [s for s in sizes if peers and all(ok(c, s) for c in peers)]
+        if a.bytes_runs and at:
+            for cfg in configs:
+                if cfg in BYTES_CONFIGS:
+                    out["runs"].append(bytes_run(a, cfg, wl, max(at)))
+                    with open(a.out, "w") as f:
+                        json.dump(out, f, indent=1, sort_keys=True)
     out["meta"]["seconds"] = round(time.time() - t0)
     out["meta"]["load_average_end"] = open("/proc/loadavg").read().split()[:3]
     with open(a.out, "w") as f:

@@ -85,14 +85,13 @@ def run_metrics(run, base, raw):
         # metadata (zram's table over its whole disksize, zsmalloc's
         # handles, zswap's entries); vswap's pool-bytes includes its slot
         # table and other metadata (meta-bytes), so that is taken out
-        # here and reported on its own, per stored page.
+        # (pool_metrics) and reported on its own, per stored page.
         meta = pool.get("meta_bytes") or 0
-        guest = pool["stored_pages"] * PAGE
-        m["host_bytes_per_guest_byte"] = div(pool.get("pool_bytes") - meta,
-                                             guest)
+        m["host_bytes_per_guest_byte"] = \
+            pool_metrics(run)["host_bytes_per_guest_byte"]
         if meta:
             m["host_bytes_per_guest_byte_with_meta"] = div(
-                pool.get("pool_bytes"), guest)
+                pool.get("pool_bytes"), pool["stored_pages"] * PAGE)
             m["meta_bytes_per_stored_page"] = div(meta,
                                                   pool["stored_pages"])
     elif pool.get("file_bytes") is not None:
@@ -118,8 +117,38 @@ def run_metrics(run, base, raw):
     return m
 
 
+def pool_metrics(run):
+    """Host bytes per guest byte of a run's pool_at_hold (see run_metrics)."""
+    pool = run.get("pool_at_hold") or {}
+    if not pool.get("stored_pages"):
+        return {}
+    meta = pool.get("meta_bytes") or 0
+    guest = pool["stored_pages"] * PAGE
+    payload = pool.get("compressed_bytes", pool.get("compr_data_size"))
+    return {"stored_pages": pool["stored_pages"],
+            "host_bytes_per_guest_byte": div(pool.get("pool_bytes") - meta,
+                                             guest),
+            "payload_per_guest_byte": div(payload, guest),
+            "resident_pages": (run.get("pagedout") or {}).get("resident")}
+
+
+def same_pages(runs):
+    """The bytes runs (guest_bench.py bytes_run()): per workload, the size
+    and each configuration's pool with the whole workload swapped out."""
+    out = {}
+    for r in runs:
+        if r.get("kind") != "bytes":
+            continue
+        w = out.setdefault(r["workload"], {"size": r["size"], "configs": {}})
+        m = pool_metrics(r) if r["status"] == "ok" else {}
+        m["status"] = r["status"]
+        w["configs"][r["config"]] = m
+    return out
+
+
 def analyse(j):
-    runs = j["runs"]
+    runs = [r for r in j["runs"] if r.get("kind") != "bytes"]
+    j["same_pages"] = same_pages(j["runs"])
     raw = j.get("raw_lz4") or {}
     by = {(r["workload"], r["size"], r["config"]): r for r in runs}
     metrics, capacity = {}, {}
@@ -227,9 +256,22 @@ def targets(j, by):
         else:
             add(wl, "capacity_vs_zram", "capacity >= 2.5x guest zram's",
                 None, ">=", None, None, "not run: vswap or zram")
-        vs("bytes_vs_zram", "host bytes per guest byte swapped <= guest "
-           "zram's (data pools: without per-page metadata on either side)",
-           "host_bytes_per_guest_byte", "zram", 1.0)
+        sp = j.get("same_pages", {}).get(wl, {})
+        dv = sp.get("configs", {}).get(DEVICE, {})
+        zr = sp.get("configs", {}).get("zram", {})
+        what = ("host bytes per guest byte swapped <= guest zram's (data "
+                "pools: without per-page metadata on either side)")
+        if dv.get("host_bytes_per_guest_byte") is not None and \
+                zr.get("host_bytes_per_guest_byte") is not None:
+            add(wl, "bytes_vs_zram", what + " on the same pages",
+                dv["host_bytes_per_guest_byte"], "<=",
+                zr["host_bytes_per_guest_byte"], sp["size"],
+                "the whole workload swapped out: %s held %d pages, zram %d"
+                % (DEVICE, dv["stored_pages"], zr["stored_pages"]))
+        else:
+            vs("bytes_vs_zram", what + " (at the hold after the fill: "
+               "each holds other pages)", "host_bytes_per_guest_byte",
+               "zram", 1.0)
         own("host_cpu_vs_raw_lz4", "host CPU per swapped page (non-vCPU "
             "threads) <= 1.5x raw lz4 compress + decompress",
             "host_cpu_vs_raw_lz4", 1.5, "<=",
@@ -280,7 +322,8 @@ def md(j):
             L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:"
                      "|---:|---:|")
             for r in j["runs"]:
-                if r["workload"] != wl or r["size"] != size:
+                if r["workload"] != wl or r["size"] != size or \
+                        r.get("kind") == "bytes":
                     continue
                 m = j["metrics"].get(wl, {}).get(str(size), {}).get(
                     r["config"])
@@ -312,6 +355,22 @@ def md(j):
                              "%s (%s)" % (f(m.get("pages_per_kick")),
                                           f(m.get("storm_pages_per_kick")))
                              if "pages_per_kick" in m else "-"))
+        sp = (j.get("same_pages") or {}).get(wl)
+        if sp:
+            L += ["", "**%s workload, %gx guest RAM, all of it swapped out** "
+                  "(MADV_PAGEOUT after the fill: the pools hold the same "
+                  "pages; behind an asynchronous device a page just written "
+                  "stays in guest RAM, in the swap cache, until reclaim "
+                  "comes back for it)" % (wl, sp["size"]), "",
+                  "| config | result | pages held | still in guest RAM | "
+                  "host B / guest B | payload B / guest B |",
+                  "|---|---|---:|---:|---:|---:|"]
+            for cfg, m in sp["configs"].items():
+                L.append("| %s | %s | %s | %s | %s | %s |" % (
+                    cfg, m["status"], f(m.get("stored_pages"), "%d"),
+                    f(m.get("resident_pages"), "%d"),
+                    f(m.get("host_bytes_per_guest_byte"), "%.3f"),
+                    f(m.get("payload_per_guest_byte"), "%.3f")))
         if raw:
             L += ["", "Raw lz4 on this workload's non-zero pages, host, same "
                   "run: compress %.2f µs, decompress %.2f µs per page." % (
@@ -327,8 +386,10 @@ def md(j):
     fails = [r for r in j["runs"] if r["status"] not in ("ok", "skipped")]
     if fails:
         L += ["", "Did not complete:"]
-        L += ["- %s %gx %s: %s (%s)" % (r["workload"], r["size"],
-                                        r["config"], r["status"],
+        L += ["- %s%s %gx %s: %s (%s)" % ("bytes run, " if r.get("kind")
+                                          == "bytes" else "",
+                                          r["workload"], r["size"],
+                                          r["config"], r["status"],
                                         r.get("reason", "")[:160])
               for r in fails]
     L += ["", "**Targets** (issue 12; margin: share of the limit by which it "

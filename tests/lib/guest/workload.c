@@ -3,8 +3,8 @@
  * Swap workload for the guest end-to-end test (static binary, runs as a
  * busybox initramfs program).
  *
- *   workload [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X]
- *            [-1] [-c CORPUS] [-L]
+ *   workload [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H]
+ *            [-P] [-X] [-1] [-c CORPUS] [-L]
  *
  * Touches MiB of anonymous memory split over procs processes, with a known
  * mix of page kinds chosen by a hash of (seed, page) (pagegen.h):
@@ -27,7 +27,13 @@
  *
  * With -H the processes stop after "fill", print "WORKLOAD: HOLD" and wait
  * for a line on stdin before going on (the test looks at the host store
- * while the data is swapped out). Output, one line each, for the runner:
+ * while the data is swapped out). With -P as well, each process first asks
+ * the kernel to swap out all of its pages (MADV_PAGEOUT) and the HOLD line
+ * comes after
+ *   WORKLOAD: PAGEDOUT pages=N resident=N
+ * (resident: pages mincore() still finds in memory), so that every swap
+ * device holds the same pages when the test compares their pools.
+ * Output, one line each, for the runner:
  *   WORKLOAD: PASS <name> <seconds>
  *   WORKLOAD: KINDS zero=N same=N text=N random=N
  *   WORKLOAD: RESULT pages=N checked=N wrong=N
@@ -74,6 +80,8 @@ struct shared {
 	uint64_t wrong;
 	uint64_t kinds[PG_NR];
 	uint64_t reported;
+	uint64_t paged_procs;		/* -P: processes done paging out */
+	uint64_t paged_resident;	/* -P: their pages still resident */
 	uint64_t lat_resident;		/* pages present at the first read */
 	uint64_t lat[LAT_BUCKETS];	/* first touch of pages that were not */
 };
@@ -82,6 +90,7 @@ static unsigned long percent = 100;
 static int corrupt;
 static int no_final;
 static int latency;
+static int pageout;
 static struct shared *sh;
 
 static uint64_t now_ns(void)
@@ -221,6 +230,26 @@ static void pass_done(unsigned int proc, const char *name, double t0)
 	fflush(stdout);
 }
 
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+/* -P: swap out all of @mem and count what stays resident. */
+static void page_out(unsigned char *mem, uint64_t pages)
+{
+	unsigned char *vec = malloc(pages);
+	uint64_t i, resident = pages;
+
+	if (madvise(mem, pages * PAGE, MADV_PAGEOUT))
+		perror("workload: MADV_PAGEOUT");
+	if (vec && !mincore(mem, pages * PAGE, vec))
+		for (resident = 0, i = 0; i < pages; i++)
+			resident += vec[i] & 1;
+	free(vec);
+	__atomic_add_fetch(&sh->paged_resident, resident, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&sh->paged_procs, 1, __ATOMIC_RELEASE);
+}
+
 static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 	       int hold_fd)
 {
@@ -258,6 +287,9 @@ static int run(unsigned int proc, uint64_t pages, unsigned int rounds,
 		if (i < pages)
 			mem[i * PAGE + 100] ^= 0x20;
 	}
+
+	if (pageout)
+		page_out(mem, pages);
 
 	if (hold_fd >= 0) {
 		char c;
@@ -319,7 +351,7 @@ int main(int argc, char **argv)
 	double t0, held = 0;
 	pid_t *pid;
 
-	while ((opt = getopt(argc, argv, "m:p:r:f:s:HX1c:L")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:r:f:s:HPX1c:L")) != -1) {
 		switch (opt) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'p': procs = strtoul(optarg, NULL, 0); break;
@@ -327,6 +359,7 @@ int main(int argc, char **argv)
 		case 'f': percent = strtoul(optarg, NULL, 0); break;
 		case 's': pg_seed = strtoull(optarg, NULL, 0); break;
 		case 'H': hold = 1; break;
+		case 'P': pageout = 1; break;
 		case 'X': corrupt = 1; break;
 		case '1': no_final = 1; break;
 		case 'c':
@@ -335,12 +368,12 @@ int main(int argc, char **argv)
 			break;
 		case 'L': latency = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-X] [-1] [-c corpus] [-L]\n",
+			fprintf(stderr, "usage: %s [-m MiB] [-p procs] [-r rounds] [-f percent] [-s seed] [-H] [-P] [-X] [-1] [-c corpus] [-L]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (!procs || !mib || !percent || percent > 100)
+	if (!procs || !mib || !percent || percent > 100 || (pageout && !hold))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -384,6 +417,12 @@ int main(int argc, char **argv)
 							  __ATOMIC_RELAXED);
 		} while (filled < pages * procs);
 		held = now();
+		while (pageout && __atomic_load_n(&sh->paged_procs,
+						  __ATOMIC_ACQUIRE) < procs)
+			usleep(100000);
+		if (pageout)
+			printf("WORKLOAD: PAGEDOUT pages=%" PRIu64 " resident=%" PRIu64 "\n",
+			       pages * procs, sh->paged_resident);
 		sleep(1);
 		printf("WORKLOAD: HOLD\n");
 		if (!fgets(line, sizeof(line), stdin))
