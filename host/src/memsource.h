@@ -19,8 +19,8 @@
  * faults the whole region in (one fault instead of 512), and its other
  * segments are "kept": free, resident, charged, handed out next without a
  * fault (not cleared: see alloc()). When a region's last segment is freed
- * the whole region is madvise(MADV_DONTNEED)ed at once. Freeing part of a huge
- * page would split it, and on a virtualised host every page left in a
+ * the whole region is madvise(MADV_DONTNEED)ed at once. Freeing part of a
+ * huge page would split it, and on a virtualised host every page left in a
  * split huge page then costs a hypervisor exit at its next touch (about
  * 5 us on a build machine: as much as the fault it saved). Kept memory is
  * bounded (memsource.c, keep_limit): past it, a region's kept segments go

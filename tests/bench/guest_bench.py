@@ -221,6 +221,42 @@ def save_kallsyms(a):
     os.rename(path + ".tmp", path)
 
 
+def heavy_lock(a):
+    """--lock: one heavy job at a time on a shared machine (None: none)."""
+    if not a.lock:
+        return None
+    lock = open(a.lock, "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+def run_failed(rec, e):
+    """A guest run that ended in VMError: oom and timeout are "did not
+    complete", anything else stays an error of the harness or device."""
+    msg = str(e)
+    if "Out of memory" in msg:
+        rec["status"] = "oom"
+    elif msg.startswith("timeout") or "deadline" in msg:
+        rec["status"] = "timeout"
+    rec["reason"] = msg
+
+
+def run_ended(rec, vm, lock, t0, disk):
+    """Stop the guest, free the lock and the swap disk, time the run."""
+    vm.stop()
+    if lock:
+        lock.close()
+    rec["wall_seconds"] = round(time.time() - t0, 1)
+    if disk and os.path.exists(disk):
+        os.unlink(disk)
+
+
+def log_run(name, rec):
+    log("%s: %s%s (%.0f s)" % (name, rec["status"],
+                               ": " + rec["reason"] if rec.get("reason")
+                               else "", rec["wall_seconds"]))
+
+
 def bytes_run(a, cfg, wl, size):
     """The pools on the same pages: a guest fills the workload, swaps all
     of it out (workload -P: MADV_PAGEOUT), and the store's (or zram's,
@@ -239,10 +275,7 @@ def bytes_run(a, cfg, wl, size):
     devices, extra, cmds, disk = setup(a, cfg, mib, a.mem, wd)
     vm = VM(a.qemu, a.kernel, a.initrd, wd, mem=a.mem, smp=a.smp,
             devices=devices, extra=extra, timeout=a.run_timeout)
-    lock = None
-    if a.lock:
-        lock = open(a.lock, "a")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = heavy_lock(a)
     t0 = time.time()
     log("%s: %d MiB workload, all of it swapped out" % (name, mib))
     try:
@@ -272,19 +305,10 @@ def bytes_run(a, cfg, wl, size):
         else:
             rec["status"] = "ok"
     except VMError as e:
-        msg = str(e)
-        rec["status"] = "oom" if "Out of memory" in msg else "error"
-        rec["reason"] = msg
+        run_failed(rec, e)
     finally:
-        vm.stop()
-        if lock:
-            lock.close()
-        rec["wall_seconds"] = round(time.time() - t0, 1)
-        if disk and os.path.exists(disk):
-            os.unlink(disk)
-    log("%s: %s%s (%.0f s)" % (name, rec["status"],
-                               ": " + rec["reason"] if rec.get("reason")
-                               else "", rec["wall_seconds"]))
+        run_ended(rec, vm, lock, t0, disk)
+    log_run(name, rec)
     return rec
 
 
@@ -314,10 +338,7 @@ def run_one(a, cfg, wl, size):
     vm = VM(a.qemu, a.kernel, a.initrd, wd, mem=mem, smp=a.smp,
             append=append, devices=devices, extra=extra,
             timeout=a.run_timeout)
-    lock = None
-    if a.lock:              # one heavy job at a time on a shared machine
-        lock = open(a.lock, "a")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = heavy_lock(a)
     t0 = time.time()
     log("%s: %d MiB workload, %d MiB guest" % (name, mib, mem))
     try:
@@ -379,20 +400,11 @@ def run_one(a, cfg, wl, size):
         else:
             rec["status"] = "ok"
     except VMError as e:
-        msg = str(e)
-        if "Out of memory" in msg:
-            rec["status"] = "oom"
-        elif msg.startswith("timeout") or "deadline" in msg:
-            rec["status"] = "timeout"
-        rec["reason"] = msg
+        run_failed(rec, e)
     finally:
-        vm.stop()
-        if lock:
-            lock.close()
-        rec["wall_seconds"] = round(time.time() - t0, 1)
-        if disk and os.path.exists(disk):
+        if disk:
             rec.setdefault("pool_at_hold", {})
-            os.unlink(disk)
+        run_ended(rec, vm, lock, t0, disk)
     try:
         with open(insn_log) as f:
             m = re.search(r"total insns: (\d+)", f.read())
@@ -402,9 +414,7 @@ def run_one(a, cfg, wl, size):
     if rec["status"] == "ok" and rec["insns"] is None:
         rec["status"] = "error"
         rec["reason"] = "no instruction count from the plugin (%s)" % insn_log
-    log("%s: %s%s (%.0f s)" % (name, rec["status"],
-                               ": " + rec["reason"] if rec.get("reason")
-                               else "", rec["wall_seconds"]))
+    log_run(name, rec)
     return rec
 
 

@@ -386,12 +386,10 @@ def md(j):
     fails = [r for r in j["runs"] if r["status"] not in ("ok", "skipped")]
     if fails:
         L += ["", "Did not complete:"]
-        L += ["- %s%s %gx %s: %s (%s)" % ("bytes run, " if r.get("kind")
-                                          == "bytes" else "",
-                                          r["workload"], r["size"],
-                                          r["config"], r["status"],
-                                        r.get("reason", "")[:160])
-              for r in fails]
+        L += ["- %s%s %gx %s: %s (%s)" % (
+            "bytes run, " if r.get("kind") == "bytes" else "",
+            r["workload"], r["size"], r["config"], r["status"],
+            r.get("reason", "")[:160]) for r in fails]
     L += ["", "**Targets** (issue 12; margin: share of the limit by which it "
           "passes, negative: misses)", "",
           "| workload | target | size | value | limit | result | margin |",

@@ -31,8 +31,9 @@
  * the kernel to swap out all of its pages (MADV_PAGEOUT) and the HOLD line
  * comes after
  *   WORKLOAD: PAGEDOUT pages=N resident=N
- * (resident: pages mincore() still finds in memory), so that every swap
- * device holds the same pages when the test compares their pools.
+ * (resident: pages mincore() still finds in memory; behind an asynchronous
+ * device that includes pages written but still in the swap cache), so that
+ * every swap device holds the same pages when the test compares pools.
  * Output, one line each, for the runner:
  *   WORKLOAD: PASS <name> <seconds>
  *   WORKLOAD: KINDS zero=N same=N text=N random=N
