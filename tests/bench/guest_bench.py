@@ -51,6 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from vm import VM, VMError, kv, vswap_entry  # noqa: E402
+from report import pick_size  # noqa: E402  (this directory)
 
 PAGE = 4096
 CONFIGS = ["vswap", "vswap-zstd", "zram", "zswap", "blk-none",
@@ -418,6 +419,11 @@ def run_one(a, cfg, wl, size):
     return rec
 
 
+def save(a, out):
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -497,25 +503,21 @@ def main():
                 out["runs"].append(rec)
                 if rec["status"] != "ok":
                     failed.add(cfg)
-                with open(a.out, "w") as f:       # partial results too
-                    json.dump(out, f, indent=1, sort_keys=True)
-        # The pools on the same pages, at the size the bytes target looks
-        # at (report.py: the largest size where vswap and zram completed).
-        ok = lambda c, s: any(r["workload"] == wl and r["size"] == s and
-                              r["config"] == c and r["status"] == "ok"
-                              for r in out["runs"])
+                save(a, out)        # partial results too
+        # The pools on the same pages, at the size report.py's bytes
+        # target compares vswap and zram (its pick_size()).
         peers = [c for c in ("vswap", "zram") if c in configs]
-        at = [s for s in sizes if peers and all(ok(c, s) for c in peers)]
-        if a.bytes_runs and at:
+        by = {(r["workload"], r["size"], r["config"]): r
+              for r in out["runs"]}
+        at = pick_size(out, by, wl, peers) if peers else None
+        if a.bytes_runs and at is not None:
             for cfg in configs:
                 if cfg in BYTES_CONFIGS:
-                    out["runs"].append(bytes_run(a, cfg, wl, max(at)))
-                    with open(a.out, "w") as f:
-                        json.dump(out, f, indent=1, sort_keys=True)
+                    out["runs"].append(bytes_run(a, cfg, wl, at))
+                    save(a, out)
     out["meta"]["seconds"] = round(time.time() - t0)
     out["meta"]["load_average_end"] = open("/proc/loadavg").read().split()[:3]
-    with open(a.out, "w") as f:
-        json.dump(out, f, indent=1, sort_keys=True)
+    save(a, out)
     return 0
 
 
