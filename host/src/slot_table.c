@@ -79,10 +79,37 @@ int slot_table_init(struct vswap_slot_table *t, uint64_t capacity)
 	return VSWAP_OK;
 }
 
-static void chunk_unmap(struct vswap_slot *chunk)
+_Static_assert(SLOT_MID_BYTES % 4096 == 0, "chunks follow at a page");
+
+/*
+ * A mid table heading the address space of its chunks (slot_table.h):
+ * zeroed as calloc's would be, charged as SLOT_MID_BYTES (only what is
+ * touched becomes resident), small pages (a huge page would make 256
+ * chunks resident for one), no swap reservation.
+ */
+static struct vswap_slot_mid *mid_create(void)
 {
-	if (chunk)
-		munmap(chunk, SLOT_CHUNK_BYTES);
+	void *m = mmap(NULL, SLOT_MID_SPAN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	madvise(m, SLOT_MID_SPAN, MADV_NOHUGEPAGE);
+#endif
+	return m;
+}
+
+static void mid_destroy(struct vswap_slot_mid *mid)
+{
+	munmap(mid, SLOT_MID_SPAN);
+}
+
+static struct vswap_slot *mid_chunk_addr(struct vswap_slot_mid *mid,
+					 size_t m)
+{
+	return (struct vswap_slot *)((unsigned char *)mid + SLOT_MID_BYTES +
+				     m * SLOT_CHUNK_BYTES);
 }
 
 void slot_table_clear(struct vswap_slot_table *t)
@@ -92,9 +119,7 @@ void slot_table_clear(struct vswap_slot_table *t)
 
 		if (!mid)
 			continue;
-		for (unsigned m = 0; m < SLOT_MID_ENTRIES; m++)
-			chunk_unmap(mid->chunk[m]);
-		free(mid);
+		mid_destroy(mid);
 		t->dir[d] = NULL;
 	}
 	t->bytes = t->ndir * sizeof(*t->dir);
@@ -151,7 +176,7 @@ int slot_table_get(struct vswap_slot_table *t, uint64_t slot, uint64_t budget,
 
 		if (budget < SLOT_MID_BYTES)
 			return SLOT_TABLE_AGAIN;
-		fresh = calloc(1, sizeof(*fresh));
+		fresh = mid_create();
 		if (!fresh)
 			return VSWAP_E_NOMEM;
 		if (__atomic_compare_exchange_n(mp, &expected, fresh, false,
@@ -163,33 +188,25 @@ int slot_table_get(struct vswap_slot_table *t, uint64_t slot, uint64_t budget,
 			budget -= SLOT_MID_BYTES;
 			mid = fresh;
 		} else {
-			free(fresh);
+			mid_destroy(fresh);
 			mid = expected;
 		}
 	}
 	chunk = __atomic_load_n(&mid->chunk[m], __ATOMIC_ACQUIRE);
 	if (!chunk) {
 		struct vswap_slot *expected = NULL;
-		void *fresh;
+		struct vswap_slot *fresh = mid_chunk_addr(mid, m);
 
-		/* A missing chunk is never RESIDENT: its charge is due, and
-		 * is checked BEFORE the mapping, so a store refused at the
-		 * cap maps nothing (no VMA, no page tables). */
+		/* A chunk never used is never RESIDENT: its charge is due,
+		 * and is checked BEFORE it is published, so a store refused
+		 * at the cap touches nothing (no page, no page table). */
 		if (budget < SLOT_CHUNK_BYTES)
 			return SLOT_TABLE_AGAIN;
-		fresh = mmap(NULL, SLOT_CHUNK_BYTES, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (fresh == MAP_FAILED)
-			return VSWAP_E_NOMEM;
-		if (__atomic_compare_exchange_n(&mid->chunk[m], &expected,
-						(struct vswap_slot *)fresh,
-						false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE)) {
-			chunk = fresh;
-		} else {
-			munmap(fresh, SLOT_CHUNK_BYTES);
-			chunk = expected;
-		}
+		/* Racing stores publish the same address. */
+		__atomic_compare_exchange_n(&mid->chunk[m], &expected, fresh,
+					    false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+		chunk = fresh;
 	}
 	/* Reserve: +1 on a RESIDENT chunk, or charge it and 0 -> RESIDENT|1
 	 * (not RESIDENT implies live == 0: nobody reserves without it). */

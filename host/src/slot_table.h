@@ -6,14 +6,20 @@
  *   dir[slot >> 20]                -> mid table   (1024 chunk pointers and
  *                                     1024 chunk state words, 12 KiB)
  *   mid->chunk[(slot >> 10) & 1023] -> chunk      (1024 entries, 8 KiB,
- *                                     its own page-aligned mmap)
+ *                                     8 KiB x index past the mid table)
  *   chunk[slot & 1023]             -> struct vswap_slot (8 bytes)
  * dir is sized from the capacity at init (4096 pointers = 32 KiB for the
- * maximum 2^32 slots); mid tables and chunk mappings are installed with a
+ * maximum 2^32 slots); mid tables and chunk pointers are installed with a
  * CAS on first store and stay at their address until slot_table_clear()
  * (quiesced) or fini. A chunk covers 4 MiB of guest swap: small enough that
  * a sparse guest wastes little, large enough that the guest's clustered
  * slot allocation fills it.
+ * A mid table is the head of one mapping that reserves the address space
+ * of its 1024 chunks too (12 KiB + 8 MiB, MAP_NORESERVE, small pages),
+ * made once per 4 GiB of guest swap; a chunk is then only a pointer into
+ * it, its pages faulted in by the first store. An mmap per chunk took mmap_lock for writing on the
+ * store path, and waited behind every other thread's page fault and pool
+ * populate (the two-thread store blocked there about ten times a run).
  *
  * Chunk release (memory follows use): mid->state[m] of chunk m is
  *   bit 31 (CHUNK_RESIDENT): the chunk's 8 KiB are charged (in t->bytes
@@ -149,11 +155,14 @@ static inline unsigned slot_disk_kind(unsigned kind)
 #define CHUNK_LIVE_MASK		(CHUNK_RESIDENT - 1)
 
 struct vswap_slot_mid {
-	struct vswap_slot *chunk[SLOT_MID_ENTRIES];	/* atomic */
+	struct vswap_slot *chunk[SLOT_MID_ENTRIES];	/* atomic; NULL: unused */
 	uint32_t state[SLOT_MID_ENTRIES];		/* atomic, see above */
 };
 
 #define SLOT_MID_BYTES		sizeof(struct vswap_slot_mid)
+/* The mapping a mid table heads: itself, then its chunks' space. */
+#define SLOT_MID_SPAN		(SLOT_MID_BYTES + \
+				 (size_t)SLOT_MID_ENTRIES * SLOT_CHUNK_BYTES)
 
 struct vswap_slot_table {
 	uint64_t capacity;			/* slots; immutable */
