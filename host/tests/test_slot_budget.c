@@ -11,11 +11,18 @@
  *                      pages only, not of every mapped chunk (released
  *                      ones, all EMPTY) nor every slot: counted
  *                      (st.walked), not timed
+ *   chunks_in_mid_mapping  the chunks of a mid table are pages of the one
+ *                      mapping it heads (no mmap per chunk on the store
+ *                      path: that took mmap_lock for writing), small pages
+ *                      only (VmFlags nh), resident only where stored
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "store.h"
@@ -123,11 +130,88 @@ static void invalidate_walks_resident(void **state)
 	vswap_store_destroy(s);
 }
 
+/* The /proc/self/smaps block of the mapping holding @addr: its range,
+ * whether VmFlags has "nh", its Rss. False if none does. */
+static bool smaps_of(const void *addr, uintptr_t *lo, uintptr_t *hi,
+		     bool *nohuge, uint64_t *rss)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b, kb;
+
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') <
+		    strchr(line, ' ')) {
+			if (found)
+				break;
+			in = (uintptr_t)addr >= a && (uintptr_t)addr < b;
+			if (in) {
+				*lo = a;
+				*hi = b;
+				found = true;
+			}
+		} else if (in && sscanf(line, "Rss: %lu kB", &kb) == 1) {
+			*rss = (uint64_t)kb << 10;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			*nohuge = strstr(line, " nh") != NULL;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+#define NCHUNKS		64u
+
+static void chunks_in_mid_mapping(void **state)
+{
+	struct vswap_store *s = test_store_new(2 * MID_SLOTS,
+					       VSWAP_CODEC_LZ4, 0);
+	struct vswap_slot_mid *mid;
+	uintptr_t lo = 0, hi = 0;
+	bool nohuge = false;
+	uint64_t rss = ~UINT64_C(0);
+
+	(void)state;
+	/* Every other chunk of mid table 1, one page each. */
+	for (uint64_t k = 0; k < NCHUNKS; k++)
+		store_kind(s, MID_SLOTS + 2 * k * SLOT_CHUNK_ENTRIES + 5,
+			   PK_TEXT, k);
+	mid = s->st.dir[1];
+	assert_non_null(mid);
+	assert_true(smaps_of(mid, &lo, &hi, &nohuge, &rss));
+	for (uint64_t k = 0; k < NCHUNKS; k++) {
+		uintptr_t c = (uintptr_t)mid->chunk[2 * k];
+
+		if (c < lo || c + SLOT_CHUNK_BYTES > hi)
+			fail_msg("chunk %" PRIu64 " at %#lx is outside its mid "
+				 "table's mapping %#lx-%#lx", 2 * k,
+				 (unsigned long)c, (unsigned long)lo,
+				 (unsigned long)hi);
+		assert_null(mid->chunk[2 * k + 1]);
+	}
+	if (!nohuge)
+		fail_msg("the slot table's mapping may take huge pages");
+	/* Each stored page dirtied one 4 KiB page of its chunk, plus the
+	 * mid table's own 12 KiB. */
+	if (rss > SLOT_MID_BYTES + NCHUNKS * 4096)
+		fail_msg("slot table resident %" PRIu64 " bytes for %u pages",
+			 rss, NCHUNKS);
+	for (uint64_t k = 0; k < NCHUNKS; k++)
+		check_slot(s, MID_SLOTS + 2 * k * SLOT_CHUNK_ENTRIES + 5,
+			   PK_TEXT, k);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refused_store_maps_nothing),
 		cmocka_unit_test(invalidate_walks_resident),
+		cmocka_unit_test(chunks_in_mid_mapping),
 	};
 
 	return cmocka_run_group_tests_name("slot_budget", tests, NULL, NULL);
