@@ -12,8 +12,9 @@
  *               same socket and read into a buffer (the raw copy); ratio
  *               of throughputs, median of --reps paired runs. Also the
  *               same bytes read into fresh memory faulted in 128 KiB at a
- *               time (the placed copy): what any destination must do with
- *               them at least, as its pool is new memory too
+ *               time and mapped as the pool maps its arenas (the placed
+ *               copy): what any destination must do with them at least,
+ *               as its pool is new memory too
  *   tail        stop-and-copy: after a full pass, --tail-pct % of the
  *               pages get a new version (what a guest changed since the
  *               last iteration); the time to export that dirty tail (what
@@ -197,6 +198,34 @@ static void place_chunk(unsigned char *dst, uint64_t off,
 	memcpy(dst + off, buf, len);
 }
 
+#define PLACE_HUGE	((size_t)2 << 20)	/* x86-64 huge page */
+
+/*
+ * The placed copy's destination, @len a multiple of PLACE_HUGE: mapped as
+ * memsource.c maps the pool's arenas (aligned to the huge page, open to
+ * transparent huge pages), so it pays the same page faults and zeroing.
+ */
+static unsigned char *place_map(size_t len)
+{
+	size_t span = len + PLACE_HUGE;
+	unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
+	unsigned char *a;
+
+	if (p == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	a = (unsigned char *)(((uintptr_t)p + PLACE_HUGE - 1) &
+			      ~(uintptr_t)(PLACE_HUGE - 1));
+	if (a != p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + len, (size_t)(p + span - (a + len)));
+#ifdef MADV_HUGEPAGE
+	madvise(a, len, MADV_HUGEPAGE);
+#endif
+	return a;
+}
+
 static void *receive(void *arg)
 {
 	struct receiver *r = arg;
@@ -375,7 +404,7 @@ int main(int argc, char **argv)
 
 	record_export(a, &log);
 	/* the placed copy's destination: fresh memory for every rep */
-	size_t place_len = (log.len + PLACE_SEG - 1) / PLACE_SEG * PLACE_SEG;
+	size_t place_len = (log.len + PLACE_HUGE - 1) / PLACE_HUGE * PLACE_HUGE;
 
 	for (unsigned r = 0; r < reps; r++) {
 		struct vswap_store *b = new_store(pages);
@@ -431,11 +460,7 @@ int main(int argc, char **argv)
 		stream_pair(sv);
 		memset(&rx, 0, sizeof(rx));
 		rx.fd = sv[1];
-		rx.place = mmap(NULL, place_len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				-1, 0);
-		if (rx.place == MAP_FAILED)
-			die("mmap: %s", strerror(errno));
+		rx.place = place_map(place_len);
 		t0 = now();
 		pthread_create(&t, NULL, receive, &rx);
 		send_raw(&log, sv[0]);
