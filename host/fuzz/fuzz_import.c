@@ -3,10 +3,12 @@
  * fuzz_import: vswap_import() of a migration stream the fuzzer writes
  * (docs/migration.md; the record format is in vswap.h).
  *
- * Input byte 0 picks the destination (% NCONF: codec x checksum); a store
- * of NSLOTS slots is made per configuration once and reset before each
- * input. The rest of the input is the records, given to vswap_import()
- * as one buffer.
+ * Input byte 0 picks the destination (bits 0-6 % NCONF: codec x checksum);
+ * a store of NSLOTS slots is made per configuration once and reset before
+ * each input. The rest of the input is the records, given to
+ * vswap_import() as one buffer; with bit 7 of byte 0 set, the harness
+ * first gives each record the CRC it should have (every record carries
+ * one over its header and body), or the fuzzer would rarely get past it.
  *
  * The property: whatever the bytes, the import returns OK or an error
  * (never crashes, never loops), vswap_store_check() passes after it, and
@@ -61,6 +63,63 @@ static int decode(unsigned codec, const uint8_t *src, unsigned len,
 }
 
 /*
+ * Body bytes of a record with this header by its kind and length, or -1
+ * when import_one() refuses the header itself (kind, codec, length).
+ */
+static long body_len(unsigned kind, unsigned codec, unsigned len,
+		     uint32_t slot)
+{
+	if (kind > VSWAP_REC_RESET ||
+	    (kind != VSWAP_REC_COMP && codec) ||
+	    (kind < VSWAP_REC_COMP && len) ||
+	    (kind == VSWAP_REC_RESET && (slot || len)))
+		return -1;
+	if (kind == VSWAP_REC_SAME)
+		return 8;
+	if (kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW) {
+		if (!len || len > VSWAP_PAGE_SIZE ||
+		    (kind == VSWAP_REC_RAW && len != VSWAP_PAGE_SIZE) ||
+		    (kind == VSWAP_REC_COMP &&
+		     (codec >= VSWAP_CODEC__COUNT || codec == VSWAP_CODEC_NONE)))
+			return -1;
+		return len;
+	}
+	return 0;
+}
+
+#define REC_BODY	(VSWAP_REC_HDR + VSWAP_REC_CRC)
+
+/* The record CRC (vswap.h): header, then body. */
+static uint32_t rec_crc(const uint8_t *p, size_t blen)
+{
+	return vswap_crc32c(vswap_crc32c(0, p, VSWAP_REC_HDR), p + REC_BODY,
+			    blen);
+}
+
+/*
+ * Give every record of @p whose header import_one() takes its right CRC
+ * (up to the first it refuses or that is cut short), so that the fuzzer
+ * reaches what lies behind the checksum; @p is the harness's copy.
+ */
+static void seal(uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	while (off + REC_BODY <= n) {
+		long blen = body_len(p[off + 4], p[off + 5],
+				     le(p + off + 6, 2), le(p + off, 4));
+		uint32_t h;
+
+		if (blen < 0 || n - off - REC_BODY < (size_t)blen)
+			return;
+		h = rec_crc(p + off, (size_t)blen);
+		for (unsigned i = 0; i < 4; i++)
+			p[off + VSWAP_REC_HDR + i] = (uint8_t)(h >> (8 * i));
+		off += REC_BODY + (size_t)blen;
+	}
+}
+
+/*
  * The records of @p that import_one() accepts, in order, up to the first
  * one it refuses (a page of another codec than @store_codec is decoded
  * there: one that does not decode is refused); returns how many bytes
@@ -73,49 +132,35 @@ static size_t model(const uint8_t *p, size_t n, struct want *w,
 
 	size_t off = 0;
 
-	while (off + VSWAP_REC_HDR <= n) {
+	while (off + REC_BODY <= n) {
 		uint32_t slot = le(p + off, 4);
 		unsigned kind = p[off + 4], codec = p[off + 5];
 		unsigned len = le(p + off + 6, 2);
-		size_t size = VSWAP_REC_HDR;
+		long blen = body_len(kind, codec, len, slot);
+		const uint8_t *body = p + off + REC_BODY;
 
-		if (kind > VSWAP_REC_RESET ||
-		    (kind != VSWAP_REC_COMP && codec) ||
-		    (kind < VSWAP_REC_COMP && len) ||
-		    (kind == VSWAP_REC_RESET && (slot || len)))
+		if (blen < 0 || n - off - REC_BODY < (size_t)blen ||
+		    rec_crc(p + off, (size_t)blen) !=
+		    le(p + off + VSWAP_REC_HDR, 4))
 			break;
 		if (kind == VSWAP_REC_RESET) {
 			memset(w, 0, NSLOTS * sizeof(*w));
-			off += size;
+			off += REC_BODY;
 			continue;
 		}
 		if (slot >= NSLOTS)
 			break;
-		if (kind == VSWAP_REC_SAME) {
-			if (n - off < VSWAP_REC_HDR + 8)
-				break;
-			size += 8;
-		} else if (kind >= VSWAP_REC_COMP) {
-			if (!len || len > VSWAP_PAGE_SIZE ||
-			    (kind == VSWAP_REC_RAW && len != VSWAP_PAGE_SIZE) ||
-			    (kind == VSWAP_REC_COMP && codec >= VSWAP_CODEC__COUNT) ||
-			    n - off - VSWAP_REC_HDR < 4 + (size_t)len ||
-			    vswap_crc32c(0, p + off + 12, len) !=
-			    le(p + off + 8, 4))
-				break;
-			if (kind == VSWAP_REC_COMP && codec != store_codec &&
-			    decode(codec, p + off + 12, len, scratch))
-				break;
-			size += 4 + len;
-		}
+		if (kind == VSWAP_REC_COMP && codec != store_codec &&
+		    decode(codec, body, len, scratch))
+			break;
 		w[slot].kind = (uint8_t)kind;
 		w[slot].codec = (uint8_t)codec;
 		w[slot].len = (uint16_t)len;
 		w[slot].value = kind == VSWAP_REC_SAME ?
-			(uint64_t)le(p + off + 8, 4) |
-			(uint64_t)le(p + off + 12, 4) << 32 : 0;
-		w[slot].payload = p + off + VSWAP_REC_HDR + 4;
-		off += size;
+			(uint64_t)le(body, 4) | (uint64_t)le(body + 4, 4) << 32 :
+			0;
+		w[slot].payload = body;
+		off += REC_BODY + (size_t)blen;
 	}
 	return off;
 }
@@ -133,7 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	conf = data[0] % NCONF;
+	/* Bit 7 of byte 0: seal the records (the right CRCs), else the
+	 * bytes go as they are. The rest picks the destination. */
+	conf = (data[0] & 0x7f) % NCONF;
 	if (!stores[conf]) {
 		struct vswap_params p;
 
@@ -145,7 +192,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s = stores[conf];
 	vswap_reset(s);
-	data++;
+	if (data[0] & 0x80) {
+		static uint8_t copy[1 << 20];
+
+		if (size - 1 > sizeof(copy))
+			return 0;
+		memcpy(copy, data + 1, size - 1);
+		seal(copy, size - 1);
+		data = copy;
+	} else {
+		data++;
+	}
 	size--;
 	ok_bytes = model(data, size, w, conf % 3);
 	r = vswap_import(s, data, size, NULL, 0);

@@ -158,8 +158,9 @@ TIER = {
 }
 
 
-# fuzz_import.c: byte 0 the destination (codec x checksum), then records
-# (vswap.h: u32 slot, u8 kind, u8 codec, u16 len, body)
+# fuzz_import.c: byte 0 the destination (codec x checksum; bit 7: the
+# harness seals the records), then records (vswap.h: u32 slot, u8 kind,
+# u8 codec, u16 len, u32 crc of header and body, body)
 def crc32c(data):
     """CRC-32C, as src/crc32c.c (reflected 0x82F63B78, init/xorout ~0)."""
     crc = 0xffffffff
@@ -175,12 +176,10 @@ EMPTY_R, ZERO_R, SAME_R, COMP_R, RAW_R, RESET_R = range(6)
 
 def rec(slot, kind, codec=0, body=b"", value=None):
     if value is not None:
-        return struct.pack("<IBBH", slot, kind, 0, 0) + \
-            struct.pack("<Q", value)
-    if kind in (COMP_R, RAW_R):
-        return struct.pack("<IBBHI", slot, kind, codec, len(body),
-                           crc32c(body)) + body
-    return struct.pack("<IBBH", slot, kind, 0, 0)
+        body = struct.pack("<Q", value)
+    length = len(body) if kind in (COMP_R, RAW_R) else 0
+    hdr = struct.pack("<IBBH", slot, kind, codec, length)
+    return hdr + struct.pack("<I", crc32c(hdr + body)) + body
 
 
 def lz4_literals(page):
@@ -195,8 +194,12 @@ IMPORT = {
     "kinds-lz4": bytes([0]) + rec(0, ZERO_R) + rec(1, SAME_R, value=0x55) +
     rec(2, RAW_R, body=RAND_PAGE) + rec(3, COMP_R, 0, lz4_literals(TEXT_PAGE))
     + rec(1, EMPTY_R),
-    "none-codec-into-zstd-csum": bytes([4]) + rec(5, COMP_R, 2, TEXT_PAGE) +
+    "zstd-codec-into-none-csum": bytes([5]) + rec(5, COMP_R, 1, TEXT_PAGE) +
     rec(6, COMP_R, 0, lz4_literals(RAND_PAGE)),
+    "none-codec-refused": bytes([0]) + rec(4, ZERO_R) +
+    rec(5, COMP_R, 2, TEXT_PAGE),
+    "sealed-by-harness": bytes([0x80]) + rec(1, ZERO_R)[:8] + b"\0" * 4 +
+    rec(2, SAME_R, value=0x77)[:8] + b"\0" * 4 + struct.pack("<Q", 0x77),
     "reset": bytes([3]) + rec(7, ZERO_R) + rec(0, RESET_R) +
     rec(8, SAME_R, value=0xffffffffffffffff),
     "bad-checksum": bytes([0]) + rec(9, ZERO_R) +

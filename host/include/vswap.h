@@ -554,17 +554,20 @@ int vswap_refresh_nodes(struct vswap_store *s);
  *
  * Record format (all integers little-endian; a buffer holds whole
  * records back to back):
- *   u32 slot; u8 kind; u8 codec; u16 len; then by kind:
+ *   u32 slot; u8 kind; u8 codec; u16 len; u32 crc; then by kind:
  *     VSWAP_REC_EMPTY  (slot holds nothing)          no body, codec = len = 0
  *     VSWAP_REC_ZERO   (zero-filled page)            no body, codec = len = 0
  *     VSWAP_REC_SAME   (one repeated 64-bit value)   u64 value, len = 0
- *     VSWAP_REC_COMP   (compressed with codec)       u32 crc, len bytes
- *     VSWAP_REC_RAW    (the page as-is)              u32 crc, 4096 bytes
+ *     VSWAP_REC_COMP   (compressed with codec)       len bytes
+ *     VSWAP_REC_RAW    (the page as-is)              4096 bytes
  *     VSWAP_REC_RESET  (the source store was reset)  no body, slot = 0
- *   crc is the CRC-32C (Castagnoli, as iSCSI and ext4) of the len payload
- *   bytes. Version 1 had XXH32 there; its streams are refused.
+ *   crc is the CRC-32C (Castagnoli, as iSCSI and ext4) of the record's
+ *   first 8 bytes followed by its body: a flipped bit in a slot number, a
+ *   kind or a fill value is refused as surely as one in a payload.
+ *   Version 2 covered the payload only, version 1 with XXH32; their
+ *   streams are refused.
  */
-#define VSWAP_STREAM_VERSION	2
+#define VSWAP_STREAM_VERSION	3
 enum vswap_rec_kind {
 	VSWAP_REC_EMPTY = 0,
 	VSWAP_REC_ZERO = 1,
@@ -573,10 +576,12 @@ enum vswap_rec_kind {
 	VSWAP_REC_RAW = 4,
 	VSWAP_REC_RESET = 5,
 };
+/* Header: slot, kind, codec, len (what the crc covers first); the crc. */
 #define VSWAP_REC_HDR		8u
+#define VSWAP_REC_CRC		4u
 /* Largest record: header, checksum, a raw page. A buffer given to
  * vswap_export_next() must hold at least one. */
-#define VSWAP_REC_MAX		(VSWAP_REC_HDR + 4u + VSWAP_PAGE_SIZE)
+#define VSWAP_REC_MAX		(VSWAP_REC_HDR + VSWAP_REC_CRC + VSWAP_PAGE_SIZE)
 
 struct vswap_export;
 

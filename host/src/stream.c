@@ -167,19 +167,24 @@ void vswap_export_pending(struct vswap_export *x, uint64_t *slots,
 	struct vswap_stats *st;
 	uint64_t n, objs;
 
-	n = x ? __atomic_load_n(&x->count, __ATOMIC_RELAXED) : 0;
+	/* count may dip below 0 for a moment (a marker's bit is seen
+	 * before its increment): read it signed, clamp. */
+	int64_t count = x ? (int64_t)__atomic_load_n(&x->count,
+						     __ATOMIC_RELAXED) : 0;
+
+	n = count > 0 ? (uint64_t)count : 0;
 	if (x && __atomic_load_n(&x->overflow, __ATOMIC_ACQUIRE))
 		n = x->s->params.capacity;	/* unknown: say "a lot" */
 	if (slots)
 		*slots = n;
 	if (!bytes)
 		return;
-	*bytes = n * VSWAP_REC_HDR;
+	*bytes = n * (VSWAP_REC_HDR + VSWAP_REC_CRC);
 	st = n ? malloc(sizeof(*st)) : NULL;
 	if (!st)
 		return;
 	/* The store's mix of kinds and object sizes, as a guess for the
-	 * pending slots: headers, plus payload and checksum per object. */
+	 * pending slots: headers and checksums, plus payload per object. */
 	vswap_get_stats(x->s, st);
 	objs = st->compressed_pages + st->incompressible_pages +
 	       st->disk_pages;
@@ -188,7 +193,7 @@ void vswap_export_pending(struct vswap_export *x, uint64_t *slots,
 				     (double)st->stored_pages *
 				     ((double)(st->compressed_bytes +
 					       st->disk_bytes) /
-				      (double)objs + 4.0));
+				      (double)objs));
 	free(st);
 }
 
@@ -208,6 +213,28 @@ static unsigned rec_kind(unsigned slot_kind)
 	}
 }
 
+/*
+ * Finish the record whose header is at @out: its body (a fill @value, or
+ * @len bytes of @payload copied, or nothing) and the CRC of header and
+ * body. Returns the record's size.
+ */
+static size_t rec_seal(unsigned char *out, const uint64_t *value,
+		       const void *payload, uint32_t len)
+{
+	unsigned char *body = out + VSWAP_REC_HDR + VSWAP_REC_CRC;
+	uint32_t h = vswap_crc32c(0, out, VSWAP_REC_HDR);
+
+	if (value) {
+		put_le(body, *value, 8);
+		len = 8;
+		h = vswap_crc32c(h, body, len);
+	} else if (payload) {
+		h = vswap_crc32c_copy(h, body, payload, len);
+	}
+	put_le(out + VSWAP_REC_HDR, h, VSWAP_REC_CRC);
+	return VSWAP_REC_HDR + VSWAP_REC_CRC + len;
+}
+
 /* Write the record of @slot at @out (room for VSWAP_REC_MAX); its size. */
 static int export_slot(struct vswap_export *x, struct vswap_ctx *c,
 		       uint64_t slot, unsigned char *out, size_t *size)
@@ -224,17 +251,9 @@ static int export_slot(struct vswap_export *x, struct vswap_ctx *c,
 	out[4] = (unsigned char)kind;
 	out[5] = kind == VSWAP_REC_COMP ? (unsigned char)s->params.codec : 0;
 	put_le(out + 6, kind >= VSWAP_REC_COMP ? v.len : 0, 2);
-	*size = VSWAP_REC_HDR;
-	if (kind == VSWAP_REC_SAME) {
-		put_le(out + VSWAP_REC_HDR, v.value, 8);
-		*size += 8;
-	} else if (kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW) {
-		uint32_t h = vswap_crc32c_copy(0, out + VSWAP_REC_HDR + 4,
-					       v.payload, v.len);
-
-		put_le(out + VSWAP_REC_HDR, h, 4);
-		*size += 4 + v.len;
-	}
+	*size = rec_seal(out, kind == VSWAP_REC_SAME ? &v.value : NULL,
+			 kind >= VSWAP_REC_COMP ? v.payload : NULL,
+			 kind >= VSWAP_REC_COMP ? v.len : 0);
 	store_view_end(&v);
 	x->records++;
 	return VSWAP_OK;
@@ -255,13 +274,21 @@ int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap)
 	/* Held throughout: a reset waits for this call (it is bounded by
 	 * @cap), so the records and the RESET are in order. */
 	c = ctx_get(s);
-	if (__atomic_exchange_n(&x->overflow, false, __ATOMIC_ACQ_REL))
+	/* The log lost track (no memory for a bitmap block): every used
+	 * slot is pending again. Still no memory: say so, never "nothing
+	 * pending" with slots unaccounted for. */
+	if (__atomic_exchange_n(&x->overflow, false, __ATOMIC_ACQ_REL)) {
 		dirty_mark_used(x);
+		if (__atomic_load_n(&x->overflow, __ATOMIC_ACQUIRE)) {
+			ctx_put(c);
+			return VSWAP_E_NOMEM;
+		}
+	}
 	if (x->reset_gen != s->reset_gen) {
 		x->reset_gen = s->reset_gen;
 		memset(out, 0, VSWAP_REC_HDR);
 		out[4] = VSWAP_REC_RESET;
-		used = VSWAP_REC_HDR;
+		used = rec_seal(out, NULL, NULL, 0);
 	}
 	words = x->nblocks * DIRTY_BLOCK_WORDS;
 	while (visited < words && __atomic_load_n(&x->count, __ATOMIC_RELAXED)) {
@@ -311,8 +338,12 @@ int64_t vswap_export_next(struct vswap_export *x, void *buf, size_t cap)
 	}
 	if (!r && !__atomic_load_n(&x->count, __ATOMIC_RELAXED))
 		x->passes++;	/* nothing left: as good as a whole walk */
+	if (!r && !used && __atomic_load_n(&x->overflow, __ATOMIC_ACQUIRE))
+		r = VSWAP_E_NOMEM;	/* lost track meanwhile: not "done" */
 	ctx_put(c);
-	if (r)
+	/* A slot that failed stays pending (its bit is back) and fails the
+	 * next call first; what was built before it goes out now. */
+	if (r && !used)
 		return r;
 	return (int64_t)used;
 }
@@ -362,22 +393,43 @@ static int import_one(struct import *im, const unsigned char *p,
 {
 	struct vswap_store *s = im->s;
 	unsigned kind, codec, len;
-	const unsigned char *payload;
+	const unsigned char *body = p + VSWAP_REC_HDR + VSWAP_REC_CRC;
+	size_t body_len;
 
 	*what = "truncated record";
-	if (avail < VSWAP_REC_HDR)
+	if (avail < VSWAP_REC_HDR + VSWAP_REC_CRC)
 		return VSWAP_E_INVAL;
 	*slot = get_le(p, 4);
 	kind = p[4];
 	codec = p[5];
 	len = (unsigned)get_le(p + 6, 2);
-	*size = VSWAP_REC_HDR;
+	*size = VSWAP_REC_HDR + VSWAP_REC_CRC;
 	*what = "bad header";
 	if (kind > VSWAP_REC_RESET)
 		return VSWAP_E_INVAL;
 	if ((kind != VSWAP_REC_COMP && codec) ||
 	    (kind < VSWAP_REC_COMP && len) || (kind == VSWAP_REC_RESET &&
 					       (*slot || len)))
+		return VSWAP_E_INVAL;
+	*what = "bad length";
+	if (kind >= VSWAP_REC_COMP && kind != VSWAP_REC_RESET &&
+	    (!obj_len_sane(len) ||
+	     (kind == VSWAP_REC_RAW && len != VSWAP_PAGE_SIZE)))
+		return VSWAP_E_INVAL;
+	/* A page "compressed" with no codec can never be loaded. */
+	*what = "unknown codec";
+	if (kind == VSWAP_REC_COMP &&
+	    (codec >= VSWAP_CODEC__COUNT || codec == VSWAP_CODEC_NONE))
+		return VSWAP_E_INVAL;
+	body_len = kind == VSWAP_REC_SAME ? 8 :
+		   kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW ? len : 0;
+	*what = "truncated record";
+	if (avail - *size < body_len)
+		return VSWAP_E_INVAL;
+	*size += body_len;
+	*what = "checksum mismatch";
+	if (vswap_crc32c(vswap_crc32c(0, p, VSWAP_REC_HDR), body, body_len) !=
+	    (uint32_t)get_le(p + VSWAP_REC_HDR, VSWAP_REC_CRC))
 		return VSWAP_E_INVAL;
 	if (kind == VSWAP_REC_RESET) {
 		vswap_reset(s);
@@ -393,35 +445,15 @@ static int import_one(struct import *im, const unsigned char *p,
 	case VSWAP_REC_ZERO:
 		return store_put_fill(s, *slot, 0, im->page);
 	case VSWAP_REC_SAME:
-		if (avail < VSWAP_REC_HDR + 8) {
-			*what = "truncated record";
-			return VSWAP_E_INVAL;
-		}
-		*size += 8;
-		return store_put_fill(s, *slot, get_le(p + VSWAP_REC_HDR, 8),
-				      im->page);
+		return store_put_fill(s, *slot, get_le(body, 8), im->page);
+	case VSWAP_REC_COMP:
+		if (codec != (unsigned)s->params.codec)
+			return import_foreign(im, *slot,
+					      (enum vswap_codec)codec, body,
+					      len, what);
+		break;
 	}
-	*what = "bad length";
-	if (!obj_len_sane(len) ||
-	    (kind == VSWAP_REC_RAW && len != VSWAP_PAGE_SIZE))
-		return VSWAP_E_INVAL;
-	*what = "unknown codec";
-	if (kind == VSWAP_REC_COMP && codec >= VSWAP_CODEC__COUNT)
-		return VSWAP_E_INVAL;
-	*what = "truncated record";
-	if (avail - VSWAP_REC_HDR < 4 + (size_t)len)
-		return VSWAP_E_INVAL;
-	*size += 4 + len;
-	payload = p + VSWAP_REC_HDR + 4;
-	*what = "checksum mismatch";
-	if (vswap_crc32c(0, payload, len) !=
-	    (uint32_t)get_le(p + VSWAP_REC_HDR, 4))
-		return VSWAP_E_INVAL;
-	*what = "cannot store the page";
-	if (kind == VSWAP_REC_COMP && codec != (unsigned)s->params.codec)
-		return import_foreign(im, *slot, (enum vswap_codec)codec,
-				      payload, len, what);
-	return store_put_object(s, *slot, kind == VSWAP_REC_RAW, payload, len);
+	return store_put_object(s, *slot, kind == VSWAP_REC_RAW, body, len);
 }
 
 int vswap_import(struct vswap_store *s, const void *buf, size_t len,
