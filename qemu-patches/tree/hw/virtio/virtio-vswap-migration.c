@@ -36,7 +36,9 @@
 #include "qemu/main-loop.h"
 #include "qemu/units.h"
 #include "qemu/cutils.h"
+#include "qemu/timer.h"
 #include "block/aio-wait.h"
+#include "migration/misc.h"
 #include "migration/qemu-file.h"
 #include "migration/qemu-file-types.h"
 #include "migration/register.h"
@@ -105,9 +107,22 @@ static uint8_t virtio_vswap_codec(VirtIOVSwap *s)
 static int virtio_vswap_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     VirtIOVSwap *s = opaque;
-    g_autofree struct vswap_stats *st = g_new0(struct vswap_stats, 1);
+    g_autofree struct vswap_stats *st = NULL;
     int ret;
 
+    /*
+     * A background snapshot saves the device state at a stop, then only
+     * iterates with the VM running: the store would be saved as it is
+     * after the snapshot point, not as the guest's page tables there
+     * expect it (VFIO refuses it for the same reason).
+     */
+    if (migrate_background_snapshot()) {
+        error_setg(errp, "virtio-vswap: a background snapshot cannot "
+                   "save the store as of the snapshot point; use a "
+                   "snapshot with the VM stopped, or migrate");
+        return -EOPNOTSUPP;
+    }
+    st = g_new0(struct vswap_stats, 1);
     ret = vswap_export_start(s->store, &s->mig_export);
     if (ret < 0) {
         error_setg(errp, "virtio-vswap: cannot start the store's export: %s",
@@ -131,12 +146,20 @@ static int virtio_vswap_save_setup(QEMUFile *f, void *opaque, Error **errp)
 }
 
 /*
+ * How long one iteration may send, as RAM's (ram.c MAX_WAIT): without a
+ * rate limit a guest that keeps the store dirty would otherwise keep the
+ * migration thread here for good, RAM unsent and pending never rechecked.
+ */
+#define VSWAP_MIG_ITERATE_MS    50
+
+/*
  * Send records until nothing is pending, or (unless @final) the rate
- * limit says stop.  Returns 1 when nothing was pending, 0 when some is
- * left, or a negative error.
+ * limit or the iteration's time says stop.  Returns 1 when nothing was
+ * pending, 0 when some is left, or a negative error.
  */
 static int virtio_vswap_save_records(QEMUFile *f, VirtIOVSwap *s, bool final)
 {
+    int64_t start = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     int64_t n;
 
     do {
@@ -153,7 +176,9 @@ static int virtio_vswap_save_records(QEMUFile *f, VirtIOVSwap *s, bool final)
         qemu_put_be32(f, n);
         qemu_put_buffer(f, s->mig_buf, n);
         s->mig_sent += n;
-    } while (final || !migration_rate_exceeded(f));
+    } while (final || (!migration_rate_exceeded(f) &&
+                       qemu_clock_get_ms(QEMU_CLOCK_REALTIME) - start <
+                       VSWAP_MIG_ITERATE_MS));
     return 0;
 }
 
@@ -331,16 +356,29 @@ static int virtio_vswap_load_state(QEMUFile *f, void *opaque, int version_id)
             return 0;
         case VSWAP_MIG_HEADER:
             ret = virtio_vswap_load_header(f, s);
+            s->mig_load_header = !ret;
             break;
         case VSWAP_MIG_RECORDS:
+            /* the header's checks (version, size, pool-max) come first */
+            if (!s->mig_load_header) {
+                virtio_vswap_mig_error(s, "records before the header");
+                return -EINVAL;
+            }
             if (!buf) {
                 buf = g_malloc(VSWAP_MIG_CHUNK);
             }
             ret = virtio_vswap_load_records(f, s, buf);
             break;
         case VSWAP_MIG_DONE:
+            if (!s->mig_load_header) {
+                virtio_vswap_mig_error(s, "end of the store before its "
+                                       "header");
+                return -EINVAL;
+            }
             stored = qemu_get_be64(f);
-            st = g_new0(struct vswap_stats, 1);
+            if (!st) {
+                st = g_new0(struct vswap_stats, 1);
+            }
             vswap_get_stats(s->store, st);
             if (!qemu_file_get_error(f) && st->stored_pages != stored) {
                 virtio_vswap_mig_error(s, "the source holds %" PRIu64

@@ -38,6 +38,7 @@
 #include "hw/resettable.h"
 #include "system/reset.h"
 #include "hw/virtio/virtio-bus.h"
+#include "hw/virtio/virtio-pci.h"
 #include "block/aio.h"
 #include "block/aio-wait.h"
 #include "block/thread-pool.h"
@@ -346,12 +347,17 @@ static int virtio_vswap_worker(void *opaque)
 
 /*
  * A request is done: count it, raise its events, write its status byte.
- * Returns the used length for the element.
+ * Returns the used length for the element: all of its device-writable
+ * bytes, as virtio-blk does, whatever the status.  The status is the
+ * last of them, and QEMU marks dirty (for migration) only the first
+ * used-length bytes of the buffers: a used length of 1 left a failed
+ * load's status unmarked, and a destination could give the guest the
+ * byte that was there before.
  */
 static uint32_t virtio_vswap_req_finish(VirtIOVSwapReq *req, uint8_t status)
 {
     VirtIOVSwap *s = req->s;
-    uint32_t len = 1;
+    uint32_t len = MIN(req->in_len, UINT32_MAX);
 
     if (req->type == VIRTIO_VSWAP_T_STORE) {
         s->counters.pages_stored += req->done_pages;
@@ -372,9 +378,6 @@ static uint32_t virtio_vswap_req_finish(VirtIOVSwapReq *req, uint8_t status)
     }
     iov_from_buf(req->elem.in_sg, req->elem.in_num, req->in_len - 1,
                  &status, 1);
-    if (status == VIRTIO_VSWAP_S_OK && req->type == VIRTIO_VSWAP_T_LOAD) {
-        len = req->in_len;
-    }
     virtio_vswap_count_status(s, status);
     trace_virtio_vswap_complete(req, status, len);
     return len;
@@ -983,6 +986,19 @@ static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
         VirtioBusClass *k = VIRTIO_BUS_GET_CLASS(qdev_get_parent_bus(
                                                      DEVICE(s)));
 
+        /*
+         * Only virtio-pci keeps a guest from resizing or moving a queue
+         * while an iothread serves it (patch "virtio-pci: do not let a
+         * guest reconfigure an enabled queue"); virtio-mmio and ccw
+         * would let the guest crash QEMU that way.
+         */
+        if (!object_dynamic_cast(OBJECT(qdev_get_parent_bus(DEVICE(s))),
+                                 TYPE_VIRTIO_PCI_BUS)) {
+            error_setg(errp, "'" VIRTIO_VSWAP_IOTHREAD_PROP "' needs "
+                       "virtio-vswap-pci: other transports let a guest "
+                       "reconfigure a queue the iothread serves");
+            return false;
+        }
         if (!k->set_guest_notifiers || !k->ioeventfd_assign) {
             error_setg(errp, "'" VIRTIO_VSWAP_IOTHREAD_PROP "': the "
                        "transport does not support notifiers");

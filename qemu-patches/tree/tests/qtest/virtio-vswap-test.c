@@ -239,8 +239,8 @@ static uint8_t vswap_load(VSwapTest *t, int q, uint64_t slot, uint32_t nr,
     make_hdr(hdr, VIRTIO_VSWAP_T_LOAD, 0, nr, slot, 0);
     st = req_full(t, q, hdr, HDR, NULL, 0, pages, (size_t)nr * PAGE + 1,
                   &used, layout);
-    g_assert_cmpuint(used, ==, st == VIRTIO_VSWAP_S_OK ?
-                     (size_t)nr * PAGE + 1 : 1);
+    /* all of it, whatever the status: the status byte is the last */
+    g_assert_cmpuint(used, ==, (size_t)nr * PAGE + 1);
     return st;
 }
 
@@ -528,7 +528,8 @@ static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
                       in, c->in_len, &used, i % 2);
         g_test_message("%s: status %u used %u", c->what, st, used);
         g_assert_cmpuint(st, ==, c->status);
-        g_assert_cmpuint(used, ==, 1);
+        /* up to the status byte: the device-writable bytes, all */
+        g_assert_cmpuint(used, ==, c->in_len);
     }
 
     /* no device-writable byte: completed with used length 0 */
@@ -552,13 +553,22 @@ static void test_malformed(void *obj, void *data, QGuestAllocator *alloc)
 static int64_t device_stat(VSwapTest *t, const char *name);
 static int64_t store_stat(VSwapTest *t, const char *name);
 
-/* Wait until the device asks for a reset (virtio_error()). */
+/*
+ * Wait until the device asks for a reset (virtio_error()) and, once the
+ * driver is up (DRIVER_OK), has sent the config interrupt that tells it
+ * (from the main loop when an iothread found the error).
+ */
 static void wait_needs_reset(VSwapTest *t)
 {
     gint64 start = g_get_monotonic_time();
+    uint8_t status;
 
-    while (!(t->dev->bus->get_status(t->dev) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+    while (!((status = t->dev->bus->get_status(t->dev)) &
+             VIRTIO_CONFIG_S_NEEDS_RESET)) {
         g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
+    }
+    if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
+        qvirtio_wait_config_isr(t->dev, TIMEOUT_US);
     }
 }
 
@@ -1648,10 +1658,11 @@ static void test_suspend(void *obj, void *data, QGuestAllocator *alloc)
  * QEMU with the same command line loads the file intact (the same store
  * content arrives) and refuses every malformed copy of it with a failed
  * migration.  A RECORDS chunk is tag 2, a be32 length, then records: le32
- * slot, u8 kind, u8 codec, le16 len, a body (SAME: u64 value; COMP and
- * RAW: le32 CRC-32C and len bytes).
+ * slot, u8 kind, u8 codec, le16 len, le32 CRC-32C of those 8 bytes and
+ * the body, a body (SAME: u64 value; COMP and RAW: len bytes).
  */
 #define REC_HDR         8
+#define REC_BODY        (REC_HDR + 4)
 enum { REC_EMPTY, REC_ZERO, REC_SAME, REC_COMP, REC_RAW };
 
 typedef struct Records {
@@ -1672,11 +1683,11 @@ static bool find_records(const uint8_t *d, size_t n, Records *r)
             continue;
         }
         len = ldl_be_p(d + pos + 4);
-        if (len < REC_HDR || len > 256 * 1024 || pos + 8 + len > n) {
+        if (len < REC_BODY || len > 256 * 1024 || pos + 8 + len > n) {
             continue;
         }
         memset(r, 0, sizeof(*r));
-        for (off = pos + 8, end = off + len; ok && off + REC_HDR <= end;) {
+        for (off = pos + 8, end = off + len; ok && off + REC_BODY <= end;) {
             uint8_t kind = d[off + 4], codec = d[off + 5];
             uint16_t rlen = lduw_le_p(d + off + 6);
 
@@ -1685,8 +1696,8 @@ static bool find_records(const uint8_t *d, size_t n, Records *r)
             if (ok && !r->first[kind]) {
                 r->first[kind] = off;
             }
-            off += kind < REC_SAME ? REC_HDR : kind == REC_SAME ?
-                   REC_HDR + 8 : REC_HDR + 4 + rlen;
+            off += kind < REC_SAME ? REC_BODY : kind == REC_SAME ?
+                   REC_BODY + 8 : REC_BODY + rlen;
         }
         if (ok && off == end) {
             r->off = pos + 8;
@@ -1761,6 +1772,9 @@ static const BadRecord bad_records[] = {
     { "zero page with a codec", REC_ZERO, 5, 1 },
     { "same-filled page with a length", REC_SAME, 6, 8 },
     { "slot past the capacity", REC_SAME, 3, 0x40 },
+    { "zero page: its slot number", REC_ZERO, 0, -1 },
+    { "zero page read as empty", REC_ZERO, 4, 0 },
+    { "same-filled page: its value", REC_SAME, REC_BODY, -1 },
 };
 
 static void test_migrate_records(void *obj, void *data,

@@ -106,12 +106,15 @@ struct VirtIOVSwap {
     /*
      * Live migration (virtio-vswap-migration.c): the store's export and
      * its record buffer while a migration saves (migration thread),
-     * record bytes sent, the VM stop handler that drains requests.
+     * record bytes sent, the VM stop handler that drains requests;
+     * whether a load has checked the stream's header (records and the
+     * end need it first).
      */
     struct vswap_export *mig_export;
     uint8_t *mig_buf;
     uint64_t mig_sent;
     VMChangeStateEntry *mig_vm_state;
+    bool mig_load_header;
 
     /*
      * Requests handed to the thread pool, plus one held by the device
