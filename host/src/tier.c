@@ -282,6 +282,25 @@ int tier_write(struct vswap_tier *t, const struct iovec *iov, int n,
 	return VSWAP_OK;
 }
 
+int tier_sync(struct vswap_tier *t, uint64_t off, uint64_t len)
+{
+	int r;
+
+	do {
+		r = sync_file_range(t->fd, (off_t)off, (off_t)len,
+				    SYNC_FILE_RANGE_WAIT_BEFORE |
+				    SYNC_FILE_RANGE_WRITE |
+				    SYNC_FILE_RANGE_WAIT_AFTER);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return VSWAP_OK;
+	/* Not a file or block device range it can wait on (a character
+	 * device, a pipe): the write call's answer is all there is. */
+	if (errno == ESPIPE)
+		return VSWAP_OK;
+	return io_error(errno);
+}
+
 int tier_read(struct vswap_tier *t, uint64_t off, void *buf, uint32_t len)
 {
 	uint32_t done = 0;

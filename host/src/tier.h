@@ -185,6 +185,15 @@ void tier_free(struct vswap_tier *t, uint64_t off, uint32_t len);
  */
 int tier_write(struct vswap_tier *t, const struct iovec *iov, int n,
 	       uint64_t off, uint64_t len, uint64_t *ios);
+/*
+ * Wait until @len bytes at @off written by tier_write() are on the device
+ * (written out of the page cache; no cache flush: the tier needs no
+ * durability across a restart): a write error the kernel meets after
+ * pwritev returned (a failing disk, a thin pool or NFS server out of
+ * space) is reported here, while the pool still holds the data.
+ * Errors: as tier_write.
+ */
+int tier_sync(struct vswap_tier *t, uint64_t off, uint64_t len);
 /* IOV_MAX on Linux: entries pwritev takes at once. */
 #define TIER_IOV_MAX	1024
 /* Read exactly @len bytes at @off. OK or IO (error or short read). */

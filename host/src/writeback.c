@@ -417,6 +417,9 @@ static int wb_batch(struct vswap_store *s, struct vswap_shard *sh,
 		r = tier_write(t, wb->iov, (int)niov, off, total, &ios);
 		__atomic_fetch_add(&t->wb_ios, ios, __ATOMIC_RELAXED);
 		res->ios += ios;
+		/* On the device before the pool copies go (tier_sync). */
+		if (!r)
+			r = tier_sync(t, off, total);
 	}
 	if (r) {
 		/* Nothing re-pointed: the claimed bytes are garbage, the
