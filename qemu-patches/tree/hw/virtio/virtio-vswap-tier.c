@@ -88,6 +88,8 @@ static int virtio_vswap_disk_worker(void *opaque)
     struct vswap_store *store = job->s->store;
 
     if (job->release) {
+        /* A reset from here on needs a release of its own. */
+        qatomic_set(&job->s->release_pending, false);
         job->ret = vswap_tier_release(store);
     } else if (job->reclaim) {
         job->ret = vswap_reclaim(store, &job->res);
@@ -183,7 +185,9 @@ void virtio_vswap_tier_reset(VirtIOVSwap *s)
 {
     VSwapDiskJob *job;
 
-    if (s->backing_fd < 0) {
+    /* One queued release serves every reset before it runs: a guest
+     * resetting in a loop queues one job, not one per reset. */
+    if (s->backing_fd < 0 || qatomic_xchg(&s->release_pending, true)) {
         return;
     }
     job = g_new0(VSwapDiskJob, 1);

@@ -743,6 +743,7 @@ static int virtio_vswap_start_ioeventfd(VirtIODevice *vdev)
 
     /* Visible to the iothread before it serves a queue. */
     s->ioeventfd_starting = false;
+    s->ioeventfd_disabled = false;      /* an earlier start failed */
     s->ioeventfd_started = true;
     smp_wmb(); /* paired with aio_notify_accept() on the read side */
 

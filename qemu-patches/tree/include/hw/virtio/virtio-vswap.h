@@ -165,12 +165,14 @@ struct VirtIOVSwap {
      * Disk tier (virtio-vswap-tier.c).  backing_fd: -1 without
      * backing-file.  At most one writeback (QMP or writeback_timer) at
      * a time: writeback_running, main loop only.  At most one reclaim:
-     * reclaim_running, atomic (kicked from the iothread too).
+     * reclaim_running, atomic (kicked from the iothread too).  At most
+     * one queued release after resets: release_pending, atomic.
      */
     int backing_fd;
     Notifier backing_exit;      /* empties the file when QEMU exits */
     bool writeback_running;
     bool reclaim_running;
+    bool release_pending;
     QEMUTimer *writeback_timer; /* main loop; NULL without writeback-age */
 
     /*
