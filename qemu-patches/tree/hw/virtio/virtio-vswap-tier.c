@@ -185,8 +185,10 @@ void virtio_vswap_tier_reset(VirtIOVSwap *s)
 {
     VSwapDiskJob *job;
 
-    /* One queued release serves every reset before it runs: a guest
-     * resetting in a loop queues one job, not one per reset. */
+    /*
+     * One queued release serves every reset before it runs: a guest
+     * resetting in a loop queues one job, not one per reset.
+     */
     if (s->backing_fd < 0 || qatomic_xchg(&s->release_pending, true)) {
         return;
     }
