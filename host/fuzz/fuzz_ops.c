@@ -206,6 +206,11 @@ static void check_load(uint64_t slot, unsigned flags)
 static void do_store(uint64_t slot, const struct fz_page *d, unsigned flags)
 {
 	uint64_t cap = pool_max(&m.s->pool);
+	struct vswap_slot *e = slot < m.capacity ?
+			       slot_table_lookup(&m.s->st, slot) : NULL;
+	/* NOWAIT does not drop a disk extent (it may punch the file) */
+	bool on_disk = e && slot_on_disk(slot_kind(__atomic_load_n(
+					&e->w, __ATOMIC_ACQUIRE)));
 	int r;
 
 	fz_page(m.want, d, m.data);
@@ -225,9 +230,10 @@ static void do_store(uint64_t slot, const struct fz_page *d, unsigned flags)
 	 * next load of it). */
 	FZ_CHECK((r == VSWAP_E_NOSPACE && cap) ||
 		 (r == VSWAP_E_WOULDBLOCK && (flags & VSWAP_NOWAIT) &&
-		  m.disk && cap),
-		 "store to slot %" PRIu64 " (cap %" PRIu64 ", disk %d, flags "
-		 "%u): %s", slot, cap, m.disk, flags, vswap_error_name(r));
+		  m.disk && (cap || on_disk)),
+		 "store to slot %" PRIu64 " (cap %" PRIu64 ", disk %d, on "
+		 "disk %d, flags %u): %s", slot, cap, m.disk, on_disk, flags,
+		 vswap_error_name(r));
 }
 
 static void do_invalidate(uint64_t first, uint64_t count)

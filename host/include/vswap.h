@@ -137,13 +137,17 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page);
 
 /*
  * Flags of vswap_store_page_flags() and vswap_load_page_flags().
- * VSWAP_NOWAIT: never block on the disk tier. A load of a page that is on
- * disk, or a store at the pool cap that would have to write back first,
+ * VSWAP_NOWAIT: never block on the disk tier, nor wait for a thread that
+ * may be in it. A load of a page that is on disk, a store at the pool cap
+ * that would have to write back first, a store over a page on disk (its
+ * extent may be punched out of the file), a store or load of a slot whose
+ * lock is held now (by a load reading the disk, maybe), or any call while
+ * every context of the store is held (by disk loads, writeback, an export)
  * returns VSWAP_E_WOULDBLOCK and does nothing (counts nothing): the caller
  * runs the same call again without the flag from a thread that may block.
- * Everything else (compression, pool memory, the slot locks of other
- * threads, held for a page copy at most) is done as usual. Lets a caller
- * on an event loop do the common case inline and hand only disk I/O off.
+ * Everything else (compression, pool memory, slot locks taken meanwhile
+ * by others for a page copy at most) is done as usual. Lets a caller on
+ * an event loop do the common case inline and hand only disk I/O off.
  */
 #define VSWAP_NOWAIT		0x1u
 

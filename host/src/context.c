@@ -65,6 +65,11 @@ static struct vswap_ctx *remember(struct vswap_store *s, unsigned idx,
 
 struct vswap_ctx *ctx_get(struct vswap_store *s)
 {
+	return ctx_get_flags(s, 0);
+}
+
+struct vswap_ctx *ctx_get_flags(struct vswap_store *s, unsigned flags)
+{
 	unsigned n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
 	unsigned start;
 	struct vswap_ctx *c;
@@ -97,6 +102,10 @@ struct vswap_ctx *ctx_get(struct vswap_store *s)
 		if (c)
 			return remember(s, idx, c);
 	}
+	/* Their holders may be in file I/O (disk loads, writeback, an
+	 * export): a caller that must not block goes elsewhere. */
+	if (flags & VSWAP_NOWAIT)
+		return NULL;
 	n = __atomic_load_n(&s->nctx, __ATOMIC_ACQUIRE);
 	c = __atomic_load_n(&s->ctx[start % n], __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&c->lock);

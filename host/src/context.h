@@ -45,6 +45,9 @@ struct vswap_store;
 
 /* Get a context (never fails once the store has one); put it back. */
 struct vswap_ctx *ctx_get(struct vswap_store *s);
+/* The same; with VSWAP_NOWAIT, NULL instead of waiting when every context
+ * is held (their holders may be in file I/O). */
+struct vswap_ctx *ctx_get_flags(struct vswap_store *s, unsigned flags);
 static inline void ctx_put(struct vswap_ctx *c)
 {
 	pthread_mutex_unlock(&c->lock);

@@ -397,6 +397,20 @@ static void store_publish(struct vswap_store *s, struct vswap_ctx *c,
 	dirty_mark(s->export, slot);
 }
 
+/*
+ * For VSWAP_NOWAIT callers: whether @slot's entry is locked now (its
+ * holder may be a load reading the disk tier, for as long as the disk
+ * takes) or names a disk extent (dropping it may punch a hole in the
+ * file). Either may block: the caller goes to a thread that may.
+ */
+static bool slot_busy_or_on_disk(struct vswap_store *s, uint64_t slot)
+{
+	struct vswap_slot *e = slot_table_lookup(&s->st, slot);
+	uint64_t w = e ? __atomic_load_n(&e->w, __ATOMIC_ACQUIRE) : 0;
+
+	return (w & SLOT_LOCK) || slot_on_disk(slot_kind(w));
+}
+
 int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 			   const void *page, unsigned flags)
 {
@@ -410,7 +424,13 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 		return r;
 	if (flags & ~VSWAP_NOWAIT)
 		return VSWAP_E_INVAL;
-	c = ctx_get(s);
+	c = ctx_get_flags(s, flags);
+	if (!c)
+		return VSWAP_E_WOULDBLOCK;
+	if ((flags & VSWAP_NOWAIT) && slot_busy_or_on_disk(s, slot)) {
+		ctx_put(c);
+		return VSWAP_E_WOULDBLOCK;
+	}
 	/* At the cap with a disk tier: write the oldest data back, retry. */
 	e = get_entry_room(s, c, slot, flags, &r);
 	if (!e)
@@ -585,7 +605,13 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
 	if (flags & ~VSWAP_NOWAIT)
 		return VSWAP_E_INVAL;
 	t0 = mono_ns();
-	c = ctx_get(s);
+	c = ctx_get_flags(s, flags);
+	if (!c)
+		return VSWAP_E_WOULDBLOCK;	/* not a load yet */
+	if ((flags & VSWAP_NOWAIT) && slot_busy_or_on_disk(s, slot)) {
+		ctx_put(c);
+		return VSWAP_E_WOULDBLOCK;
+	}
 	e = slot_table_lookup(&s->st, slot);
 	if (!e || slot_peek_empty(e)) {
 		memset(page, 0, VSWAP_PAGE_SIZE);

@@ -14,6 +14,15 @@
  *   cap_store_no_disk  at pool-max without a disk tier: NOSPACE as before
  *                      (nothing to wait for)
  *   bad_flags          an unknown flag: INVAL
+ *   disk_store         a store over a page on disk (dropping its extent
+ *                      may punch the file): NOWAIT WOULDBLOCK, the page
+ *                      stays; the plain store replaces it
+ *   busy_slot          a slot whose lock another thread holds (a disk
+ *                      load holds it across its pread): NOWAIT load and
+ *                      store WOULDBLOCK at once instead of spinning
+ *   contexts_held      every context of the store held (disk loads,
+ *                      writeback, an export hold theirs across file I/O):
+ *                      NOWAIT WOULDBLOCK instead of waiting for one
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +30,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "context.h"
+#include "store.h"
 #include "vswap_test.h"
 #include "tier_test.h"
 
@@ -166,6 +177,85 @@ static void cap_store_no_disk(void **state)
 	vswap_store_destroy(s);
 }
 
+static void disk_store(void **state)
+{
+	struct vswap_writeback_result res;
+	struct vswap_params p;
+	struct vswap_store *s;
+	unsigned char page[VSWAP_PAGE_SIZE];
+	int fd = tier_tmpfile();
+
+	(void)state;
+	vswap_params_init(&p, 1024);
+	s = tier_store_new(&p, fd, 0);
+	for (uint64_t i = 0; i < 64; i++)
+		store_kind(s, i, PK_TEXT, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	page_fill(page, PK_RANDOM, 99);
+	assert_int_equal(vswap_store_page_flags(s, 9, page, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	check_slot(s, 9, PK_TEXT, 9);
+	assert_int_equal(vswap_store_page(s, 9, page), VSWAP_OK);
+	check_slot(s, 9, PK_RANDOM, 99);
+	/* now in memory: NOWAIT works again */
+	assert_int_equal(vswap_store_page_flags(s, 9, page, VSWAP_NOWAIT),
+			 VSWAP_OK);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
+static void busy_slot(void **state)
+{
+	struct vswap_store *s = test_store_new(256, VSWAP_CODEC_LZ4, 0);
+	unsigned char page[VSWAP_PAGE_SIZE];
+	struct vswap_slot *e;
+	uint64_t w;
+
+	(void)state;
+	store_kind(s, 3, PK_TEXT, 3);
+	e = slot_table_lookup(&s->st, 3);
+	assert_non_null(e);
+	w = slot_lock_used(e);		/* as a disk load would, for long */
+	assert_int_equal(vswap_load_page_flags(s, 3, page, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	page_fill(page, PK_SAME, 4);
+	assert_int_equal(vswap_store_page_flags(s, 3, page, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	/* other slots are served */
+	assert_int_equal(vswap_store_page_flags(s, 4, page, VSWAP_NOWAIT),
+			 VSWAP_OK);
+	slot_unlock(e, w);
+	check_slot(s, 3, PK_TEXT, 3);
+	check_slot(s, 4, PK_SAME, 4);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
+static void contexts_held(void **state)
+{
+	struct vswap_store *s = test_store_new(256, VSWAP_CODEC_LZ4, 0);
+	unsigned char page[VSWAP_PAGE_SIZE];
+	struct vswap_stats before;
+
+	(void)state;
+	store_kind(s, 1, PK_TEXT, 1);
+	before = test_stats(s);
+	ctx_quiesce(s);			/* every context, and no new one */
+	assert_int_equal(vswap_load_page_flags(s, 1, page, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	page_fill(page, PK_TEXT, 2);
+	assert_int_equal(vswap_store_page_flags(s, 2, page, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	ctx_unquiesce(s);
+	assert_int_equal(test_stats(s).stores, before.stores);
+	assert_int_equal(test_stats(s).loads, before.loads);
+	check_slot(s, 1, PK_TEXT, 1);
+	check_slot(s, 2, PK_EMPTY, 0);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+}
+
 static void bad_flags(void **state)
 {
 	struct vswap_store *s = test_store_new(16, VSWAP_CODEC_LZ4, 0);
@@ -188,6 +278,9 @@ int main(void)
 		cmocka_unit_test(cap_store),
 		cmocka_unit_test(cap_store_no_disk),
 		cmocka_unit_test(bad_flags),
+		cmocka_unit_test(disk_store),
+		cmocka_unit_test(busy_slot),
+		cmocka_unit_test(contexts_held),
 	};
 
 	return cmocka_run_group_tests_name("nowait", tests, NULL, NULL);
