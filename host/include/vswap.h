@@ -164,6 +164,16 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
  * dropped then); count == 0 is a no-op.
  */
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count);
+/*
+ * The same with @flags (VSWAP_NOWAIT, libvswap 0.7): WOULDBLOCK at the
+ * first slot on the disk tier (dropping its extent may punch a hole in
+ * the file) or locked by another thread, or when every context is held;
+ * the slots before it are empty then, the caller runs the whole call
+ * again without the flag (dropping an empty slot is a no-op). INVAL for
+ * an unknown flag.
+ */
+int vswap_invalidate_flags(struct vswap_store *s, uint64_t first,
+			   uint64_t count, unsigned flags);
 
 /*
  * Announce a vswap_reset() that is coming (QEMU's device reset first waits

@@ -654,25 +654,33 @@ int vswap_load_page(struct vswap_store *s, uint64_t slot, void *page)
 
 int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 {
+	return vswap_invalidate_flags(s, first, count, 0);
+}
+
+int vswap_invalidate_flags(struct vswap_store *s, uint64_t first,
+			   uint64_t count, unsigned flags)
+{
 	struct vswap_ctx *c;
 	uint64_t slot, end;
+	int r = VSWAP_OK;
 
-	if (!s)
+	if (!s || (flags & ~VSWAP_NOWAIT))
 		return VSWAP_E_INVAL;
 	if (first >= s->params.capacity || count > s->params.capacity - first)
 		return count == 0 ? VSWAP_OK : VSWAP_E_RANGE;
 	if (count == 0)
 		return VSWAP_OK;
 	end = first + count;
-	c = ctx_get(s);
-	SHARD_ADD(&c->shard, invalidates, 1);
+	c = ctx_get_flags(s, flags);
+	if (!c)
+		return VSWAP_E_WOULDBLOCK;
 	/*
 	 * Chunk by chunk: only RESIDENT chunks have entries worth reading
 	 * (slot_table_resident_chunk), so a full-range invalidate of a huge,
 	 * sparse store costs O(mapped mid tables + RESIDENT chunks), not
 	 * O(capacity) nor O(chunks ever mapped).
 	 */
-	for (slot = first; slot < end;) {
+	for (slot = first; slot < end && !r;) {
 		uint64_t next, stop;
 		struct vswap_slot *chunk;
 
@@ -694,9 +702,23 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 
 			if (slot_peek_empty(e))
 				continue;
+			/* NOWAIT: a slot a disk load holds, or a disk extent
+			 * (dropping it may punch the file), is for a thread
+			 * that may block; what went before stays dropped. */
+			if ((flags & VSWAP_NOWAIT) &&
+			    slot_busy_or_on_disk(s, slot)) {
+				r = VSWAP_E_WOULDBLOCK;
+				break;
+			}
 			w = slot_lock_used(e);
 			if (w == SLOT_EMPTY)
 				continue;
+			if ((flags & VSWAP_NOWAIT) &&
+			    slot_on_disk(slot_kind(w))) {	/* written back */
+				slot_unlock(e, w);
+				r = VSWAP_E_WOULDBLOCK;
+				break;
+			}
 			drop_entry(s, &c->shard, w);
 			SHARD_ADD(&c->shard, invalidated_pages, 1);
 			slot_unlock(e, SLOT_EMPTY);
@@ -704,8 +726,10 @@ int vswap_invalidate(struct vswap_store *s, uint64_t first, uint64_t count)
 			dirty_mark(s->export, slot);
 		}
 	}
+	if (!r)		/* a WOULDBLOCK one is counted at its retry */
+		SHARD_ADD(&c->shard, invalidates, 1);
 	ctx_put(c);
-	return VSWAP_OK;
+	return r;
 }
 
 struct drop_all_arg {

@@ -20,6 +20,10 @@
  *   busy_slot          a slot whose lock another thread holds (a disk
  *                      load holds it across its pread): NOWAIT load and
  *                      store WOULDBLOCK at once instead of spinning
+ *   disk_invalidate    an invalidate reaching a page on disk (its extent
+ *                      may be punched out of the file): NOWAIT
+ *                      WOULDBLOCK there, the slots before it dropped; the
+ *                      plain call drops the rest
  *   contexts_held      every context of the store held (disk loads,
  *                      writeback, an export hold theirs across file I/O):
  *                      NOWAIT WOULDBLOCK instead of waiting for one
@@ -205,6 +209,43 @@ static void disk_store(void **state)
 	close(fd);
 }
 
+static void disk_invalidate(void **state)
+{
+	struct vswap_writeback_result res;
+	struct vswap_params p;
+	struct vswap_store *s;
+	struct vswap_stats before;
+	int fd = tier_tmpfile();
+
+	(void)state;
+	vswap_params_init(&p, 1024);
+	s = tier_store_new(&p, fd, 0);
+	for (uint64_t i = 0; i < 32; i++)
+		store_kind(s, i, PK_TEXT, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	for (uint64_t i = 100; i < 110; i++)		/* in memory */
+		store_kind(s, i, PK_TEXT, i);
+	/* memory only: NOWAIT works */
+	assert_int_equal(vswap_invalidate_flags(s, 100, 5, VSWAP_NOWAIT),
+			 VSWAP_OK);
+	check_slot(s, 104, PK_EMPTY, 0);
+	check_slot(s, 105, PK_TEXT, 105);
+	/* reaches the disk: refused there, nothing on disk dropped */
+	before = test_stats(s);
+	assert_int_equal(vswap_invalidate_flags(s, 0, 4, VSWAP_NOWAIT),
+			 VSWAP_E_WOULDBLOCK);
+	assert_int_equal(test_stats(s).disk_pages, before.disk_pages);
+	assert_int_equal(test_stats(s).invalidates, before.invalidates);
+	check_slot(s, 0, PK_TEXT, 0);
+	assert_int_equal(vswap_invalidate_flags(s, 0, 4, 0), VSWAP_OK);
+	check_slot(s, 0, PK_EMPTY, 0);
+	assert_int_equal(test_stats(s).disk_pages, before.disk_pages - 4);
+	assert_int_equal(vswap_invalidate_flags(s, 0, 4, 2), VSWAP_E_INVAL);
+	assert_store_valid(s);
+	vswap_store_destroy(s);
+	close(fd);
+}
+
 static void busy_slot(void **state)
 {
 	struct vswap_store *s = test_store_new(256, VSWAP_CODEC_LZ4, 0);
@@ -279,6 +320,7 @@ int main(void)
 		cmocka_unit_test(cap_store_no_disk),
 		cmocka_unit_test(bad_flags),
 		cmocka_unit_test(disk_store),
+		cmocka_unit_test(disk_invalidate),
 		cmocka_unit_test(busy_slot),
 		cmocka_unit_test(contexts_held),
 	};
