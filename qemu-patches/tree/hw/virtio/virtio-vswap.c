@@ -159,7 +159,7 @@ static uint64_t virtio_vswap_capacity(VirtIOVSwap *s)
 void virtio_vswap_event(VirtIOVSwap *s, VSwapEventKind kind)
 {
     uint64_t total = qatomic_fetch_inc(&s->event_totals[kind]) + 1;
-    g_autofree char *path = object_get_canonical_path(OBJECT(s));
+    const char *path = s->event_path;
     const char *id = virtio_vswap_id(s);
 
     trace_virtio_vswap_event(s, kind, total);
@@ -317,7 +317,7 @@ static int virtio_vswap_run(VirtIOVSwapReq *req, unsigned flags)
             req->nr_pages > VIRTIO_VSWAP_INLINE_INVALIDATE) {
             return VSWAP_E_WOULDBLOCK;
         }
-        err = vswap_invalidate(store, req->slot, req->nr_pages);
+        err = vswap_invalidate_flags(store, req->slot, req->nr_pages, flags);
         if (!err) {
             req->done_pages = req->nr_pages;
         }
@@ -1150,6 +1150,8 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     if (!s->store) {
         return;
     }
+    /* Walking the QOM tree needs the BQL, which an iothread lacks. */
+    s->event_path = object_get_canonical_path(OBJECT(s));
     if (!virtio_vswap_tier_realize(s, errp)) {
         goto fail_tier;
     }
@@ -1188,6 +1190,8 @@ fail_tier:
     vswap_store_destroy(s->store);
     s->store = NULL;
     virtio_vswap_tier_close(s);
+    g_free(s->event_path);
+    s->event_path = NULL;
 }
 
 static void virtio_vswap_unrealize(DeviceState *dev)
@@ -1227,6 +1231,8 @@ static void virtio_vswap_unrealize(DeviceState *dev)
     vswap_store_destroy(s->store);
     s->store = NULL;
     virtio_vswap_tier_close(s);
+    g_free(s->event_path);
+    s->event_path = NULL;
 }
 
 static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
