@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fresh_map.h"
 #include "vswap.h"
 #include "../../tests/lib/guest/pagegen.h"
 
@@ -181,7 +182,6 @@ struct receiver {
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23
 #endif
-#define PLACE_SEG	(128u * 1024u)	/* the pool's segment (memsource.h) */
 
 /*
  * Append @len bytes at @off of fresh memory @dst, faulting it in a
@@ -191,39 +191,11 @@ struct receiver {
 static void place_chunk(unsigned char *dst, uint64_t off,
 			const unsigned char *buf, uint32_t len)
 {
-	uint64_t seg = (off + PLACE_SEG - 1) / PLACE_SEG * PLACE_SEG;
+	uint64_t seg = (off + FRESH_SEG - 1) / FRESH_SEG * FRESH_SEG;
 
-	for (; seg < off + len; seg += PLACE_SEG)
-		madvise(dst + seg, PLACE_SEG, MADV_POPULATE_WRITE);
+	for (; seg < off + len; seg += FRESH_SEG)
+		madvise(dst + seg, FRESH_SEG, MADV_POPULATE_WRITE);
 	memcpy(dst + off, buf, len);
-}
-
-#define PLACE_HUGE	((size_t)2 << 20)	/* x86-64 huge page */
-
-/*
- * The placed copy's destination, @len a multiple of PLACE_HUGE: mapped as
- * memsource.c maps the pool's arenas (aligned to the huge page, open to
- * transparent huge pages), so it pays the same page faults and zeroing.
- */
-static unsigned char *place_map(size_t len)
-{
-	size_t span = len + PLACE_HUGE;
-	unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				-1, 0);
-	unsigned char *a;
-
-	if (p == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
-	a = (unsigned char *)(((uintptr_t)p + PLACE_HUGE - 1) &
-			      ~(uintptr_t)(PLACE_HUGE - 1));
-	if (a != p)
-		munmap(p, (size_t)(a - p));
-	munmap(a + len, (size_t)(p + span - (a + len)));
-#ifdef MADV_HUGEPAGE
-	madvise(a, len, MADV_HUGEPAGE);
-#endif
-	return a;
 }
 
 static void *receive(void *arg)
@@ -404,7 +376,7 @@ int main(int argc, char **argv)
 
 	record_export(a, &log);
 	/* the placed copy's destination: fresh memory for every rep */
-	size_t place_len = (log.len + PLACE_HUGE - 1) / PLACE_HUGE * PLACE_HUGE;
+	size_t place_len = (log.len + FRESH_HUGE - 1) / FRESH_HUGE * FRESH_HUGE;
 
 	for (unsigned r = 0; r < reps; r++) {
 		struct vswap_store *b = new_store(pages);
@@ -460,7 +432,10 @@ int main(int argc, char **argv)
 		stream_pair(sv);
 		memset(&rx, 0, sizeof(rx));
 		rx.fd = sv[1];
-		rx.place = place_map(place_len);
+		/* mapped as the pool maps its arenas: the same faults */
+		rx.place = fresh_map(place_len, true);
+		if (!rx.place)
+			die("mmap: %s", strerror(errno));
 		t0 = now();
 		pthread_create(&t, NULL, receive, &rx);
 		send_raw(&log, sv[0]);
@@ -468,7 +443,7 @@ int main(int argc, char **argv)
 		placed[r] = now() - t0;
 		if (rx.bytes != log.len || memcmp(rx.place, log.bytes, log.len))
 			die("placed copy differs");
-		munmap(rx.place, place_len);
+		fresh_unmap(rx.place, place_len);
 		close(sv[0]);
 		close(sv[1]);
 

@@ -38,6 +38,7 @@
 #include <zstd.h>
 
 #include "corpus.h"
+#include "fresh_map.h"
 #include "vswap.h"
 
 #define ZSTD_BENCH_LEVEL 3	/* zstd's own default; the store is told it too */
@@ -264,40 +265,6 @@ static void *spin(void *arg)
 	return arg;
 }
 
-#define FRESH_SEG	((size_t)128 << 10)	/* the pool's segment */
-
-#define FRESH_HUGE	((size_t)2 << 20)	/* x86-64 huge page */
-
-/*
- * A new mapping of @len bytes (a multiple of FRESH_SEG), nothing faulted
- * in yet. @huge: aligned to FRESH_HUGE and open to transparent huge
- * pages, as memsource.c maps the pool's arenas; else small pages only.
- * Unmap with fresh_unmap().
- */
-static unsigned char *fresh_map(size_t len, bool huge)
-{
-	size_t span = len + FRESH_HUGE;
-	unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				-1, 0);
-	unsigned char *a;
-
-	if (p == MAP_FAILED)
-		die("mmap of %zu bytes failed", span);
-	a = (unsigned char *)(((uintptr_t)p + FRESH_HUGE - 1) &
-			      ~(uintptr_t)(FRESH_HUGE - 1));
-	if (a != p)
-		munmap(p, (size_t)(a - p));
-	munmap(a + len, (size_t)(p + span - (a + len)));
-	madvise(a, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	return a;
-}
-
-static void fresh_unmap(unsigned char *p, size_t len)
-{
-	munmap(p, len);
-}
-
 /* Fault in FRESH_SEG bytes at @p, as memsource.c does for a segment. */
 static void fault_in_seg(unsigned char *p)
 {
@@ -324,6 +291,9 @@ static void fault_in_seg(unsigned char *p)
 static double t_first_touch(bool huge)
 {
 	unsigned char *p = fresh_map(FIRST_TOUCH_BYTES, huge);
+
+	if (!p)
+		die("mmap of %zu bytes failed", FIRST_TOUCH_BYTES);
 	double t = now_s();
 
 	for (size_t off = 0; off < FIRST_TOUCH_BYTES; off += FRESH_SEG) {
@@ -368,6 +338,8 @@ static void *lz4c_fresh_range(void *arg)
 			len += ((size_t)csize[i] + 7) & ~(size_t)7;
 	len = (len + 2 * FRESH_SEG + cstride) & ~(FRESH_SEG - 1);
 	p = fresh_map(len, true);
+	if (!p)
+		die("mmap of %zu bytes failed", len);
 	if (j->bar)
 		pthread_barrier_wait(j->bar);
 	j->t0 = now_s();
