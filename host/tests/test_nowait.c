@@ -71,22 +71,30 @@ static void memory_pages(void **state)
 	vswap_store_destroy(s);
 }
 
-static void disk_load(void **state)
+/* A store on disk tier @fd with text pages 0..@n-1 all written back. */
+static struct vswap_store *disk_store_new(int fd, uint64_t n)
 {
 	struct vswap_writeback_result res;
 	struct vswap_params p;
-	struct vswap_stats before, after;
 	struct vswap_store *s;
-	unsigned char page[VSWAP_PAGE_SIZE];
-	int fd = tier_tmpfile();
 
-	(void)state;
 	vswap_params_init(&p, 1024);
 	s = tier_store_new(&p, fd, 0);
-	for (uint64_t i = 0; i < 64; i++)
+	for (uint64_t i = 0; i < n; i++)
 		store_kind(s, i, PK_TEXT, i);
 	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
-	assert_int_equal(res.pages, 64);
+	assert_int_equal(res.pages, n);
+	return s;
+}
+
+static void disk_load(void **state)
+{
+	struct vswap_stats before, after;
+	unsigned char page[VSWAP_PAGE_SIZE];
+	int fd = tier_tmpfile();
+	struct vswap_store *s = disk_store_new(fd, 64);
+
+	(void)state;
 
 	before = test_stats(s);
 	memset(page, 0xa5, sizeof(page));
@@ -183,18 +191,11 @@ static void cap_store_no_disk(void **state)
 
 static void disk_store(void **state)
 {
-	struct vswap_writeback_result res;
-	struct vswap_params p;
-	struct vswap_store *s;
 	unsigned char page[VSWAP_PAGE_SIZE];
 	int fd = tier_tmpfile();
+	struct vswap_store *s = disk_store_new(fd, 64);
 
 	(void)state;
-	vswap_params_init(&p, 1024);
-	s = tier_store_new(&p, fd, 0);
-	for (uint64_t i = 0; i < 64; i++)
-		store_kind(s, i, PK_TEXT, i);
-	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
 	page_fill(page, PK_RANDOM, 99);
 	assert_int_equal(vswap_store_page_flags(s, 9, page, VSWAP_NOWAIT),
 			 VSWAP_E_WOULDBLOCK);
@@ -211,18 +212,11 @@ static void disk_store(void **state)
 
 static void disk_invalidate(void **state)
 {
-	struct vswap_writeback_result res;
-	struct vswap_params p;
-	struct vswap_store *s;
 	struct vswap_stats before;
 	int fd = tier_tmpfile();
+	struct vswap_store *s = disk_store_new(fd, 32);
 
 	(void)state;
-	vswap_params_init(&p, 1024);
-	s = tier_store_new(&p, fd, 0);
-	for (uint64_t i = 0; i < 32; i++)
-		store_kind(s, i, PK_TEXT, i);
-	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
 	for (uint64_t i = 100; i < 110; i++)		/* in memory */
 		store_kind(s, i, PK_TEXT, i);
 	/* memory only: NOWAIT works */
