@@ -398,17 +398,34 @@ static void store_publish(struct vswap_store *s, struct vswap_ctx *c,
 }
 
 /*
- * For VSWAP_NOWAIT callers: whether @slot's entry is locked now (its
+ * For VSWAP_NOWAIT callers: whether entry @e (NULL: none) is locked now (its
  * holder may be a load reading the disk tier, for as long as the disk
  * takes) or names a disk extent (dropping it may punch a hole in the
  * file). Either may block: the caller goes to a thread that may.
  */
-static bool slot_busy_or_on_disk(struct vswap_store *s, uint64_t slot)
+static bool entry_busy_or_on_disk(struct vswap_slot *e)
 {
-	struct vswap_slot *e = slot_table_lookup(&s->st, slot);
 	uint64_t w = e ? __atomic_load_n(&e->w, __ATOMIC_ACQUIRE) : 0;
 
 	return (w & SLOT_LOCK) || slot_on_disk(slot_kind(w));
+}
+
+/*
+ * The context for a store or load of @slot with @flags; NULL (the call
+ * answers WOULDBLOCK) when VSWAP_NOWAIT finds every context held or the
+ * slot busy or on disk.
+ */
+static struct vswap_ctx *ctx_for_slot(struct vswap_store *s, uint64_t slot,
+				      unsigned flags)
+{
+	struct vswap_ctx *c = ctx_get_flags(s, flags);
+
+	if (c && (flags & VSWAP_NOWAIT) &&
+	    entry_busy_or_on_disk(slot_table_lookup(&s->st, slot))) {
+		ctx_put(c);
+		return NULL;
+	}
+	return c;
 }
 
 int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
@@ -424,13 +441,9 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 		return r;
 	if (flags & ~VSWAP_NOWAIT)
 		return VSWAP_E_INVAL;
-	c = ctx_get_flags(s, flags);
+	c = ctx_for_slot(s, slot, flags);
 	if (!c)
 		return VSWAP_E_WOULDBLOCK;
-	if ((flags & VSWAP_NOWAIT) && slot_busy_or_on_disk(s, slot)) {
-		ctx_put(c);
-		return VSWAP_E_WOULDBLOCK;
-	}
 	/* At the cap with a disk tier: write the oldest data back, retry. */
 	e = get_entry_room(s, c, slot, flags, &r);
 	if (!e)
@@ -605,13 +618,9 @@ int vswap_load_page_flags(struct vswap_store *s, uint64_t slot, void *page,
 	if (flags & ~VSWAP_NOWAIT)
 		return VSWAP_E_INVAL;
 	t0 = mono_ns();
-	c = ctx_get_flags(s, flags);
+	c = ctx_for_slot(s, slot, flags);
 	if (!c)
 		return VSWAP_E_WOULDBLOCK;	/* not a load yet */
-	if ((flags & VSWAP_NOWAIT) && slot_busy_or_on_disk(s, slot)) {
-		ctx_put(c);
-		return VSWAP_E_WOULDBLOCK;
-	}
 	e = slot_table_lookup(&s->st, slot);
 	if (!e || slot_peek_empty(e)) {
 		memset(page, 0, VSWAP_PAGE_SIZE);
@@ -705,8 +714,7 @@ int vswap_invalidate_flags(struct vswap_store *s, uint64_t first,
 			/* NOWAIT: a slot a disk load holds, or a disk extent
 			 * (dropping it may punch the file), is for a thread
 			 * that may block; what went before stays dropped. */
-			if ((flags & VSWAP_NOWAIT) &&
-			    slot_busy_or_on_disk(s, slot)) {
+			if ((flags & VSWAP_NOWAIT) && entry_busy_or_on_disk(e)) {
 				r = VSWAP_E_WOULDBLOCK;
 				break;
 			}
