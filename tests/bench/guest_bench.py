@@ -252,6 +252,25 @@ def run_ended(rec, vm, lock, t0, disk):
         os.unlink(disk)
 
 
+def run_setup(vm, cmds):
+    """The configuration's guest commands (swapon, zram, zswap...)."""
+    for c in cmds:
+        if vm.run(c, 120) != 0:
+            raise VMError("setup %r failed" % c)
+
+
+def judge(rec, res, expect):
+    """The run's verdict from the workload's RESULT: ok only if every one
+    of @expect pages was checked and none was wrong."""
+    if res["wrong"] or res["failed_procs"] or res["checked"] != expect:
+        rec["status"] = "wrong"
+        rec["reason"] = ("%d wrong pages, %d failed processes, %d of %d "
+                         "checked" % (res["wrong"], res["failed_procs"],
+                                      res["checked"], expect))
+    else:
+        rec["status"] = "ok"
+
+
 def log_run(name, rec):
     log("%s: %s%s (%.0f s)" % (name, rec["status"],
                                ": " + rec["reason"] if rec.get("reason")
@@ -282,9 +301,7 @@ def bytes_run(a, cfg, wl, size):
     try:
         vm.start()
         vm.wait_for(r"VSWAP: READY", 300)
-        for c in cmds:
-            if vm.run(c, 120) != 0:
-                raise VMError("setup %r failed" % c)
+        run_setup(vm, cmds)
         w = "hold_start -m %d -p %d -r 0 -1 -P -s %s" % (mib, a.procs,
                                                          a.seed)
         if wl == "corpus":
@@ -298,13 +315,7 @@ def bytes_run(a, cfg, wl, size):
         vm.run("hold_release")
         res = kv(vm.wait_for(r"WORKLOAD: RESULT (.*)", a.run_timeout).group(1))
         rec["workload_result"] = res
-        if res["wrong"] or res["failed_procs"] or res["checked"] != res["pages"]:
-            rec["status"] = "wrong"
-            rec["reason"] = ("%d wrong pages, %d failed processes, %d of %d "
-                             "checked" % (res["wrong"], res["failed_procs"],
-                                          res["checked"], res["pages"]))
-        else:
-            rec["status"] = "ok"
+        judge(rec, res, res["pages"])
     except VMError as e:
         run_failed(rec, e)
     finally:
@@ -348,9 +359,7 @@ def run_one(a, cfg, wl, size):
         vm.wait_for(r"VSWAP: BOOT (\S+)", 300)
         vm.wait_for(r"VSWAP: READY", 60)
         rec["boot_seconds"] = round(time.time() - t0, 1)
-        for c in cmds:
-            if vm.run(c, 120) != 0:
-                raise VMError("setup %r failed" % c)
+        run_setup(vm, cmds)
         v0 = kv(guest_line(vm, "vmstat", r"VSWAP: VMSTAT (.*)").group(1))
         h0 = vswap_entry(vm) if cfg.startswith("vswap") else None
         c0 = qemu_threads(pid)
@@ -393,13 +402,7 @@ def run_one(a, cfg, wl, size):
                 "/sys/module/*/sections/.text; do echo MOD: text $t "
                 "$(cat $t); done", "MOD: ")[1]
         expect = 3 * res["pages"]      # verify, rewrite (checks), final
-        if res["wrong"] or res["failed_procs"] or res["checked"] != expect:
-            rec["status"] = "wrong"
-            rec["reason"] = ("%d wrong pages, %d failed processes, %d of %d "
-                             "checked" % (res["wrong"], res["failed_procs"],
-                                          res["checked"], expect))
-        else:
-            rec["status"] = "ok"
+        judge(rec, res, expect)
     except VMError as e:
         run_failed(rec, e)
     finally:
