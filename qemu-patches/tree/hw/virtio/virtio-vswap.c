@@ -15,8 +15,9 @@
  * there too, inline with VSWAP_NOWAIT: the guest finds a batch completed
  * when its notification returns.  Only what would block (a LOAD from the
  * disk tier, a STORE at pool-max that must write back first, a large
- * INVALIDATE) goes to the thread pool of the AioContext that popped the
- * request.  Both read and write guest memory in place through the
+ * INVALIDATE), and what is left once a notification has used its inline
+ * time budget (x-inline-budget-us), goes to the thread pool of the
+ * AioContext that popped the request.  Both read and write guest memory in place through the
  * element's mapped iovecs; only a page that straddles two iovec entries
  * goes through a per-request bounce page.
  *
@@ -60,6 +61,13 @@
  */
 #define VIRTIO_VSWAP_INLINE_INVALIDATE  4096
 
+/*
+ * Most inline work one notification may do, in microseconds: the main
+ * loop (or the iothread) answers again within that, the rest of the
+ * notification's requests runs in the thread pool.
+ */
+#define VIRTIO_VSWAP_INLINE_BUDGET_LIMIT 100000
+
 QEMU_BUILD_BUG_ON(VSWAP_PAGE != VSWAP_PAGE_SIZE);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_vswap_req_hdr) != 24);
 
@@ -102,6 +110,10 @@ typedef struct VirtIOVSwapReq {
     uint16_t type;
     uint32_t nr_pages;
     uint64_t slot;
+
+    /* get_clock() after which inline work goes to the pool instead */
+    int64_t inline_until;
+    bool over_budget;           /* it did, for that reason */
 
     /* Written by the pool worker, read by the completion. */
     int err;                    /* libvswap error of the failing page */
@@ -235,6 +247,22 @@ static uint8_t *virtio_vswap_bounce(VirtIOVSwapReq *req)
     return req->bounce;
 }
 
+/*
+ * Inline work (VSWAP_NOWAIT) stops at the deadline of the notification
+ * that popped the request, x-inline-budget-us after it started; the
+ * thread pool does the rest.  Without it a guest filling its queues
+ * with large requests held the BQL (or the iothread) for queue-size x
+ * max-pages compressions: seconds with zstd at a high level.
+ */
+static bool virtio_vswap_over_budget(VirtIOVSwapReq *req, unsigned flags)
+{
+    if (!(flags & VSWAP_NOWAIT) || get_clock() < req->inline_until) {
+        return false;
+    }
+    req->over_budget = true;
+    return true;
+}
+
 /* Store the request's pages from req->done_pages on. */
 static int virtio_vswap_store_pages(VirtIOVSwapReq *req, unsigned flags)
 {
@@ -246,6 +274,9 @@ static int virtio_vswap_store_pages(VirtIOVSwapReq *req, unsigned flags)
         void *page = virtio_vswap_iov_ptr(elem->out_sg, elem->out_num,
                                           off, VSWAP_PAGE);
 
+        if (virtio_vswap_over_budget(req, flags)) {
+            return VSWAP_E_WOULDBLOCK;
+        }
         if (!page) {
             page = virtio_vswap_bounce(req);
             iov_to_buf(elem->out_sg, elem->out_num, off, page, VSWAP_PAGE);
@@ -272,6 +303,9 @@ static int virtio_vswap_load_pages(VirtIOVSwapReq *req, unsigned flags)
                                           off, VSWAP_PAGE);
         bool bounced = !page;
 
+        if (virtio_vswap_over_budget(req, flags)) {
+            return VSWAP_E_WOULDBLOCK;
+        }
         if (bounced) {
             page = virtio_vswap_bounce(req);
         }
@@ -553,7 +587,8 @@ static bool virtio_vswap_iov_in_ram(const struct iovec *iov, unsigned cnt)
  * it went to the thread pool, which completes it itself.
  */
 static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
-                                    VirtIOVSwapReq *req, uint32_t *len)
+                                    VirtIOVSwapReq *req, int64_t inline_until,
+                                    uint32_t *len)
 {
     const char *reason;
     uint8_t status;
@@ -563,6 +598,7 @@ static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
            sizeof(*req) - sizeof(req->elem));
     req->s = s;
     req->vq = vq;
+    req->inline_until = inline_until;
     req->in_len = iov_size(req->elem.in_sg, req->elem.in_num);
     s->counters.requests++;
     trace_virtio_vswap_request(s, virtio_get_queue_index(vq), req,
@@ -605,8 +641,12 @@ static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
                                        virtio_vswap_status_from_err(req->err));
         return true;
     }
+    s->counters.pool_requests++;
+    if (req->over_budget) {
+        s->counters.over_budget_requests++;
+    }
     qatomic_inc(&s->inflight);
-    trace_virtio_vswap_submit(req);
+    trace_virtio_vswap_submit(req, req->done_pages, req->over_budget);
     thread_pool_submit_aio(virtio_vswap_worker, req,
                            virtio_vswap_req_done, req);
     return false;
@@ -617,13 +657,18 @@ static bool virtio_vswap_handle_one(VirtIOVSwap *s, VirtQueue *vq,
  * or the iothread.  Serves the queue until it is empty with guest
  * notifications off meanwhile, fills the used ring for everything done
  * inline, then publishes it and interrupts the guest once: a batch of
- * requests costs one notification each way.
+ * requests costs one notification each way.  The loop ends: a request
+ * holds its descriptors until it is used, and nothing is published
+ * before it ends, so it pops at most queue-size requests; what they ask
+ * for past the inline budget runs in the thread pool.
  */
 static void virtio_vswap_handle_output(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
     VirtIOVSwapReq *req;
     unsigned popped = 0, filled = 0;
+    int64_t inline_until = get_clock() +
+                           (int64_t)s->conf.inline_budget_us * SCALE_US;
     uint32_t len;
 
     if (s->conf.iothread && !s->ioeventfd_disabled &&
@@ -642,7 +687,7 @@ static void virtio_vswap_handle_output(VirtIODevice *vdev, VirtQueue *vq)
         virtio_queue_set_notification(vq, 0);
         while ((req = virtqueue_pop(vq, sizeof(VirtIOVSwapReq)))) {
             popped++;
-            if (virtio_vswap_handle_one(s, vq, req, &len)) {
+            if (virtio_vswap_handle_one(s, vq, req, inline_until, &len)) {
                 virtqueue_fill(vq, &req->elem, len, filled++);
                 virtio_vswap_req_free(req);
             }
@@ -970,6 +1015,11 @@ static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
         conf->max_pages > VIRTIO_VSWAP_MAX_PAGES_LIMIT) {
         error_setg(errp, "'" VIRTIO_VSWAP_MAX_PAGES_PROP "' must be "
                    "between 1 and %d", VIRTIO_VSWAP_MAX_PAGES_LIMIT);
+        return false;
+    }
+    if (conf->inline_budget_us > VIRTIO_VSWAP_INLINE_BUDGET_LIMIT) {
+        error_setg(errp, "'" VIRTIO_VSWAP_INLINE_BUDGET_PROP "' must be at "
+                   "most %d (microseconds)", VIRTIO_VSWAP_INLINE_BUDGET_LIMIT);
         return false;
     }
     codec = conf->compress == VSWAP_COMPRESS_ZSTD ? VSWAP_CODEC_ZSTD :
@@ -1422,6 +1472,8 @@ static const Property virtio_vswap_properties[] = {
                          uint64_t),
     DEFINE_PROP_BOOL(VIRTIO_VSWAP_CHECKSUM_PROP, VirtIOVSwap,
                      conf.checksum, false),
+    DEFINE_PROP_UINT32(VIRTIO_VSWAP_INLINE_BUDGET_PROP, VirtIOVSwap,
+                       conf.inline_budget_us, 1000),
     DEFINE_PROP_UNSIGNED(VIRTIO_VSWAP_IDLE_COMPACT_PROP, VirtIOVSwap,
                          conf.idle_compact, 30,
                          virtio_vswap_prop_idle_compact, uint32_t),

@@ -873,7 +873,8 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         "status-no-space", "status-ioerr", "status-integrity",
         "status-unsupported", "bad-header", "bad-flags", "bad-nr-pages",
         "bad-too-many-pages", "bad-range", "bad-layout", "no-status",
-        "bad-memory", "kicks", "notifies",
+        "bad-memory", "kicks", "notifies", "pool-requests",
+        "over-budget-requests",
     };
     /* one request per notification each way: the test waits for each */
     static const uint64_t dev_want[] = {
@@ -883,7 +884,8 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
         0, 0, 0,
         1, 1, 0, 0,
         0, 1, 1, 1,
-        0, 10, 10,
+        0, 10, 10, 0,
+        0,
     };
     static const char *const store_names[] = {
         "stored-pages", "zero-pages", "same-pages", "compressed-pages",
@@ -974,6 +976,54 @@ static void test_counters(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(sum, ==, 5);
     qobject_unref(info);
 
+    vswap_teardown(&t);
+}
+
+/*
+ * With x-inline-budget-us=0 no page is stored or loaded inline: every
+ * STORE and LOAD goes on in the thread pool and completes from there,
+ * bit-exact, bounced pages too; an INVALIDATE, no page work, stays
+ * inline.  (The other tests run with the default budget, where their
+ * few pages never reach it.)
+ */
+static void test_over_budget(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VSwapTest t;
+    g_autofree uint8_t *pages = g_malloc(MAX_PAGES * PAGE);
+    g_autofree uint8_t *back = g_malloc(MAX_PAGES * PAGE);
+    QDict *info, *dev;
+    int i;
+
+    vswap_setup(&t, obj, alloc, false);
+    for (i = 0; i < MAX_PAGES; i++) {
+        fill_page(pages + i * PAGE, i % NKINDS, 100 + i);
+    }
+    g_assert_cmpuint(vswap_store(&t, 0, 0, MAX_PAGES, pages, LAYOUT_NATURAL),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_store(&t, 1, 64, 1, pages + 3 * PAGE,
+                                 LAYOUT_SPLIT), ==, VIRTIO_VSWAP_S_OK);
+    memset(back, 0xaa, MAX_PAGES * PAGE);
+    g_assert_cmpuint(vswap_load(&t, 1, 0, MAX_PAGES, back, LAYOUT_SPLIT),
+                     ==, VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(pages, back, MAX_PAGES * PAGE) == 0);
+    g_assert_cmpuint(vswap_load(&t, 0, 64, 1, back, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(memcmp(pages + 3 * PAGE, back, PAGE) == 0);
+    g_assert_cmpuint(vswap_simple(&t, T_INV, 0, MAX_PAGES), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert_cmpuint(vswap_load(&t, 0, 0, 1, back, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(back, PAGE));
+
+    info = query_vswap_one(&t);
+    dev = qdict_get_qdict(info, "device");
+    g_assert_cmpuint(qdict_get_int(dev, "requests"), ==, 6);
+    g_assert_cmpuint(qdict_get_int(dev, "status-ok"), ==, 6);
+    g_assert_cmpuint(qdict_get_int(dev, "pool-requests"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(dev, "over-budget-requests"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(dev, "pages-stored"), ==, MAX_PAGES + 1);
+    g_assert_cmpuint(qdict_get_int(dev, "pages-loaded"), ==, MAX_PAGES + 2);
+    qobject_unref(info);
     vswap_teardown(&t);
 }
 
@@ -2099,6 +2149,23 @@ static void register_virtio_vswap_test(void)
     };
     /* the same, telling the test that an iothread serves the queues */
     QOSGraphTestOptions opts_io_flag = opts_io;
+    /* counters: pool-requests 0 even if a busy host preempts QEMU */
+    QOSGraphTestOptions opts_counters = {
+        .edge.extra_device_opts = DEV_OPTS ",x-inline-budget-us=100000",
+    };
+    QOSGraphTestOptions opts_counters_io = {
+        .edge.after_cmd_line = "-object iothread,id=io0",
+        .edge.extra_device_opts = DEV_OPTS ",iothread=io0,"
+                                  "x-inline-budget-us=100000",
+    };
+    QOSGraphTestOptions opts_budget = {
+        .edge.extra_device_opts = DEV_OPTS ",x-inline-budget-us=0",
+    };
+    QOSGraphTestOptions opts_budget_io = {
+        .edge.after_cmd_line = "-object iothread,id=io0",
+        .edge.extra_device_opts = DEV_OPTS ",iothread=io0,"
+                                  "x-inline-budget-us=0",
+    };
     QOSGraphTestOptions opts_disk = opts;
     QOSGraphTestOptions opts_disk_io = opts_io;
 
@@ -2137,7 +2204,10 @@ static void register_virtio_vswap_test(void)
     qos_add_test("bar-buffers", "virtio-vswap", test_bar_buffers, &opts);
     qos_add_test("mmio-chain-reset", "virtio-vswap", test_mmio_chain_reset,
                  &opts);
-    qos_add_test("counters", "virtio-vswap", test_counters, &opts);
+    qos_add_test("counters", "virtio-vswap", test_counters,
+                 &opts_counters);
+    qos_add_test("over-budget", "virtio-vswap", test_over_budget,
+                 &opts_budget);
     qos_add_test("suspend", "virtio-vswap", test_suspend, &opts);
     qos_add_test("migrate-records", "virtio-vswap", test_migrate_records,
                  &opts);
@@ -2170,7 +2240,9 @@ static void register_virtio_vswap_test(void)
     qos_add_test("iothread-suspend", "virtio-vswap", test_suspend,
                  &opts_io);
     qos_add_test("iothread-counters", "virtio-vswap", test_counters,
-                 &opts_io);
+                 &opts_counters_io);
+    qos_add_test("iothread-over-budget", "virtio-vswap", test_over_budget,
+                 &opts_budget_io);
     qos_add_test("iothread-compact", "virtio-vswap", test_compact,
                  &opts_io);
     qos_add_test("iothread-idle-compact", "virtio-vswap",

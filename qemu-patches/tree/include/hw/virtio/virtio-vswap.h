@@ -37,6 +37,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 #define VIRTIO_VSWAP_LEVEL_PROP         "compress-level"
 #define VIRTIO_VSWAP_POOL_MAX_PROP      "pool-max"
 #define VIRTIO_VSWAP_CHECKSUM_PROP      "checksum"
+#define VIRTIO_VSWAP_INLINE_BUDGET_PROP "x-inline-budget-us"
 #define VIRTIO_VSWAP_IOTHREAD_PROP      "iothread"
 #define VIRTIO_VSWAP_BACKING_FILE_PROP  "backing-file"
 #define VIRTIO_VSWAP_BACKING_MAX_PROP   "backing-max"
@@ -64,6 +65,7 @@ typedef struct VirtIOVSwapConf {
     int32_t compress_level;     /* 0 = codec default */
     uint64_t pool_max;          /* bytes; 0 = unlimited; qom-set at run time */
     bool checksum;
+    uint32_t inline_budget_us;  /* inline work per notification; then pool */
     IOThread *iothread;         /* NULL: queues served by the main loop */
     char *backing_file;         /* disk tier: path or /dev/fdset/N; NULL */
     uint64_t backing_max;       /* bytes of disk tier; 0 = no cap */
