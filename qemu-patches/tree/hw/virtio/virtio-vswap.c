@@ -17,9 +17,9 @@
  * disk tier, a STORE at pool-max that must write back first, a large
  * INVALIDATE), and what is left once a notification has used its inline
  * time budget (x-inline-budget-us), goes to the thread pool of the
- * AioContext that popped the request.  Both read and write guest memory in place through the
- * element's mapped iovecs; only a page that straddles two iovec entries
- * goes through a per-request bounce page.
+ * AioContext that popped the request.  Both read and write guest
+ * memory in place through the element's mapped iovecs; only a page that
+ * straddles two iovec entries goes through a per-request bounce page.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

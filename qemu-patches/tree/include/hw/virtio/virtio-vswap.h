@@ -155,8 +155,8 @@ struct VirtIOVSwap {
     VswapDeviceStats counters;
     /* Running totals of the events; atomic (main loop and iothread). */
     uint64_t event_totals[VSWAP_EV__MAX];
-    char *event_path;           /* QOM path, set at realize: events come
-                                 * from the iothread too, off the BQL */
+    /* QOM path, set at realize: events come from the iothread too */
+    char *event_path;
 
     /*
      * Background jobs in the thread pool (disk tier and NUMA; atomic;
