@@ -639,14 +639,15 @@ void vswap_export_stop(struct vswap_export *x);
 
 /*
  * Apply @len bytes of records to @s: each replaces its slot's content as
- * a store would (RESET resets the store). Every record is checked before
- * it is applied: kind, slot < capacity, codec, length, checksum; a page
- * compressed with another codec than the store's is decompressed and
- * stored again. Records before a bad one stay applied. Errors: INVAL
- * (malformed or truncated record, checksum mismatch, unknown codec or
- * kind), RANGE (slot beyond capacity), NOSPACE (pool at its cap and no
- * room on disk), NOMEM, IO; on error *@why (if non-NULL) gets a sentence
- * naming the record (its offset and slot) and the reason.
+ * a store would (RESET resets the store and, with a disk tier, gives the
+ * file's space back: vswap_tier_release(), best effort). Every record is
+ * checked before it is applied: kind, slot < capacity, codec, length,
+ * checksum; a page compressed with another codec than the store's is
+ * decompressed and stored again. Records before a bad one stay applied.
+ * Errors: INVAL (malformed or truncated record, checksum mismatch,
+ * unknown codec or kind), RANGE (slot beyond capacity), NOSPACE (pool at
+ * its cap and no room on disk), NOMEM, IO; on error *@why (if non-NULL)
+ * gets a sentence naming the record (its offset and slot) and the reason.
  */
 int vswap_import(struct vswap_store *s, const void *buf, size_t len,
 		 char *why, size_t why_len);

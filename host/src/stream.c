@@ -433,6 +433,14 @@ static int import_one(struct import *im, const unsigned char *p,
 		return VSWAP_E_INVAL;
 	if (kind == VSWAP_REC_RESET) {
 		vswap_reset(s);
+		/*
+		 * The disk tier's file keeps its blocks after a reset until
+		 * a release, which a device runs after its own resets only:
+		 * give them back here (best effort: the next reset retries).
+		 * Import already does file I/O (pages beyond pool_max).
+		 */
+		if (tier_attached(&s->tier))
+			(void)vswap_tier_release(s);
 		return VSWAP_OK;
 	}
 	*what = "slot beyond the capacity";

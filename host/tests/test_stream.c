@@ -14,6 +14,8 @@
  *                        a corrupted one stops the export (INTEGRITY) and
  *                        stays pending
  *   reset_record         a reset during an export becomes a RESET record
+ *   reset_record_releases_disk  ... which gives a destination's disk tier
+ *                        its file space back
  *   malformed            every kind of bad record: a clear error, the
  *                        records before it applied, nothing after
  *   destination_full     a destination pool cap too small: NOSPACE
@@ -307,6 +309,51 @@ static size_t rec(unsigned char *p, uint32_t slot, unsigned kind,
 	return seal(p, kind == VSWAP_REC_SAME ? 8 :
 		       kind == VSWAP_REC_COMP || kind == VSWAP_REC_RAW ? len :
 		       0);
+}
+
+/*
+ * A RESET record gives a destination's disk tier its space back, as the
+ * device's own reset does: without it the file kept the blocks of every
+ * page written before the source's reset.
+ */
+static void reset_record_releases_disk(void **state)
+{
+	int fd = tier_tmpfile();
+	struct vswap_params p;
+	struct vswap_store *a = new_store(VSWAP_CODEC_LZ4, false, 0), *b;
+	struct vswap_writeback_result wr;
+	unsigned char *buf = malloc(BUFSZ);
+	struct vswap_stats st;
+	struct vswap_export *x;
+	unsigned char reset[VSWAP_REC_HDR + VSWAP_REC_CRC] = { 0 };
+
+	(void)state;
+	vswap_params_init(&p, CAP);
+	b = tier_store_new(&p, fd, 0);
+	fill_mix(a, 2000, 11);
+	assert_int_equal(vswap_export_start(a, &x), VSWAP_OK);
+	transfer(x, b);
+	assert_int_equal(vswap_writeback(b, 0, 0, &wr), VSWAP_OK);
+	vswap_get_stats(b, &st);
+	assert_true(st.disk_pages > 0);
+	assert_true(st.disk_file_bytes > 0);
+	rec(reset, 0, VSWAP_REC_RESET, 0, 0);
+	assert_int_equal(vswap_import(b, reset, sizeof(reset), NULL, 0),
+			 VSWAP_OK);
+	vswap_get_stats(b, &st);
+	assert_int_equal(st.stored_pages, 0);
+	assert_int_equal(st.disk_pages, 0);
+	assert_int_equal(st.disk_file_bytes, 0);
+	/* the tier takes pages again after it */
+	store_kind(b, 3, PK_TEXT, 3);
+	assert_int_equal(vswap_writeback(b, 0, 0, &wr), VSWAP_OK);
+	vswap_get_stats(b, &st);
+	assert_int_equal(st.disk_pages, 1);
+	vswap_export_stop(x);
+	vswap_store_destroy(a);
+	vswap_store_destroy(b);
+	free(buf);
+	close(fd);
 }
 
 static void malformed(void **state)
@@ -681,6 +728,7 @@ int main(void)
 		cmocka_unit_test(other_codec),
 		cmocka_unit_test(from_disk_tier),
 		cmocka_unit_test(reset_record),
+		cmocka_unit_test(reset_record_releases_disk),
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(destination_full),
 		cmocka_unit_test(same_dict_full),
