@@ -83,6 +83,7 @@ struct vswap_vq {
 struct vswap_req {
 	struct virtio_vswap_req_hdr hdr;	/* driver-readable */
 	u8 status;				/* device-writable */
+	u32 used_len;				/* the device's, at completion */
 	struct sg_table sg_table;
 	struct scatterlist sg[];		/* VSWAP_INLINE_SG_CNT */
 };
@@ -123,7 +124,10 @@ struct vswap_free_range {
  * not ordered. So every STORE and WRITE_ZEROES first calls
  * vswap_free_claim(): ranges still in @pend are trimmed (the STORE replaces
  * the data anyway); overlap with @sending (already on its way) makes the
- * STORE wait (BLK_STS_RESOURCE) until the INVALIDATE has completed.
+ * STORE wait (BLK_STS_RESOURCE) until the INVALIDATE has completed. The
+ * work never sleeps for a queue freeze with @sending published (the
+ * STOREs waiting for it would keep the freeze from ending): it gives the
+ * unsent ranges back to @pend and retries (vswap_free_send()).
  */
 struct vswap_freeq {
 	spinlock_t lock;		/* protects the fields up to @work */
@@ -133,7 +137,7 @@ struct vswap_freeq {
 	unsigned int nr_sending;
 	struct vswap_free_range *pend;		/* [VSWAP_FREEQ_LEN] not sent yet */
 	struct vswap_free_range *sending;	/* [VSWAP_FREEQ_LEN] being sent */
-	struct work_struct work;	/* the only writer of @sending[] */
+	struct delayed_work work;	/* the only writer of @sending[] */
 	atomic_t inflight;		/* INVALIDATEs sent, not completed */
 	wait_queue_head_t wait;		/* woken when @inflight drops */
 	struct workqueue_struct *wq;

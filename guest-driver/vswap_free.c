@@ -112,7 +112,7 @@ void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset)
 	 * Paused (suspended): kept for vswap_free_start() to send.
 	 */
 	if (queued && !paused)
-		queue_work(fq->wq, &fq->work);
+		queue_delayed_work(fq->wq, &fq->work, 0);
 	spin_unlock_irqrestore(&fq->lock, flags);
 
 	if (!queued)
@@ -130,7 +130,7 @@ void vswap_slot_free_notify(struct block_device *bdev, unsigned long offset)
 bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 {
 	struct vswap_freeq *fq = &vs->freeq;
-	u64 end = slot + nr, cancelled = 0;
+	u64 end = slot + nr, cancelled = 0, dropped = 0;
 	unsigned long flags;
 	bool ok = true, paused;
 	unsigned int i;
@@ -170,11 +170,18 @@ bool vswap_free_claim(struct virtio_vswap *vs, u64 slot, u32 nr)
 			continue;
 		}
 		if (r->slot < slot && r_end > end) {
-			/* the store sits inside: split, or wait for the send */
+			/*
+			 * The store sits inside: split. With no room for
+			 * the second half, drop the whole range (its other
+			 * slots stay on the host until reused): a STORE
+			 * never waits for @pend, which may wait for a
+			 * resume (paused) or a queue freeze.
+			 */
 			if (fq->nr_pend == VSWAP_FREEQ_LEN) {
-				cancelled -= nr;
-				ok = false;
-				break;
+				dropped += r->nr - nr;
+				WRITE_ONCE(fq->nr_pend, fq->nr_pend - 1);
+				*r = fq->pend[fq->nr_pend];
+				continue;
 			}
 			fq->pend[fq->nr_pend].slot = end;
 			fq->pend[fq->nr_pend].nr = r_end - end;
@@ -193,8 +200,10 @@ out:
 	spin_unlock_irqrestore(&fq->lock, flags);
 	if (cancelled)
 		vswap_count(vs, VSWAP_STAT_FREE_CANCELLED, cancelled);
+	if (dropped)
+		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, dropped);
 	if (!ok && !paused)
-		queue_work(fq->wq, &fq->work);
+		queue_delayed_work(fq->wq, &fq->work, 0);
 	return ok;
 }
 
@@ -210,13 +219,27 @@ static enum rq_end_io_ret vswap_free_end_io(struct request *rq,
 	/* The host dropped pages: room for STOREs again. */
 	if (!sts)
 		WRITE_ONCE(vs->nospace_until, jiffies);
-	if (atomic_dec_and_test(&vs->freeq.inflight))
+	/*
+	 * Free the tag before @inflight drops: the work, woken at 0, takes
+	 * the reserved tag without waiting (BLK_MQ_REQ_NOWAIT), and would
+	 * find it still held if blk-mq freed it after this returned.
+	 */
+	blk_mq_free_request(rq);
+	if (atomic_dec_return(&vs->freeq.inflight) < VSWAP_FREE_WINDOW)
 		wake_up(&vs->freeq.wait);
-	return RQ_END_IO_FREE;
+	return RQ_END_IO_NONE;
 }
 
-/* Start an INVALIDATE of @r; it completes in vswap_free_end_io(). */
-static void vswap_free_send(struct virtio_vswap *vs,
+/*
+ * Start an INVALIDATE of @r; it completes in vswap_free_end_io(). Never
+ * sleeps in blk_queue_enter(): with @sending published, STOREs that
+ * overlap it wait in the dispatch list holding their queue references,
+ * and a queue freeze (an elevator switch, any queue/ sysfs write, a blkcg
+ * policy) waits for them: waiting for the freeze here would deadlock.
+ * Returns false when no request could be had but the queue lives (frozen):
+ * the caller gives the unsent ranges back and retries later.
+ */
+static bool vswap_free_send(struct virtio_vswap *vs,
 			    const struct vswap_free_range *r)
 {
 	struct vswap_freeq *fq = &vs->freeq;
@@ -231,12 +254,15 @@ static void vswap_free_send(struct virtio_vswap *vs,
 		/* Nothing else free: wait for ours, then the reserved tag. */
 		wait_event(fq->wait, !atomic_read(&fq->inflight));
 		rq = blk_mq_alloc_request(q, REQ_OP_DRV_OUT,
-					  BLK_MQ_REQ_RESERVED);
+					  BLK_MQ_REQ_RESERVED |
+					  BLK_MQ_REQ_NOWAIT);
 	}
+	if (IS_ERR(rq) && !blk_queue_dying(q))
+		return false;
 	if (IS_ERR(rq)) {
 		/* Queue dying (remove): the device reset drops the data. */
 		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, r->nr);
-		return;
+		return true;
 	}
 	vbr = blk_mq_rq_to_pdu(rq);
 	vbr->hdr.type = cpu_to_le16(VIRTIO_VSWAP_T_INVALIDATE);
@@ -255,16 +281,23 @@ static void vswap_free_send(struct virtio_vswap *vs,
 	 * deferred STOREs hold every normal tag).
 	 */
 	blk_execute_rq_nowait(rq, true);
+	return true;
 }
+
+/* A retry of a batch the queue's freeze stopped: soon, not at once. */
+#define VSWAP_FREE_RETRY_MS	10
 
 static void vswap_free_work(struct work_struct *work)
 {
-	struct virtio_vswap *vs = container_of(work, struct virtio_vswap,
-					       freeq.work);
+	struct virtio_vswap *vs = container_of(to_delayed_work(work),
+					       struct virtio_vswap, freeq.work);
 	struct vswap_freeq *fq = &vs->freeq;
 	unsigned int i, n;
+	unsigned long retry = msecs_to_jiffies(VSWAP_FREE_RETRY_MS);
+	bool frozen = false;
+	u64 dropped = 0;
 
-	for (;;) {
+	while (!frozen) {
 		spin_lock_irq(&fq->lock);
 		n = vswap_range_coalesce(fq->pend, fq->nr_pend);
 		memcpy(fq->sending, fq->pend, n * sizeof(*fq->pend));
@@ -276,16 +309,25 @@ static void vswap_free_work(struct work_struct *work)
 			break;
 
 		/* Only this work writes @sending; claim() reads it locked. */
-		for (i = 0; i < n; i++)
-			vswap_free_send(vs, &fq->sending[i]);
+		for (i = 0; i < n && !frozen; i++)
+			frozen = !vswap_free_send(vs, &fq->sending[i]);
 		wait_event(fq->wait, !atomic_read(&fq->inflight));
 
 		spin_lock_irq(&fq->lock);
+		/* The queue is frozen: the unsent ranges wait in @pend. */
+		for (i -= frozen; frozen && i < n; i++)
+			if (!vswap_freeq_add(fq, fq->sending[i].slot,
+					     fq->sending[i].nr))
+				dropped += fq->sending[i].nr;
 		WRITE_ONCE(fq->nr_sending, 0);
+		if (frozen && !fq->paused && !fq->dead)
+			queue_delayed_work(fq->wq, &fq->work, retry);
 		spin_unlock_irq(&fq->lock);
 		/* STOREs that waited for these INVALIDATEs may go now. */
 		blk_mq_run_hw_queues(vs->disk->queue, true);
 	}
+	if (dropped)
+		vswap_count(vs, VSWAP_STAT_FREE_DROPPED, dropped);
 }
 
 int vswap_free_init(struct virtio_vswap *vs)
@@ -293,7 +335,7 @@ int vswap_free_init(struct virtio_vswap *vs)
 	struct vswap_freeq *fq = &vs->freeq;
 
 	spin_lock_init(&fq->lock);
-	INIT_WORK(&fq->work, vswap_free_work);
+	INIT_DELAYED_WORK(&fq->work, vswap_free_work);
 	atomic_set(&fq->inflight, 0);
 	init_waitqueue_head(&fq->wait);
 	fq->pend = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->pend), GFP_KERNEL);
@@ -318,7 +360,7 @@ void vswap_free_stop(struct virtio_vswap *vs)
 	spin_lock_irq(&fq->lock);
 	fq->dead = true;
 	spin_unlock_irq(&fq->lock);
-	flush_work(&fq->work);
+	flush_delayed_work(&fq->work);
 }
 
 /*
@@ -338,7 +380,7 @@ void vswap_free_pause(struct virtio_vswap *vs)
 	spin_lock_irq(&fq->lock);
 	fq->paused = true;
 	spin_unlock_irq(&fq->lock);
-	cancel_work_sync(&fq->work);
+	cancel_delayed_work_sync(&fq->work);
 }
 
 /* After vswap_free_pause(): send what was recorded meanwhile, and on. */
@@ -349,7 +391,7 @@ void vswap_free_start(struct virtio_vswap *vs)
 	spin_lock_irq(&fq->lock);
 	fq->paused = false;
 	spin_unlock_irq(&fq->lock);
-	queue_work(fq->wq, &fq->work);
+	queue_delayed_work(fq->wq, &fq->work, 0);
 }
 
 /* No more sending: the work is gone (remove, probe failure). May sleep. */

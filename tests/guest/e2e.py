@@ -1400,8 +1400,34 @@ def options_scenario(args, tap):
             return report
         rc = vm.run("mkswap %s >/dev/null && swapon %s && mkswap %s "
                     ">/dev/null && swapon %s" % (small, small, large, large))
+        # Freeze both queues over and over while the workload swaps and
+        # frees slots: an elevator switch freezes the queue, and a freeze
+        # must never wait for a STORE that waits for the slot-free work
+        # (which once slept in blk_queue_enter() with its batch
+        # published: the guest hung).
+        rc3 = vm.run(
+            "load_mods mq-deadline && "
+            "(n=0; while [ ! -e /tmp/stop-freeze ]; do for d in %s %s; do "
+            "q=/sys/block/${d##*/}/queue; "
+            "for e in mq-deadline none; do "
+            "echo $e > $q/scheduler 2>/dev/null && n=$((n + 1)); done; "
+            "done; done; echo $n > /tmp/freezes) >/dev/null 2>&1 &"
+            % (small, large))
         rc2, lines = vm.run_lines(wl, "WORKLOAD: RESULT ", args.timeout)
         res = kv(lines[-1]) if lines else {}
+        m, _ = vm.run_capture(
+            "touch /tmp/stop-freeze; while [ ! -e /tmp/freezes ]; do "
+            "sleep 0.1; done; echo VSWAP: FREEZES $(cat /tmp/freezes) "
+            "$(cat /sys/block/%s/vswap/slot_free)"
+            % small.split("/")[-1], r"VSWAP: FREEZES (\d+) (\d+) (\d+)")
+        freezes = int(m.group(1)) if m else 0
+        report["elevator_switches"] = freezes
+        tap.ok(rc3 == 0 and freezes >= 10,
+               "options: %d elevator switches (queue freezes) on both "
+               "devices while the workload swapped and freed slots "
+               "(queue-size 4: %s slots notified free, %s sent)"
+               % (freezes, m.group(2) if m else "?",
+                  m.group(3) if m else "?"))
         info = {e["id"]: e for e in vm.qmp.cmd("query-vswap")}
         got = {i: info[i]["device"]["pages-stored"] for i in info}
         errs = sum(info[i]["device"][k] for i in info for k in

@@ -24,7 +24,8 @@ set -euo pipefail
 series=${1:-6.12}
 [ $# -gt 0 ] && shift
 data=("$@")
-mkopts=(-m zram -m virtio_blk)
+# mq-deadline: e2e's options scenario switches elevators (queue freezes)
+mkopts=(-m zram -m virtio_blk -m mq-deadline)
 for f in "${data[@]}"; do mkopts+=(-d "$f"); done
 img=$BUILD/guest-image
 case $series in
