@@ -267,7 +267,14 @@ static blk_status_t vswap_queue_rq(struct blk_mq_hw_ctx *hctx,
 			blk_mq_stop_hw_queue(hctx);
 		spin_unlock_irqrestore(&vq->lock, flags);
 		vswap_unmap_data(req, vbr);
-		return err == -ENOSPC ? BLK_STS_DEV_RESOURCE : BLK_STS_RESOURCE;
+		/*
+		 * As virtio-blk: -EIO is a broken virtqueue (surprise
+		 * removal, a device that used a bad id), which no retry
+		 * mends; requeueing it would spin every 3 ms for ever.
+		 */
+		if (err == -ENOSPC)
+			return BLK_STS_DEV_RESOURCE;
+		return err == -ENOMEM ? BLK_STS_RESOURCE : BLK_STS_IOERR;
 	}
 	notify = bd->last && virtqueue_kick_prepare(vq->vq);
 	spin_unlock_irqrestore(&vq->lock, flags);
@@ -295,10 +302,24 @@ static void vswap_complete_rq(struct request *req)
 {
 	struct virtio_vswap *vs = req->q->queuedata;
 	struct vswap_req *vbr = blk_mq_rq_to_pdu(req);
+	blk_status_t sts;
 
+	/*
+	 * A LOAD is done only if the device wrote its pages: an OK with a
+	 * shorter used length would hand the process whatever the new
+	 * folio held (spec 8.3: the used length covers every writable
+	 * byte). Counted as "unknown".
+	 */
+	if (vbr->status == VIRTIO_VSWAP_S_OK && req_op(req) == REQ_OP_READ &&
+	    vbr->used_len < blk_rq_bytes(req) + 1) {
+		vswap_count(vs, VSWAP_STAT_ERR_UNKNOWN, 1);
+		sts = BLK_STS_IOERR;
+	} else {
+		sts = vswap_result(vs, vbr->status);
+	}
 	vswap_unmap_data(req, vbr);
 	vswap_count_req(vs, &vbr->hdr);
-	blk_mq_end_request(req, vswap_result(vs, vbr->status));
+	blk_mq_end_request(req, sts);
 }
 
 static void vswap_done(struct virtqueue *vq)
@@ -321,6 +342,7 @@ static void vswap_done(struct virtqueue *vq)
 			 * (spec 8.3); queue_rq preset it to IOERR in case a
 			 * broken device writes none.
 			 */
+			vbr->used_len = len;
 			if (likely(!blk_should_fake_timeout(req->q)))
 				blk_mq_complete_request(req);
 			req_done = true;
@@ -430,16 +452,18 @@ static void vswap_del_vqs(struct virtio_vswap *vs)
  * Read and sanitise the config: whatever the device says, the driver keeps
  * numbers it can work with, and says what it changed.
  */
-static void vswap_read_config(struct virtio_vswap *vs)
+static int vswap_read_config(struct virtio_vswap *vs)
 {
 	struct virtio_device *vdev = vs->vdev;
 	u32 max_pages;
 	u16 nq;
 
 	virtio_cread(vdev, struct virtio_vswap_config, max_pages, &max_pages);
-	if (!max_pages) {
-		dev_warn(&vdev->dev, "max_pages 0, using 1\n");
-		max_pages = 1;
+	/* spec 7.1: a driver must refuse it (every LOAD would be refused) */
+	if (!max_pages || max_pages < PAGE_SIZE / VIRTIO_VSWAP_PAGE_SIZE) {
+		dev_err(&vdev->dev, "max_pages %u: not even one page per request\n",
+			max_pages);
+		return -EINVAL;
 	}
 	vs->max_pages = min_t(u32, max_pages, VSWAP_MAX_PAGES_CAP);
 
@@ -452,6 +476,7 @@ static void vswap_read_config(struct virtio_vswap *vs)
 	vs->write_zeroes = virtio_has_feature(vdev,
 					      VIRTIO_VSWAP_F_WRITE_ZEROES);
 	vs->suspend = virtio_has_feature(vdev, VIRTIO_VSWAP_F_SUSPEND);
+	return 0;
 }
 
 static sector_t vswap_capacity(struct virtio_vswap *vs)
@@ -506,12 +531,17 @@ static int vswap_probe(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs;
 	struct vswap_limits lim = { };
-	unsigned int sg_elems;
+	unsigned int sg_elems, i;
 	int err;
 
 	if (!vdev->config->get) {
 		dev_err(&vdev->dev, "config access disabled\n");
 		return -EINVAL;
+	}
+	/* The header and config are little-endian: a modern device only. */
+	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+		dev_err(&vdev->dev, "VIRTIO_F_VERSION_1 not negotiated\n");
+		return -ENODEV;
 	}
 
 	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
@@ -533,7 +563,9 @@ static int vswap_probe(struct virtio_device *vdev)
 		goto out_free_index;
 	}
 
-	vswap_read_config(vs);
+	err = vswap_read_config(vs);
+	if (err)
+		goto out_free_stats;
 	err = vswap_init_vqs(vs);
 	if (err)
 		goto out_free_stats;
@@ -542,12 +574,20 @@ static int vswap_probe(struct virtio_device *vdev)
 	if (err)
 		goto out_free_vqs;
 
-	/* Without indirect descriptors, header and status take two entries. */
+	/*
+	 * Header and status take two entries, and no chain may be longer
+	 * than the queue, indirect or not (virtio 1.x 2.7.5.3.1): a longer
+	 * one also fails for good when the atomic indirect table cannot be
+	 * had and nothing else is in flight to restart the queue.
+	 */
 	sg_elems = vs->max_pages;
-	if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		sg_elems = min(sg_elems,
-			       virtqueue_get_vring_size(vs->vqs[0].vq) - 2);
+	for (i = 0; i < vs->num_vqs; i++) {
+		unsigned int ring = virtqueue_get_vring_size(vs->vqs[i].vq);
+
+		sg_elems = ring < 3 ? 0 : min(sg_elems, ring - 2);
+	}
 	if (!sg_elems) {
+		dev_err(&vdev->dev, "virtqueue too small\n");
 		err = -EINVAL;
 		goto out_free_freeq;
 	}
@@ -694,7 +734,8 @@ static int vswap_freeze(struct virtio_device *vdev)
 			 vs->disk->disk_name);
 		return -EBUSY;
 	}
-	if (vs->suspend) {
+	/* After a lost store (@failed) nothing is left to keep. */
+	if (vs->suspend && !READ_ONCE(vs->failed)) {
 		err = vswap_suspend(vs);
 		if (err) {
 			dev_err(&vdev->dev, "%s: SUSPEND failed (%d): refusing to freeze\n",
@@ -712,7 +753,12 @@ static int vswap_freeze(struct virtio_device *vdev)
 	blk_mq_unfreeze_queue(q);
 
 	virtio_reset_device(vdev);
-	flush_work(&vs->config_work);
+	/*
+	 * Cancel, not flush: the work is on a freezable workqueue, frozen
+	 * by now, and a work queued since would only run after the resume
+	 * (vswap_free_pause() says the same). The restore re-reads.
+	 */
+	cancel_work_sync(&vs->config_work);
 	vswap_del_vqs(vs);
 	return 0;
 }
@@ -756,6 +802,7 @@ static int vswap_restore(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 	vswap_free_start(vs);
 	blk_mq_unquiesce_queue(vs->disk->queue);
+	queue_work(system_freezable_wq, &vs->config_work);
 	return 0;
 }
 #endif
