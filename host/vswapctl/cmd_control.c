@@ -261,7 +261,7 @@ static int device_command(const char *cmd, const char *qmp, const char *help,
 	if (o.has_max_bytes)
 		json_object_object_add(args, QMP_WB_ARG_MAX_BYTES,
 				       json_object_new_uint64(o.max_bytes));
-	r = vm_execute(vm, qmp, args, &ret, &cls, &e);
+	r = vm_execute_wait(vm, qmp, args, &ret, &cls, &e);
 	json_object_put(args);
 	if (r == -1 && cls && !strcmp(cls, "CommandNotFound")) {
 		vwarn("vm %s: this QEMU has no '%s' command: %s", vm->name,
@@ -357,7 +357,16 @@ int cmd_set(int argc, char **argv)
 			parse_seconds(eq + 1, &vals[i]);
 		if (!ok) {
 			r = usage_error("set", "%s: '%s' is not a %s", key, eq + 1,
-					keys[i]->kind == FK_BYTES ? "size" : "number");
+					keys[i]->kind == FK_BYTES ? "size" :
+					"duration");
+			free(key);
+			goto out_words;
+		}
+		/* checked before anything is sent: no half-applied set */
+		if (vals[i] > keys[i]->max) {
+			r = usage_error("set", "%s: '%s' is above its limit %llu",
+					key, eq + 1,
+					(unsigned long long)keys[i]->max);
 			free(key);
 			goto out_words;
 		}
@@ -386,8 +395,10 @@ int cmd_set(int argc, char **argv)
 		json_object_put(args);
 		json_object_put(ret);
 		if (r) {
-			vwarn("vm %s: %s: set %s: %s", vm->name,
-			      vm_device_label(entry), keys[i]->key, e.msg);
+			vwarn("vm %s: %s: set %s: %s%s", vm->name,
+			      vm_device_label(entry), keys[i]->key, e.msg,
+			      i > 1 ? " (the settings before it were applied)" :
+			      "");
 			r = VEXIT_FAIL;
 			goto out;
 		}
@@ -506,6 +517,13 @@ int cmd_numa(int argc, char **argv)
 	if (nr < 2 || nr > 3) {
 		r = usage_error("numa", nr == 0 ? "missing VM" :
 				nr == 1 ? "missing POLICY" : "too many words");
+		goto out_words;
+	}
+	/* QEMU's HostMemPolicy names: a typo is a usage error, not a QMP one */
+	if (strcmp(words[1], "default") && strcmp(words[1], "preferred") &&
+	    strcmp(words[1], "bind") && strcmp(words[1], "interleave")) {
+		r = usage_error("numa", "'%s' is not a policy (default, "
+				"preferred, bind or interleave)", words[1]);
 		goto out_words;
 	}
 	if (nr == 3) {

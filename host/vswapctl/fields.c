@@ -115,10 +115,10 @@ const char *field_qmp(const struct field *f, char buf[FIELD_QMP_MAX])
 }
 
 const struct setting vswap_settings[] = {
-	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES,
+	{ "pool-max", "pool-max", FK_BYTES, F_POOL_MAX_BYTES, UINT64_MAX,
 	  "cap on host pool memory (SIZE, 0 = unlimited)" },
 	{ "idle-compact", "idle-compact", FK_COUNT, F_IDLE_COMPACT_SECONDS,
-	  "compact after this long idle (SECONDS, 0 = never)" },
+	  UINT32_MAX, "compact after this long idle (SECONDS, 0 = never)" },
 };
 const unsigned int vswap_nr_settings = ARRAY_SIZE(vswap_settings);
 

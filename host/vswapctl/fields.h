@@ -161,6 +161,7 @@ struct setting {
 	const char *prop;	/* QOM property of the device */
 	enum field_kind kind;	/* FK_BYTES (a size) or FK_COUNT */
 	enum field_id readback;	/* field shown after setting it */
+	uint64_t max;		/* the property's own limit (its QOM type) */
 	const char *help;	/* one line for `vswapctl set --help` */
 };
 

@@ -9,6 +9,7 @@
  * state of a partially parsed object started before rpos.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +142,8 @@ static void queue_event(struct qmp *q, struct json_object *ev)
 }
 
 static int execute_raw(struct qmp *q, const char *cmd, struct json_object *args,
-		       struct json_object **ret, const char **cls,
-		       struct verr *e)
+		       int timeout_ms, struct json_object **ret,
+		       const char **cls, struct verr *e)
 {
 	struct json_object *req = json_object_new_object();
 	struct json_object *msg, *v;
@@ -164,10 +165,10 @@ static int execute_raw(struct qmp *q, const char *cmd, struct json_object *args,
 		return -2;
 
 	for (;;) {
-		r = read_msg(q, q->timeout_ms, &msg, e);
+		r = read_msg(q, timeout_ms, &msg, e);
 		if (r == 0)
 			verr_set(e, "no reply to '%s' within %d ms", cmd,
-				 q->timeout_ms);
+				 timeout_ms);
 		if (r == -2)
 			verr_set(e, "interrupted waiting for '%s'", cmd);
 		if (r <= 0)
@@ -219,7 +220,40 @@ int qmp_unpack_reply(struct json_object *msg, const char *cmd,
 int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 		struct json_object **ret, const char **cls, struct verr *e)
 {
-	return execute_raw(q, cmd, args, ret, cls, e);
+	return execute_raw(q, cmd, args, q->timeout_ms, ret, cls, e);
+}
+
+int qmp_execute_wait(struct qmp *q, const char *cmd, struct json_object *args,
+		     struct json_object **ret, const char **cls,
+		     struct verr *e)
+{
+	return execute_raw(q, cmd, args, -1, ret, cls, e);
+}
+
+/*
+ * connect(2) within @timeout_ms. QEMU's QMP socket serves one client at a
+ * time and listens with a backlog of 1: while another client holds it, a
+ * blocking connect waits without limit once the backlog is full. A
+ * non-blocking one to a full unix listener fails with EAGAIN at once (it
+ * cannot be polled for), so retry until the deadline.
+ */
+static int connect_within(int fd, const struct sockaddr_un *sa,
+			  int timeout_ms)
+{
+	int flags = fcntl(fd, F_GETFL), r, waited = 0;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK))
+		return -1;
+	while ((r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) &&
+	       errno == EAGAIN && waited < timeout_ms) {
+		poll(NULL, 0, 50);
+		waited += 50;
+	}
+	if (r && errno == EAGAIN)
+		errno = ETIMEDOUT;
+	if (!r && fcntl(fd, F_SETFL, flags))
+		return -1;
+	return r;
 }
 
 struct qmp *qmp_open(const char *path, int timeout_ms, struct verr *e)
@@ -244,15 +278,21 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct verr *e)
 		verr_set(e, "%s: socket: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		verr_set(e, "%s: cannot connect: %s", path, strerror(errno));
+	if (connect_within(q->fd, &sa, timeout_ms)) {
+		verr_set(e, "%s: cannot connect: %s%s", path, strerror(errno),
+			 errno == ETIMEDOUT ? " (the monitor is busy: a QMP "
+			 "socket serves one client at a time)" : "");
 		goto fail;
 	}
 
 	r = read_msg(q, timeout_ms, &greet, e);
 	if (r <= 0) {
 		if (r == 0)
-			verr_set(e, "no QMP greeting within %d ms", timeout_ms);
+			verr_set(e, "no QMP greeting within %d ms (the monitor "
+				 "is busy: a QMP socket serves one client at a "
+				 "time)", timeout_ms);
+		if (r == -2)
+			verr_set(e, "interrupted waiting for the greeting");
 		verr_prefix(e, "%s", path);
 		goto fail;
 	}
@@ -276,7 +316,8 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct verr *e)
 	}
 	json_object_put(greet);
 
-	if (execute_raw(q, "qmp_capabilities", NULL, &ret, NULL, e)) {
+	if (execute_raw(q, "qmp_capabilities", NULL, timeout_ms, &ret, NULL,
+			e)) {
 		verr_prefix(e, "%s: qmp_capabilities", path);
 		goto fail;
 	}

@@ -38,6 +38,15 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 		struct json_object **ret, const char **cls, struct verr *e);
 
 /*
+ * qmp_execute() without a reply timeout, for commands that reply when
+ * their work is done (vswap-writeback, vswap-compact: as long as the data
+ * they move). A signal ends the wait: -2 with *e.
+ */
+int qmp_execute_wait(struct qmp *q, const char *cmd, struct json_object *args,
+		     struct json_object **ret, const char **cls,
+		     struct verr *e);
+
+/*
  * Next event: from the queue, else wait up to @timeout_ms (-1 = forever) for
  * one. Returns 1 and *ev (caller puts it), 0 on timeout, -1 on EOF or error
  * (with *e), -2 if interrupted by a signal.

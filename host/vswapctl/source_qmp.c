@@ -6,10 +6,12 @@
 #include "vm.h"
 
 static int qmp_vm_execute(struct vm *vm, const char *cmd,
-			  struct json_object *args, struct json_object **ret,
-			  const char **cls, struct verr *e)
+			  struct json_object *args, bool wait,
+			  struct json_object **ret, const char **cls,
+			  struct verr *e)
 {
-	return qmp_execute(vm->priv, cmd, args, ret, cls, e);
+	return wait ? qmp_execute_wait(vm->priv, cmd, args, ret, cls, e) :
+		      qmp_execute(vm->priv, cmd, args, ret, cls, e);
 }
 
 static void qmp_vm_free(struct vm *vm)

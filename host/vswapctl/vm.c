@@ -9,7 +9,14 @@
 int vm_execute(struct vm *vm, const char *cmd, struct json_object *args,
 	       struct json_object **ret, const char **cls, struct verr *e)
 {
-	return vm->ops->execute(vm, cmd, args, ret, cls, e);
+	return vm->ops->execute(vm, cmd, args, false, ret, cls, e);
+}
+
+int vm_execute_wait(struct vm *vm, const char *cmd, struct json_object *args,
+		    struct json_object **ret, const char **cls,
+		    struct verr *e)
+{
+	return vm->ops->execute(vm, cmd, args, true, ret, cls, e);
 }
 
 void vmset_add(struct vmset *set, struct vm *vm)

@@ -25,9 +25,12 @@
 struct vm;
 
 struct vm_ops {
-	/* Same contract as qmp_execute(): 0, -1 QMP error, -2 transport. */
+	/*
+	 * Same contract as qmp_execute(): 0, -1 QMP error, -2 transport.
+	 * @wait: no reply timeout (qmp_execute_wait()).
+	 */
 	int (*execute)(struct vm *vm, const char *cmd, struct json_object *args,
-		       struct json_object **ret, const char **cls,
+		       bool wait, struct json_object **ret, const char **cls,
 		       struct verr *e);
 	void (*free)(struct vm *vm);
 };
@@ -48,6 +51,14 @@ struct vmset {
 
 int vm_execute(struct vm *vm, const char *cmd, struct json_object *args,
 	       struct json_object **ret, const char **cls, struct verr *e);
+/*
+ * vm_execute() for a command that replies when its work is done
+ * (vswap-writeback, vswap-compact): no reply timeout, however long the
+ * work takes (a timeout would leave it running in QEMU unreported).
+ */
+int vm_execute_wait(struct vm *vm, const char *cmd, struct json_object *args,
+		    struct json_object **ret, const char **cls,
+		    struct verr *e);
 void vmset_add(struct vmset *set, struct vm *vm);
 void vmset_free(struct vmset *set);
 

@@ -39,6 +39,9 @@ ap.add_argument("--noise", action="store_true",
 ap.add_argument("--fragment", action="store_true",
                 help="send every message in 5-byte pieces (framing test)")
 ap.add_argument("--log", help="append every command received (JSON lines)")
+ap.add_argument("--job-delay", type=float, default=0,
+                help="seconds before vswap-writeback/-compact reply (a "
+                "long writeback; vswapctl must wait for it)")
 args = ap.parse_args()
 
 devices = []
@@ -82,6 +85,8 @@ def dispatch(cmd, a):
             return {"return": copy.deepcopy(devices)}
     if cmd == "qom-set":
         return qom_set(a)
+    if cmd in ("vswap-writeback", "vswap-compact"):
+        time.sleep(args.job_delay)
     if cmd == "vswap-writeback" and args.writeback:
         ids = [d.get("id") for d in devices]
         if a.get("id") not in ids:

@@ -107,7 +107,9 @@ check "--min-age 5x is rejected (2)" \
 check "writeback without VM (2)" run_vc 2 "missing VM" writeback
 check "set with unknown key (2)" run_vc 2 "unknown setting 'colour'" set vm1 colour=red
 check "set pool-max=lots (2)" run_vc 2 "pool-max: 'lots' is not a size" set vm1 pool-max=lots
-check "set idle-compact=soon (2)" run_vc 2 "idle-compact: 'soon' is not a number" set vm1 idle-compact=soon
+check "set idle-compact=soon (2)" run_vc 2 "idle-compact: 'soon' is not a duration" set vm1 idle-compact=soon
+check "numa with a misspelt policy: usage error (2), nothing sent" \
+	run_vc 2 "'bnd' is not a policy (default, preferred, bind or interleave)" numa vm1 bnd 0
 check "events: --qmp and --libvirt together (2)" \
 	run_vc 2 "pick one" events --qmp /x --libvirt
 
@@ -119,6 +121,22 @@ else
 fi
 
 # --- dead sockets ---
+# A monitor another client holds: QEMU accepts one at a time, with a
+# backlog of 1; here the backlog is full, so a blocking connect would wait
+# for ever. vswapctl gives up after its 10 s and says why.
+"$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)
+c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1])
+open(sys.argv[2], "w").write("ready")
+time.sleep(60)' "$T/busy.sock" "$T/busy.ready" &
+busy_pid=$!
+for _ in $(seq 50); do [ -e "$T/busy.ready" ] && break; sleep 0.1; done
+check "monitor busy (backlog full): exit 1 within the timeout, says why" bash -c \
+	"timeout 30 '$VSWAPCTL' stats --qmp '$T/busy.sock' 2>'$T/busy.err'; [ \$? -eq 1 ] &&
+	 grep -qF 'the monitor is busy: a QMP socket serves one client at a time' '$T/busy.err'"
+kill $busy_pid 2>/dev/null
+
 check "missing socket: exit 1, names the path" \
 	run_vc 1 "$T/nope.sock: cannot connect: No such file" stats --qmp "$T/nope.sock"
 "$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/dead.sock"
@@ -218,8 +236,10 @@ check "set idle-compact=10m: qom-set of 600 s, read back" bash -c \
 	 grep -q '\"property\": \"idle-compact\", \"value\": 600}' '$T/web1.log'"
 check "set idle-compact=0 (off) and pool-max in one call" bash -c \
 	"'$VSWAPCTL' set web1 -q '$T/web1.sock' idle-compact=0 pool-max=1G | grep -qx 'web1 vs0: idle-compact=0 pool-max=1G (1073741824)'"
-check "set idle-compact past what QEMU takes: its error, exit 1" \
-	run_vc 1 "set idle-compact: Parameter 'value' expects uint32_t" set web1 -q "$T/web1.sock" idle-compact=50000d
+check "set idle-compact past its uint32 limit: usage error (2), nothing applied" bash -c \
+	"'$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=3G idle-compact=50000d 2>&1 | grep -q \"idle-compact: '50000d' is above its limit 4294967295\" &&
+	 { '$VSWAPCTL' set web1 -q '$T/web1.sock' pool-max=3G idle-compact=50000d 2>/dev/null; [ \$? -eq 2 ]; } &&
+	 ! grep -q 3221225472 '$T/web1.log'"
 check "set on a VM with two devices needs --device" \
 	run_vc 1 "has 2 virtio-vswap devices; pick one with --device" set "$T/two.sock" pool-max=1G
 check "set --device by qom-path" bash -c \
@@ -237,6 +257,9 @@ check "writeback sends id, min-age (s), max-bytes (bytes)" bash -c \
 	 grep -q '\"arguments\": {\"id\": \"vs0\", \"min-age\": 300, \"max-bytes\": 1073741824}' '$T/two.log'"
 check "writeback on an unknown VM name" \
 	run_vc 1 "vm nosuch: not found behind the --qmp sockets" writeback nosuch -q "$T/web1.sock"
+peer slow --reply "$HERE/canned-two-devices.json" --writeback --job-delay 11 || exit 1
+check "writeback that takes longer than the 10 s reply timeout: waited for" bash -c \
+	"timeout 60 '$VSWAPCTL' writeback '$T/slow.sock' --device vs0 | grep -q 'slow.sock vs0: writeback done'"
 
 # compact
 check "compact where QEMU lacks vswap-compact: clear QMP error" \
