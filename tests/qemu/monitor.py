@@ -195,6 +195,7 @@ def disk_tier_session():
         d = by_id(r.get("return", []))
         for name, wb_args in (
                 ("nosuch", {"id": "nosuch"}),
+                ("partial", {"id": "vsf/virtio-backend"}),
                 ("vsn", {"id": "vsn"}),
                 ("peripheral", {"id": "/machine/peripheral"}),
                 ("vsd", {"id": "vsd", "min-age": 0, "max-bytes": 1048576}),
@@ -233,6 +234,12 @@ def disk_tier_session():
            re.fullmatch("Device .nosuch. not found",
                         err("nosuch").get("desc", "")),
            "vswap-writeback: unknown id -> DeviceNotFound")
+    tap.ok(err("partial").get("class") == "DeviceNotFound",
+           "vswap-writeback: a relative path is an id under "
+           "/machine/peripheral, never a partial path over the whole "
+           "QOM tree -> DeviceNotFound (%s)" % err("partial").get("desc"))
+    tap.ok("kicks 0, notifies 0; thread pool 0 (over the inline budget 0)"
+           in hmp, "info vswap: the batching and thread-pool counters")
     tap.ok("virtio-vswap 'vsn' has no disk tier (property 'backing-file')"
            in err("vsn").get("desc", ""),
            "vswap-writeback: device without backing-file -> clear error")

@@ -129,7 +129,7 @@ bad_setting backing-file="$tmp/used.swap" \
 	"'backing-file': '$tmp/used.swap' is not empty (8192 bytes): it may be the disk tier of another VM"
 ln -s "$tmp/used.swap" "$tmp/link.swap"
 bad_setting backing-file="$tmp/link.swap" \
-	"'backing-file': Could not create '$tmp/link.swap': Too many levels of symbolic links"
+	"'backing-file': '$tmp/link.swap' is a symbolic link: give the file or device node it names (readlink -f), or pass a file descriptor (add-fd)"
 # A second QEMU with the same file: refused while the first holds it.
 install -m 600 /dev/null "$tmp/locked.swap"
 timeout 60 "$qemu" -nodefaults -display none -accel tcg -M q35 -S \

@@ -99,6 +99,11 @@ static void hmp_vswap_print_one(Monitor *mon, const VswapInfo *info)
                    d->bad_header, d->bad_flags, d->bad_nr_pages,
                    d->bad_too_many_pages, d->bad_range, d->bad_layout,
                    d->no_status);
+    monitor_printf(mon, "  bad memory %" PRIu64 "; kicks %" PRIu64
+                   ", notifies %" PRIu64 "; thread pool %" PRIu64
+                   " (over the inline budget %" PRIu64 ")\n",
+                   d->bad_memory, d->kicks, d->notifies, d->pool_requests,
+                   d->over_budget_requests);
     monitor_printf(mon, "  load latency (ns bucket >= 2^i: count):");
     for (l = st->load_latency, i = 0; l; l = l->next, i++) {
         if (l->value) {

@@ -43,23 +43,23 @@ VswapInfoList *qmp_query_vswap(Error **errp)
 
 /*
  * The device @id names: a qdev id (of the PCI proxy, whose virtio
- * backend is the device) or a QOM path of either.
+ * backend is the device) or an absolute QOM path of either, as
+ * device_del takes them.  A relative id is never looked up as a partial
+ * path over the whole tree: "virtio-backend" would name whichever
+ * virtio device happens to be alone.
  */
 static VirtIOVSwap *vswap_find(const char *id, Error **errp)
 {
-    Object *obj = NULL, *backend;
-    bool ambiguous = false;
+    Object *obj, *backend;
 
-    if (id[0] != '/') {
+    if (id[0] == '/') {
+        obj = object_resolve_path(id, NULL);
+    } else {
         obj = object_resolve_path_component(
             object_resolve_path("/machine/peripheral", NULL), id);
     }
     if (!obj) {
-        obj = object_resolve_path(id, &ambiguous);
-    }
-    if (!obj) {
         error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND,
-                  ambiguous ? "Path '%s' is ambiguous" :
                   "Device '%s' not found", id);
         return NULL;
     }

@@ -330,6 +330,19 @@ static int virtio_vswap_open_backing(VirtIOVSwap *s, Error **errp)
     } else {
         fd = qemu_create(path, O_RDWR | O_NOFOLLOW, 0600, &local_err);
     }
+    /*
+     * Never through a symbolic link: whoever may change the link could
+     * point the guest's pages at another file or disk.  Say so, not
+     * ELOOP's "too many levels".
+     */
+    if (fd < 0 && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        error_free(local_err);
+        error_setg(errp, "'" VIRTIO_VSWAP_BACKING_FILE_PROP "': '%s' is a "
+                   "symbolic link: give the file or device node it names "
+                   "(readlink -f), or pass a file descriptor (add-fd)",
+                   path);
+        return -1;
+    }
     if (fd < 0) {
         error_propagate_prepend(errp, local_err,
                                 "'" VIRTIO_VSWAP_BACKING_FILE_PROP "': ");
