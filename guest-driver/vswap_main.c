@@ -484,11 +484,14 @@ static sector_t vswap_capacity(struct virtio_vswap *vs)
 	u64 slots;
 
 	virtio_cread(vs->vdev, struct virtio_vswap_config, capacity, &slots);
-	/* sector_t is u64: keep slots << 3 from overflowing. */
-	if (slots > (U64_MAX >> VSWAP_SLOT_SECTOR_SHIFT)) {
+	/*
+	 * The block layer keeps the size in bytes as a loff_t (signed):
+	 * slots << 12 must stay below 2^63 (spec 8.1: capacity < 2^51).
+	 */
+	if (slots > ((u64)LLONG_MAX >> VIRTIO_VSWAP_PAGE_SHIFT)) {
 		dev_warn(&vs->vdev->dev, "capacity %llu slots clamped\n",
 			 (unsigned long long)slots);
-		slots = U64_MAX >> VSWAP_SLOT_SECTOR_SHIFT;
+		slots = (u64)LLONG_MAX >> VIRTIO_VSWAP_PAGE_SHIFT;
 	}
 	return (sector_t)slots << VSWAP_SLOT_SECTOR_SHIFT;
 }
