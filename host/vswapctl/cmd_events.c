@@ -166,7 +166,8 @@ static int follow_qmp(const struct source_opts *src, struct printer *p)
 	}
 	free(pfd);
 	vmset_free(&set);
-	return stop ? VEXIT_OK : status;
+	/* a socket that closed is a failure even if Ctrl-C ended the rest */
+	return status;
 }
 
 int cmd_events(int argc, char **argv)
@@ -203,6 +204,8 @@ int cmd_events(int argc, char **argv)
 			if (!parse_seconds(optarg, &p.max) || strpbrk(optarg, "smhd"))
 				return usage_error("events", "--count: '%s' is not a number",
 						   optarg);
+			if (!p.max)
+				return usage_error("events", "--count: at least 1");
 			break;
 		case 'h':
 			fputs(events_help, stdout);

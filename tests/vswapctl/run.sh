@@ -112,6 +112,7 @@ check "numa with a misspelt policy: usage error (2), nothing sent" \
 	run_vc 2 "'bnd' is not a policy (default, preferred, bind or interleave)" numa vm1 bnd 0
 check "events: --qmp and --libvirt together (2)" \
 	run_vc 2 "pick one" events --qmp /x --libvirt
+check "events --count 0: usage error (2)" run_vc 2 "--count: at least 1" events --qmp /x --count 0
 
 if command -v groff >/dev/null; then
 	check "man page docs/vswapctl.1 renders without warnings" bash -c \
@@ -313,6 +314,28 @@ if wait_for "$T/gone.out" "vswapctl: following VSWAP_* events"; then
 	fi
 else
 	kill $evpid; wait $evpid; not_ok "events: monitor going away is exit 1"; diag <"$T/gone.out"
+fi
+
+# Two monitors, one goes away: the other is still followed, and the
+# failure is the exit status even when Ctrl-C ends the rest.
+peer gone2 --name gone2 || exit 1
+gone2pid=${PIDS[-1]}
+peer stay --name stay || exit 1
+"$VSWAPCTL" events -q "$T/gone2.sock" -q "$T/stay.sock" >"$T/two.out" 2>&1 &
+evpid=$!
+if wait_for "$T/two.out" "vswapctl: following VSWAP_* events"; then
+	kill $gone2pid; wait $gone2pid 2>/dev/null
+	wait_for "$T/two.out" "vm gone2: connection closed"
+	if kill -0 $evpid 2>/dev/null; then alive=1; else alive=0; fi
+	kill -INT $evpid; wait $evpid; rc=$?
+	if [ $alive = 1 ] && [ $rc -eq 1 ]; then
+		ok "events: one of two monitors going away: the other still followed, exit 1 at Ctrl-C"
+	else
+		not_ok "events: one of two monitors going away: the other still followed, exit 1 at Ctrl-C"
+		echo "# alive $alive, exit $rc"; diag <"$T/two.out"
+	fi
+else
+	kill $evpid; wait $evpid; not_ok "events: one of two monitors going away: the other still followed, exit 1 at Ctrl-C"; diag <"$T/two.out"
 fi
 
 tap_end
