@@ -91,8 +91,28 @@ static void collect_vm(struct collect *c, struct vm *vm, bool named)
 	}
 	for (i = 0; i < n; i++) {
 		struct json_object *entry = json_object_array_get_idx(list, i);
+		const char *dev = vm_device_label(entry);
 		struct row *row;
+		unsigned int k;
 
+		/*
+		 * One row per (VM, device): the same pair twice (two sockets
+		 * of VMs with the same name, or a VM reached both ways) would
+		 * read as one device, and Prometheus refuses a whole scrape
+		 * with a duplicate series. The first stays, the other is an
+		 * error that says where it came from.
+		 */
+		for (k = 0; k < c->rep.nr_rows; k++)
+			if (!strcmp(c->rep.rows[k].vm, vm->name) &&
+			    !strcmp(c->rep.rows[k].device, dev))
+				break;
+		if (k < c->rep.nr_rows) {
+			verr_set(&e, "vm %s device %s: also reported by %s; left "
+				 "out (give the VMs distinct names)", vm->name,
+				 dev, c->rep.rows[k].origin);
+			add_error(c, vm->name, vm->origin, &e);
+			continue;
+		}
 		c->rep.rows = xrealloc(c->rep.rows,
 				       (c->rep.nr_rows + 1) * sizeof(*row));
 		row = &c->rep.rows[c->rep.nr_rows++];

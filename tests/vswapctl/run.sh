@@ -222,6 +222,11 @@ check "QEMU without query-vswap: same clear error" \
 	run_vc 1 "vm old has no virtio-vswap device" stats --qmp "$T/old.sock"
 check "one bad VM does not hide the good one" bash -c \
 	"'$VSWAPCTL' stats -q '$T/old.sock' -q '$T/web1.sock' 2>/dev/null | grep -q '^web1 '; [ \${PIPESTATUS[0]} -eq 1 ]"
+peer web1b --name web1 --reply "$HERE/canned-query-vswap.json" || exit 1
+check "two VMs named alike: one series each, the second left out with an error (exit 1)" bash -c \
+	"'$VSWAPCTL' stats --prometheus -q '$T/web1.sock' -q '$T/web1b.sock' >'$T/dup' 2>'$T/dup.err'; [ \$? -eq 1 ] &&
+	 [ \$(grep -c '^vswap_capacity_bytes{vm=\"web1\",device=\"vs0\"}' '$T/dup') -eq 1 ] &&
+	 grep -qF 'vm web1 device vs0: also reported by qmp:$T/web1.sock; left out' '$T/dup.err'"
 
 # set
 check "set pool-max=64M: qom-set on the device, read back" bash -c \
