@@ -62,6 +62,11 @@ add_mod() {		# name -> appends load order to $order
 	[ -n "${inorder[$name]:-}" ] && return 0
 	inorder[$name]=1
 	f=$(find "$MODDIR/kernel" -name "$name.ko*" | head -1)
+	# built into this kernel (modules.builtin): nothing to load
+	if [ -z "$f" ] && grep -q "/$name\.ko\$" "$MODDIR/modules.builtin" \
+			2>/dev/null; then
+		return 0
+	fi
 	[ -n "$f" ] || die "module $name not found for $KVER"
 	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
 		add_mod "$dep"
