@@ -24,7 +24,7 @@ static void fmt_nodes(struct json_object *nodes, bool raw, char *buf)
 	size_t len = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < n && len < CELL - 32; i++) {
+	for (i = 0; i < n && len < CELL - 40; i++) {
 		char sz[32];
 		int64_t node;
 		uint64_t bytes;
@@ -38,8 +38,25 @@ static void fmt_nodes(struct json_object *nodes, bool raw, char *buf)
 		len += snprintf(buf + len, CELL - len, "%s%lld:%s",
 				len ? "," : "", (long long)node, sz);
 	}
+	if (i < n)		/* say the cell was cut; --json has them all */
+		snprintf(buf + len, CELL - len, ",...");
 	if (!len)
 		strcpy(buf, "-");
+}
+
+/*
+ * A name as a cell: bytes a terminal would act on (newline, escape
+ * sequences) become '?', so a VM or device name cannot break the
+ * table or the terminal. --json carries the name as it is.
+ */
+static void fmt_name(const char *name, char *buf)
+{
+	size_t i;
+
+	snprintf(buf, CELL, "%s", name);
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
 }
 
 static void fmt_cell(const struct field *f, struct json_object *entry,
@@ -97,9 +114,9 @@ void out_table(const struct report *r, FILE *f, bool raw_bytes)
 			char *cell = cells + ((size_t)i * nc + c) * CELL;
 
 			if (c == 0)
-				snprintf(cell, CELL, "%s", r->rows[i].vm);
+				fmt_name(r->rows[i].vm, cell);
 			else if (c == 1)
-				snprintf(cell, CELL, "%s", r->rows[i].device);
+				fmt_name(r->rows[i].device, cell);
 			else
 				fmt_cell(cols[c].f, r->rows[i].entry, raw_bytes,
 					 cell);

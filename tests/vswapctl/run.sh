@@ -222,6 +222,10 @@ check "QEMU without query-vswap: same clear error" \
 	run_vc 1 "vm old has no virtio-vswap device" stats --qmp "$T/old.sock"
 check "one bad VM does not hide the good one" bash -c \
 	"'$VSWAPCTL' stats -q '$T/old.sock' -q '$T/web1.sock' 2>/dev/null | grep -q '^web1 '; [ \${PIPESTATUS[0]} -eq 1 ]"
+peer ctl --name "$(printf 'we\033[2Jb\nx')" --reply "$HERE/canned-query-vswap.json" || exit 1
+check "table: control characters of a VM name are shown as '?'" bash -c \
+	"'$VSWAPCTL' stats -q '$T/ctl.sock' | grep -q '^we?\[2Jb?x ' &&
+	 [ \$('$VSWAPCTL' stats -q '$T/ctl.sock' | wc -l) -eq 2 ]"
 peer web1b --name web1 --reply "$HERE/canned-query-vswap.json" || exit 1
 check "two VMs named alike: one series each, the second left out with an error (exit 1)" bash -c \
 	"'$VSWAPCTL' stats --prometheus -q '$T/web1.sock' -q '$T/web1b.sock' >'$T/dup' 2>'$T/dup.err'; [ \$? -eq 1 ] &&
