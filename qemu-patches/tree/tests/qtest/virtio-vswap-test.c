@@ -2138,34 +2138,25 @@ static void test_idle_compact(void *obj, void *data, QGuestAllocator *alloc)
     vswap_teardown(&t);
 }
 
+/* The device with DEV_OPTS and @more; _IO: its queues in iothread io0. */
+#define OPTS(more) { .edge.extra_device_opts = DEV_OPTS more }
+#define OPTS_IO(more) {                                              \
+        .edge.after_cmd_line = "-object iothread,id=io0",             \
+        .edge.extra_device_opts = DEV_OPTS ",iothread=io0" more,      \
+    }
+
 static void register_virtio_vswap_test(void)
 {
-    QOSGraphTestOptions opts = {
-        .edge.extra_device_opts = DEV_OPTS,
-    };
-    QOSGraphTestOptions opts_io = {
-        .edge.after_cmd_line = "-object iothread,id=io0",
-        .edge.extra_device_opts = DEV_OPTS ",iothread=io0",
-    };
+    QOSGraphTestOptions opts = OPTS("");
+    QOSGraphTestOptions opts_io = OPTS_IO("");
     /* the same, telling the test that an iothread serves the queues */
     QOSGraphTestOptions opts_io_flag = opts_io;
     /* counters: pool-requests 0 even if a busy host preempts QEMU */
-    QOSGraphTestOptions opts_counters = {
-        .edge.extra_device_opts = DEV_OPTS ",x-inline-budget-us=100000",
-    };
-    QOSGraphTestOptions opts_counters_io = {
-        .edge.after_cmd_line = "-object iothread,id=io0",
-        .edge.extra_device_opts = DEV_OPTS ",iothread=io0,"
-                                  "x-inline-budget-us=100000",
-    };
-    QOSGraphTestOptions opts_budget = {
-        .edge.extra_device_opts = DEV_OPTS ",x-inline-budget-us=0",
-    };
-    QOSGraphTestOptions opts_budget_io = {
-        .edge.after_cmd_line = "-object iothread,id=io0",
-        .edge.extra_device_opts = DEV_OPTS ",iothread=io0,"
-                                  "x-inline-budget-us=0",
-    };
+    QOSGraphTestOptions opts_counters = OPTS(",x-inline-budget-us=100000");
+    QOSGraphTestOptions opts_counters_io =
+        OPTS_IO(",x-inline-budget-us=100000");
+    QOSGraphTestOptions opts_budget = OPTS(",x-inline-budget-us=0");
+    QOSGraphTestOptions opts_budget_io = OPTS_IO(",x-inline-budget-us=0");
     QOSGraphTestOptions opts_disk = opts;
     QOSGraphTestOptions opts_disk_io = opts_io;
 
