@@ -444,10 +444,18 @@ static void virtio_vswap_empty_backing(VirtIOVSwap *s)
     }
 }
 
+/*
+ * QEMU exits (the VM is stopped, the thread pool is not drained): a
+ * writeback job may still be writing.  Empty the store first, which waits
+ * for at most its current batch and leaves it nothing to write, so no
+ * write lands after the truncate and leaves the file non-empty.
+ */
 static void virtio_vswap_tier_exit(Notifier *n, void *data)
 {
     VirtIOVSwap *s = container_of(n, VirtIOVSwap, backing_exit);
 
+    vswap_reset_begin(s->store);
+    vswap_reset(s->store);
     virtio_vswap_empty_backing(s);
 }
 
