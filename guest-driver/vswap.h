@@ -138,6 +138,7 @@ struct vswap_freeq {
 	struct vswap_free_range *pend;		/* [VSWAP_FREEQ_LEN] not sent yet */
 	struct vswap_free_range *sending;	/* [VSWAP_FREEQ_LEN] being sent */
 	struct delayed_work work;	/* the only writer of @sending[] */
+	struct vswap_free_range *merged;	/* the work's own: sort buffer */
 	atomic_t inflight;		/* INVALIDATEs sent, not completed */
 	wait_queue_head_t wait;		/* woken when @inflight drops */
 	struct workqueue_struct *wq;

@@ -299,7 +299,7 @@ static void vswap_free_work(struct work_struct *work)
 
 	while (!frozen) {
 		spin_lock_irq(&fq->lock);
-		n = vswap_range_coalesce(fq->pend, fq->nr_pend);
+		n = fq->nr_pend;
 		memcpy(fq->sending, fq->pend, n * sizeof(*fq->pend));
 		WRITE_ONCE(fq->nr_sending, n);
 		/* pairs with the peek in vswap_free_claim() */
@@ -307,6 +307,17 @@ static void vswap_free_work(struct work_struct *work)
 		spin_unlock_irq(&fq->lock);
 		if (!n)
 			break;
+		/*
+		 * Sort and merge a copy with interrupts on (up to 8192
+		 * ranges); claim() meanwhile sees the batch unmerged, which
+		 * covers the same slots, and then merged, swapped in locked.
+		 */
+		memcpy(fq->merged, fq->sending, n * sizeof(*fq->sending));
+		n = vswap_range_coalesce(fq->merged, n);
+		spin_lock_irq(&fq->lock);
+		memcpy(fq->sending, fq->merged, n * sizeof(*fq->sending));
+		WRITE_ONCE(fq->nr_sending, n);
+		spin_unlock_irq(&fq->lock);
 
 		/* Only this work writes @sending; claim() reads it locked. */
 		for (i = 0; i < n && !frozen; i++)
@@ -341,10 +352,12 @@ int vswap_free_init(struct virtio_vswap *vs)
 	fq->pend = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->pend), GFP_KERNEL);
 	fq->sending = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->sending),
 			       GFP_KERNEL);
+	fq->merged = kvcalloc(VSWAP_FREEQ_LEN, sizeof(*fq->merged),
+			      GFP_KERNEL);
 	/* Reclaim waits on swap I/O, which may wait on this work's sends. */
 	fq->wq = alloc_workqueue("vswap%d_free", WQ_MEM_RECLAIM | WQ_FREEZABLE,
 				 1, vs->index);
-	if (!fq->pend || !fq->sending || !fq->wq) {
+	if (!fq->pend || !fq->sending || !fq->merged || !fq->wq) {
 		vswap_free_exit(vs);
 		vswap_free_release(vs);
 		return -ENOMEM;
@@ -414,6 +427,8 @@ void vswap_free_release(struct virtio_vswap *vs)
 
 	kvfree(fq->pend);
 	kvfree(fq->sending);
+	kvfree(fq->merged);
 	fq->pend = NULL;
 	fq->sending = NULL;
+	fq->merged = NULL;
 }
