@@ -322,7 +322,6 @@ static void reset_record_releases_disk(void **state)
 	struct vswap_params p;
 	struct vswap_store *a = new_store(VSWAP_CODEC_LZ4, false, 0), *b;
 	struct vswap_writeback_result wr;
-	unsigned char *buf = malloc(BUFSZ);
 	struct vswap_stats st;
 	struct vswap_export *x;
 	unsigned char reset[VSWAP_REC_HDR + VSWAP_REC_CRC] = { 0 };
@@ -352,7 +351,6 @@ static void reset_record_releases_disk(void **state)
 	vswap_export_stop(x);
 	vswap_store_destroy(a);
 	vswap_store_destroy(b);
-	free(buf);
 	close(fd);
 }
 
