@@ -59,6 +59,7 @@ enum vswap_stat {
 	VSWAP_STAT_ERR_UNSUPPORTED,
 	VSWAP_STAT_ERR_UNKNOWN,		/* status byte not in the ABI */
 	VSWAP_STAT_ERR_NO_SPACE_BACKOFF, /* STOREs refused without asking */
+	VSWAP_STAT_LOAD_BY_PAGE,	/* failed LOADs loaded again by page */
 	/* slot-free notifications from the swap code */
 	VSWAP_STAT_FREE_NOTIFIED,	/* slots the kernel reported free */
 	VSWAP_STAT_FREE_SENT,		/* slots sent as INVALIDATE */

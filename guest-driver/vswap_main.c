@@ -127,6 +127,36 @@ static int vswap_map_data(struct blk_mq_hw_ctx *hctx, struct request *req,
 	return blk_rq_map_sg(hctx->queue, req, vbr->sg_table.sgl);
 }
 
+/*
+ * Map only the first page of @req, for a LOAD loaded again a page at a
+ * time: its bytes may span two segments (a buffer aligned to less than a
+ * page), never more.
+ */
+static int vswap_map_first_page(struct request *req, struct vswap_req *vbr)
+{
+	unsigned int left = VIRTIO_VSWAP_PAGE_SIZE, n = 0;
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	sg_init_table(vbr->sg, VSWAP_INLINE_SG_CNT);
+	rq_for_each_segment(bv, req, iter) {
+		unsigned int len = min(bv.bv_len, left);
+
+		if (n == VSWAP_INLINE_SG_CNT)
+			return -EINVAL;
+		sg_set_page(&vbr->sg[n++], bv.bv_page, len, bv.bv_offset);
+		left -= len;
+		if (!left)
+			goto mapped;
+	}
+	return -EINVAL;
+mapped:
+	sg_mark_end(&vbr->sg[n - 1]);
+	vbr->sg_table.sgl = vbr->sg;
+	vbr->sg_table.orig_nents = n;	/* nothing chained to free */
+	return n;
+}
+
 static void vswap_unmap_data(struct request *req, struct vswap_req *vbr)
 {
 	if (vbr->sg_table.nents)
@@ -206,6 +236,10 @@ static blk_status_t vswap_setup_req(struct virtio_vswap *vs,
 		return BLK_STS_IOERR;
 	}
 
+	/* A LOAD loaded again a page at a time (vswap_complete_rq()). */
+	if (req->rq_flags & RQF_DONTPREP)
+		nr = 1;
+
 	vbr->hdr.type = cpu_to_le16(type);
 	vbr->hdr.flags = 0;
 	vbr->hdr.nr_pages = cpu_to_le32(nr);
@@ -249,7 +283,12 @@ static blk_status_t vswap_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	vbr->status = VIRTIO_VSWAP_S_IOERR;	/* if the device writes none */
 	vbr->sg_table.nents = 0;
-	if (req_op(req) == REQ_OP_READ || store) {
+	if (unlikely(req->rq_flags & RQF_DONTPREP)) {
+		err = vswap_map_first_page(req, vbr);
+		if (unlikely(err < 0))
+			return BLK_STS_IOERR;
+		vbr->sg_table.nents = err;
+	} else if (req_op(req) == REQ_OP_READ || store) {
 		err = vswap_map_data(hctx, req, vbr);
 		if (unlikely(err < 0))
 			return BLK_STS_RESOURCE;
@@ -298,10 +337,30 @@ static void vswap_commit_rqs(struct blk_mq_hw_ctx *hctx)
 		virtqueue_notify(vq->vq);
 }
 
+/*
+ * Whether a failed LOAD of several pages should be loaded again a page at
+ * a time: one lost page (a corrupted object, a disk-tier read error) must
+ * not fail its neighbours, which swap readahead and plugging merge into
+ * the request from other folios, possibly of other processes. Not after
+ * the store was lost (every page fails) or for a status no page can mend.
+ */
+static bool vswap_load_by_page(struct virtio_vswap *vs, struct request *req,
+			       blk_status_t sts)
+{
+	return (sts == BLK_STS_PROTECTION || sts == BLK_STS_IOERR) &&
+	       req_op(req) == REQ_OP_READ &&
+	       !(req->rq_flags & RQF_DONTPREP) &&
+	       blk_rq_bytes(req) > VIRTIO_VSWAP_PAGE_SIZE &&
+	       !READ_ONCE(vs->failed);
+}
+
 static void vswap_complete_rq(struct request *req)
 {
 	struct virtio_vswap *vs = req->q->queuedata;
 	struct vswap_req *vbr = blk_mq_rq_to_pdu(req);
+	bool by_page = req->rq_flags & RQF_DONTPREP;
+	unsigned int bytes = by_page ? VIRTIO_VSWAP_PAGE_SIZE :
+				       blk_rq_bytes(req);
 	blk_status_t sts;
 
 	/*
@@ -311,7 +370,7 @@ static void vswap_complete_rq(struct request *req)
 	 * byte). Counted as "unknown".
 	 */
 	if (vbr->status == VIRTIO_VSWAP_S_OK && req_op(req) == REQ_OP_READ &&
-	    vbr->used_len < blk_rq_bytes(req) + 1) {
+	    vbr->used_len < bytes + 1) {
 		vswap_count(vs, VSWAP_STAT_ERR_UNKNOWN, 1);
 		sts = BLK_STS_IOERR;
 	} else {
@@ -319,6 +378,27 @@ static void vswap_complete_rq(struct request *req)
 	}
 	vswap_unmap_data(req, vbr);
 	vswap_count_req(vs, &vbr->hdr);
+
+	/*
+	 * RQF_DONTPREP marks a request loaded a page at a time: blk-mq
+	 * keeps it across a requeue (and then bypasses the scheduler), and
+	 * a new request starts without it. Each page completes its own
+	 * bytes with its own status; the rest goes again.
+	 */
+	if (vswap_load_by_page(vs, req, sts)) {
+		vswap_count(vs, VSWAP_STAT_LOAD_BY_PAGE, 1);
+		req->rq_flags |= RQF_DONTPREP;
+		blk_mq_requeue_request(req, true);
+		return;
+	}
+	if (by_page) {
+		if (blk_update_request(req, sts, VIRTIO_VSWAP_PAGE_SIZE)) {
+			blk_mq_requeue_request(req, true);
+			return;
+		}
+		__blk_mq_end_request(req, sts);
+		return;
+	}
 	blk_mq_end_request(req, sts);
 }
 

@@ -38,6 +38,7 @@ static const char * const vswap_stat_names[] = {
 	[VSWAP_STAT_ERR_UNSUPPORTED]	= "unsupported",
 	[VSWAP_STAT_ERR_UNKNOWN]	= "unknown",
 	[VSWAP_STAT_ERR_NO_SPACE_BACKOFF] = "no_space_backoff",
+	[VSWAP_STAT_LOAD_BY_PAGE]	= "load_by_page",
 	[VSWAP_STAT_FREE_NOTIFIED]	= "notified",
 	[VSWAP_STAT_FREE_SENT]		= "sent",
 	[VSWAP_STAT_FREE_CANCELLED]	= "cancelled",
@@ -90,7 +91,7 @@ static ssize_t errors_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
 	return vswap_show_range(dev, buf, VSWAP_STAT_ERR_BAD_REQUEST,
-				VSWAP_STAT_ERR_NO_SPACE_BACKOFF);
+				VSWAP_STAT_LOAD_BY_PAGE);
 }
 static DEVICE_ATTR_RO(errors);
 

@@ -64,7 +64,8 @@ def guest_sysfs(vm, name):
 VSWAP_STAT_COLS = ["store_reqs", "store_pages", "load_reqs", "load_pages",
                    "inval_reqs", "inval_pages", "wzero_reqs", "wzero_pages"]
 VSWAP_ERR_COLS = ["bad_request", "no_space", "ioerr", "integrity",
-                  "unsupported", "unknown", "no_space_backoff"]
+                  "unsupported", "unknown", "no_space_backoff",
+                  "load_by_page"]
 VSWAP_FREE_COLS = ["notified", "sent", "cancelled", "dropped",
                    "store_deferred", "suspended"]
 
