@@ -15,7 +15,9 @@ talks to it through -qmp sockets of its own. Two parts:
     one page per request): the disk tier (writeback, its stats, disk full,
     a backing file that lost its data, the events), NUMA placement (per
     node bytes in every output, vswapctl numa), and disk rot (a corrupted
-    backing file, checksum=on and off: every load refused, the events).
+    backing file, checksum=on and off: every load refused, the events;
+    one corrupted object among 16 reads merged into one LOAD: only its
+    read fails).
 Without --kernel the guest part is skipped.
 
 Checked elsewhere, so not here: that on a full disk tier the refused
@@ -65,6 +67,7 @@ GUEST_CHECKS = [
     "real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR; counts agree with query-vswap",
     "real QEMU integrity: a corrupted disk tier (checksum=off, the default): every load refused with INTEGRITY, no wrong data",
     "real QEMU integrity: events prints VSWAP_INTEGRITY_ERROR (checksum=off); counts agree with query-vswap",
+    "real QEMU integrity: one corrupted page among 16 reads merged into one LOAD: only its read fails, the driver loads the other 15 again a page at a time, bit-exact",
 ]
 
 tap = Tap()
@@ -526,6 +529,73 @@ def integrity(g):
         seen = len(events(g.events, "VSWAP_INTEGRITY_ERROR"))
 
 
+def page_of(seed, slot):
+    """blkpages' page @slot of @seed (splitmix64, tests/lib/guest)."""
+    mask = (1 << 64) - 1
+    z = (seed * 1000003 + slot) & mask
+    out = bytearray()
+    for _ in range(PAGE // 8):
+        z = (z + 0x9e3779b97f4a7c15) & mask
+        x = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & mask
+        x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & mask
+        out += (x ^ (x >> 31)).to_bytes(8, "little")
+    return bytes(out)
+
+
+def driver_errors(g, dev):
+    """The guest driver's errors counters of @dev, by name."""
+    idx = g.dev[dev][len("/dev/vswap"):]
+    _, lines = g.vm.run_lines("vswap_stat %s" % idx, "VSWAP: SYSFS errors ")
+    _, names = g.vm.run_lines("cat /sys/block/vswap%s/vswap/columns" % idx,
+                              "")
+    cols = [ln.split() for ln in names if "bad_request" in ln]
+    expect(lines and cols, (lines, names))
+    errs = cols[0][cols[0].index("bad_request"):]
+    return dict(zip(errs, (int(v) for v in lines[0].split())))
+
+
+def one_bad_page(g):
+    """A LOAD of several pages with one bad page among them (one object
+    of the disk tier corrupted) must fail only that page: swap readahead
+    merges other folios, of other processes too, into the same request.
+    The 16 reads go in one io_submit (blkpages loadv), which the block
+    layer merges into one LOAD; the driver's load_by_page counter shows
+    that it did, and that the driver then loaded the request again a
+    page at a time."""
+    dev, first, bad, seed = "vsi-off", 100, 105, 9
+
+    def confined():
+        rc, out = g.pages(dev, "store %d 16 %d" % (first, seed))
+        note(out)
+        expect(rc == 0 and out == ["store ok 16"], out)
+        rc, wb, err = vc("writeback", "rqg", "-q", g.qmp, "-d", dev,
+                         "--min-age", "0")
+        note(wb + err)
+        expect(rc == 0 and "writeback done" in wb, wb + err)
+        want = page_of(seed, bad)
+        with open(g.swap[dev], "r+b") as f:
+            data = f.read()
+            at = data.find(want[:256])
+            expect(at >= 0 and data.find(want[:256], at + 1) < 0,
+                   "slot %d's page is not once in the backing file" % bad)
+            f.seek(at + 2048)
+            f.write(bytes([data[at + 2048] ^ 0x5a]))
+        before = driver_errors(g, dev)
+        rc, out = g.pages(dev, "loadv %d 16 %d" % (first, seed))
+        note(out)
+        after = driver_errors(g, dev)
+        note("driver errors before %s after %s" % (before, after))
+        expect(sorted(out) == sorted(["load ok 15", "load integrity 1",
+                                      "load data 15", "load zero 0",
+                                      "load mismatch 0"]), out)
+        expect(after.get("load_by_page", 0) -
+               before.get("load_by_page", 0) == 1 and
+               after["integrity"] - before["integrity"] == 2,
+               "not one merged LOAD retried page by page: %s -> %s"
+               % (before, after))
+    check(GUEST_CHECKS[15], confined)
+
+
 def guest_checks():
     if not args.kernel:
         for c in GUEST_CHECKS:
@@ -535,7 +605,7 @@ def guest_checks():
     first = tap.n
     try:
         g.start()
-        for part in (disk_tier, numa, integrity):
+        for part in (disk_tier, numa, integrity, one_bad_page):
             part(g)
     except VMError as e:        # the checks not reported yet fail
         for c in GUEST_CHECKS[tap.n - first:]:

@@ -7,9 +7,13 @@
  *
  *   blkpages DEV store FIRST COUNT SEED [-- ACTION...]
  *   blkpages DEV load FIRST COUNT SEED [-- ACTION...]
+ *   blkpages DEV loadv FIRST COUNT SEED [-- ACTION...]
  *
  * One 4 KiB page per request (O_DIRECT pwrite/pread at slot * 4096), so
- * each page gets its own status. Page SLOT of SEED is PRNG output
+ * each page gets its own status. loadv submits the COUNT (at most 64)
+ * page reads at once (one Linux AIO io_submit, which plugs: the block
+ * layer merges neighbours into one request) and takes each read's own
+ * status; its output lines are those of load. Page SLOT of SEED is PRNG output
  * (splitmix64 of SEED and SLOT): it does not compress, and every byte is
  * known. Output, one line per status seen ("PAGES: " is for the host, which
  * reads the console):
@@ -30,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/aio_abi.h>
+#include <sys/syscall.h>
 
 #define PAGE	4096
 #define NSTATUS	6
@@ -63,20 +69,91 @@ static void page_of(uint64_t seed, uint64_t slot, unsigned char *page)
 	}
 }
 
+#define LOADV_MAX	64
+
+/*
+ * loadv: COUNT page reads in one io_submit; @bufs holds COUNT pages. Each
+ * read's result into @err (0 or an errno). Returns -1 if AIO failed.
+ */
+static int load_vector(int fd, uint64_t first, uint64_t count,
+		       unsigned char *bufs, int *err)
+{
+	struct iocb cb[LOADV_MAX], *cbp[LOADV_MAX];
+	struct io_event ev[LOADV_MAX];
+	aio_context_t ctx = 0;
+	long done = 0;
+
+	if (syscall(SYS_io_setup, LOADV_MAX, &ctx))
+		return -1;
+	for (uint64_t i = 0; i < count; i++) {
+		memset(&cb[i], 0, sizeof(cb[i]));
+		cb[i].aio_fildes = (uint32_t)fd;
+		cb[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cb[i].aio_buf = (uint64_t)(uintptr_t)(bufs + i * PAGE);
+		cb[i].aio_nbytes = PAGE;
+		cb[i].aio_offset = (int64_t)((first + i) * PAGE);
+		cb[i].aio_data = i;
+		cbp[i] = &cb[i];
+		memset(bufs + i * PAGE, 0x5a, PAGE);
+	}
+	if (syscall(SYS_io_submit, ctx, (long)count, cbp) != (long)count) {
+		syscall(SYS_io_destroy, ctx);
+		return -1;
+	}
+	while (done < (long)count) {
+		long n = syscall(SYS_io_getevents, ctx, 1L, (long)count - done,
+				 ev, NULL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			syscall(SYS_io_destroy, ctx);
+			return -1;
+		}
+		for (long j = 0; j < n; j++) {
+			int64_t res = ev[j].res;
+
+			err[ev[j].data] = res == PAGE ? 0 : res < 0 ?
+					  (int)-res : EIO;
+		}
+		done += n;
+	}
+	syscall(SYS_io_destroy, ctx);
+	return 0;
+}
+
 /* One action; returns 1 if a load returned wrong data. */
 static int action(int fd, const char *what, uint64_t first, uint64_t count,
 		  uint64_t seed, unsigned char *buf, unsigned char *want)
 {
-	int load = !strcmp(what, "load");
+	int vector = !strcmp(what, "loadv");
+	int load = vector || !strcmp(what, "load");
 	uint64_t st[NSTATUS] = { 0 }, data = 0, zero = 0, mismatch = 0;
 	static const unsigned char zeroes[PAGE];
+	static unsigned char *bufs;
+	int errs[LOADV_MAX];
 
+	if (vector) {
+		if (!count || count > LOADV_MAX ||
+		    (!bufs && posix_memalign((void **)&bufs, PAGE,
+					     LOADV_MAX * PAGE)) ||
+		    load_vector(fd, first, count, bufs, errs)) {
+			fprintf(stderr, "blkpages: loadv of %llu pages failed\n",
+				(unsigned long long)count);
+			return 1;
+		}
+		what = "load";
+	}
 	for (uint64_t slot = first; slot < first + count; slot++) {
 		ssize_t n;
 		int err;
 
 		page_of(seed, slot, want);
-		if (load) {
+		if (vector) {
+			buf = bufs + (slot - first) * PAGE;
+			n = errs[slot - first] ? -1 : PAGE;
+			errno = errs[slot - first];
+		} else if (load) {
 			memset(buf, 0x5a, PAGE);
 			n = pread(fd, buf, PAGE, slot * PAGE);
 		} else {
@@ -129,7 +206,8 @@ int main(int argc, char **argv)
 	while (i + 4 <= argc) {
 		const char *what = argv[i];
 
-		if (strcmp(what, "store") && strcmp(what, "load")) {
+		if (strcmp(what, "store") && strcmp(what, "load") &&
+		    strcmp(what, "loadv")) {
 			fprintf(stderr, "blkpages: unknown action %s\n", what);
 			return 1;
 		}
