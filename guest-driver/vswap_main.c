@@ -338,19 +338,23 @@ static void vswap_commit_rqs(struct blk_mq_hw_ctx *hctx)
 }
 
 /*
- * Whether a failed LOAD of several pages should be loaded again a page at
- * a time: one lost page (a corrupted object, a disk-tier read error) must
- * not fail its neighbours, which swap readahead and plugging merge into
- * the request from other folios, possibly of other processes. Not after
- * the store was lost (every page fails) or for a status no page can mend.
+ * Whether a failed LOAD should be loaded again a page at a time: one lost
+ * page (a corrupted object, a disk-tier read error: the device's INTEGRITY
+ * and IOERR) must not fail its neighbours, which swap readahead and
+ * plugging merge into the request from other folios, possibly of other
+ * processes. Only for a request of several bios (a bio fails whole
+ * whatever its pages do), not after the store was lost (every page
+ * fails), and not for a status no page can mend (BAD_REQUEST, an unknown
+ * byte, a short used length).
  */
 static bool vswap_load_by_page(struct virtio_vswap *vs, struct request *req,
-			       blk_status_t sts)
+			       const struct vswap_req *vbr)
 {
-	return (sts == BLK_STS_PROTECTION || sts == BLK_STS_IOERR) &&
+	return (vbr->status == VIRTIO_VSWAP_S_INTEGRITY ||
+		vbr->status == VIRTIO_VSWAP_S_IOERR) &&
 	       req_op(req) == REQ_OP_READ &&
 	       !(req->rq_flags & RQF_DONTPREP) &&
-	       blk_rq_bytes(req) > VIRTIO_VSWAP_PAGE_SIZE &&
+	       req->bio != req->biotail &&
 	       !READ_ONCE(vs->failed);
 }
 
@@ -385,7 +389,7 @@ static void vswap_complete_rq(struct request *req)
 	 * a new request starts without it. Each page completes its own
 	 * bytes with its own status; the rest goes again.
 	 */
-	if (vswap_load_by_page(vs, req, sts)) {
+	if (vswap_load_by_page(vs, req, vbr)) {
 		vswap_count(vs, VSWAP_STAT_LOAD_BY_PAGE, 1);
 		req->rq_flags |= RQF_DONTPREP;
 		blk_mq_requeue_request(req, true);
