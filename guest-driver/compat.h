@@ -52,8 +52,13 @@ vswap_compat_alloc_disk(struct blk_mq_tag_set *set,
 		.max_discard_segments	= 1,
 		.discard_granularity	= VIRTIO_VSWAP_PAGE_SIZE,
 		.max_write_zeroes_sectors = l->max_write_zeroes_sectors,
-		/* not BLK_FEAT_ROTATIONAL, not BLK_FEAT_ADD_RANDOM */
-		.features		= l->synchronous ? BLK_FEAT_SYNCHRONOUS : 0,
+		/*
+		 * Not BLK_FEAT_ROTATIONAL, not BLK_FEAT_ADD_RANDOM. Stable
+		 * writes: no page changes while its STORE is in flight (spec
+		 * 7.2); swap then maps a page under writeback read-only.
+		 */
+		.features		= BLK_FEAT_STABLE_WRITES |
+					  (l->synchronous ? BLK_FEAT_SYNCHRONOUS : 0),
 	};
 
 	return blk_mq_alloc_disk(set, &lim, data);
@@ -90,6 +95,7 @@ vswap_compat_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_max_write_zeroes_sectors(q, l->max_write_zeroes_sectors);
 	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
 #ifdef VSWAP_HAVE_QUEUE_FLAG_SYNCHRONOUS
 	if (l->synchronous)
 		blk_queue_flag_set(QUEUE_FLAG_SYNCHRONOUS, q);

@@ -214,6 +214,10 @@ def scenario(args, tap):
         rc = vm.run("swap_on %s" % dev)
         tap.ok(rc == 0, "%s: mkswap + swapon -d (discard once + pages)"
                % args.backend)
+        if vswap:
+            rc = vm.run("grep -qx 1 /sys/block/vswap0/queue/stable_writes")
+            tap.ok(rc == 0, "vswap: the queue asks for stable writes (no "
+                   "page changes while its STORE is in flight, spec 7.2)")
         v0 = guest_vmstat(vm)
         h0 = vswap_entry(vm) if vswap else None
         d0 = driver_stats(vm) if vswap else None
