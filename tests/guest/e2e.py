@@ -1893,21 +1893,25 @@ def suspend_scenario(args, tap):
         d1 = driver_stats(vm)
         kept = d1["suspended"] - d0["suspended"]
         dropped = d1["dropped"] - d0["dropped"]
+        stored = d1["store_pages"] - d0["store_pages"]
         report["store_s3"] = {"before": before, "during": during,
                               "after": after, "frees_kept": kept,
-                              "frees_dropped": dropped}
+                              "frees_dropped": dropped,
+                              "pages_stored": stored}
         # Between "before" and QEMU's SUSPEND the guest may still free
         # a few slots (suspend entry faults some pages in): the store may
         # shrink a little, never empty. From the freeze on (the device's
         # own reset) it keeps everything; slots the guest frees while the
         # driver is suspended are kept (column "suspended") and
         # invalidated after the resume, none dropped: the store may
-        # shrink by those only.
+        # shrink by those only. After the resume reclaim may swap out a
+        # few more pages (seen: 10): it may grow by the pages the driver
+        # stored since "before", no more.
         shrunk = (during["stored-pages"] - after["stored-pages"]
-                  if during else -1)
+                  if during else -1 - stored)
         tap.ok(rc == 0 and status == "suspended" and during is not None
                and during["stored-pages"] >= 0.95 * before["stored-pages"]
-               and 0 <= shrunk <= kept and dropped == 0,
+               and -stored <= shrunk <= kept and dropped == 0,
                "suspend: S3 with %d pages in the store, QMP "
                "system_wakeup: the guest resumed, the store kept its "
                "content over the freeze, wake-up and restore resets (%s "
@@ -1915,8 +1919,9 @@ def suspend_scenario(args, tap):
                "invalidated after it, %d dropped)"
                % (before["stored-pages"], during and during["stored-pages"],
                   kept, dropped),
-               "before %s\nduring %s\nafter %s\nstatus %s rc %s"
-               % (before, during, after, status, rc))
+               "before %s\nduring %s\nafter %s\nstatus %s rc %s, "
+               "%d pages stored since before"
+               % (before, during, after, status, rc, stored))
         tap.ok(dmesg_count(vm, "resumed, the host kept") == 1,
                "suspend: the driver says it resumed with the store kept")
 
