@@ -124,7 +124,11 @@ struct vswap_store *vswap_store_create(const struct vswap_params *p, int *err);
 void vswap_store_destroy(struct vswap_store *s);
 
 /*
- * Store one page into @slot, replacing what it held.
+ * Store one page into @slot, replacing what it held. @page may change
+ * while the call runs (guest memory): the slot then holds the page as it
+ * was at some moment, or a mix of its states, and always loads back
+ * without an error (the page is copied once, and everything else reads
+ * the copy).
  * Errors: RANGE, NOSPACE (the slot keeps its previous content), NOMEM.
  */
 int vswap_store_page(struct vswap_store *s, uint64_t slot, const void *page);

@@ -18,6 +18,10 @@
  *   head     open pool segment this context appends to (pool.h)
  *   scratch  compress() output when the head has no room for the worst
  *            case; never read by anyone else
+ *   page     the copy of the page being stored that the codec, the
+ *            checksum and a raw object read: a codec fed memory that
+ *            changes under it (guest memory) may emit a block that does
+ *            not decode (LZ4 1.9.4 does)
  *   shard    counters; readers use relaxed loads (stats.h)
  */
 #ifndef VSWAP_CONTEXT_H
@@ -39,6 +43,7 @@ struct vswap_ctx {
 	void *codec;
 	struct vswap_head head;
 	unsigned char scratch[VSWAP_CODEC_SCRATCH] __attribute__((aligned(64)));
+	unsigned char page[VSWAP_PAGE_SIZE] __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 struct vswap_store;

@@ -10,7 +10,11 @@
  *      page is an entry of kind ZERO, any other fill value takes a
  *      reference in the store's value dictionary (same_dict.h) and the
  *      entry holds its index; a full dictionary sends the page on to 2.;
- *   2. otherwise compress into the context's scratch, OUTSIDE any slot lock;
+ *   2. otherwise copy the page into the context and compress the copy
+ *      into the pool head or the context's scratch, OUTSIDE any slot lock
+ *      (the caller's page may be guest memory that changes meanwhile, and
+ *      a codec fed a changing input may emit a block that does not
+ *      decode: LZ4 1.9.4 does, about once in 60,000 such pages);
  *   3. append the object (header: slot + checksum, pool.h) to the
  *      context's pool head;
  *   4. lock the slot, kill the old content (dead tag, dictionary
@@ -352,7 +356,7 @@ static bool fill_entry(struct vswap_store *s, uint64_t value, uint64_t *w)
  * at the cap as @flags allow) and copy it there, unless it was compressed
  * there already (pool_head_room); *w gets the entry of @kind naming it.
  * The checksum is of the bytes stored: @src is never guest memory that
- * may change meanwhile (the raw case copies the page to scratch first).
+ * may change meanwhile (the page was copied into the context first).
  */
 static int store_payload(struct vswap_store *s, struct vswap_ctx *c,
 			 uint64_t slot, unsigned kind, const void *src,
@@ -461,24 +465,29 @@ int vswap_store_page_flags(struct vswap_store *s, uint64_t slot,
 		if (!out)
 			out = c->scratch;
 		/*
+		 * The codec, the checksum and a raw object all read one
+		 * copy: @page may be guest memory that changes under us. A
+		 * block compressed from changing bytes may not decode (every
+		 * load of the slot, and a migration to a store with another
+		 * codec, would fail), and a checksum of other bytes than
+		 * those stored fails every load (t_source_changes). The
+		 * same-filled check above reads @page itself: whatever it
+		 * answers represents the page as it was at some moment.
+		 */
+		memcpy(c->page, page, VSWAP_PAGE_SIZE);
+		/*
 		 * Full capacity (>= the codecs' worst-case bound), not
 		 * max_compressed: LZ4's limited-output mode checks every
 		 * sequence and is measurably slower on the common,
 		 * compressible page; the size test is ours, below.
 		 */
-		n = s->codec->compress(c->codec, page, out, VSWAP_CODEC_SCRATCH);
+		n = s->codec->compress(c->codec, c->page, out,
+				       VSWAP_CODEC_SCRATCH);
 		src = out;
-		/*
-		 * Doesn't fit, or a codec failure: the raw page is always a
-		 * correct representation. Copied first, then hashed and stored
-		 * from the copy: @page may be guest memory that changes under
-		 * us, and a checksum of other bytes than those stored would
-		 * fail every later load (scratch is free: the compressed
-		 * output, if it is there, is dropped).
-		 */
+		/* Doesn't fit, or a codec failure: the raw page is always a
+		 * correct representation. */
 		if (n <= 0 || (uint32_t)n > s->params.max_compressed) {
-			memcpy(c->scratch, page, VSWAP_PAGE_SIZE);
-			src = c->scratch;
+			src = c->page;
 			n = VSWAP_PAGE_SIZE;
 			kind = SLOT_RAW;
 		}

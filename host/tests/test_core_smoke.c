@@ -304,7 +304,9 @@ static void t_threads(void **state)
  * device without stable writes) may write meanwhile. Whatever the store
  * ends up holding must load back without an error, with every codec and
  * with checksums: a checksum or a length of other bytes than those kept
- * would fail every later load of the slot.
+ * would fail every later load of the slot, and so would a block a codec
+ * compressed from bytes that changed under it (store.c copies the page
+ * first).
  */
 struct changing {
 	unsigned char page[PS] __attribute__((aligned(64)));
@@ -342,6 +344,13 @@ static void t_source_changes(void **state)
 	static const enum vswap_codec codecs[] = {
 		VSWAP_CODEC_LZ4, VSWAP_CODEC_ZSTD, VSWAP_CODEC_NONE,
 	};
+	/*
+	 * LZ4 1.9.4 fed the changing page itself emitted a block that does
+	 * not decode about once in 60,000 compressions here (a match offset
+	 * past the start, after its catch-up re-read changed bytes): 250,000
+	 * rounds with and without checksums caught it in 10 runs of 10.
+	 */
+	static const unsigned rounds[] = { 250000, 4000, 4000 };
 	static struct changing c;
 	unsigned char out[PS];
 	struct vswap_stats st;
@@ -354,7 +363,7 @@ static void t_source_changes(void **state)
 		memset(c.page, 'a', PS);
 		c.stop = 0;
 		pthread_create(&tid, NULL, change_page, &c);
-		for (unsigned i = 0; i < 4000; i++) {
+		for (unsigned i = 0; i < rounds[k / 2]; i++) {
 			assert_int_equal(vswap_store_page(s, i % 256, c.page),
 					 VSWAP_OK);
 			assert_int_equal(vswap_load_page(s, i % 256, out),
