@@ -130,15 +130,30 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 	return VSWAP_OK;
 }
 
+/*
+ * Give [off, off + len) back and stop it reading as the guest's pages: a
+ * hole in a file; on a block device, zeroes where it can unmap them
+ * (PUNCH_HOLE) or else a discard. False when neither worked: the bytes
+ * stay (a file system or device without either).
+ */
+static bool wipe(struct vswap_tier *t, uint64_t off, uint64_t len)
+{
+	uint64_t range[2] = { off, len };
+
+	if (!fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		       (off_t)off, (off_t)len))
+		return true;
+	return !t->is_reg && !ioctl(t->fd, BLKDISCARD, range);
+}
+
 /* Give chunk @id back: punch its blocks, then put it on the free list. */
 static void release(struct vswap_tier *t, uint32_t id)
 {
 	struct tier_chunk *c = tier_chunk(t, id);
 
-	/* Best effort: a block device or a file system without punch keeps
-	 * the blocks; the chunk is reused all the same. */
-	(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			(off_t)id << TIER_CHUNK_SHIFT, TIER_CHUNK_SIZE);
+	/* Best effort: without a hole the chunk keeps its blocks, and it is
+	 * reused all the same. */
+	(void)wipe(t, (uint64_t)id << TIER_CHUNK_SHIFT, TIER_CHUNK_SIZE);
 	pthread_mutex_lock(&t->lock);
 	__atomic_store_n(&c->lv, 0, __ATOMIC_RELAXED);
 	c->state = TCH_FREE;
@@ -374,16 +389,15 @@ int tier_release(struct vswap_tier *t)
 		else if ((uint64_t)stb.st_size > end && ftruncate(t->fd,
 								  (off_t)end))
 			r = VSWAP_E_IO;
-	} else if (stale > end) {
-		/* A device keeps its size: discard, best effort (as
-		 * release() of a chunk). */
-		(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE |
-				FALLOC_FL_KEEP_SIZE, (off_t)end,
-				(off_t)(stale - end));
+	} else if (stale > end && !wipe(t, end, stale - end)) {
+		/* A device keeps its size and the bytes it cannot discard;
+		 * they never verify (old seed). Said once: not again. */
+		r = VSWAP_E_IO;
 	}
-	if (!r) {
-		/* [end, stale) is clean. A reset since we read nchunks
-		 * (<= end then) raised stale_chunks to it: kept. */
+	if (!r || !t->is_reg) {
+		/* [end, stale) is clean, or as clean as this device gets.
+		 * A reset since we read nchunks (<= end then) raised
+		 * stale_chunks to it: kept. */
 		pthread_mutex_lock(&t->lock);
 		if (t->stale_chunks > end >> TIER_CHUNK_SHIFT)
 			t->stale_chunks = (uint32_t)(end >> TIER_CHUNK_SHIFT);

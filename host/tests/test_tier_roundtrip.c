@@ -19,6 +19,8 @@
  *   stale_file_ignored   old content of the file is never read
  *   block_device         the disk tier on a loop device (root; skipped
  *                        otherwise): round trip, and its size is the limit
+ *   block_device_wiped   reset + vswap_tier_release zero what the pages
+ *                        left on a loop device (what QEMU does at exit)
  */
 #include <linux/loop.h>
 #include <sys/ioctl.h>
@@ -241,32 +243,69 @@ static void stale_file_ignored(void **state)
 	close(fd);
 }
 
+struct loopdev {
+	int ctl, fd, file;
+};
+
+/* A loop device over a fresh @bytes file; skips the test without one. */
+static void loop_open(struct loopdev *l, uint64_t bytes)
+{
+	char dev[64];
+	int n;
+
+	l->file = tier_tmpfile();
+	assert_int_equal(ftruncate(l->file, (off_t)bytes), 0);
+	l->ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	n = l->ctl >= 0 ? ioctl(l->ctl, LOOP_CTL_GET_FREE) : -1;
+	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+	l->fd = n >= 0 ? open(dev, O_RDWR | O_CLOEXEC) : -1;
+	if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file)) {
+		printf("# no loop device (%s): skipped\n", strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		if (l->ctl >= 0)
+			close(l->ctl);
+		close(l->file);
+		skip();
+	}
+}
+
+static void loop_close(struct loopdev *l)
+{
+	ioctl(l->fd, LOOP_CLR_FD, 0);
+	close(l->fd);
+	close(l->ctl);
+	close(l->file);
+}
+
+/* Bytes of [0, len) of @fd that are not zero. */
+static uint64_t nonzero_bytes(int fd, uint64_t len)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t n = 0;
+
+	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
+		assert_int_equal(pread(fd, buf, sizeof(buf), (off_t)off),
+				 (ssize_t)sizeof(buf));
+		for (size_t i = 0; i < sizeof(buf); i++)
+			n += buf[i] != 0;
+	}
+	return n;
+}
+
 static void block_device(void **state)
 {
 	struct vswap_writeback_result res;
 	struct vswap_params p;
 	struct vswap_store *s;
-	char dev[64];
-	int ctl, n, lfd, bfd = tier_tmpfile(), r;
+	struct loopdev l;
+	int r;
 
 	(void)state;
-	assert_int_equal(ftruncate(bfd, 4 * 1048576), 0);
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
-	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-	lfd = n >= 0 ? open(dev, O_RDWR | O_CLOEXEC) : -1;
-	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, bfd)) {
-		printf("# no loop device (%s): skipped\n", strerror(errno));
-		if (lfd >= 0)
-			close(lfd);
-		if (ctl >= 0)
-			close(ctl);
-		close(bfd);
-		skip();
-	}
+	loop_open(&l, 4 * 1048576);
 	vswap_params_init(&p, 8192);
 	p.checksum = true;
-	s = tier_store_new(&p, lfd, 0);
+	s = tier_store_new(&p, l.fd, 0);
 	for (unsigned i = 0; i < 600; i++)
 		store_kind(s, i, kind_of(i), i);
 	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
@@ -284,10 +323,41 @@ static void block_device(void **state)
 		check_slot(s, i, i < 600 ? kind_of(i) : PK_RANDOM, i);
 	assert_store_valid(s);
 	vswap_store_destroy(s);
-	ioctl(lfd, LOOP_CLR_FD, 0);
-	close(lfd);
-	close(ctl);
-	close(bfd);
+	loop_close(&l);
+}
+
+/*
+ * A store about to go (QEMU's exit): reset, then release, leaves no byte
+ * of the guest's pages on the block device; the reset alone leaves them.
+ */
+static void block_device_wiped(void **state)
+{
+	struct vswap_writeback_result res;
+	struct vswap_params p;
+	struct vswap_store *s;
+	struct loopdev l;
+	uint64_t dev = 4 * 1048576;
+
+	(void)state;
+	loop_open(&l, dev);
+	vswap_params_init(&p, 8192);
+	s = tier_store_new(&p, l.fd, 0);
+	for (unsigned i = 0; i < 700; i++)	/* 2.8 MiB of 4 */
+		store_kind(s, i, PK_RANDOM, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	assert_true(res.bytes > 2 * 1048576);
+	vswap_reset(s);
+	assert_true(nonzero_bytes(l.fd, dev) > 2 * 1048576);
+	assert_int_equal(vswap_tier_release(s), VSWAP_OK);
+	assert_int_equal(nonzero_bytes(l.fd, dev), 0);
+	/* and the store writes to the device again */
+	for (unsigned i = 0; i < 300; i++)
+		store_kind(s, i, PK_TEXT, i);
+	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
+	for (unsigned i = 0; i < 300; i++)
+		check_slot(s, i, PK_TEXT, i);
+	vswap_store_destroy(s);
+	loop_close(&l);
 }
 
 int main(void)
@@ -299,6 +369,7 @@ int main(void)
 		cmocka_unit_test(reset_then_release_truncates),
 		cmocka_unit_test(stale_file_ignored),
 		cmocka_unit_test(block_device),
+		cmocka_unit_test(block_device_wiped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
