@@ -39,6 +39,8 @@ bool virtio_vswap_tier_check_conf(VirtIOVSwap *s, Error **errp);
 bool virtio_vswap_tier_realize(VirtIOVSwap *s, Error **errp);
 /* Stop starting jobs (the timer); the device then waits for s->jobs. */
 void virtio_vswap_tier_stop(VirtIOVSwap *s);
+/* The store is going (unrealize): empty it and wipe its disk range. */
+void virtio_vswap_tier_wipe(VirtIOVSwap *s);
 /* After the store is destroyed: close the backing file. */
 void virtio_vswap_tier_close(VirtIOVSwap *s);
 /* Act on libvswap's VSWAP_EVENT_* bits taken after stores or jobs. */

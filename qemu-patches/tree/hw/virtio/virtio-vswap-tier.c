@@ -140,9 +140,11 @@ static void virtio_vswap_disk_job_done(void *opaque, int ret)
     VSwapDiskJob *job = opaque;
 
     if (job->release) {
+        /* once: a guest may reset its device at will */
         if (job->ret < 0) {
-            warn_report("virtio-vswap: cannot release the disk tier's "
-                        "space after a reset: %s", vswap_strerror(job->ret));
+            warn_report_once("virtio-vswap: cannot release the disk tier's "
+                             "space after a reset: %s",
+                             vswap_strerror(job->ret));
         }
     } else if (job->reclaim) {
         qatomic_set(&job->s->reclaim_running, false);
@@ -445,17 +447,40 @@ static void virtio_vswap_empty_backing(VirtIOVSwap *s)
 }
 
 /*
+ * The store is about to go: drop its pages, then wipe what they left on
+ * disk.  A block device keeps its bytes when the store goes (no truncate
+ * empties it), so the guest's swapped pages would stay readable on the
+ * host after the VM; the release zeroes or discards the range written.
+ * Blocks on that I/O, which is fine at exit and unrealize.
+ */
+void virtio_vswap_tier_wipe(VirtIOVSwap *s)
+{
+    int ret;
+
+    if (s->backing_fd < 0) {
+        return;
+    }
+    vswap_reset_begin(s->store);
+    vswap_reset(s->store);
+    ret = vswap_tier_release(s->store);
+    if (ret < 0) {
+        warn_report("virtio-vswap: cannot wipe '%s' (%s): what the "
+                    "guest's pages left on it stays there",
+                    s->conf.backing_file, vswap_strerror(ret));
+    }
+}
+
+/*
  * QEMU exits (the VM is stopped, the thread pool is not drained): a
  * writeback job may still be writing.  Empty the store first, which waits
  * for at most its current batch and leaves it nothing to write, so no
- * write lands after the truncate and leaves the file non-empty.
+ * write lands after the wipe and leaves data behind.
  */
 static void virtio_vswap_tier_exit(Notifier *n, void *data)
 {
     VirtIOVSwap *s = container_of(n, VirtIOVSwap, backing_exit);
 
-    vswap_reset_begin(s->store);
-    vswap_reset(s->store);
+    virtio_vswap_tier_wipe(s);
     virtio_vswap_empty_backing(s);
 }
 

@@ -1278,6 +1278,7 @@ static void virtio_vswap_unrealize(DeviceState *dev)
         object_unref(OBJECT(s->conf.iothread));
     }
     s->ctx = NULL;
+    virtio_vswap_tier_wipe(s);
     vswap_store_destroy(s->store);
     s->store = NULL;
     virtio_vswap_tier_close(s);

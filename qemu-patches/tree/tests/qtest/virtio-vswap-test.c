@@ -9,12 +9,15 @@
  * the store's migration records load into a second QEMU intact and are
  * refused malformed.
  * The disk tier cases give the device a backing file and a small
- * pool-max, and check that data goes to disk and comes back bit-exact.
+ * pool-max, and check that data goes to disk and comes back bit-exact;
+ * on a loop device (as root), that QEMU's exit leaves it zeroed.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
@@ -1438,6 +1441,127 @@ static void *disk_full_before(GString *cmd_line, void *arg)
     return path;
 }
 
+/* A loop device over an unlinked temporary file (root only). */
+typedef struct VSwapLoop {
+    char path[32];
+    int ctl, fd, file;
+} VSwapLoop;
+
+static void loop_free(gpointer opaque)
+{
+    VSwapLoop *l = opaque;
+
+    if (l->fd >= 0) {
+        ioctl(l->fd, LOOP_CLR_FD, 0);
+        close(l->fd);
+    }
+    if (l->ctl >= 0) {
+        close(l->ctl);
+    }
+    if (l->file >= 0) {
+        close(l->file);
+    }
+    g_free(l);
+}
+
+#define LOOP_BYTES      (8 * 1024 * 1024)
+
+/*
+ * The disk tier on a block device: a loop device when one can be had
+ * (path[0] stays 0 otherwise, and the test skips; the device then gets a
+ * plain file).
+ */
+static void *disk_loop_before(GString *cmd_line, void *arg)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *tmp = NULL;
+    VSwapLoop *l = g_new0(VSwapLoop, 1);
+    int n;
+
+    l->file = g_file_open_tmp("vswap-loop-XXXXXX", &tmp, &err);
+    g_assert_no_error(err);
+    unlink(tmp);
+    g_assert_cmpint(ftruncate(l->file, LOOP_BYTES), ==, 0);
+    l->ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    n = l->ctl >= 0 ? ioctl(l->ctl, LOOP_CTL_GET_FREE) : -1;
+    snprintf(l->path, sizeof(l->path), "/dev/loop%d", n);
+    l->fd = n >= 0 ? open(l->path, O_RDWR | O_CLOEXEC) : -1;
+    if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file)) {
+        l->path[0] = 0;
+        g_test_queue_destroy(loop_free, l);
+        disk_before(cmd_line, arg);
+        return l;
+    }
+    g_string_append_printf(cmd_line, " -global virtio-vswap-device."
+                           "backing-file=%s ", l->path);
+    g_test_queue_destroy(loop_free, l);
+    return l;
+}
+
+/* Bytes of the first @len of @fd that are not zero. */
+static uint64_t nonzero_bytes(int fd, uint64_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(1024 * 1024);
+    uint64_t off, n = 0;
+    size_t i;
+
+    for (off = 0; off < len; off += 1024 * 1024) {
+        g_assert_cmpint(pread(fd, buf, 1024 * 1024, off), ==, 1024 * 1024);
+        for (i = 0; i < 1024 * 1024; i++) {
+            n += buf[i] != 0;
+        }
+    }
+    return n;
+}
+
+/*
+ * A block device keeps its bytes when QEMU goes (no truncate empties
+ * it): at exit the device wipes the range its store wrote, so the
+ * guest's pages are not left on the host's disk.
+ */
+static void test_disk_block_device(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    VSwapLoop *l = data;
+    VSwapTest t;
+    uint8_t page[PAGE];
+    g_autofree char *path = NULL;
+    QDict *info, *resp;
+    uint64_t written;
+    int i;
+
+    if (!l->path[0]) {
+        g_test_skip("no loop device (needs root and /dev/loop-control)");
+        return;
+    }
+    vswap_setup(&t, obj, alloc, true);
+    info = query_vswap_one(&t);
+    path = g_strdup(qdict_get_str(info, "qom-path"));
+    qobject_unref(info);
+    for (i = 0; i < 512; i++) {
+        fill_page(page, KIND_RANDOM, 7000 + i);
+        g_assert_cmpuint(vswap_store(&t, i % NR_QUEUES, i, 1, page,
+                                     LAYOUT_NATURAL), ==, VIRTIO_VSWAP_S_OK);
+    }
+    resp = qtest_qmp(t.qts, "{ 'execute': 'vswap-writeback', 'arguments': "
+                     "{ 'id': %s, 'min-age': 0 } }", path);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(resp, "return"), "pages"),
+                    ==, 512);
+    qobject_unref(resp);
+    written = nonzero_bytes(l->fd, LOOP_BYTES);
+    g_test_message("on %s before the exit: %" PRIu64 " non-zero bytes",
+                   l->path, written);
+    g_assert_cmpuint(written, >, 512 * (PAGE - 64));
+
+    /* QEMU exits: a later test starts a new one */
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'quit' }");
+    while (qtest_probe_child(t.qts)) {
+        g_usleep(10 * 1000);
+    }
+    qos_invalidate_command_line();
+    g_assert_cmpuint(nonzero_bytes(l->fd, LOOP_BYTES), ==, 0);
+}
+
 #define FULL_PAGES      1024
 #define FULL_POOL_MAX   (1024 * 1024)
 
@@ -2158,6 +2282,7 @@ static void register_virtio_vswap_test(void)
     QOSGraphTestOptions opts_budget = OPTS(",x-inline-budget-us=0");
     QOSGraphTestOptions opts_budget_io = OPTS_IO(",x-inline-budget-us=0");
     QOSGraphTestOptions opts_disk = opts;
+    QOSGraphTestOptions opts_loop = opts;
     QOSGraphTestOptions opts_disk_io = opts_io;
 
     QOSGraphTestOptions opts_full = opts;
@@ -2179,6 +2304,7 @@ static void register_virtio_vswap_test(void)
 
     opts_io_flag.arg = (void *)"iothread";
     opts_disk.before = disk_before;
+    opts_loop.before = disk_loop_before;
     opts_disk_io.before = disk_before;
     opts_full.before = disk_full_before;
     opts_full_io.before = disk_full_before;
@@ -2208,6 +2334,8 @@ static void register_virtio_vswap_test(void)
                  &opts_idle);
     qos_add_test("disk-tier", "virtio-vswap", test_disk_tier, &opts_disk);
     qos_add_test("disk-full", "virtio-vswap", test_disk_full, &opts_full);
+    qos_add_test("disk-block-device", "virtio-vswap", test_disk_block_device,
+                 &opts_loop);
     qos_add_test("writeback-age", "virtio-vswap", test_writeback_age,
                  &opts_age);
     qos_add_test("numa-policy", "virtio-vswap", test_numa_policy,
