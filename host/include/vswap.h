@@ -258,17 +258,16 @@ int vswap_store_attach_disk(struct vswap_store *s, int fd, uint64_t max_bytes);
  * Give back the disk file's space no live object uses, as left by
  * vswap_reset(): truncates a regular file to the chunks in use since the
  * reset; on a block device, zeroes the rest of the range written before
- * (fallocate PUNCH_HOLE, which needs a device that can write zeroes
- * without writing them), or else discards it (BLKDISCARD). After
- * vswap_reset() of a store about to go, this wipes what the guest's pages
- * left on the disk. Blocks on file I/O: run it from a worker after a reset. Safe
+ * (unmapped where the device can write zeroes without writing them,
+ * else written: as long as writing that range takes). After vswap_reset()
+ * of a store about to go, this wipes what the guest's pages left on the
+ * disk. Blocks on file I/O: run it from a worker after a reset. Safe
  * concurrently with stores, loads, invalidates, vswap_writeback() (it
  * waits for a running one, which may already have written new objects at
  * the start of the file: those are never cut) and another reset. Stale
  * bytes in the unwritten tails of chunks reused since the reset stay
  * until those chunks are freed. Errors: INVAL (no disk tier), IO (the
- * truncate failed, or the block device could do neither: its bytes stay,
- * and are not tried again).
+ * truncate or the zeroing failed: the next call tries again).
  */
 int vswap_tier_release(struct vswap_store *s);
 

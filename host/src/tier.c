@@ -131,19 +131,17 @@ int tier_attach(struct vswap_tier *t, int fd, uint64_t max_bytes,
 }
 
 /*
- * Give [off, off + len) back and stop it reading as the guest's pages: a
- * hole in a file; on a block device, zeroes where it can unmap them
- * (PUNCH_HOLE) or else a discard. False when neither worked: the bytes
- * stay (a file system or device without either).
+ * Zero [off, off + len) of a block device: unmapped where the device can
+ * write zeroes without writing them (PUNCH_HOLE), else written (ZERO_RANGE,
+ * as long as the range takes to write). Not a discard: many devices read
+ * a discarded range back as its old data. False on an I/O error.
  */
-static bool wipe(struct vswap_tier *t, uint64_t off, uint64_t len)
+static bool zero_device(struct vswap_tier *t, uint64_t off, uint64_t len)
 {
-	uint64_t range[2] = { off, len };
-
-	if (!fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		       (off_t)off, (off_t)len))
-		return true;
-	return !t->is_reg && !ioctl(t->fd, BLKDISCARD, range);
+	return !fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)off, (off_t)len) ||
+	       !fallocate(t->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)off, (off_t)len);
 }
 
 /* Give chunk @id back: punch its blocks, then put it on the free list. */
@@ -151,9 +149,11 @@ static void release(struct vswap_tier *t, uint32_t id)
 {
 	struct tier_chunk *c = tier_chunk(t, id);
 
-	/* Best effort: without a hole the chunk keeps its blocks, and it is
-	 * reused all the same. */
-	(void)wipe(t, (uint64_t)id << TIER_CHUNK_SHIFT, TIER_CHUNK_SIZE);
+	/* Best effort and cheap (under a slot lock): a file system or device
+	 * that cannot punch keeps the blocks; the chunk is reused all the
+	 * same, and tier_release() zeroes a device's range for good. */
+	(void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			(off_t)id << TIER_CHUNK_SHIFT, TIER_CHUNK_SIZE);
 	pthread_mutex_lock(&t->lock);
 	__atomic_store_n(&c->lv, 0, __ATOMIC_RELAXED);
 	c->state = TCH_FREE;
@@ -389,15 +389,14 @@ int tier_release(struct vswap_tier *t)
 		else if ((uint64_t)stb.st_size > end && ftruncate(t->fd,
 								  (off_t)end))
 			r = VSWAP_E_IO;
-	} else if (stale > end && !wipe(t, end, stale - end)) {
-		/* A device keeps its size and the bytes it cannot discard;
-		 * they never verify (old seed). Said once: not again. */
+	} else if (stale > end && !zero_device(t, end, stale - end)) {
+		/* A device keeps its size: its stale bytes (which never
+		 * verify: old seed) stay until a release succeeds. */
 		r = VSWAP_E_IO;
 	}
-	if (!r || !t->is_reg) {
-		/* [end, stale) is clean, or as clean as this device gets.
-		 * A reset since we read nchunks (<= end then) raised
-		 * stale_chunks to it: kept. */
+	if (!r) {
+		/* [end, stale) is clean. A reset since we read nchunks
+		 * (<= end then) raised stale_chunks to it: kept. */
 		pthread_mutex_lock(&t->lock);
 		if (t->stale_chunks > end >> TIER_CHUNK_SHIFT)
 			t->stale_chunks = (uint32_t)(end >> TIER_CHUNK_SHIFT);

@@ -209,11 +209,11 @@ uint64_t tier_file_bytes(struct vswap_tier *t);
 void tier_reset(struct vswap_tier *t);
 /*
  * Give the file space no chunk uses back: truncate a regular file to
- * nchunks chunks (punch, else discard, [nchunks, stale_chunks) of a block
- * device). The caller holds the writeback lock, so no chunk is opened
- * meanwhile and nchunks cannot grow; a concurrent reset only lowers it.
- * File I/O: a worker thread. OK or IO (the truncate failed; the device
- * could neither punch nor discard).
+ * nchunks chunks (zero [nchunks, stale_chunks) of a block device:
+ * punched, else written). The caller holds the writeback lock, so no chunk
+ * is opened meanwhile and nchunks cannot grow; a concurrent reset only
+ * lowers it. File I/O: a worker thread. OK or IO (the truncate or the
+ * zeroing failed: the range stays stale, for the next release).
  */
 int tier_release(struct vswap_tier *t);
 

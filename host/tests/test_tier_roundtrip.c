@@ -247,9 +247,14 @@ struct loopdev {
 	int ctl, fd, file;
 };
 
-/* A loop device over a fresh @bytes file; skips the test without one. */
+/*
+ * A loop device over a fresh @bytes file; skips the test without one.
+ * Autoclear: it comes apart when the test's fd closes, even if a failed
+ * assertion never reaches loop_close().
+ */
 static void loop_open(struct loopdev *l, uint64_t bytes)
 {
+	struct loop_info64 info = { .lo_flags = LO_FLAGS_AUTOCLEAR };
 	char dev[64];
 	int n;
 
@@ -259,8 +264,11 @@ static void loop_open(struct loopdev *l, uint64_t bytes)
 	n = l->ctl >= 0 ? ioctl(l->ctl, LOOP_CTL_GET_FREE) : -1;
 	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
 	l->fd = n >= 0 ? open(dev, O_RDWR | O_CLOEXEC) : -1;
-	if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file)) {
+	if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file) ||
+	    ioctl(l->fd, LOOP_SET_STATUS64, &info)) {
 		printf("# no loop device (%s): skipped\n", strerror(errno));
+		if (l->fd >= 0)
+			ioctl(l->fd, LOOP_CLR_FD, 0);
 		if (l->fd >= 0)
 			close(l->fd);
 		if (l->ctl >= 0)

@@ -142,8 +142,9 @@ static void virtio_vswap_disk_job_done(void *opaque, int ret)
     if (job->release) {
         /* once: a guest may reset its device at will */
         if (job->ret < 0) {
-            warn_report_once("virtio-vswap: cannot release the disk tier's "
-                             "space after a reset: %s",
+            warn_report_once("virtio-vswap: cannot release '%s' after a "
+                             "reset: %s (tried again at the next one)",
+                             job->s->conf.backing_file,
                              vswap_strerror(job->ret));
         }
     } else if (job->reclaim) {
@@ -450,8 +451,9 @@ static void virtio_vswap_empty_backing(VirtIOVSwap *s)
  * The store is about to go: drop its pages, then wipe what they left on
  * disk.  A block device keeps its bytes when the store goes (no truncate
  * empties it), so the guest's swapped pages would stay readable on the
- * host after the VM; the release zeroes or discards the range written.
- * Blocks on that I/O, which is fine at exit and unrealize.
+ * host after the VM; the release zeroes the range written.  Blocks on
+ * that I/O: quick where the device unmaps zeroes, as long as writing the
+ * range takes where it cannot (an unplug holds the BQL meanwhile).
  */
 void virtio_vswap_tier_wipe(VirtIOVSwap *s)
 {

@@ -1473,6 +1473,8 @@ static void loop_free(gpointer opaque)
  */
 static void *disk_loop_before(GString *cmd_line, void *arg)
 {
+    /* comes apart when the last fd closes, even after a failed assert */
+    struct loop_info64 info = { .lo_flags = LO_FLAGS_AUTOCLEAR };
     g_autoptr(GError) err = NULL;
     g_autofree char *tmp = NULL;
     VSwapLoop *l = g_new0(VSwapLoop, 1);
@@ -1486,7 +1488,11 @@ static void *disk_loop_before(GString *cmd_line, void *arg)
     n = l->ctl >= 0 ? ioctl(l->ctl, LOOP_CTL_GET_FREE) : -1;
     snprintf(l->path, sizeof(l->path), "/dev/loop%d", n);
     l->fd = n >= 0 ? open(l->path, O_RDWR | O_CLOEXEC) : -1;
-    if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file)) {
+    if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file) ||
+        ioctl(l->fd, LOOP_SET_STATUS64, &info)) {
+        if (l->fd >= 0) {
+            ioctl(l->fd, LOOP_CLR_FD, 0);
+        }
         l->path[0] = 0;
         g_test_queue_destroy(loop_free, l);
         disk_before(cmd_line, arg);
@@ -1528,6 +1534,7 @@ static void test_disk_block_device(void *obj, void *data,
     g_autofree char *path = NULL;
     QDict *info, *resp;
     uint64_t written;
+    gint64 deadline;
     int i;
 
     if (!l->path[0]) {
@@ -1555,7 +1562,9 @@ static void test_disk_block_device(void *obj, void *data,
 
     /* QEMU exits: a later test starts a new one */
     qtest_qmp_assert_success(t.qts, "{ 'execute': 'quit' }");
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
     while (qtest_probe_child(t.qts)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(10 * 1000);
     }
     qos_invalidate_command_line();
