@@ -21,9 +21,15 @@
  *                        otherwise): round trip, and its size is the limit
  *   block_device_wiped   reset + vswap_tier_release zero what the pages
  *                        left on a loop device (what QEMU does at exit)
+ *   block_device_wiped_written  the same on a loop device that cannot
+ *                        punch (its file on ramfs): the zeroes are written
  */
+#define _GNU_SOURCE		/* fallocate */
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,13 +258,13 @@ struct loopdev {
  * Autoclear: it comes apart when the test's fd closes, even if a failed
  * assertion never reaches loop_close().
  */
-static void loop_open(struct loopdev *l, uint64_t bytes)
+static void loop_open_on(struct loopdev *l, int file, uint64_t bytes)
 {
 	struct loop_info64 info = { .lo_flags = LO_FLAGS_AUTOCLEAR };
 	char dev[64];
 	int n;
 
-	l->file = tier_tmpfile();
+	l->file = file;
 	assert_int_equal(ftruncate(l->file, (off_t)bytes), 0);
 	l->ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	n = l->ctl >= 0 ? ioctl(l->ctl, LOOP_CTL_GET_FREE) : -1;
@@ -274,6 +280,43 @@ static void loop_open(struct loopdev *l, uint64_t bytes)
 		if (l->ctl >= 0)
 			close(l->ctl);
 		close(l->file);
+		skip();
+	}
+}
+
+static void loop_close(struct loopdev *l);
+
+static void loop_open(struct loopdev *l, uint64_t bytes)
+{
+	loop_open_on(l, tier_tmpfile(), bytes);
+}
+
+/*
+ * The same over a file on ramfs, which has no fallocate: the loop device
+ * then cannot write zeroes without writing them, as many real devices.
+ */
+static void loop_open_unmappable(struct loopdev *l, uint64_t bytes)
+{
+	char dir[] = "/tmp/vswap-ramfs-XXXXXX";
+	int file;
+
+	if (!mkdtemp(dir))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	if (mount("none", dir, "ramfs", 0, "mode=0700")) {
+		printf("# no ramfs (%s): skipped\n", strerror(errno));
+		rmdir(dir);
+		skip();
+	}
+	file = tier_tmpfile_in(dir);
+	/* the file lives on while open; the mount goes when it closes */
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	loop_open_on(l, file, bytes);
+	if (!fallocate(l->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		       4096) || errno != EOPNOTSUPP) {
+		printf("# this kernel's loop device on ramfs can punch: the "
+		       "written-zeroes path is not reached: skipped\n");
+		loop_close(l);
 		skip();
 	}
 }
@@ -338,26 +381,23 @@ static void block_device(void **state)
  * A store about to go (QEMU's exit): reset, then release, leaves no byte
  * of the guest's pages on the block device; the reset alone leaves them.
  */
-static void block_device_wiped(void **state)
+static void wiped_on(struct loopdev *l)
 {
 	struct vswap_writeback_result res;
 	struct vswap_params p;
 	struct vswap_store *s;
-	struct loopdev l;
 	uint64_t dev = 4 * 1048576;
 
-	(void)state;
-	loop_open(&l, dev);
 	vswap_params_init(&p, 8192);
-	s = tier_store_new(&p, l.fd, 0);
+	s = tier_store_new(&p, l->fd, 0);
 	for (unsigned i = 0; i < 700; i++)	/* 2.8 MiB of 4 */
 		store_kind(s, i, PK_RANDOM, i);
 	assert_int_equal(vswap_writeback(s, 0, 0, &res), VSWAP_OK);
 	assert_true(res.bytes > 2 * 1048576);
 	vswap_reset(s);
-	assert_true(nonzero_bytes(l.fd, dev) > 2 * 1048576);
+	assert_true(nonzero_bytes(l->fd, dev) > 2 * 1048576);
 	assert_int_equal(vswap_tier_release(s), VSWAP_OK);
-	assert_int_equal(nonzero_bytes(l.fd, dev), 0);
+	assert_int_equal(nonzero_bytes(l->fd, dev), 0);
 	/* and the store writes to the device again */
 	for (unsigned i = 0; i < 300; i++)
 		store_kind(s, i, PK_TEXT, i);
@@ -365,7 +405,27 @@ static void block_device_wiped(void **state)
 	for (unsigned i = 0; i < 300; i++)
 		check_slot(s, i, PK_TEXT, i);
 	vswap_store_destroy(s);
-	loop_close(&l);
+	loop_close(l);
+}
+
+/* A device that unmaps zeroes (PUNCH_HOLE): a loop device on a file. */
+static void block_device_wiped(void **state)
+{
+	struct loopdev l;
+
+	(void)state;
+	loop_open(&l, 4 * 1048576);
+	wiped_on(&l);
+}
+
+/* One that cannot: the zeroes are written (ZERO_RANGE). */
+static void block_device_wiped_written(void **state)
+{
+	struct loopdev l;
+
+	(void)state;
+	loop_open_unmappable(&l, 4 * 1048576);
+	wiped_on(&l);
 }
 
 int main(void)
@@ -378,6 +438,7 @@ int main(void)
 		cmocka_unit_test(stale_file_ignored),
 		cmocka_unit_test(block_device),
 		cmocka_unit_test(block_device_wiped),
+		cmocka_unit_test(block_device_wiped_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
