@@ -273,10 +273,10 @@ static void loop_open_on(struct loopdev *l, int file, uint64_t bytes)
 	if (l->fd < 0 || ioctl(l->fd, LOOP_SET_FD, l->file) ||
 	    ioctl(l->fd, LOOP_SET_STATUS64, &info)) {
 		printf("# no loop device (%s): skipped\n", strerror(errno));
-		if (l->fd >= 0)
+		if (l->fd >= 0) {
 			ioctl(l->fd, LOOP_CLR_FD, 0);
-		if (l->fd >= 0)
 			close(l->fd);
+		}
 		if (l->ctl >= 0)
 			close(l->ctl);
 		close(l->file);
@@ -284,7 +284,13 @@ static void loop_open_on(struct loopdev *l, int file, uint64_t bytes)
 	}
 }
 
-static void loop_close(struct loopdev *l);
+static void loop_close(struct loopdev *l)
+{
+	ioctl(l->fd, LOOP_CLR_FD, 0);
+	close(l->fd);
+	close(l->ctl);
+	close(l->file);
+}
 
 static void loop_open(struct loopdev *l, uint64_t bytes)
 {
@@ -319,14 +325,6 @@ static void loop_open_unmappable(struct loopdev *l, uint64_t bytes)
 		loop_close(l);
 		skip();
 	}
-}
-
-static void loop_close(struct loopdev *l)
-{
-	ioctl(l->fd, LOOP_CLR_FD, 0);
-	close(l->fd);
-	close(l->ctl);
-	close(l->file);
 }
 
 /* Bytes of [0, len) of @fd that are not zero. */
