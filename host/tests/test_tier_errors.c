@@ -115,23 +115,11 @@ static void full_disk(int fd, uint64_t max_bytes, bool expect_errors)
 
 static void enospc_tmpfs(void **state)
 {
-	char dir[] = "/tmp/vswap-tmpfs-XXXXXX";
-	int fd;
+	int fd = tier_tmpfile_on("tmpfs", "size=2m,mode=0700");
 
 	(void)state;
-	if (!mkdtemp(dir))
-		fail_msg("mkdtemp: %s", strerror(errno));
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=2m,mode=0700")) {
-		printf("# mount tmpfs: %s: skipped\n", strerror(errno));
-		rmdir(dir);
-		skip();
-	}
-	fd = tier_tmpfile_in(dir);
 	full_disk(fd, 0, true);
 	close(fd);
-	if (umount2(dir, MNT_DETACH))
-		printf("# umount %s: %s\n", dir, strerror(errno));
-	rmdir(dir);
 }
 
 /* Fill @fd up to @bytes (or ENOSPC) with a non-zero pattern. */

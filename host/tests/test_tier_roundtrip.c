@@ -29,7 +29,6 @@
 #include <linux/falloc.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,21 +302,7 @@ static void loop_open(struct loopdev *l, uint64_t bytes)
  */
 static void loop_open_unmappable(struct loopdev *l, uint64_t bytes)
 {
-	char dir[] = "/tmp/vswap-ramfs-XXXXXX";
-	int file;
-
-	if (!mkdtemp(dir))
-		fail_msg("mkdtemp: %s", strerror(errno));
-	if (mount("none", dir, "ramfs", 0, "mode=0700")) {
-		printf("# no ramfs (%s): skipped\n", strerror(errno));
-		rmdir(dir);
-		skip();
-	}
-	file = tier_tmpfile_in(dir);
-	/* the file lives on while open; the mount goes when it closes */
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
-	loop_open_on(l, file, bytes);
+	loop_open_on(l, tier_tmpfile_on("ramfs", "mode=0700"), bytes);
 	if (!fallocate(l->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 		       4096) || errno != EOPNOTSUPP) {
 		printf("# this kernel's loop device on ramfs can punch: the "

@@ -4,6 +4,8 @@
  *
  *   tier_tmpfile()     a fresh, already unlinked file in $TMPDIR (or /tmp),
  *                      open O_RDWR: the test's disk tier
+ *   tier_tmpfile_on()  the same on a file system of its own (root: the
+ *                      test skips without)
  *   tier_store_new()   a store with a disk tier attached
  *   file_blocks()      bytes the file system allocated to a file
  *   disk_find_header() find a slot's object in a disk file (the format
@@ -16,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +44,30 @@ static inline int tier_tmpfile(void)
 	const char *dir = getenv("TMPDIR");
 
 	return tier_tmpfile_in(dir && *dir ? dir : "/tmp");
+}
+
+/*
+ * A file on a new mount of @fstype with @opts: the mount is detached at
+ * once and goes when the file is closed. Skips the test if it cannot
+ * mount (not root).
+ */
+static inline int tier_tmpfile_on(const char *fstype, const char *opts)
+{
+	char dir[] = "/tmp/vswap-mnt-XXXXXX";
+	int fd;
+
+	if (!mkdtemp(dir))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	if (mount(fstype, dir, fstype, 0, opts)) {
+		printf("# mount %s: %s: skipped\n", fstype, strerror(errno));
+		rmdir(dir);
+		skip();
+	}
+	fd = tier_tmpfile_in(dir);
+	if (umount2(dir, MNT_DETACH))
+		printf("# umount %s: %s\n", dir, strerror(errno));
+	rmdir(dir);
+	return fd;
 }
 
 static inline struct vswap_store *tier_store_new(const struct vswap_params *p,
