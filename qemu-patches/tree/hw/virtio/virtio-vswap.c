@@ -28,6 +28,7 @@
 #include "qapi/error.h"
 #include "qapi/qapi-events-vswap.h"
 #include "qapi/visitor.h"
+#include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/main-loop.h"
 #include "qemu/memalign.h"
@@ -1005,10 +1006,12 @@ static bool virtio_vswap_check_conf(VirtIOVSwap *s, Error **errp)
                    "mq=on");
         return false;
     }
-    if (conf->queue_size <= 2 || conf->queue_size > VIRTQUEUE_MAX_SIZE ||
-        !is_power_of_2(conf->queue_size)) {
-        error_setg(errp, "'" VIRTIO_VSWAP_QUEUE_SIZE_PROP "' must be a "
-                   "power of 2 between 4 and %d", VIRTQUEUE_MAX_SIZE);
+    if (conf->queue_size &&
+        (conf->queue_size <= 2 || conf->queue_size > VIRTQUEUE_MAX_SIZE ||
+         !is_power_of_2(conf->queue_size))) {
+        error_setg(errp, "'" VIRTIO_VSWAP_QUEUE_SIZE_PROP "' must be 0 "
+                   "(QEMU's choice) or a power of 2 between 4 and %d",
+                   VIRTQUEUE_MAX_SIZE);
         return false;
     }
     if (conf->max_pages == 0 ||
@@ -1222,8 +1225,21 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     vdev->dma_ram_only = s->conf.iothread != NULL;
     s->vqs = g_new0(VirtQueue *, s->conf.num_queues);
     for (i = 0; i < s->conf.num_queues; i++) {
-        s->vqs[i] = virtio_add_queue(vdev, s->conf.queue_size,
+        s->vqs[i] = virtio_add_queue(vdev, s->conf.queue_size ?:
+                                     VIRTIO_VSWAP_QUEUE_SIZE_AUTO,
                                      virtio_vswap_handle_output);
+    }
+    /*
+     * The core may size queues its own way: QEMU 10.0.13 gives every
+     * one VIRTQUEUE_MAX_SIZE entries (the CVE-2026-50626 fix).  Say
+     * so rather than report a size the guest never sees.
+     */
+    if (s->conf.queue_size &&
+        virtio_queue_get_max_num(vdev, 0) != s->conf.queue_size) {
+        warn_report("virtio-vswap '%s': '" VIRTIO_VSWAP_QUEUE_SIZE_PROP
+                    "=%u' is not in force: this QEMU offers %d entries "
+                    "per virtqueue", virtio_vswap_id(s), s->conf.queue_size,
+                    virtio_queue_get_max_num(vdev, 0));
     }
     s->inflight = 1;
     virtio_vswap_new_store_id(s);
@@ -1300,7 +1316,7 @@ static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
     c->size = s->conf.size;
     c->capacity = virtio_vswap_capacity(s);
     c->num_queues = s->conf.num_queues;
-    c->queue_size = s->conf.queue_size;
+    c->queue_size = virtio_queue_get_max_num(VIRTIO_DEVICE(s), 0);
     c->max_pages = s->conf.max_pages;
     c->compress = s->conf.compress;
     c->compress_level = s->conf.compress_level;
@@ -1460,7 +1476,7 @@ static const Property virtio_vswap_properties[] = {
     DEFINE_PROP_UINT16(VIRTIO_VSWAP_NUM_QUEUES_PROP, VirtIOVSwap,
                        conf.num_queues, VIRTIO_VSWAP_AUTO_NUM_QUEUES),
     DEFINE_PROP_UINT16(VIRTIO_VSWAP_QUEUE_SIZE_PROP, VirtIOVSwap,
-                       conf.queue_size, 256),
+                       conf.queue_size, 0),
     DEFINE_PROP_UINT32(VIRTIO_VSWAP_MAX_PAGES_PROP, VirtIOVSwap,
                        conf.max_pages, 32),
     DEFINE_PROP_SIGNED(VIRTIO_VSWAP_COMPRESS_PROP, VirtIOVSwap,

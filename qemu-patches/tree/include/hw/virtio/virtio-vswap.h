@@ -49,6 +49,12 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 
 /* num-queues default: the transport picks one queue per vCPU. */
 #define VIRTIO_VSWAP_AUTO_NUM_QUEUES    UINT16_MAX
+/*
+ * queue-size default, 0: the size the virtio core gives a queue asked for
+ * VIRTIO_VSWAP_QUEUE_SIZE_AUTO entries (QEMU 10.0.13 gives every queue
+ * VIRTQUEUE_MAX_SIZE whatever is asked).
+ */
+#define VIRTIO_VSWAP_QUEUE_SIZE_AUTO    256
 /* Upper bound of num-queues (config space field is 16 bits wide). */
 #define VIRTIO_VSWAP_MAX_QUEUES         256
 
@@ -59,7 +65,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSwap, VirtIOVSwapClass, VIRTIO_VSWAP)
 typedef struct VirtIOVSwapConf {
     uint64_t size;              /* bytes; multiple of 4096 */
     uint16_t num_queues;        /* VIRTIO_VSWAP_AUTO_NUM_QUEUES until set */
-    uint16_t queue_size;
+    uint16_t queue_size;        /* 0: VIRTIO_VSWAP_QUEUE_SIZE_AUTO */
     uint32_t max_pages;         /* pages per STORE/LOAD request */
     int compress;               /* VswapCompress */
     int32_t compress_level;     /* 0 = codec default */
