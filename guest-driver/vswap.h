@@ -105,6 +105,8 @@ struct vswap_free_range {
  * dropped 0.25-2.9% with 4; 8192 (128 KiB per array) leaves room for four.
  */
 #define VSWAP_FREEQ_LEN		8192
+/* Appends to a full @pend between two in-place merges (vswap_freeq_add). */
+#define VSWAP_FREEQ_MERGE_GAIN	(VSWAP_FREEQ_LEN / 8)
 
 /*
  * INVALIDATEs the work keeps in flight at once: the first uses the reserved
@@ -135,6 +137,7 @@ struct vswap_freeq {
 	bool dead;			/* set at remove: record nothing */
 	bool paused;			/* set at freeze: record, send nothing */
 	unsigned int nr_pend;
+	unsigned int nr_merged;		/* @nr_pend after the last merge */
 	unsigned int nr_sending;
 	struct vswap_free_range *pend;		/* [VSWAP_FREEQ_LEN] not sent yet */
 	struct vswap_free_range *sending;	/* [VSWAP_FREEQ_LEN] being sent */

@@ -81,11 +81,21 @@ static bool vswap_freeq_add(struct vswap_freeq *fq, u64 slot, u32 nr)
 		}
 	}
 append:
-	if (fq->nr_pend == VSWAP_FREEQ_LEN)
+	if (fq->nr_pend == VSWAP_FREEQ_LEN) {
+		/*
+		 * Full: merge in place, with interrupts off, but only after
+		 * VSWAP_FREEQ_MERGE_GAIN appends since the last merge: one
+		 * that left the array nearly full would otherwise sort all
+		 * of it again at every add.
+		 */
+		if (fq->nr_pend - fq->nr_merged < VSWAP_FREEQ_MERGE_GAIN)
+			return false;
 		WRITE_ONCE(fq->nr_pend,
 			   vswap_range_coalesce(fq->pend, fq->nr_pend));
-	if (fq->nr_pend == VSWAP_FREEQ_LEN)
-		return false;
+		fq->nr_merged = fq->nr_pend;
+		if (fq->nr_pend == VSWAP_FREEQ_LEN)
+			return false;
+	}
 	fq->pend[fq->nr_pend].slot = slot;
 	fq->pend[fq->nr_pend].nr = nr;
 	WRITE_ONCE(fq->nr_pend, fq->nr_pend + 1);
@@ -304,6 +314,7 @@ static void vswap_free_work(struct work_struct *work)
 		WRITE_ONCE(fq->nr_sending, n);
 		/* pairs with the peek in vswap_free_claim() */
 		smp_store_release(&fq->nr_pend, 0);
+		fq->nr_merged = 0;
 		spin_unlock_irq(&fq->lock);
 		if (!n)
 			break;
