@@ -1386,8 +1386,13 @@ def options_scenario(args, tap):
     its last slot reads back."""
     report = {"scenario": "options", "mem_mib": args.mem,
               "workload_mib": args.mib}
+    # A task blocked for 120 s panics the guest, verbose: the stacks of
+    # the blocked tasks and then of every task reach the console (at
+    # loglevel=4 they would not). This scenario hung once (2026-12-05),
+    # with nothing on the console to say where.
     vm = VM(args.qemu, args.kernel, args.initrd, args.workdir, mem=args.mem,
-            smp=args.smp, timeout=args.timeout, devices=[
+            smp=args.smp, timeout=args.timeout,
+            append="hung_task_panic=1 panic_print=0x1", devices=[
                 "virtio-vswap-pci,id=vq4,size=256M,queue-size=4,"
                 "compress=zstd,compress-level=9",
                 "virtio-vswap-pci,id=vq1k,size=320M,queue-size=1024,"
