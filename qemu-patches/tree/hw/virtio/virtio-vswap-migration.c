@@ -134,8 +134,9 @@ static int virtio_vswap_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_put_be32(f, VSWAP_MIG_HEADER);
     qemu_put_be32(f, VSWAP_MIG_MAGIC);
     qemu_put_be32(f, VSWAP_STREAM_VERSION);
-    qemu_put_be64(f, s->conf.size / VSWAP_PAGE_SIZE);
-    qemu_put_be32(f, s->conf.max_pages);
+    /* The guest's limits: a destination must hold what it may send. */
+    qemu_put_be64(f, s->guest_capacity);
+    qemu_put_be32(f, s->guest_max_pages);
     qemu_put_be16(f, s->conf.num_queues);
     qemu_put_byte(f, virtio_vswap_codec(s));
     qemu_put_byte(f, s->conf.checksum);
@@ -301,6 +302,12 @@ static int virtio_vswap_load_header(QEMUFile *f, VirtIOVSwap *s)
                                "backing-file", stored, s->conf.pool_max);
         return -ENOSPC;
     }
+    /*
+     * The guest keeps the source's limits until its next reset (spec
+     * 8.1); the store here can hold more.
+     */
+    s->guest_capacity = capacity;
+    s->guest_max_pages = max_pages;
     trace_virtio_vswap_migration_load_header(s, capacity, stored);
     return 0;
 }

@@ -163,6 +163,13 @@ static uint64_t virtio_vswap_capacity(VirtIOVSwap *s)
     return s->conf.size / VSWAP_PAGE;
 }
 
+/* The guest is told this device's own limits again (realize, reset). */
+static void virtio_vswap_guest_limits_reset(VirtIOVSwap *s)
+{
+    s->guest_capacity = virtio_vswap_capacity(s);
+    s->guest_max_pages = s->conf.max_pages;
+}
+
 /*
  * Count one occurrence and send the event with the running total.  No
  * rate limit here: the monitor throttles VSWAP_* events per device
@@ -453,7 +460,7 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
     struct virtio_vswap_req_hdr hdr;
     uint64_t r = iov_size(req->elem.out_sg, req->elem.out_num);
     uint64_t w = req->in_len;
-    uint64_t capacity = virtio_vswap_capacity(s);
+    uint64_t capacity = s->guest_capacity;
     uint64_t data;
     bool ok;
 
@@ -515,7 +522,7 @@ static uint8_t virtio_vswap_req_check(VirtIOVSwap *s, VirtIOVSwapReq *req,
     switch (req->type) {
     case VIRTIO_VSWAP_T_STORE:
     case VIRTIO_VSWAP_T_LOAD:
-        if (req->nr_pages > s->conf.max_pages) {
+        if (req->nr_pages > s->guest_max_pages) {
             s->counters.bad_too_many_pages++;
             *reason = "bad-too-many-pages";
             return VIRTIO_VSWAP_S_BAD_REQUEST;
@@ -712,8 +719,8 @@ static void virtio_vswap_get_config(VirtIODevice *vdev, uint8_t *config)
     VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
     struct virtio_vswap_config cfg = {};
 
-    stq_le_p(&cfg.capacity, virtio_vswap_capacity(s));
-    stl_le_p(&cfg.max_pages, s->conf.max_pages);
+    stq_le_p(&cfg.capacity, s->guest_capacity);
+    stl_le_p(&cfg.max_pages, s->guest_max_pages);
     stw_le_p(&cfg.num_queues, s->conf.num_queues);
     stq_le_p(&cfg.store_id, s->store_id);
     memcpy(config, &cfg, sizeof(cfg));
@@ -897,6 +904,7 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
     trace_virtio_vswap_reset(s, qatomic_read(&s->inflight) - 1);
     if (qatomic_read(&s->keep_armed)) {
         AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
+        virtio_vswap_guest_limits_reset(s);
         return;
     }
     /*
@@ -909,6 +917,7 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
     vswap_reset(s->store);
     virtio_vswap_tier_reset(s);
     virtio_vswap_new_store_id(s);
+    virtio_vswap_guest_limits_reset(s);
 }
 
 /* DRIVER_OK set again: the driver has the store back, resets empty it. */
@@ -1243,6 +1252,7 @@ static void virtio_vswap_realize(DeviceState *dev, Error **errp)
     }
     s->inflight = 1;
     virtio_vswap_new_store_id(s);
+    virtio_vswap_guest_limits_reset(s);
     s->system_reset = object_new(TYPE_VIRTIO_VSWAP_SYSTEM_RESET);
     VIRTIO_VSWAP_SYSTEM_RESET(s->system_reset)->s = s;
     qemu_register_resettable(s->system_reset);
@@ -1314,10 +1324,10 @@ static void virtio_vswap_fill_info(VirtIOVSwap *s, VswapInfo *info)
     info->qom_path = object_get_canonical_path(OBJECT(s));
 
     c->size = s->conf.size;
-    c->capacity = virtio_vswap_capacity(s);
+    c->capacity = s->guest_capacity;
     c->num_queues = s->conf.num_queues;
     c->queue_size = virtio_queue_get_max_num(VIRTIO_DEVICE(s), 0);
-    c->max_pages = s->conf.max_pages;
+    c->max_pages = s->guest_max_pages;
     c->compress = s->conf.compress;
     c->compress_level = s->conf.compress_level;
     c->pool_max = s->conf.pool_max;

@@ -1962,6 +1962,71 @@ static const char *load_file(const char *path, QDict **store)
     return st;
 }
 
+/* query-vswap's "config" of the only device of @qts (a new reference). */
+static QDict *config_of(QTestState *qts)
+{
+    QDict *r = qtest_qmp(qts, "{ 'execute': 'query-vswap' }");
+    QDict *info = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    QDict *cfg = qdict_get_qdict(info, "config");
+
+    qobject_ref(cfg);
+    qobject_unref(r);
+    return cfg;
+}
+
+/* The guest's limits in @qts: capacity in slots, max-pages. */
+static void assert_guest_limits(QTestState *qts, uint64_t size,
+                                uint64_t capacity, uint64_t max_pages)
+{
+    QDict *cfg = config_of(qts);
+
+    g_assert_cmpuint(qdict_get_int(cfg, "size"), ==, size);
+    g_assert_cmpuint(qdict_get_int(cfg, "capacity"), ==, capacity);
+    g_assert_cmpuint(qdict_get_int(cfg, "max-pages"), ==, max_pages);
+    qobject_unref(cfg);
+}
+
+/*
+ * A destination with a larger size and max-pages takes the store, and the
+ * guest keeps the source's limits (spec 8.1: the config does not change
+ * until a reset); they travel on, so that destination migrates back into
+ * a QEMU of the source's size; a reset gives the guest the larger ones.
+ * Before, the destination told its own and a move back was refused.
+ */
+#define BIG_SIZE        (2 * DEV_SIZE)
+#define BIG_OPTS        "size=128M,max-pages=16,num-queues=2"
+
+static void migrate_via_bigger(const char *dir, const char *good)
+{
+    g_autofree char *back = g_build_filename(dir, "back", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", good);
+    g_autofree char *back_uri = g_strdup_printf("file:%s", back);
+    GString *cmd = g_string_new(qos_get_current_command_line());
+    QTestState *big;
+
+    g_assert(strstr(cmd->str, DEV_OPTS));
+    g_string_replace(cmd, DEV_OPTS, BIG_OPTS, 0);
+    big = qtest_initf("%s -incoming defer", cmd->str);
+    g_string_free(cmd, true);
+    qtest_qmp_assert_success(big, "{ 'execute': 'migrate-incoming', "
+                             "'arguments': { 'uri': %s, "
+                             "'exit-on-error': false } }", uri);
+    g_assert_cmpstr(migrate_wait(big), ==, "completed");
+    assert_guest_limits(big, BIG_SIZE, DEV_SIZE / PAGE, MAX_PAGES);
+
+    qtest_qmp_assert_success(big, "{ 'execute': 'migrate', "
+                             "'arguments': { 'uri': %s } }", back_uri);
+    g_assert_cmpstr(migrate_wait(big), ==, "completed");
+    g_test_message("bigger destination -> a QEMU of the source's size");
+    g_assert_cmpstr(load_file(back, NULL), ==, "completed");
+
+    qtest_qmp_assert_success(big, "{ 'execute': 'system_reset' }");
+    qtest_qmp_eventwait(big, "RESET");
+    assert_guest_limits(big, BIG_SIZE, BIG_SIZE / PAGE, 16);
+    qtest_quit(big);
+    unlink(back);
+}
+
 typedef struct BadRecord {
     const char *what;
     int kind;                   /* the record changed: its first of kind */
@@ -2034,6 +2099,7 @@ static void test_migrate_records(void *obj, void *data,
     }
     g_assert_cmpint(qdict_get_int(dst, "stored-pages"), ==, 64);
     qobject_unref(dst);
+    migrate_via_bigger(dir, good);
 
     g_assert(g_file_get_contents(good, &file, &n, NULL));
     g_assert(find_records((uint8_t *)file, n, &r));

@@ -152,6 +152,17 @@ struct VirtIOVSwap {
     Object *system_reset;
 
     /*
+     * What the config space tells the guest (spec 8.1: fixed until a
+     * reset): conf's size / VSWAP_PAGE and max_pages, or after an
+     * incoming migration the source's (at most ours) until the next
+     * device reset.  Requests are checked against these.  Changed with
+     * no request in flight (a reset after its drain, a migration with
+     * the VM stopped).
+     */
+    uint64_t guest_capacity;
+    uint32_t guest_max_pages;
+
+    /*
      * Request counters, the QAPI type query-vswap returns (qapi/vswap.json
      * is their one list).  Touched only where the queues are served:
      * under the BQL, or in the iothread when there is one, so plain
