@@ -887,6 +887,20 @@ static void virtio_vswap_new_store_id(VirtIOVSwap *s)
 }
 
 /*
+ * Drop every slot; a new store_id says so.  Requests in flight stop work
+ * that is thrown away (a long INVALIDATE, a store's pressure writeback),
+ * so the wait for them, under the BQL, stays short.
+ */
+static void virtio_vswap_empty_store(VirtIOVSwap *s)
+{
+    vswap_reset_begin(s->store);
+    AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
+    vswap_reset(s->store);
+    virtio_vswap_tier_reset(s);
+    virtio_vswap_new_store_id(s);
+}
+
+/*
  * Device reset: finish what the guest sent, then drop every slot, unless
  * the driver sent SUSPEND (spec 6.8): then the slots stay, for the same
  * driver after its resume.  With an iothread, the transport stopped the
@@ -907,24 +921,27 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
         virtio_vswap_guest_limits_reset(s);
         return;
     }
-    /*
-     * The store is about to be emptied: requests in flight stop work the
-     * reset throws away (a long INVALIDATE, a store's pressure
-     * writeback), so this wait, under the BQL, stays short.
-     */
-    vswap_reset_begin(s->store);
-    AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
-    vswap_reset(s->store);
-    virtio_vswap_tier_reset(s);
-    virtio_vswap_new_store_id(s);
+    virtio_vswap_empty_store(s);
     virtio_vswap_guest_limits_reset(s);
 }
 
-/* DRIVER_OK set again: the driver has the store back, resets empty it. */
+/*
+ * DRIVER_OK set again: the driver has the store back, resets empty it.
+ * FEATURES_OK without F_SUSPEND while the store is kept: that driver
+ * cannot be the one resuming (it never sent SUSPEND), and must not see
+ * the slots of the instance before it (spec 8.6).
+ */
 static void virtio_vswap_set_status(VirtIODevice *vdev, uint8_t status)
 {
     VirtIOVSwap *s = VIRTIO_VSWAP(vdev);
 
+    if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+        !virtio_vdev_has_feature(vdev, VIRTIO_VSWAP_F_SUSPEND) &&
+        qatomic_read(&s->keep_armed)) {
+        qatomic_set(&s->keep_armed, false);
+        virtio_vswap_empty_store(s);
+    }
     if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
         !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
         qatomic_set(&s->keep_armed, false);

@@ -1790,7 +1790,8 @@ static uint64_t store_id(VSwapTest *t)
 /* Reset the device as a driver does and start it again with @extra. */
 /*
  * SUSPEND (spec 6.8): refused unless negotiated; after it, device resets
- * keep every slot and store_id until DRIVER_OK is set again; without it
+ * keep every slot and store_id until DRIVER_OK is set again, or until a
+ * driver that did not negotiate F_SUSPEND sets FEATURES_OK; without it
  * a reset empties the store and changes store_id; a system reset empties
  * it even after SUSPEND.
  */
@@ -1847,6 +1848,23 @@ static void test_suspend(void *obj, void *data, QGuestAllocator *alloc)
     vswap_restart(&t, F_SUSPEND);
     g_assert_cmpuint(store_id(&t), !=, id);
     g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+
+    /*
+     * SUSPEND, a reset, then a driver without F_SUSPEND: not the one
+     * resuming (a new instance), so FEATURES_OK empties the kept store
+     */
+    g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    id = store_id(&t);
+    g_assert_cmpuint(vswap_simple(&t, VIRTIO_VSWAP_T_SUSPEND, 0, 0), ==,
+                     VIRTIO_VSWAP_S_OK);
+    vswap_restart(&t, 0);
+    g_assert_cmpuint(store_id(&t), !=, id);
+    g_assert_cmpint(store_stat(&t, "stored-pages"), ==, 0);
+    g_assert_cmpuint(vswap_load(&t, 1, 3, 1, got, LAYOUT_NATURAL), ==,
+                     VIRTIO_VSWAP_S_OK);
+    g_assert(is_zero(got, PAGE));
+    vswap_restart(&t, F_SUSPEND);
 
     /* a system reset empties the store even after SUSPEND */
     g_assert_cmpuint(vswap_store(&t, 0, 3, 1, page, LAYOUT_NATURAL), ==,
