@@ -614,6 +614,50 @@ static int vswap_pm_notify(struct notifier_block *nb, unsigned long action,
 	return notifier_from_errno(-EBUSY);
 }
 
+/* A request of a header alone (SUSPEND, INVALIDATE), waited for. */
+static int vswap_header_request(struct virtio_vswap *vs, u16 type, u64 slot,
+				u32 nr)
+{
+	struct vswap_req *vbr;
+	struct request *rq;
+	blk_status_t sts;
+
+	rq = blk_mq_alloc_request(vs->disk->queue, REQ_OP_DRV_OUT, 0);
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
+	vbr = blk_mq_rq_to_pdu(rq);
+	vbr->hdr.type = cpu_to_le16(type);
+	vbr->hdr.flags = 0;
+	vbr->hdr.nr_pages = cpu_to_le32(nr);
+	vbr->hdr.slot = cpu_to_le64(slot);
+	vbr->hdr.reserved = 0;
+	sts = blk_execute_rq(rq, false);
+	blk_mq_free_request(rq);
+	return blk_status_to_errno(sts);
+}
+
+/*
+ * A device that negotiated SUSPEND may still hold the store of a driver
+ * instance before this one (a SUSPEND whose restore never came: a failed
+ * restore, then a module reload; a kexec): it cannot tell this probe from
+ * that driver's resume (spec 8.6), so this driver empties it.
+ */
+static int vswap_invalidate_all(struct virtio_vswap *vs)
+{
+	u64 slots = get_capacity(vs->disk) >> VSWAP_SLOT_SECTOR_SHIFT;
+	u64 slot = 0;
+	int err = 0;
+
+	while (slot < slots && !err) {
+		u32 nr = min_t(u64, slots - slot, U32_MAX);
+
+		err = vswap_header_request(vs, VIRTIO_VSWAP_T_INVALIDATE,
+					   slot, nr);
+		slot += nr;
+	}
+	return err;
+}
+
 static int vswap_probe(struct virtio_device *vdev)
 {
 	struct virtio_vswap *vs;
@@ -717,6 +761,15 @@ static int vswap_probe(struct virtio_device *vdev)
 
 	virtio_device_ready(vdev);
 
+	if (vs->suspend) {
+		err = vswap_invalidate_all(vs);
+		if (err) {
+			dev_err(&vdev->dev, "cannot empty the store (%d)\n",
+				err);
+			goto out_cleanup_disk;
+		}
+	}
+
 	err = device_add_disk(&vdev->dev, vs->disk, vswap_attr_groups);
 	if (err)
 		goto out_cleanup_disk;
@@ -787,22 +840,7 @@ static void vswap_remove(struct virtio_device *vdev)
  */
 static int vswap_suspend(struct virtio_vswap *vs)
 {
-	struct vswap_req *vbr;
-	struct request *rq;
-	blk_status_t sts;
-
-	rq = blk_mq_alloc_request(vs->disk->queue, REQ_OP_DRV_OUT, 0);
-	if (IS_ERR(rq))
-		return PTR_ERR(rq);
-	vbr = blk_mq_rq_to_pdu(rq);
-	vbr->hdr.type = cpu_to_le16(VIRTIO_VSWAP_T_SUSPEND);
-	vbr->hdr.flags = 0;
-	vbr->hdr.nr_pages = 0;
-	vbr->hdr.slot = 0;
-	vbr->hdr.reserved = 0;
-	sts = blk_execute_rq(rq, false);
-	blk_mq_free_request(rq);
-	return blk_status_to_errno(sts);
+	return vswap_header_request(vs, VIRTIO_VSWAP_T_SUSPEND, 0, 0);
 }
 
 static int vswap_freeze(struct virtio_device *vdev)

@@ -1851,7 +1851,18 @@ def suspend_scenario(args, tap):
 
     def fill(boot):
         vm.wait_for(r"VSWAP: READY", 180)
-        rc = vm.run("load_vswap && swap_on /dev/vswap0")
+        before = vswap_entry(vm)["invalidate-requests"]
+        rc = vm.run("load_vswap")
+        # The probe of a driver with F_SUSPEND empties whatever store a
+        # driver instance before it left kept (spec 8.6): one INVALIDATE
+        # per 2^32 - 1 slots of the capacity.
+        e = vswap_entry(vm)
+        want = -(-e["capacity"] // 0xffffffff)
+        sent = e["invalidate-requests"] - before
+        tap.ok(rc == 0 and sent == want,
+               "suspend: boot %d: the probe invalidated the whole capacity "
+               "(%d INVALIDATE requests, %d expected)" % (boot, sent, want))
+        rc = vm.run("swap_on /dev/vswap0")
         vm.run(hold)
         vm.wait_for(r"WORKLOAD: HOLD", args.timeout)
         st = wait_idle(vm)
