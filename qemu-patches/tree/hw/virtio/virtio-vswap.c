@@ -918,10 +918,9 @@ static void virtio_vswap_reset(VirtIODevice *vdev)
     trace_virtio_vswap_reset(s, qatomic_read(&s->inflight) - 1);
     if (qatomic_read(&s->keep_armed)) {
         AIO_WAIT_WHILE(NULL, qatomic_read(&s->inflight) > 1);
-        virtio_vswap_guest_limits_reset(s);
-        return;
+    } else {
+        virtio_vswap_empty_store(s);
     }
-    virtio_vswap_empty_store(s);
     virtio_vswap_guest_limits_reset(s);
 }
 
