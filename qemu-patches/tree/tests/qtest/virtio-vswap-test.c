@@ -1955,6 +1955,18 @@ static const char *migrate_wait(QTestState *qts)
     }
 }
 
+/* query-vswap's @part ("store", "config") of the first device of @qts. */
+static QDict *vswap_info_part(QTestState *qts, const char *part)
+{
+    QDict *r = qtest_qmp(qts, "{ 'execute': 'query-vswap' }");
+    QDict *info = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    QDict *d = qdict_get_qdict(info, part);
+
+    qobject_ref(d);
+    qobject_unref(r);
+    return d;
+}
+
 /* Load @path into a new QEMU; its migration status, its store if done. */
 static const char *load_file(const char *path, QDict **store)
 {
@@ -1968,35 +1980,17 @@ static const char *load_file(const char *path, QDict **store)
                              "'exit-on-error': false } }", uri);
     st = migrate_wait(to);
     if (store) {
-        QDict *r = qtest_qmp(to, "{ 'execute': 'query-vswap' }");
-        QDict *info = qobject_to(QDict,
-                                 qlist_peek(qdict_get_qlist(r, "return")));
-
-        *store = qdict_get_qdict(info, "store");
-        qobject_ref(*store);
-        qobject_unref(r);
+        *store = vswap_info_part(to, "store");
     }
     qtest_quit(to);
     return st;
-}
-
-/* query-vswap's "config" of the only device of @qts (a new reference). */
-static QDict *config_of(QTestState *qts)
-{
-    QDict *r = qtest_qmp(qts, "{ 'execute': 'query-vswap' }");
-    QDict *info = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
-    QDict *cfg = qdict_get_qdict(info, "config");
-
-    qobject_ref(cfg);
-    qobject_unref(r);
-    return cfg;
 }
 
 /* The guest's limits in @qts: capacity in slots, max-pages. */
 static void assert_guest_limits(QTestState *qts, uint64_t size,
                                 uint64_t capacity, uint64_t max_pages)
 {
-    QDict *cfg = config_of(qts);
+    QDict *cfg = vswap_info_part(qts, "config");
 
     g_assert_cmpuint(qdict_get_int(cfg, "size"), ==, size);
     g_assert_cmpuint(qdict_get_int(cfg, "capacity"), ==, capacity);
